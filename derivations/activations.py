@@ -1,0 +1,373 @@
+"""Activation functions: one record each, in torch.nn.functional's names and defaults.
+
+Piecewise definitions list their branches in the order torch's kernels test them, so a
+point on a boundary (and NaN, which fails every comparison) lands in the same branch as
+in torch.  Where SymPy's own answer at a kink differs from torch's, a ``Convention``
+overrides it and says why.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .spec import Arg, ClosedForm, Convention, IsNaN, Param, PointwiseOp, Rewrite, Tol
+
+x = sp.Symbol("x", real=True)
+INPUT = (Arg("input", x, "input tensor, any shape"),)
+FAMILY = "activation"
+R = sp.S.Reals
+POSITIVE = sp.Interval.open(0, sp.oo)
+NONNEG = sp.Interval(0, sp.oo)
+
+alpha = sp.Symbol("alpha", real=True)
+beta = sp.Symbol("beta", positive=True)
+lambd = sp.Symbol("lambd", real=True)
+slope = sp.Symbol("negative_slope", real=True)
+lo = sp.Symbol("min_val", real=True)
+hi = sp.Symbol("max_val", real=True)
+thr = sp.Symbol("threshold", real=True)
+val = sp.Symbol("value", real=True)
+w = sp.Symbol("weight", real=True)
+
+
+def sigmoid_expr(z: sp.Expr) -> sp.Expr:
+    return 1 / (1 + sp.exp(-z))
+
+
+def stable_sigmoid(z: sp.Expr) -> sp.Expr:
+    # exp only ever sees a non-positive argument, so it cannot overflow.
+    return sp.Piecewise((1 / (1 + sp.exp(-z)), z >= 0), (sp.exp(z) / (1 + sp.exp(z)), True))
+
+
+def stable_softplus(z: sp.Expr) -> sp.Expr:
+    # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): exp's argument is never positive.
+    return sp.Max(z, 0) + sp.log(1 + sp.exp(-sp.Abs(z)))
+
+
+def _tol32(rtol: float, atol: float, why: str) -> dict[str, Tol]:
+    return {"float32": Tol(rtol, atol, why)}
+
+
+SELU_ALPHA = sp.Float("1.6732632423543772848170429916717", 40)
+SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 40)
+
+OPS: list[PointwiseOp] = [
+    PointwiseOp(
+        name="sigmoid", family=FAMILY, latex_name=r"\sigma",
+        summary="Logistic function, squashing the real line into (0, 1).",
+        args=INPUT, params=(),
+        definition=sigmoid_expr(x),
+        rewrite=Rewrite(stable_sigmoid(x),
+                        "1/(1+e^{-x}) overflows e^{-x} for x < -709 (float64); the branch"
+                        " for x < 0 uses e^{x}/(1+e^{x}) instead."),
+        closed_forms=(ClosedForm("input", stable_sigmoid(x) * (1 - stable_sigmoid(x)),
+                                 r"\sigma'(x) = \sigma(x)\,(1-\sigma(x))",
+                                 why="The raw derivative e^{-x}/(1+e^{-x})^2 is inf/inf = NaN"
+                                 " at x = -1000; the closed form stays finite."),),
+    ),
+    PointwiseOp(
+        name="tanh", family=FAMILY, latex_name=r"\tanh",
+        summary="Hyperbolic tangent, odd and bounded in (-1, 1).",
+        args=INPUT, params=(), definition=sp.tanh(x),
+        closed_forms=(ClosedForm("input", 1 - sp.tanh(x) ** 2, r"\tanh'(x) = 1 - \tanh^2(x)"),),
+    ),
+    PointwiseOp(
+        name="relu", family=FAMILY, latex_name=r"\operatorname{relu}",
+        summary="Rectified linear unit: the identity for positive inputs, zero otherwise.",
+        args=INPUT, params=(), definition=sp.Max(x, 0),
+        conventions=(
+            Convention("relu'(0) = 0", sp.Eq(x, 0), {"input": sp.S.Zero},
+                       "SymPy differentiates Max(x, 0) to Heaviside(x), which is 1/2 at 0;"
+                       " torch's threshold_backward passes no gradient where x <= 0.",
+                       point={"input": 0.0}),
+            Convention("relu'(NaN) = 1", IsNaN(x), {"input": sp.S.One},
+                       "torch masks the gradient with (result <= 0); NaN fails that test,"
+                       " so the upstream gradient passes through unchanged.",
+                       point={"input": float("nan")}),
+        ),
+    ),
+    PointwiseOp(
+        name="relu6", family=FAMILY, latex_name=r"\operatorname{relu6}",
+        summary="ReLU capped at 6 (hardtanh with bounds 0 and 6).",
+        args=INPUT, params=(), definition=sp.Min(sp.Max(x, 0), 6),
+        rewrite=Rewrite(sp.Piecewise((0, x <= 0), (6, x >= 6), (x, True)),
+                        "Same function; the branch order is torch's (the lower bound is tested"
+                        " first), so NaN falls through to the identity branch as in torch."),
+        closed_forms=(ClosedForm("input", sp.Piecewise((0, x <= 0), (0, x >= 6), (1, True)),
+                                 r"\operatorname{relu6}'(x) = [0 < x < 6]"),),
+        conventions=(
+            Convention("relu6'(0) = 0", sp.Eq(x, 0), {"input": sp.S.Zero},
+                       "hardtanh_backward zeroes the gradient where x <= min_val.",
+                       point={"input": 0.0}),
+            Convention("relu6'(6) = 0", sp.Eq(x, 6), {"input": sp.S.Zero},
+                       "hardtanh_backward zeroes the gradient where x >= max_val.",
+                       point={"input": 6.0}),
+        ),
+    ),
+    PointwiseOp(
+        name="leaky_relu", family=FAMILY, latex_name=r"\operatorname{leaky\_relu}",
+        summary="ReLU with a small slope for negative inputs.",
+        args=INPUT,
+        params=(Param("negative_slope", 0.01, "slope for x <= 0", domain=R, symbol=slope,
+                      test_range=(-2.0, 2.0)),),
+        definition=sp.Piecewise((x, x > 0), (slope * x, True)),
+        conventions=(
+            Convention("leaky_relu'(0) = negative_slope", sp.Eq(x, 0), {"input": slope},
+                       "torch's backward tests x > 0, so x = 0 takes the negative branch.",
+                       point={"input": 0.0}),
+        ),
+    ),
+    PointwiseOp(
+        name="elu", family=FAMILY, latex_name=r"\operatorname{elu}",
+        summary="Exponential linear unit.",
+        args=INPUT,
+        params=(Param("alpha", 1.0, "scale of the negative branch", domain=R, symbol=alpha,
+                      test_range=(0.0, 3.0)),),
+        definition=sp.Piecewise((alpha * (sp.exp(x) - 1), x <= 0), (x, True)),
+        conventions=(
+            Convention("elu'(0) = alpha", sp.Eq(x, 0), {"input": alpha},
+                       "torch's elu_backward uses the x <= 0 branch at 0, so the derivative"
+                       " there is alpha·e^0 = alpha, not 1.", point={"input": 0.0}),
+        ),
+        tolerances=_tol32(2e-5, 2e-6, "exp(x) - 1 near 0: torch uses expm1 in float32 while"
+                          " the printed formula uses exp - 1; both lose < 1e-6 absolute."),
+    ),
+    PointwiseOp(
+        name="selu", family=FAMILY, latex_name=r"\operatorname{selu}",
+        summary="Scaled ELU with the self-normalising constants of Klambauer et al.",
+        args=INPUT, params=(),
+        definition=sp.Piecewise((SELU_SCALE * SELU_ALPHA * (sp.exp(x) - 1), x <= 0),
+                                (SELU_SCALE * x, True)),
+        conventions=(
+            Convention("selu'(0) = scale·alpha", sp.Eq(x, 0), {"input": SELU_SCALE * SELU_ALPHA},
+                       "selu is elu with alpha and scale fixed; torch takes the x <= 0 branch.",
+                       point={"input": 0.0}),
+        ),
+    ),
+    PointwiseOp(
+        name="celu", family=FAMILY, latex_name=r"\operatorname{celu}",
+        summary="Continuously differentiable ELU: max(0,x) + min(0, alpha(e^{x/alpha} - 1)).",
+        args=INPUT,
+        params=(Param("alpha", 1.0, "scale, must be nonzero", domain=R - sp.FiniteSet(0),
+                      symbol=alpha, test_range=(0.1, 3.0)),),
+        definition=sp.Piecewise((alpha * (sp.exp(x / alpha) - 1), x <= 0), (x, True)),
+        notes=("For alpha > 0 this equals max(0,x) + min(0, alpha(e^{x/alpha}-1)); torch"
+               " evaluates it as elu with input scale 1/alpha, which is the piecewise form"
+               " here for every nonzero alpha.",),
+        conventions=(
+            Convention("celu'(0) = 1", sp.Eq(x, 0), {"input": sp.S.One},
+                       "Both branches have slope 1 at 0, so the function is C^1 there.",
+                       point={"input": 0.0}),
+        ),
+    ),
+    PointwiseOp(
+        name="gelu", family=FAMILY, latex_name=r"\operatorname{gelu}",
+        summary="Gaussian error linear unit x·Φ(x), exact (erf) form.",
+        args=INPUT,
+        params=(Param("approximate", "none", "'none' for the erf form, 'tanh' for the"
+                      " tanh approximation", kind="choice", choices=("none", "tanh")),),
+        definition=x * (1 + sp.erf(x / sp.sqrt(2))) / 2,
+        closed_forms=(ClosedForm("input", (1 + sp.erf(x / sp.sqrt(2))) / 2
+                                 + x * sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi),
+                                 r"\operatorname{gelu}'(x) = \Phi(x) + x\,\varphi(x)"),),
+    ),
+    PointwiseOp(
+        name="gelu_tanh", family=FAMILY, latex_name=r"\operatorname{gelu}_{\tanh}",
+        summary="GELU with the tanh approximation (gelu(input, approximate='tanh')).",
+        args=INPUT, params=(),
+        definition=x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 1000000) * x ** 3))) / 2,
+        variant_of=("gelu", {"approximate": "tanh"}),
+        notes=("Reached as gelu(input, approximate='tanh'); listed separately because it is a"
+               " different formula with its own derivative.",),
+        tolerances=_tol32(5e-5, 5e-6, "the cubic inside tanh amplifies the float32 rounding of"
+                          " x by up to 3x before tanh; torch and NumPy round it differently."),
+    ),
+    PointwiseOp(
+        name="silu", family=FAMILY, latex_name=r"\operatorname{silu}",
+        summary="Sigmoid-weighted linear unit x·σ(x) (swish).",
+        args=INPUT, params=(), definition=x * sigmoid_expr(x),
+        rewrite=Rewrite(x * stable_sigmoid(x), "uses the overflow-free sigmoid."),
+        closed_forms=(ClosedForm("input", stable_sigmoid(x) * (1 + x * (1 - stable_sigmoid(x))),
+                                 r"\operatorname{silu}'(x) = \sigma(x)\,(1 + x(1-\sigma(x)))"),),
+    ),
+    PointwiseOp(
+        name="mish", family=FAMILY, latex_name=r"\operatorname{mish}",
+        summary="x·tanh(softplus(x)).",
+        args=INPUT, params=(), definition=x * sp.tanh(sp.log(1 + sp.exp(x))),
+        rewrite=Rewrite(x * sp.tanh(stable_softplus(x)),
+                        "log(1+e^x) overflows e^x for x > 709; the stable softplus does not."),
+        closed_forms=(ClosedForm(
+            "input",
+            sp.tanh(stable_softplus(x)) + x * stable_sigmoid(x) * (1 - sp.tanh(stable_softplus(x)) ** 2),
+            r"\operatorname{mish}'(x) = \tanh(\operatorname{sp}(x)) + x\,\sigma(x)\,"
+            r"\operatorname{sech}^2(\operatorname{sp}(x))"),),
+        tolerances=_tol32(5e-5, 5e-6, "three chained transcendental functions in float32."),
+    ),
+    PointwiseOp(
+        name="softplus", family=FAMILY, latex_name=r"\operatorname{softplus}",
+        summary="Smooth ReLU log(1 + e^{beta x})/beta, linear above a threshold.",
+        args=INPUT,
+        params=(Param("beta", 1.0, "sharpness, > 0", domain=POSITIVE, symbol=beta,
+                      test_range=(0.25, 4.0)),
+                Param("threshold", 20.0, "above beta·x > threshold the output is x", domain=R,
+                      symbol=thr, test_range=(1.0, 30.0))),
+        definition=sp.Piecewise((x, beta * x > thr), (sp.log(1 + sp.exp(beta * x)) / beta, True)),
+        rewrite=Rewrite(sp.Piecewise((x, beta * x > thr), (stable_softplus(beta * x) / beta, True)),
+                        "when threshold is large (or beta·x > 709 below it) e^{beta x}"
+                        " overflows; max(z,0) + log1p(e^{-|z|}) does not."),
+        closed_forms=(ClosedForm("input", sp.Piecewise((1, beta * x > thr), (stable_sigmoid(beta * x), True)),
+                                 r"\operatorname{softplus}'(x) = \sigma(\beta x)"
+                                 r"\ (\text{or } 1 \text{ above the threshold})"),),
+        conventions=(
+            Convention("softplus' = 1 where beta·x > threshold", beta * x > thr,
+                       {"input": sp.S.One},
+                       "The linear branch is used for the derivative too (torch does the"
+                       " same), so the derivative jumps from σ(threshold) to 1.",
+                       point={"input": 25.0}),
+        ),
+    ),
+    PointwiseOp(
+        name="softsign", family=FAMILY, latex_name=r"\operatorname{softsign}",
+        summary="x / (1 + |x|).",
+        args=INPUT, params=(), definition=x / (1 + sp.Abs(x)),
+        closed_forms=(ClosedForm("input", 1 / (1 + sp.Abs(x)) ** 2,
+                                 r"\operatorname{softsign}'(x) = \frac{1}{(1+|x|)^2}"),),
+    ),
+    PointwiseOp(
+        name="hardtanh", family=FAMILY, latex_name=r"\operatorname{hardtanh}",
+        summary="Clamp to [min_val, max_val].",
+        args=INPUT,
+        params=(Param("min_val", -1.0, "lower bound", domain=R, symbol=lo, test_range=(-3.0, -0.5)),
+                Param("max_val", 1.0, "upper bound, >= min_val", domain=R, symbol=hi,
+                      test_range=(0.5, 3.0))),
+        definition=sp.Min(sp.Max(x, lo), hi),
+        rewrite=Rewrite(sp.Piecewise((lo, x <= lo), (hi, x >= hi), (x, True)),
+                        "Same function for min_val <= max_val; torch's branch order, so NaN"
+                        " passes through."),
+        closed_forms=(ClosedForm("input", sp.Piecewise((0, x <= lo), (0, x >= hi), (1, True)),
+                                 r"\operatorname{hardtanh}'(x) = [\text{min\_val} < x <"
+                                 r" \text{max\_val}]"),),
+        conventions=(
+            Convention("hardtanh'(min_val) = 0", sp.Eq(x, lo), {"input": sp.S.Zero},
+                       "torch zeroes the gradient where x <= min_val.", point={"input": -1.0}),
+            Convention("hardtanh'(max_val) = 0", sp.Eq(x, hi), {"input": sp.S.Zero},
+                       "torch zeroes the gradient where x >= max_val.", point={"input": 1.0}),
+        ),
+    ),
+    PointwiseOp(
+        name="hardsigmoid", family=FAMILY, latex_name=r"\operatorname{hardsigmoid}",
+        summary="Piecewise-linear sigmoid relu6(x + 3) / 6.",
+        args=INPUT, params=(), definition=sp.Min(sp.Max(x + 3, 0), 6) / 6,
+        rewrite=Rewrite(sp.Piecewise((0, x <= -3), (1, x >= 3), (x / 6 + sp.Rational(1, 2), True)),
+                        "Same function, in torch's branch order."),
+        closed_forms=(ClosedForm("input", sp.Piecewise((0, x <= -3), (0, x >= 3), (sp.Rational(1, 6), True)),
+                                 r"\operatorname{hardsigmoid}'(x) = \tfrac16\,[-3 < x < 3]"),),
+        conventions=(
+            Convention("hardsigmoid'(-3) = 0", sp.Eq(x, -3), {"input": sp.S.Zero},
+                       "torch's backward passes grad/6 only for -3 < x < 3.", point={"input": -3.0}),
+            Convention("hardsigmoid'(3) = 0", sp.Eq(x, 3), {"input": sp.S.Zero},
+                       "torch's backward passes grad/6 only for -3 < x < 3.", point={"input": 3.0}),
+        ),
+    ),
+    PointwiseOp(
+        name="hardswish", family=FAMILY, latex_name=r"\operatorname{hardswish}",
+        summary="x · relu6(x + 3) / 6.",
+        args=INPUT, params=(), definition=x * sp.Min(sp.Max(x + 3, 0), 6) / 6,
+        rewrite=Rewrite(sp.Piecewise((0, x <= -3), (x, x >= 3), (x * (x + 3) / 6, True)),
+                        "Same function, in torch's branch order."),
+        closed_forms=(ClosedForm("input", sp.Piecewise((0, x < -3), (1, x > 3), (x / 3 + sp.Rational(1, 2), True)),
+                                 r"\operatorname{hardswish}'(x) = \tfrac{x}{3} + \tfrac12"
+                                 r"\ \text{on } [-3, 3]"),),
+        conventions=(
+            Convention("hardswish'(-3) = -1/2", sp.Eq(x, -3), {"input": -sp.Rational(1, 2)},
+                       "torch's backward uses the middle branch x/3 + 1/2 on the closed"
+                       " interval [-3, 3], so the derivative at -3 is -1/2 (the function"
+                       " has a kink there: 0 from the left).", point={"input": -3.0}),
+            Convention("hardswish'(3) = 3/2", sp.Eq(x, 3), {"input": sp.Rational(3, 2)},
+                       "likewise at 3: the middle branch gives 3/2, the right branch 1.",
+                       point={"input": 3.0}),
+        ),
+    ),
+    PointwiseOp(
+        name="logsigmoid", family=FAMILY, latex_name=r"\log\sigma",
+        summary="log σ(x) = -softplus(-x).",
+        args=INPUT, params=(), definition=sp.log(sigmoid_expr(x)),
+        rewrite=Rewrite(sp.Min(x, 0) - sp.log(1 + sp.exp(-sp.Abs(x))),
+                        "log(1/(1+e^{-x})) overflows e^{-x} for x < -709."),
+        closed_forms=(ClosedForm("input", 1 - stable_sigmoid(x),
+                                 r"(\log\sigma)'(x) = 1 - \sigma(x)"),),
+        notes=("torch.nn.functional names this logsigmoid; log_sigmoid is accepted as an alias"
+               " in the lookup.",),
+    ),
+    PointwiseOp(
+        name="tanhshrink", family=FAMILY, latex_name=r"\operatorname{tanhshrink}",
+        summary="x - tanh(x).",
+        args=INPUT, params=(), definition=x - sp.tanh(x),
+        closed_forms=(ClosedForm("input", sp.tanh(x) ** 2, r"\operatorname{tanhshrink}'(x) = \tanh^2(x)"),),
+        tolerances={
+            "float64": Tol(1e-12, 1e-15, "x - tanh(x) cancels for small |x| in both engines; the"
+                           " absolute error is ~ulp(|x|), covered by atol for |x| <= 10."),
+            "float32": Tol(2e-5, 1e-5, "same cancellation in float32: ~ulp(|x|) = 1e-6 for |x|"
+                           " near 10; atol 1e-5 covers it."),
+        },
+    ),
+    PointwiseOp(
+        name="softshrink", family=FAMILY, latex_name=r"\operatorname{softshrink}",
+        summary="Shrink towards zero by lambd, zero inside [-lambd, lambd].",
+        args=INPUT,
+        params=(Param("lambd", 0.5, "half-width of the dead zone, >= 0", domain=NONNEG,
+                      symbol=lambd, test_range=(0.0, 2.0)),),
+        definition=sp.Piecewise((x - lambd, x > lambd), (x + lambd, x < -lambd), (0, True)),
+        conventions=(
+            Convention("softshrink'(±lambd) = 0", sp.Eq(sp.Abs(x), lambd), {"input": sp.S.Zero},
+                       "torch passes no gradient where -lambd <= x <= lambd (closed interval).",
+                       point={"input": 0.5}),
+        ),
+    ),
+    PointwiseOp(
+        name="hardshrink", family=FAMILY, latex_name=r"\operatorname{hardshrink}",
+        summary="Zero inside [-lambd, lambd], identity outside.",
+        args=INPUT,
+        params=(Param("lambd", 0.5, "half-width of the dead zone, >= 0", domain=NONNEG,
+                      symbol=lambd, test_range=(0.0, 2.0)),),
+        definition=sp.Piecewise((0, (x >= -lambd) & (x <= lambd)), (x, True)),
+        conventions=(
+            Convention("hardshrink'(±lambd) = 0", sp.Eq(sp.Abs(x), lambd), {"input": sp.S.Zero},
+                       "the function jumps at ±lambd; torch takes the zero branch there.",
+                       point={"input": 0.5}),
+        ),
+    ),
+    PointwiseOp(
+        name="threshold", family=FAMILY, latex_name=r"\operatorname{threshold}",
+        summary="x where x > threshold, else value.",
+        args=INPUT,
+        params=(Param("threshold", None, "the threshold (required)", domain=R, symbol=thr,
+                      test_range=(-2.0, 2.0)),
+                Param("value", None, "the replacement value (required)", domain=R, symbol=val,
+                      test_range=(-2.0, 2.0))),
+        definition=sp.Piecewise((val, x <= thr), (x, True)),
+        conventions=(
+            Convention("threshold'(threshold) = 0", sp.Eq(x, thr), {"input": sp.S.Zero},
+                       "torch's backward zeroes the gradient where x <= threshold.",
+                       point={"input": 0.0}, params={"threshold": 0.0, "value": 0.5}),
+        ),
+    ),
+    PointwiseOp(
+        name="prelu", family=FAMILY, latex_name=r"\operatorname{prelu}",
+        summary="Leaky ReLU with a learnable slope per channel (dim 1) or one shared slope.",
+        args=(Arg("input", x, "input, channels on dim 1 when weight has more than one element"),
+              Arg("weight", w, "slopes: shape (1,) or (C,)", layout="channel")),
+        params=(),
+        definition=sp.Piecewise((x, x > 0), (w * x, True)),
+        conventions=(
+            Convention("prelu'(0) = weight; ∂/∂weight at 0 = 0", sp.Eq(x, 0),
+                       {"input": w, "weight": sp.S.Zero},
+                       "torch's prelu backward tests x > 0, so 0 uses the negative branch.",
+                       point={"input": 0.0}),
+        ),
+        notes=("The weight gradient sums over every axis except the channel axis.",),
+    ),
+]
+
+# Public aliases accepted by the lookup (torch spells some names two ways).
+ALIASES = {"log_sigmoid": "logsigmoid", "hardtanh_": "hardtanh"}

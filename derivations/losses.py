@@ -1,0 +1,4 @@
+"""Losses (filled in below)."""
+from .spec import PointwiseOp
+
+POINTWISE: list[PointwiseOp] = []

@@ -1,0 +1,56 @@
+"""SymPy -> NumPy source, readable, with the few functions NumPy lacks routed to nnref's runtime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+
+class EnginePrinter(NumPyPrinter):
+    """NumPy printer with nnref's choices.
+
+    * ``erf`` goes to ``_rt.erf`` (NumPy has none; the runtime vectorises math.erf).
+    * ``IsNaN`` prints as ``numpy.isnan``.
+    * ``Heaviside`` keeps SymPy's H(0) = 1/2 (conventions override it where torch differs).
+    """
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__({"fully_qualified_modules": True, **(settings or {})})
+
+    def _print_erf(self, expr: sp.Expr) -> str:
+        return f"_rt.erf({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr: sp.Expr) -> str:
+        return self._fold("numpy.maximum", expr.args)
+
+    def _print_Min(self, expr: sp.Expr) -> str:
+        return self._fold("numpy.minimum", expr.args)
+
+    def _fold(self, fn: str, args: tuple[sp.Expr, ...]) -> str:
+        # Nested two-argument calls read better than functools.reduce over a list; NaN
+        # propagates through numpy.maximum / numpy.minimum as it does through torch's.
+        out = self._print(args[0])
+        for a in args[1:]:
+            out = f"{fn}({out}, {self._print(a)})"
+        return out
+
+    def _print_IsNaN(self, expr: sp.Expr) -> str:
+        return f"numpy.isnan({self._print(expr.args[0])})"
+
+    def _print_xlogy(self, expr: sp.Expr) -> str:
+        return f"_rt.xlogy({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+
+def print_block(exprs: dict[str, sp.Expr], indent: str = "        ") -> tuple[list[str], dict[str, str]]:
+    """Common-subexpression-eliminated assignments, then one printed expression per key.
+
+    Returns (lines of temporaries, {key: printed expression}).
+    """
+    printer = EnginePrinter()
+    keys = list(exprs)
+    temps, reduced = sp.cse([exprs[k] for k in keys], symbols=sp.numbered_symbols("t"),
+                            optimizations=None)
+    lines = [f"{indent}{printer.doprint(name)} = {printer.doprint(value)}" for name, value in temps]
+    return lines, {k: printer.doprint(e) for k, e in zip(keys, reduced)}

@@ -1,0 +1,4 @@
+"""Structured ops (filled in below)."""
+from typing import Any
+
+OPS: list[Any] = []

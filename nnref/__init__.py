@@ -1,0 +1,16 @@
+"""nnref: neural-network operations as verified reference functions.
+
+Every function here was printed by SymPy from a symbolic derivation (see derivations/)
+and is cross-checked against PyTorch autograd by the test suite.  Runtime needs NumPy
+only.  Each op ``f`` has ``f_backward(grad_output, *inputs, **params)`` returning a
+dict of gradients, and ``get_op(name)`` finds either by name.
+"""
+
+from ._generated.activations import *  # noqa: F403
+from ._generated.losses import *  # noqa: F403
+from ._registry import Op, all_ops, get_op
+from ._runtime import NNRefError
+
+__version__ = "0.1.0"
+
+__all__ = ["Op", "NNRefError", "all_ops", "get_op", "__version__"]

@@ -1,0 +1,34 @@
+"""`python -m nnref ops [--json]`: list every op with its inputs, parameters and backward."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ._generated.catalog import CATALOG
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nnref", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    ops = sub.add_parser("ops", help="list the ops")
+    ops.add_argument("--json", action="store_true", help="machine-readable output")
+    ops.add_argument("--family", help="only this family (activation, loss, linear, ...)")
+    args = parser.parse_args(argv)
+    entries = [e for e in CATALOG if args.family in (None, e["family"])]
+    if args.json:
+        json.dump(entries, sys.stdout, indent=2, default=str)
+        print()
+        return 0
+    width = max(len(e["name"]) for e in entries) if entries else 0
+    for e in entries:
+        params = ", ".join(f"{p['name']}={p['default']!r}" for p in e["params"])
+        grads = ", ".join(e["differentiable"])
+        print(f"{e['name']:<{width}}  {e['family']:<10}  inputs: {', '.join(i['name'] for i in e['inputs'])}"
+              f"  params: {params or '-'}  backward wrt: {grads}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Generated engine modules (see derivations/codegen.py)."""

@@ -1,0 +1,69 @@
+"""Every op by name: one lookup for tools and the conformance suite."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ._generated.catalog import CATALOG
+
+ALIASES = {"log_sigmoid": "logsigmoid"}
+
+
+@dataclass(frozen=True)
+class Op:
+    """An op's forward and backward, and its catalog entry (inputs, parameters, conventions).
+
+    ``backward(grad_output, *inputs, **params)`` returns a dict from each differentiable
+    input's name to its gradient.
+    """
+
+    name: str
+    family: str
+    forward: Callable[..., Any]
+    backward: Callable[..., dict[str, Any]]
+    meta: dict[str, Any]
+
+    @property
+    def inputs(self) -> list[str]:
+        return [i["name"] for i in self.meta["inputs"]]
+
+    @property
+    def differentiable(self) -> list[str]:
+        return list(self.meta["differentiable"])
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+
+def _build() -> dict[str, Op]:
+    import nnref
+
+    out = {}
+    for entry in CATALOG:
+        name = entry["name"]
+        out[name] = Op(name, entry["family"], getattr(nnref, name), getattr(nnref, f"{name}_backward"), entry)
+    return out
+
+
+_OPS: dict[str, Op] | None = None
+
+
+def all_ops() -> dict[str, Op]:
+    """Every op, keyed by its torch.nn.functional name."""
+    global _OPS
+    if _OPS is None:
+        _OPS = _build()
+    return _OPS
+
+
+def get_op(name: str) -> Op:
+    """The op called ``name`` (torch.nn.functional spelling; a few aliases accepted)."""
+    ops = all_ops()
+    key = ALIASES.get(name, name)
+    if key not in ops:
+        close = difflib.get_close_matches(name, list(ops), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(f"nnref has no op {name!r}{hint} (python -m nnref ops lists them)")
+    return ops[key]
