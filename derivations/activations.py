@@ -151,6 +151,10 @@ OPS: list[PointwiseOp] = [
         params=(Param("alpha", 1.0, "scale, must be nonzero", domain=R - sp.FiniteSet(0),
                       symbol=alpha, test_range=(0.1, 3.0)),),
         definition=sp.Piecewise((alpha * (sp.exp(x / alpha) - 1), x <= 0), (x, True)),
+        tolerances={"float64": Tol(1e-12, 1e-7, "torch's float64 celu passes 1/alpha to its elu"
+                                   " kernel rounded to float32 (relative error <= 6e-8); the error in"
+                                   " e^{x/alpha} is then |x/alpha|e^{x/alpha}·6e-8 <= 2.2e-8, times alpha"
+                                   " <= 3 in the forward.")},
         notes=("For alpha > 0 this equals max(0,x) + min(0, alpha(e^{x/alpha}-1)); torch"
                " evaluates it as elu with input scale 1/alpha, which is the piecewise form"
                " here for every nonzero alpha.",),
@@ -260,8 +264,12 @@ OPS: list[PointwiseOp] = [
         args=INPUT, params=(), definition=sp.Min(sp.Max(x + 3, 0), 6) / 6,
         rewrite=Rewrite(sp.Piecewise((0, x <= -3), (1, x >= 3), (x / 6 + sp.Rational(1, 2), True)),
                         "Same function, in torch's branch order."),
-        closed_forms=(ClosedForm("input", sp.Piecewise((0, x <= -3), (0, x >= 3), (sp.Rational(1, 6), True)),
-                                 r"\operatorname{hardsigmoid}'(x) = \tfrac16\,[-3 < x < 3]"),),
+        closed_forms=(ClosedForm("input", sp.Piecewise((sp.Rational(1, 6), (x > -3) & (x < 3)), (0, True)),
+                                 r"\operatorname{hardsigmoid}'(x) = \tfrac16\,[-3 < x < 3]",
+                                 why="torch tests -3 < x < 3, so NaN gets 0."),),
+        tolerances={"float64": Tol(1e-7, 1e-14, "torch's float64 hardsigmoid backward multiplies by"
+                                   " the float32 constant 1.0f/6.0f (relative error 3e-8); nnref uses"
+                                   " 1/6 rounded to float64.")},
         conventions=(
             Convention("hardsigmoid'(-3) = 0", sp.Eq(x, -3), {"input": sp.S.Zero},
                        "torch's backward passes grad/6 only for -3 < x < 3.", point={"input": -3.0}),
@@ -275,17 +283,21 @@ OPS: list[PointwiseOp] = [
         args=INPUT, params=(), definition=x * sp.Min(sp.Max(x + 3, 0), 6) / 6,
         rewrite=Rewrite(sp.Piecewise((0, x <= -3), (x, x >= 3), (x * (x + 3) / 6, True)),
                         "Same function, in torch's branch order."),
-        closed_forms=(ClosedForm("input", sp.Piecewise((0, x < -3), (1, x > 3), (x / 3 + sp.Rational(1, 2), True)),
+        closed_forms=(ClosedForm("input", sp.Piecewise((0, x <= -3), (x / 3 + sp.Rational(1, 2), x < 3), (1, True)),
                                  r"\operatorname{hardswish}'(x) = \tfrac{x}{3} + \tfrac12"
-                                 r"\ \text{on } [-3, 3]"),),
+                                 r"\ \text{on } (-3, 3)",
+                                 why="Written in torch's branch order (x <= -3, then x < 3), so"
+                                 " the edges and NaN take torch's branches."),),
         conventions=(
-            Convention("hardswish'(-3) = -1/2", sp.Eq(x, -3), {"input": -sp.Rational(1, 2)},
-                       "torch's backward uses the middle branch x/3 + 1/2 on the closed"
-                       " interval [-3, 3], so the derivative at -3 is -1/2 (the function"
-                       " has a kink there: 0 from the left).", point={"input": -3.0}),
-            Convention("hardswish'(3) = 3/2", sp.Eq(x, 3), {"input": sp.Rational(3, 2)},
-                       "likewise at 3: the middle branch gives 3/2, the right branch 1.",
-                       point={"input": 3.0}),
+            Convention("hardswish'(-3) = 0", sp.Eq(x, -3), {"input": sp.S.Zero},
+                       "torch 2.13's backward tests x <= -3 first, so -3 takes the zero branch"
+                       " (the one-sided derivatives there are 0 and -1/2).", point={"input": -3.0}),
+            Convention("hardswish'(3) = 1", sp.Eq(x, 3), {"input": sp.S.One},
+                       "the middle branch is x < 3, so 3 takes the identity branch (one-sided"
+                       " derivatives 3/2 and 1).", point={"input": 3.0}),
+            Convention("hardswish'(NaN) = 1", IsNaN(x), {"input": sp.S.One},
+                       "NaN fails both comparisons and falls to torch's last branch.",
+                       point={"input": float("nan")}),
         ),
     ),
     PointwiseOp(

@@ -1,0 +1,100 @@
+"""Implementations under test.
+
+The suite compares an *implementation* with nnref.  torch is the default one; anyone can
+plug in their own with ``pytest tests --impl package.module:object``, where the object (or
+the class, which is instantiated) provides the three members of ``Adapter`` below.
+
+Arrays cross the boundary as NumPy arrays in both directions, so an adapter only has to
+convert to and from its own tensor type.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class Adapter(Protocol):
+    name: str
+    #: Devices the adapter can run on, e.g. ("cpu", "cuda").  Each becomes a test parameter.
+    devices: tuple[str, ...]
+
+    def available(self, device: str) -> str | None:
+        """None when ``device`` can be used here, else the reason it cannot (tests skip)."""
+
+    def forward(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
+                device: str) -> np.ndarray:
+        """Run op ``op`` (torch.nn.functional's name) and return its output.
+
+        Raise NotImplementedError when the implementation has no such op: only that op's
+        tests fail.
+        """
+
+    def vjp(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
+            grad_output: np.ndarray, wrt: list[str], device: str) -> dict[str, np.ndarray]:
+        """Gradient of <grad_output, op(inputs)> with respect to each input named in wrt."""
+
+
+class TorchAdapter:
+    """torch.nn.functional with torch.autograd.grad, on CPU and on CUDA when present."""
+
+    name = "torch"
+    devices = ("cpu", "cuda")
+
+    def __init__(self) -> None:
+        import torch
+        import torch.nn.functional as F
+
+        self.torch = torch
+        self.F = F
+
+    def available(self, device: str) -> str | None:
+        if device == "cuda" and not self.torch.cuda.is_available():
+            return "no CUDA device here (torch.cuda.is_available() is False)"
+        return None
+
+    def _tensor(self, value: Any, device: str, grad: bool = False) -> Any:
+        if isinstance(value, np.ndarray):
+            t = self.torch.from_numpy(np.array(value, copy=True, order="C")).to(device)
+            if grad:
+                t.requires_grad_(True)
+            return t
+        return value
+
+    def _call(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any], device: str,
+              wrt: tuple[str, ...] = ()) -> tuple[Any, dict[str, Any]]:
+        fn = getattr(self.F, op, None)
+        if fn is None:
+            raise NotImplementedError(f"torch.nn.functional has no {op}")
+        tensors = {k: self._tensor(v, device, grad=k in wrt) for k, v in inputs.items()}
+        kwargs = {k: self._tensor(v, device) for k, v in params.items()}
+        return fn(*tensors.values(), **kwargs), tensors
+
+    def forward(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
+                device: str) -> np.ndarray:
+        with self.torch.no_grad():
+            out, _ = self._call(op, inputs, params, device)
+        return out.detach().cpu().numpy()
+
+    def vjp(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
+            grad_output: np.ndarray, wrt: list[str], device: str) -> dict[str, np.ndarray]:
+        out, tensors = self._call(op, inputs, params, device, tuple(wrt))
+        g = self._tensor(grad_output, device)
+        grads = self.torch.autograd.grad(out, [tensors[k] for k in wrt], g, allow_unused=True)
+        result = {}
+        for k, gr in zip(wrt, grads):
+            result[k] = (np.zeros_like(inputs[k]) if gr is None else gr.detach().cpu().numpy())
+        return result
+
+
+def load(spec: str) -> Adapter:
+    """``torch`` or ``package.module:object``."""
+    if spec == "torch":
+        return TorchAdapter()
+    if ":" not in spec:
+        raise ValueError(f"--impl: expected 'torch' or 'package.module:object', got {spec!r}")
+    module_name, _, attr = spec.partition(":")
+    obj = getattr(importlib.import_module(module_name), attr)
+    return obj() if isinstance(obj, type) else obj

@@ -1,0 +1,43 @@
+"""Comparing an implementation's arrays with nnref's, with IEEE special values respected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def max_errors(actual: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
+    """Largest absolute and relative difference over the finite entries of both."""
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    both = np.isfinite(a) & np.isfinite(e)
+    if not both.any():
+        return 0.0, 0.0
+    diff = np.abs(a[both] - e[both])
+    rel = diff / np.maximum(np.abs(e[both]), np.finfo(np.float64).tiny)
+    return float(diff.max()), float(np.where(diff == 0, 0.0, rel).max())
+
+
+def assert_close(actual: Any, expected: np.ndarray, rtol: float, atol: float, what: str) -> None:
+    """|actual - expected| <= atol + rtol·|expected| elementwise; NaN must match NaN, ±inf
+    must match the same infinity, and shapes must agree exactly."""
+    a = np.asarray(actual)
+    e = np.asarray(expected)
+    if a.shape != e.shape:
+        raise AssertionError(f"{what}: shape {a.shape}, expected {e.shape}")
+    a64 = a.astype(np.float64)
+    e64 = e.astype(np.float64)
+    nan_a, nan_e = np.isnan(a64), np.isnan(e64)
+    bad = nan_a != nan_e
+    inf_mismatch = (np.isinf(a64) | np.isinf(e64)) & ~(nan_a | nan_e) & (a64 != e64)
+    finite = np.isfinite(a64) & np.isfinite(e64)
+    with np.errstate(invalid="ignore"):
+        far = finite & (np.abs(a64 - e64) > atol + rtol * np.abs(e64))
+    wrong = bad | inf_mismatch | far
+    if wrong.any():
+        idx = np.argwhere(wrong)[:5]
+        samples = "; ".join(f"at {tuple(int(i) for i in ix)}: got {a64[tuple(ix)]!r},"
+                            f" expected {e64[tuple(ix)]!r}" for ix in idx)
+        raise AssertionError(f"{what}: {int(wrong.sum())} of {wrong.size} entries differ"
+                             f" (rtol={rtol}, atol={atol}); {samples}")

@@ -1,0 +1,116 @@
+"""Suite-wide options: the implementation under test, the hypothesis profile, and the
+recorder that writes what was verified (examples, max errors, provenance) for the site."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "build" / "verification"
+
+settings.register_profile(
+    "ci", max_examples=30, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.differing_executors])
+settings.register_profile(
+    "thorough", max_examples=600, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.differing_executors])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nnref")
+    group.addoption("--impl", default=os.environ.get("NNREF_IMPL", "torch"),
+                    help="implementation under test: 'torch' (default) or 'package.module:object'")
+    group.addoption("--nnref-profile", default=os.environ.get("NNREF_PROFILE", "ci"),
+                    choices=["ci", "thorough"],
+                    help="hypothesis profile: 'ci' (30 examples per test, reproducible) or"
+                         " 'thorough' (600 random examples per test)")
+    group.addoption("--skip-ops", default=None,
+                    help="file listing op names (one per line) whose tests are skipped")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.load_profile(config.getoption("--nnref-profile"))
+
+
+@pytest.fixture(scope="session")
+def impl(pytestconfig: pytest.Config) -> Any:
+    from adapters import load
+
+    return load(pytestconfig.getoption("--impl"))
+
+
+@pytest.fixture(scope="session")
+def skipped_ops(pytestconfig: pytest.Config) -> set[str]:
+    path = pytestconfig.getoption("--skip-ops")
+    if not path:
+        return set()
+    return {line.split("#")[0].strip() for line in Path(path).read_text().splitlines()} - {""}
+
+
+class Recorder:
+    """Collects, per (op, dtype, device), examples run and the largest errors seen."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def add(self, op: str, dtype: str, device: str, what: str, actual: np.ndarray,
+            expected: np.ndarray) -> None:
+        from compare import max_errors
+
+        row = self.rows.setdefault((op, dtype, device), {"examples": 0, "max_abs": {}, "max_rel": {}})
+        abs_err, rel_err = max_errors(actual, expected)
+        row["max_abs"][what] = max(row["max_abs"].get(what, 0.0), abs_err)
+        row["max_rel"][what] = max(row["max_rel"].get(what, 0.0), rel_err)
+
+    def example(self, op: str, dtype: str, device: str) -> None:
+        row = self.rows.setdefault((op, dtype, device), {"examples": 0, "max_abs": {}, "max_rel": {}})
+        row["examples"] += 1
+
+
+_RECORDER = Recorder()
+
+
+@pytest.fixture(scope="session")
+def recorder() -> Recorder:
+    return _RECORDER
+
+
+def _provenance(impl_name: str) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "impl": impl_name, "numpy": np.__version__, "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "profile": settings().max_examples,
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            info["cuda_device"] = torch.cuda.get_device_name(0)
+            info["cuda"] = torch.version.cuda
+    except ImportError:
+        pass
+    return info
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _RECORDER.rows:
+        return
+    impl_name = session.config.getoption("--impl")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    safe = impl_name.replace(":", "_").replace(".", "_")
+    path = RESULTS_DIR / f"{safe}.json"
+    rows = [{"op": op, "dtype": dt, "device": dev, **row} for (op, dt, dev), row in sorted(_RECORDER.rows.items())]
+    path.write_text(json.dumps({"provenance": _provenance(impl_name), "rows": rows}, indent=1))

@@ -1,0 +1,50 @@
+"""Run-time promises of the package: NumPy only, fast import, every op listed by the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from nnref._generated.catalog import CATALOG
+
+IMPORT_PROBE = """
+import sys, time
+t0 = time.perf_counter()
+import nnref
+elapsed = time.perf_counter() - t0
+heavy = sorted(m for m in ("sympy", "torch", "mpmath", "matplotlib") if m in sys.modules)
+print(elapsed, ",".join(heavy))
+"""
+
+
+def _probe() -> tuple[float, str]:
+    out = subprocess.run([sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, check=True)
+    elapsed, heavy = out.stdout.split(" ")
+    return float(elapsed), heavy.strip()
+
+
+def test_import_pulls_in_neither_sympy_nor_torch() -> None:
+    _, heavy = _probe()
+    assert heavy == "", f"import nnref imported {heavy}"
+
+
+def test_import_is_fast() -> None:
+    # Best of three cold subprocess imports (NumPy's own import included), so a busy
+    # machine does not fail it by one slow start.
+    best = min(_probe()[0] for _ in range(3))
+    assert best < 0.3, f"import nnref took {best:.3f} s (target < 0.3 s)"
+
+
+def test_cli_lists_every_op_with_its_backward() -> None:
+    out = subprocess.run([sys.executable, "-m", "nnref", "ops", "--json"], capture_output=True,
+                         text=True, check=True)
+    listed = json.loads(out.stdout)
+    assert [e["name"] for e in listed] == [e["name"] for e in CATALOG]
+    import nnref
+
+    for e in listed:
+        assert {"name", "family", "inputs", "params", "differentiable", "conventions"} <= set(e)
+        assert e["differentiable"], f"{e['name']} lists no differentiable input"
+        assert callable(getattr(nnref, e["name"])) and callable(getattr(nnref, e["name"] + "_backward"))
+        assert nnref.get_op(e["name"]).backward is getattr(nnref, e["name"] + "_backward")
