@@ -1,4 +1,291 @@
-"""Structured ops (filled in below)."""
-from typing import Any
+"""Ops that mix elements: softmax, log_softmax, the dense layer, class-probability losses.
 
-OPS: list[Any] = []
+Each op is described by
+* ``definition``: the textbook formula on small arrays of SymPy symbols (what the docs
+  show and what SymPy differentiates), and
+* ``forward`` / ``vjp``: the engine as a short list of steps.  A step is an elementwise
+  SymPy formula, a reduction (sum or max along the op's axis, keeping the axis), or a
+  contraction (an einsum over named arrays).  The code printer turns each step into one
+  line of NumPy.
+
+``derive.prove_structured`` evaluates the steps on symbol arrays of several small
+shapes and proves them equal to the definition and to SymPy's derivative of it.
+Argument checking and the class-index plumbing of the losses live in
+``nnref/_structured.py``; the mathematics is here only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import sympy as sp
+
+from .spec import Arg, Convention, Param, Tol
+
+x, g, w, b, t, cw = sp.symbols("x g weight bias target class_weight", real=True)
+m, e, s, p, gp, sg, st, out = sp.symbols("m e s p gp sg st out", real=True)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the engine: ``name = expr`` elementwise, or reduced over the axis, or
+    an einsum contraction of named arrays."""
+
+    name: str
+    expr: sp.Expr | None = None
+    reduce: str | None = None  # 'sum' | 'max' over `axis`, keepdims
+    contract: tuple[str, tuple[str, ...]] | None = None
+
+
+@dataclass
+class StructuredOp:
+    name: str
+    family: str
+    summary: str
+    inputs: tuple[Arg, ...]
+    params: tuple[Param, ...]
+    definition_latex: str
+    #: textbook definition on object arrays of symbols: (arrays by symbol name, axis) -> output
+    definition: Callable[[dict[str, np.ndarray], int], np.ndarray]
+    forward: tuple[Step, ...]
+    vjp: tuple[Step, ...]
+    #: shapes of the symbol arrays used in the proofs, one dict per instance
+    instances: tuple[dict[str, Any], ...]
+    axis: int = -1
+    closed_forms: tuple[tuple[str, str], ...] = ()  # (LaTeX, what it says)
+    conventions: tuple[Convention, ...] = ()
+    tolerances: dict[str, Tol] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    reduction: bool = False
+    reductions: tuple[str, ...] = ("none", "mean", "sum")
+    kind: str = "structured"
+    #: symbols of the arrays the kernels take, in order (the engine's argument names)
+    kernel_args: tuple[str, ...] = ()
+
+    def tol(self, dtype: str) -> Tol:
+        from .spec import DEFAULT_TOLS
+
+        return self.tolerances.get(dtype, DEFAULT_TOLS[dtype])
+
+    @property
+    def differentiable(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.inputs if a.grad)
+
+
+def _softmax_def(arrs: dict[str, np.ndarray], axis: int) -> np.ndarray:
+    xs = arrs["x"]
+    ex = np.vectorize(sp.exp, otypes=[object])(xs)
+    return ex / ex.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax_def(arrs: dict[str, np.ndarray], axis: int) -> np.ndarray:
+    return np.vectorize(sp.log, otypes=[object])(_softmax_def(arrs, axis))
+
+
+def _linear_def(arrs: dict[str, np.ndarray], axis: int) -> np.ndarray:
+    xs, ws, bs = arrs["x"], arrs["weight"], arrs["bias"]
+    n, i = xs.shape
+    o = ws.shape[0]
+    return np.array([[sum(xs[a, k] * ws[c, k] for k in range(i)) + bs[c] for c in range(o)] for a in range(n)],
+                    dtype=object)
+
+
+def _class_loss_def(arrs: dict[str, np.ndarray], axis: int) -> np.ndarray:
+    logp = _log_softmax_def(arrs, axis)
+    return -(arrs["class_weight"] * arrs["target"] * logp).sum(axis=axis, keepdims=True)
+
+
+def _nll_def(arrs: dict[str, np.ndarray], axis: int) -> np.ndarray:
+    return -(arrs["class_weight"] * arrs["target"] * arrs["x"]).sum(axis=axis, keepdims=True)
+
+
+# torch stores its epsilon as the float32 literal 1e-12f, i.e. 9.99999996e-13; nnref uses
+# that exact binary value so both compute the same function (1e-12 itself differs in the
+# 9th digit for zero vectors).
+COSINE_EPS = sp.Rational(float(np.float32(1e-12)))
+x1, x2, y, margin, prod, m1, m2, cos, dcos = sp.symbols("x1 x2 y margin prod m1 m2 cos dcos", real=True)
+
+
+def _cosine_def(arrs: dict[str, np.ndarray], axis: int) -> np.ndarray:
+    a, c = arrs["x1"], arrs["x2"]
+    pr = (a * c).sum(axis=axis, keepdims=True)
+    n1 = (a * a).sum(axis=axis, keepdims=True) + COSINE_EPS
+    n2 = (c * c).sum(axis=axis, keepdims=True) + COSINE_EPS
+    cs = pr / np.vectorize(sp.sqrt, otypes=[object])(n1 * n2)
+    yy = arrs["y"]
+    f = np.vectorize(lambda c_, y_: sp.Piecewise((1 - c_, sp.Eq(y_, 1)), (0, True))
+                     + sp.Piecewise((sp.Max(0, c_ - margin), sp.Eq(y_, -1)), (0, True)), otypes=[object])
+    return f(cs, yy)
+
+
+_log_softmax_forward = (
+    Step("m", x, reduce="max"),
+    Step("s", sp.exp(x - m), reduce="sum"),
+    Step("out", x - m - sp.log(s)),
+)
+
+OPS: list[StructuredOp] = [
+    StructuredOp(
+        name="softmax", family="activation",
+        summary="Normalised exponentials along one dimension.",
+        inputs=(Arg("input", x, "input array"),),
+        params=(Param("dim", None, "the dimension to normalise over (required)", kind="int"),),
+        definition_latex=r"\operatorname{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}",
+        definition=_softmax_def,
+        forward=(Step("m", x, reduce="max"), Step("e", sp.exp(x - m)), Step("s", e, reduce="sum"),
+                 Step("out", e / s)),
+        vjp=(Step("m", x, reduce="max"), Step("e", sp.exp(x - m)), Step("s", e, reduce="sum"),
+             Step("p", e / s), Step("gp", g * p, reduce="sum"), Step("grad_input", p * (g - gp))),
+        instances=({"x": (3,)}, {"x": (2, 3)}, {"x": (1,)}),
+        closed_forms=((r"\frac{\partial \langle g, p\rangle}{\partial x_i} = p_i\,(g_i - \textstyle\sum_j g_j p_j)",
+                       "the vector-Jacobian product of softmax"),),
+        notes=("Subtracting the maximum first leaves the result unchanged (the factor e^{-m}"
+               " cancels) and keeps every exponent <= 0, so nothing overflows.",
+               "dim is required: torch's implicit choice of dim is deprecated."),
+        kernel_args=("x",),
+    ),
+    StructuredOp(
+        name="log_softmax", family="activation",
+        summary="Logarithm of softmax, computed without forming softmax.",
+        inputs=(Arg("input", x, "input array"),),
+        params=(Param("dim", None, "the dimension to normalise over (required)", kind="int"),),
+        definition_latex=r"\operatorname{log\_softmax}(x)_i = x_i - \log\sum_j e^{x_j}",
+        definition=_log_softmax_def,
+        forward=_log_softmax_forward,
+        vjp=_log_softmax_forward + (Step("sg", g, reduce="sum"), Step("grad_input", g - sp.exp(out) * sg)),
+        instances=({"x": (3,)}, {"x": (2, 3)}, {"x": (1,)}),
+        closed_forms=((r"\frac{\partial \langle g, \log p\rangle}{\partial x_i} = g_i - p_i \textstyle\sum_j g_j",
+                       "the vector-Jacobian product of log_softmax"),),
+        notes=("log-sum-exp with the maximum taken out: x - m - log(sum(e^{x-m})) is finite for"
+               " any finite x, including 1e308, where e^x overflows.",),
+        kernel_args=("x",),
+    ),
+    StructuredOp(
+        name="linear", family="linear",
+        summary="The dense layer (a row of neurons): y = x Wᵀ + b.",
+        inputs=(Arg("input", x, "input, shape (..., in_features)"),
+                Arg("weight", w, "weights, shape (out_features, in_features)"),
+                Arg("bias", b, "optional bias, shape (out_features,)")),
+        params=(),
+        definition_latex=r"y_{n,o} = \sum_i x_{n,i}\,W_{o,i} + b_o",
+        definition=_linear_def,
+        forward=(Step("out", contract=("...i,oi->...o", ("x", "weight"))), Step("out", out + b)),
+        vjp=(Step("grad_input", contract=("...o,oi->...i", ("g", "weight"))),
+             Step("grad_weight", contract=("...o,...i->oi", ("g", "x"))),
+             Step("grad_bias", contract=("...o->o", ("g",)))),
+        instances=({"x": (2, 3), "weight": (2, 3), "bias": (2,)}, {"x": (1, 1), "weight": (3, 1), "bias": (3,)},
+                   {"x": (3, 2), "weight": (1, 2), "bias": (1,)}),
+        closed_forms=((r"\frac{\partial L}{\partial W} = \sum_n \delta_n x_n^{\mathsf T}", "weight gradient"),
+                      (r"\frac{\partial L}{\partial b} = \sum_n \delta_n", "bias gradient"),
+                      (r"\frac{\partial L}{\partial x_n} = W^{\mathsf T}\delta_n", "input gradient")),
+        notes=("δ is the upstream gradient ∂L/∂y (grad_output).  The contractions run as"
+               " numpy.einsum, which calls BLAS for these shapes.",),
+        kernel_args=("x", "weight", "bias"),
+    ),
+    StructuredOp(
+        name="cross_entropy", family="loss",
+        summary="Log-softmax followed by the negative log-likelihood of the target classes.",
+        inputs=(Arg("input", x, "logits, shape (C,), (N, C) or (N, C, d1, ...)"),
+                Arg("target", t, "class indices (N, d1, ...) or class probabilities (shape of input)",
+                    grad=False, kind="label")),
+        params=(Param("weight", None, "per-class weights, shape (C,)", kind="optional_array"),
+                Param("ignore_index", -100, "class index whose samples are skipped", kind="int"),
+                Param("label_smoothing", 0.0, "mix targets with the uniform distribution",
+                      domain=sp.Interval(0, 1), test_range=(0.0, 1.0))),
+        definition_latex=r"\ell_n = -\sum_c w_c\, t_{n,c}\, \log \operatorname{softmax}(x_n)_c",
+        definition=_class_loss_def,
+        forward=_log_softmax_forward + (Step("out", -cw * t * out, reduce="sum"),),
+        vjp=_log_softmax_forward + (Step("sg", cw * t, reduce="sum"), Step("st", t, reduce="sum"),
+                                    Step("grad_input", sp.Piecewise((0, sp.Eq(st, 0)),
+                                                                    (g * (sp.exp(out) * sg - cw * t), True)))),
+        instances=({"x": (2, 3), "target": (2, 3), "class_weight": (1, 3)},
+                   {"x": (1, 2, 2), "target": (1, 2, 2), "class_weight": (1, 2, 1)}),
+        axis=1,
+        closed_forms=((r"\frac{\partial \ell}{\partial x} = p - y",
+                       "for one-hot (or any probability) targets and no class weights: softmax"
+                       " minus target"),
+                      (r"\frac{\partial \ell_n}{\partial x_{n,c}} = p_{n,c} \sum_k w_k t_{n,k} - w_c t_{n,c}",
+                       "with class weights")),
+        notes=("Class-index targets become one-hot rows t (and label smoothing mixes in ε/C),"
+               " so one formula serves both target kinds; they differ only in the 'mean'"
+               " divisor: Σ_n w_{y_n} over non-ignored samples for indices, N for probabilities.",),
+        conventions=(
+            Convention("ignored samples get a zero gradient", sp.Eq(st, 0), {"input": sp.S.Zero},
+                       "A sample whose target is ignore_index has an all-zero target row; torch"
+                       " never writes a gradient into it, so it stays 0 even when 'mean' divides"
+                       " by a zero total weight and the upstream gradient is NaN."),
+        ),
+        reduction=True,
+        kernel_args=("x", "target", "class_weight"),
+    ),
+    StructuredOp(
+        name="nll_loss", family="loss",
+        summary="Negative log-likelihood of the target class, given log-probabilities.",
+        inputs=(Arg("input", x, "log-probabilities, shape (C,), (N, C) or (N, C, d1, ...)"),
+                Arg("target", t, "class indices, shape (N, d1, ...)", grad=False, kind="label")),
+        params=(Param("weight", None, "per-class weights, shape (C,)", kind="optional_array"),
+                Param("ignore_index", -100, "class index whose samples are skipped", kind="int")),
+        definition_latex=r"\ell_n = -w_{y_n}\, x_{n, y_n}",
+        definition=_nll_def,
+        forward=(Step("out", -cw * t * x, reduce="sum"),),
+        vjp=(Step("grad_input", sp.Piecewise((0, sp.Eq(t, 0)), (-g * cw * t, True))),),
+        instances=({"x": (2, 3), "target": (2, 3), "class_weight": (1, 3)},
+                   {"x": (1, 2, 2), "target": (1, 2, 2), "class_weight": (1, 2, 1)}),
+        axis=1,
+        closed_forms=((r"\frac{\partial \ell_n}{\partial x_{n,c}} = -w_c [c = y_n]", "one-hot gradient"),),
+        conventions=(
+            Convention("non-target entries get a zero gradient", sp.Eq(t, 0), {"input": sp.S.Zero},
+                       "torch scatters the gradient into the target entry only, so every other"
+                       " entry (and every ignored sample) is exactly 0, even when 'mean' divides by a"
+                       " zero total weight and the target entry's gradient is NaN."),
+        ),
+        notes=("With every sample ignored (or zero total weight), 'mean' is 0/0 = NaN, as in torch.",),
+        reduction=True,
+        kernel_args=("x", "target", "class_weight"),
+    ),
+    StructuredOp(
+        name="cosine_embedding_loss", family="loss",
+        summary="1 - cos(x1, x2) for similar pairs, max(0, cos - margin) for dissimilar ones.",
+        inputs=(Arg("input1", x1, "shape (N, D) or (D,)"), Arg("input2", x2, "shape of input1"),
+                Arg("target", y, "labels ±1, shape (N,) or ()", grad=False, kind="label", test_domain="pm1")),
+        params=(Param("margin", 0.0, "margin for dissimilar pairs, in [-1, 1]", domain=sp.Interval(-1, 1),
+                      symbol=margin, test_range=(-1.0, 1.0)),),
+        definition_latex=(r"\cos_n = \frac{\sum_d x_{1,nd} x_{2,nd}}{\sqrt{(\sum_d x_{1,nd}^2 + \epsilon)"
+                          r"(\sum_d x_{2,nd}^2 + \epsilon)}},\quad \ell_n = \begin{cases} 1 - \cos_n & y_n = 1"
+                          r" \\ \max(0, \cos_n - \text{margin}) & y_n = -1\end{cases}"),
+        definition=_cosine_def,
+        forward=(Step("prod", x1 * x2, reduce="sum"), Step("m1", x1 ** 2, reduce="sum"),
+                 Step("m2", x2 ** 2, reduce="sum"),
+                 Step("cos", prod / sp.sqrt((m1 + COSINE_EPS) * (m2 + COSINE_EPS))),
+                 Step("out", sp.Piecewise((1 - cos, sp.Eq(y, 1)), (0, True))
+                      + sp.Piecewise((sp.Max(0, cos - margin), sp.Eq(y, -1)), (0, True)))),
+        vjp=(Step("prod", x1 * x2, reduce="sum"), Step("m1", x1 ** 2, reduce="sum"),
+             Step("m2", x2 ** 2, reduce="sum"),
+             Step("cos", prod / sp.sqrt((m1 + COSINE_EPS) * (m2 + COSINE_EPS))),
+             Step("dcos", g * (sp.Piecewise((-1, sp.Eq(y, 1)), (0, True))
+                               + sp.Piecewise((1, sp.Eq(y, -1) & (cos - margin >= 0)), (0, True)))),
+             Step("grad_input1", dcos
+                  * (x2 / sp.sqrt((m1 + COSINE_EPS) * (m2 + COSINE_EPS)) - cos * x1 / (m1 + COSINE_EPS))),
+             Step("grad_input2", dcos * (x1 / sp.sqrt((m1 + COSINE_EPS) * (m2 + COSINE_EPS))
+                                             - cos * x2 / (m2 + COSINE_EPS)))),
+        # Labels are fixed numbers in the proof: a symbolic y would never equal ±1.
+        instances=({"x1": (2,), "x2": (2,), "y": np.array([1])}, {"x1": (2,), "x2": (2,), "y": np.array([-1])},
+                   {"x1": (2, 3), "x2": (2, 3), "y": np.array([[1], [-1]])}),
+        closed_forms=((r"\frac{\partial \cos}{\partial x_1} = \frac{x_2}{\sqrt{m_1 m_2}} - \cos\,\frac{x_1}{m_1}",
+                       "with m_k = Σ x_k² + ε"),),
+        conventions=(
+            Convention("gradient passes at cos = margin", sp.Eq(cos, margin), {"input1": sp.S.One},
+                       "torch forms max(0, cos - margin) with clamp_min, whose backward keeps the"
+                       " gradient where cos - margin >= 0, boundary included."),
+        ),
+        tolerances={"float32": Tol(1e-4, 1e-4, "the gradient is a difference of two terms of size"
+                                   " ~1/|x| that cancel when x1 and x2 are nearly parallel; float32 keeps"
+                                   " ~1e-7/|x| absolute accuracy, and the tests draw |x| >= 1e-2 or 0.")},
+        notes=("ε = float32(1e-12) is added to each squared norm, as torch does, so a zero vector"
+               " gives cos = 0 instead of 0/0.", "Labels other than ±1 contribute 0, as in torch."),
+        reduction=True,
+        kernel_args=("x1", "x2", "y"),
+    ),
+]

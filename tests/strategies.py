@@ -39,7 +39,8 @@ def _values(draw: Any, domain: str, dtype: str, pts: list[float]) -> st.SearchSt
     if domain == "unit":
         return st.one_of(st.floats(0.0, 1.0, width=width), st.sampled_from([0.0, 1.0, 0.5, tiny, 1 - 1e-6]))
     if domain == "positive":
-        return st.one_of(st.floats(1e-3, 100.0, width=width), st.sampled_from([1.0, tiny * 1e10, 1e3]))
+        low = float(np.float32(1e-3)) if width == 32 else 1e-3
+        return st.one_of(st.floats(low, 100.0, width=width), st.sampled_from([1.0, tiny * 1e10, 1e3]))
     if domain == "nonneg":
         return st.one_of(st.floats(0.0, 100.0, width=width), st.sampled_from([0.0, 1.0, tiny]))
     if domain == "pm1":
@@ -112,3 +113,82 @@ def case_for(meta: dict[str, Any], dtype: str) -> st.SearchStrategy[Case]:
     if builder is not None:
         return builder(meta, dtype)
     return pointwise_case(meta, dtype)
+
+
+def _floats(dtype: str, lo: float = -10.0, hi: float = 10.0) -> st.SearchStrategy[float]:
+    if dtype == "float32":
+        # Bounds must be float32 values themselves; round them inwards.
+        lo32, hi32 = float(np.float32(lo)), float(np.float32(hi))
+        lo = lo32 if lo32 >= lo else float(np.nextafter(np.float32(lo), np.float32(np.inf)))
+        hi = hi32 if hi32 <= hi else float(np.nextafter(np.float32(hi), np.float32(-np.inf)))
+        return st.floats(lo, hi, width=32)
+    return st.floats(lo, hi)
+
+
+@st.composite
+def _normalised(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
+    shape = draw(SHAPES)
+    span = max(len(shape), 1)
+    dim = draw(st.integers(-span, span - 1))
+    # Large spreads and exact ties both matter for the max-shifted forms.
+    elements = st.one_of(_floats(dtype), st.sampled_from([0.0, 1.0, -1e3, 1e3]))
+    x = draw(hnp.arrays(DTYPES[dtype], shape, elements=elements))
+    return {"input": x}, {"dim": dim}
+
+
+register("softmax")(_normalised)
+register("log_softmax")(_normalised)
+
+
+@register("linear")
+@st.composite
+def _linear(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
+    batch = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+    n_in, n_out = draw(st.integers(0, 4)), draw(st.integers(0, 4))
+    arr = lambda shape: draw(hnp.arrays(DTYPES[dtype], shape, elements=_floats(dtype)))  # noqa: E731
+    bias = arr((n_out,)) if draw(st.booleans()) else None
+    return {"input": arr(batch + (n_in,)), "weight": arr((n_out, n_in)), "bias": bias}, {}
+
+
+@st.composite
+def _class_loss(draw: Any, meta: dict[str, Any], dtype: str, probabilities: bool, smoothing: bool) -> Case:
+    classes = draw(st.integers(1, 5))
+    if draw(st.booleans()):
+        shape: tuple[int, ...] = (classes,)
+    else:
+        shape = (draw(st.integers(0, 4)), classes) + draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1,
+                                                                           max_side=3))
+    axis = 1 if len(shape) >= 2 else 0
+    sample_shape = shape[:axis] + shape[axis + 1:]
+    x = draw(hnp.arrays(DTYPES[dtype], shape, elements=st.one_of(_floats(dtype), st.sampled_from([0.0, 50.0]))))
+    params: dict[str, Any] = {"reduction": draw(st.sampled_from(["none", "mean", "sum"]))}
+    if draw(st.booleans()):
+        params["weight"] = draw(hnp.arrays(DTYPES[dtype], (classes,), elements=_floats(dtype, 0.0, 2.0)))
+    if smoothing and draw(st.booleans()):
+        params["label_smoothing"] = draw(st.floats(0.0, 1.0))
+    if probabilities and draw(st.booleans()):
+        target = draw(hnp.arrays(DTYPES[dtype], shape, elements=_floats(dtype, 0.0, 1.0)))
+    else:
+        target = draw(hnp.arrays(np.int64, sample_shape, elements=st.integers(0, classes - 1)))
+        if draw(st.booleans()):
+            params["ignore_index"] = draw(st.integers(0, classes - 1))
+    return {"input": x, "target": target}, params
+
+
+register("cross_entropy")(lambda meta, dtype: _class_loss(meta, dtype, True, True))
+register("nll_loss")(lambda meta, dtype: _class_loss(meta, dtype, False, False))
+
+
+@register("cosine_embedding_loss")
+@st.composite
+def _cosine(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
+    dims = draw(st.integers(1, 4))
+    shape = (dims,) if draw(st.booleans()) else (draw(st.integers(0, 4)), dims)
+    # Exact zeros (the ε case) or magnitudes >= 1e-2: below that, float32 gradients of nearly
+    # parallel vectors lose every digit in both engines (see the op's float32 tolerance).
+    mag = st.one_of(st.just(0.0), _floats(dtype, 1e-2, 10.0), _floats(dtype, -10.0, -1e-2))
+    arr = lambda: draw(hnp.arrays(DTYPES[dtype], shape, elements=mag))  # noqa: E731
+    target = draw(hnp.arrays(DTYPES[dtype], shape[:-1], elements=st.sampled_from([-1.0, 1.0])))
+    params = {"margin": draw(st.one_of(st.just(0.0), st.floats(-1.0, 1.0))),
+              "reduction": draw(st.sampled_from(["none", "mean", "sum"]))}
+    return {"input1": arr(), "input2": arr(), "target": target}, params

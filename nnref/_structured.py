@@ -1,0 +1,267 @@
+"""Public functions for the ops that mix elements.
+
+The formulas are the generated kernels in ``_generated/structured.py`` (printed from
+``derivations/structured.py``).  This module only checks arguments and does the
+bookkeeping around them: which axis, class indices to one-hot rows, ignore_index,
+label smoothing, and the loss reductions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+from numpy.typing import ArrayLike, NDArray
+
+from . import _runtime as _rt
+from ._generated import structured as _k
+from ._runtime import NNRefError
+
+__all__ = [
+    "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+    "linear", "linear_backward", "cross_entropy", "cross_entropy_backward",
+    "nll_loss", "nll_loss_backward", "cosine_embedding_loss", "cosine_embedding_loss_backward",
+]
+
+Array = NDArray[numpy.floating]
+
+
+def _dim(op: str, dim: Any, ndim: int) -> int:
+    if dim is None:
+        raise NNRefError(f"{op}: dim: expected an int (nnref does not guess the dimension), got None")
+    dim = _rt.check_int(op, "dim", dim)
+    span = max(ndim, 1)
+    if not -span <= dim < span:
+        raise NNRefError(f"{op}: dim: expected an int in [{-span}, {span - 1}] for a {ndim}-d input, got {dim}")
+    return dim % span
+
+
+def _normalise(op: str, name: str, input: ArrayLike, dim: Any, grad_output: Any = None) -> tuple[Any, ...]:
+    x = _rt.float_array(op, "input", input)
+    axis = _dim(op, dim, x.ndim)
+    xv = x.reshape(1) if x.ndim == 0 else x
+    g = None
+    if grad_output is not None:
+        g = _rt.grad_array(op, grad_output, x).reshape(xv.shape)
+    return x, xv, axis, g
+
+
+def softmax(input: ArrayLike, dim: int | None = None) -> Array:
+    """Softmax along ``dim``: exp(x - max) / sum(exp(x - max))."""
+    x, xv, axis, _ = _normalise("softmax", "input", input, dim)
+    return _rt.like(_k._softmax_forward(xv, axis).reshape(x.shape), x)
+
+
+def softmax_backward(grad_output: ArrayLike, input: ArrayLike, dim: int | None = None) -> dict[str, Array]:
+    """Vector-Jacobian product of softmax: {'input': p * (g - sum(g * p))}."""
+    x, xv, axis, g = _normalise("softmax", "input", input, dim, grad_output)
+    return {"input": _rt.like(_k._softmax_vjp(g, xv, axis)["input"].reshape(x.shape), x)}
+
+
+def log_softmax(input: ArrayLike, dim: int | None = None) -> Array:
+    """log(softmax(x)) along ``dim``, as x - max - log(sum(exp(x - max)))."""
+    x, xv, axis, _ = _normalise("log_softmax", "input", input, dim)
+    return _rt.like(_k._log_softmax_forward(xv, axis).reshape(x.shape), x)
+
+
+def log_softmax_backward(grad_output: ArrayLike, input: ArrayLike, dim: int | None = None) -> dict[str, Array]:
+    """Vector-Jacobian product of log_softmax: {'input': g - softmax(x) * sum(g)}."""
+    x, xv, axis, g = _normalise("log_softmax", "input", input, dim, grad_output)
+    return {"input": _rt.like(_k._log_softmax_vjp(g, xv, axis)["input"].reshape(x.shape), x)}
+
+
+# ---------------------------------------------------------------------------- linear
+
+def _linear_args(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None) -> tuple[Any, Any, Any]:
+    op = "linear"
+    arrays = {"input": input, "weight": weight} if bias is None else {"input": input, "weight": weight, "bias": bias}
+    checked = _rt.float_arrays(op, _channel=tuple(arrays)[1:], **arrays)
+    x, w = checked[0], checked[1]
+    if x.ndim < 1:
+        raise NNRefError(f"{op}: input: expected at least 1 dimension (..., in_features), got shape {x.shape}")
+    if w.ndim != 2:
+        raise NNRefError(f"{op}: weight: expected shape (out_features, in_features), got {w.shape}")
+    if w.shape[1] != x.shape[-1]:
+        raise NNRefError(f"{op}: weight: expected in_features = {x.shape[-1]} (the last dim of input,"
+                         f" shape {x.shape}), got weight of shape {w.shape}")
+    b = None
+    if bias is not None:
+        b = checked[2]
+        if b.shape != (w.shape[0],):
+            raise NNRefError(f"{op}: bias: expected shape ({w.shape[0]},) (out_features of weight), got {b.shape}")
+    return x, w, b
+
+
+def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> Array:
+    """The dense layer y = x Wᵀ + b, with torch's shapes: x (..., in), W (out, in), b (out,)."""
+    x, w, b = _linear_args(input, weight, bias)
+    out = _k._linear_forward(x, w, 0.0 if b is None else b, -1)
+    return _rt.like(out, x, x.shape[:-1] + (w.shape[0],))
+
+
+def linear_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike,
+                    bias: ArrayLike | None = None) -> dict[str, Array]:
+    """Gradients of <g, linear(x, W, b)>: input g W, weight Σ gᵀx, bias Σ g (when bias is given)."""
+    x, w, b = _linear_args(input, weight, bias)
+    g = _rt.grad_array("linear", grad_output, x, x.shape[:-1] + (w.shape[0],))
+    grads = _k._linear_vjp(g, x, w, 0.0 if b is None else b, -1)
+    out = {"input": _rt.like(grads["input"], x), "weight": _rt.like(grads["weight"], w)}
+    if b is not None:
+        out["bias"] = _rt.like(grads["bias"], b)
+    return out
+
+
+# ------------------------------------------------------------- class-probability losses
+
+class _ClassProblem:
+    """Logits / log-probabilities with their target rows, class weights and the 'mean' divisor."""
+
+    def __init__(self, op: str, input: ArrayLike, target: ArrayLike, weight: Any, ignore_index: Any,
+                 label_smoothing: float, allow_probabilities: bool) -> None:
+        x = _rt.float_array(op, "input", input)
+        if x.ndim == 0:
+            raise NNRefError(f"{op}: input: expected shape (C,), (N, C) or (N, C, d1, ...), got a 0-d array")
+        self.op, self.x = op, x
+        self.axis = 1 if x.ndim >= 2 else 0
+        classes = x.shape[self.axis]
+        sample_shape = x.shape[:self.axis] + x.shape[self.axis + 1:]
+        ignore_index = _rt.check_int(op, "ignore_index", ignore_index)
+        tgt = numpy.asarray(target)
+        cw = numpy.ones(classes, dtype=x.dtype)
+        if weight is not None:
+            cw = _rt.float_array(op, "weight", weight)
+            if cw.shape != (classes,):
+                raise NNRefError(f"{op}: weight: expected shape ({classes},) (one weight per class), got {cw.shape}")
+            if cw.dtype != x.dtype:
+                raise NNRefError(f"{op}: weight: expected dtype {x.dtype} (the dtype of input), got {cw.dtype}")
+        view = [1] * x.ndim
+        view[self.axis] = classes
+        self.class_weight = cw.reshape(view)
+        if tgt.dtype.kind in "iu":
+            if tgt.shape != sample_shape:
+                raise NNRefError(f"{op}: target: expected class indices of shape {sample_shape} (input {x.shape}"
+                                 f" without the class dim {self.axis}), got {tgt.shape}")
+            keep = tgt != ignore_index
+            bad = keep & ((tgt < 0) | (tgt >= classes))
+            if bad.any():
+                raise NNRefError(f"{op}: target: class index {int(tgt[bad].flat[0])} is out of range for"
+                                 f" {classes} classes (expected 0 <= index < {classes}, or ignore_index"
+                                 f" = {ignore_index})")
+            safe = numpy.where(keep, tgt, 0)
+            onehot = numpy.moveaxis(numpy.eye(classes, dtype=x.dtype)[safe], -1, self.axis) if tgt.size or x.size \
+                else numpy.zeros(x.shape, dtype=x.dtype)
+            rows = onehot * (1 - label_smoothing) + label_smoothing / classes
+            mask = numpy.expand_dims(keep, self.axis).astype(x.dtype)
+            self.t = rows * mask
+            self.divisor = numpy.sum(cw[safe] * keep) if weight is not None else numpy.sum(keep)
+        elif tgt.dtype.kind == "f" and allow_probabilities:
+            t = _rt.float_array(op, "target", target)
+            if t.shape != x.shape:
+                raise NNRefError(f"{op}: target: class probabilities must have the shape of input {x.shape},"
+                                 f" got {t.shape}")
+            if t.dtype != x.dtype:
+                raise NNRefError(f"{op}: target: expected dtype {x.dtype} (the dtype of input), got {t.dtype}")
+            self.t = t * (1 - label_smoothing) + label_smoothing / classes
+            self.divisor = x.size / classes if classes else 0
+        else:
+            kinds = "integer class indices" + (" or floating-point class probabilities" if allow_probabilities else "")
+            raise NNRefError(f"{op}: target: expected {kinds}, got dtype {tgt.dtype}")
+        self.sample_shape = sample_shape
+
+    def reduce(self, per_sample: Any, reduction: str) -> Array:
+        values = numpy.squeeze(per_sample, axis=self.axis)
+        with _rt.quiet():
+            if reduction == "none":
+                out = values
+            elif reduction == "sum":
+                out = numpy.sum(values)
+            else:
+                out = numpy.sum(values) / numpy.asarray(self.divisor, dtype=numpy.float64)
+        return _rt.like(out, self.x, numpy.shape(out))
+
+    def upstream(self, grad_output: Any, reduction: str) -> Any:
+        shape = self.sample_shape if reduction == "none" else ()
+        g = _rt.grad_array(self.op, grad_output, self.x, shape)
+        with _rt.quiet():
+            if reduction == "mean":
+                g = g / numpy.asarray(self.divisor, dtype=numpy.float64)
+            g = numpy.broadcast_to(g, self.sample_shape)
+        return numpy.expand_dims(g, self.axis)
+
+
+def _check_reduction(op: str, reduction: Any) -> None:
+    _rt.check_choice(op, "reduction", reduction, _rt.REDUCTIONS)
+
+
+def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Array:
+    """Cross-entropy of logits against class indices or class probabilities (torch's semantics)."""
+    _check_reduction("cross_entropy", reduction)
+    ls = _rt.check_float("cross_entropy", "label_smoothing", label_smoothing, {"lo": 0.0, "hi": 1.0})
+    pb = _ClassProblem("cross_entropy", input, target, weight, ignore_index, ls, allow_probabilities=True)
+    return pb.reduce(_k._cross_entropy_forward(pb.x, pb.t, pb.class_weight, pb.axis), reduction)
+
+
+def cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike,
+                           weight: ArrayLike | None = None, ignore_index: int = -100, reduction: str = "mean",
+                           label_smoothing: float = 0.0) -> dict[str, Array]:
+    """{'input': g · (softmax(x) Σ_c w_c t_c - w t)} with g the per-sample upstream gradient."""
+    _check_reduction("cross_entropy", reduction)
+    ls = _rt.check_float("cross_entropy", "label_smoothing", label_smoothing, {"lo": 0.0, "hi": 1.0})
+    pb = _ClassProblem("cross_entropy", input, target, weight, ignore_index, ls, allow_probabilities=True)
+    g = pb.upstream(grad_output, reduction)
+    return {"input": _rt.like(_k._cross_entropy_vjp(g, pb.x, pb.t, pb.class_weight, pb.axis)["input"], pb.x)}
+
+
+def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Array:
+    """Negative log-likelihood -w[y] x[y] of class indices, given log-probabilities."""
+    _check_reduction("nll_loss", reduction)
+    pb = _ClassProblem("nll_loss", input, target, weight, ignore_index, 0.0, allow_probabilities=False)
+    return pb.reduce(_k._nll_loss_forward(pb.x, pb.t, pb.class_weight, pb.axis), reduction)
+
+
+def nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+                      ignore_index: int = -100, reduction: str = "mean") -> dict[str, Array]:
+    """{'input': -g w_c [c = y]}."""
+    _check_reduction("nll_loss", reduction)
+    pb = _ClassProblem("nll_loss", input, target, weight, ignore_index, 0.0, allow_probabilities=False)
+    g = pb.upstream(grad_output, reduction)
+    return {"input": _rt.like(_k._nll_loss_vjp(g, pb.x, pb.t, pb.class_weight, pb.axis)["input"], pb.x)}
+
+
+# ------------------------------------------------------------------------- cosine
+
+def _cosine_args(input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: Any) -> tuple[Any, ...]:
+    op = "cosine_embedding_loss"
+    a, b = _rt.float_arrays(op, input1=input1, input2=input2)
+    if a.ndim not in (1, 2):
+        raise NNRefError(f"{op}: input1: expected shape (N, D) or (D,), got {a.shape}")
+    y = numpy.asarray(target)
+    if y.dtype.kind not in "iuf":
+        raise NNRefError(f"{op}: target: expected labels 1 or -1 (a numeric array), got dtype {y.dtype}")
+    if y.shape != a.shape[:-1]:
+        raise NNRefError(f"{op}: target: expected shape {a.shape[:-1]} (one label per row of input1 {a.shape}),"
+                         f" got {y.shape}")
+    margin = _rt.check_float(op, "margin", margin, None)
+    return a, b, numpy.expand_dims(y.astype(a.dtype), -1), margin
+
+
+def cosine_embedding_loss(input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = 0.0,
+                          reduction: str = "mean") -> Array:
+    """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where target is -1."""
+    _check_reduction("cosine_embedding_loss", reduction)
+    a, b, y, margin = _cosine_args(input1, input2, target, margin)
+    per = numpy.squeeze(_k._cosine_embedding_loss_forward(a, b, y, margin, -1), -1)
+    return _rt.reduce_loss("cosine_embedding_loss", per, numpy.empty(per.shape, a.dtype), reduction)
+
+
+def cosine_embedding_loss_backward(grad_output: ArrayLike, input1: ArrayLike, input2: ArrayLike, target: ArrayLike,
+                                   margin: float = 0.0, reduction: str = "mean") -> dict[str, Array]:
+    """Gradients with respect to input1 and input2."""
+    _check_reduction("cosine_embedding_loss", reduction)
+    a, b, y, margin = _cosine_args(input1, input2, target, margin)
+    ref = numpy.empty(a.shape[:-1], a.dtype)
+    g = numpy.expand_dims(_rt.unreduce_grad("cosine_embedding_loss", grad_output, ref, reduction), -1)
+    grads = _k._cosine_embedding_loss_vjp(g, a, b, y, margin, -1)
+    return {"input1": _rt.like(grads["input1"], a), "input2": _rt.like(grads["input2"], a)}
