@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .spec import Arg, ClosedForm, Convention, IsNaN, Param, PointwiseOp, Rewrite, Tol
+from .spec import Arg, ClosedForm, Convention, IsInf, IsNaN, Param, PointwiseOp, Rewrite, Tol
 
 x = sp.Symbol("x", real=True)
 INPUT = (Arg("input", x, "input tensor, any shape"),)
@@ -42,6 +42,14 @@ def stable_sigmoid(z: sp.Expr) -> sp.Expr:
 def stable_softplus(z: sp.Expr) -> sp.Expr:
     # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): exp's argument is never positive.
     return sp.Max(z, 0) + sp.log(1 + sp.exp(-sp.Abs(z)))
+
+
+# torch 2.13's CPU kernels disagree with themselves at NaN: the vectorised path (whole
+# vectors of 8 float64 / 16 float32 elements) and the scalar path (short arrays, tails)
+# route a NaN input to different branches.  nnref follows the vectorised path, which is
+# what tensors of realistic size get; the special-values test feeds whole vectors.
+TORCH_NAN_PATHS = (" (torch's vectorised CPU kernel; its scalar path, used for arrays"
+                   " shorter than one vector and for tails, gives the other branch's value)")
 
 
 def _tol32(rtol: float, atol: float, why: str) -> dict[str, Tol]:
@@ -93,8 +101,10 @@ OPS: list[PointwiseOp] = [
         rewrite=Rewrite(sp.Piecewise((0, x <= 0), (6, x >= 6), (x, True)),
                         "Same function; the branch order is torch's (the lower bound is tested"
                         " first), so NaN falls through to the identity branch as in torch."),
-        closed_forms=(ClosedForm("input", sp.Piecewise((0, x <= 0), (0, x >= 6), (1, True)),
-                                 r"\operatorname{relu6}'(x) = [0 < x < 6]"),),
+        closed_forms=(ClosedForm("input", sp.Piecewise((1, (x > 0) & (x < 6)), (0, True)),
+                                 r"\operatorname{relu6}'(x) = [0 < x < 6]",
+                                 why="torch passes the gradient only where 0 < x < 6, so NaN gets 0"
+                                 + TORCH_NAN_PATHS + "."),),
         conventions=(
             Convention("relu6'(0) = 0", sp.Eq(x, 0), {"input": sp.S.Zero},
                        "hardtanh_backward zeroes the gradient where x <= min_val.",
@@ -128,6 +138,11 @@ OPS: list[PointwiseOp] = [
             Convention("elu'(0) = alpha", sp.Eq(x, 0), {"input": alpha},
                        "torch's elu_backward uses the x <= 0 branch at 0, so the derivative"
                        " there is alpha·e^0 = alpha, not 1.", point={"input": 0.0}),
+            Convention("elu'(NaN) = NaN", IsNaN(x), {"input": sp.nan},
+                       "torch's vectorised elu kernel evaluates both branches and the NaN"
+                       " propagates; the branch test alone would pick the linear branch"
+                       + TORCH_NAN_PATHS + ".",
+                       point={"input": float("nan")}),
         ),
         tolerances=_tol32(2e-5, 2e-6, "exp(x) - 1 near 0: torch uses expm1 in float32 while"
                           " the printed formula uses exp - 1; both lose < 1e-6 absolute."),
@@ -142,6 +157,11 @@ OPS: list[PointwiseOp] = [
             Convention("selu'(0) = scale·alpha", sp.Eq(x, 0), {"input": SELU_SCALE * SELU_ALPHA},
                        "selu is elu with alpha and scale fixed; torch takes the x <= 0 branch.",
                        point={"input": 0.0}),
+            Convention("selu'(NaN) = NaN", IsNaN(x), {"input": sp.nan},
+                       "torch's vectorised elu kernel evaluates both branches and the NaN"
+                       " propagates; the branch test alone would pick the linear branch"
+                       + TORCH_NAN_PATHS + ".",
+                       point={"input": float("nan")}),
         ),
     ),
     PointwiseOp(
@@ -162,6 +182,11 @@ OPS: list[PointwiseOp] = [
             Convention("celu'(0) = 1", sp.Eq(x, 0), {"input": sp.S.One},
                        "Both branches have slope 1 at 0, so the function is C^1 there.",
                        point={"input": 0.0}),
+            Convention("celu'(NaN) = NaN", IsNaN(x), {"input": sp.nan},
+                       "torch's vectorised elu kernel evaluates both branches and the NaN"
+                       " propagates; the branch test alone would pick the linear branch"
+                       + TORCH_NAN_PATHS + ".",
+                       point={"input": float("nan")}),
         ),
     ),
     PointwiseOp(
@@ -236,6 +261,13 @@ OPS: list[PointwiseOp] = [
         args=INPUT, params=(), definition=x / (1 + sp.Abs(x)),
         closed_forms=(ClosedForm("input", 1 / (1 + sp.Abs(x)) ** 2,
                                  r"\operatorname{softsign}'(x) = \frac{1}{(1+|x|)^2}"),),
+        conventions=(
+            Convention("softsign'(±inf) = NaN", IsInf(x), {"input": sp.nan},
+                       "torch differentiates the composite x/(1+|x|): at ±inf that is"
+                       " 1/(1+|x|) - |x|/(1+|x|)^2 = 0 - inf/inf = NaN under IEEE rules. nnref"
+                       " returns the same so the two agree; the limit is 0.",
+                       point={"input": float("inf")}),
+        ),
     ),
     PointwiseOp(
         name="hardtanh", family=FAMILY, latex_name=r"\operatorname{hardtanh}",
@@ -248,7 +280,7 @@ OPS: list[PointwiseOp] = [
         rewrite=Rewrite(sp.Piecewise((lo, x <= lo), (hi, x >= hi), (x, True)),
                         "Same function for min_val <= max_val; torch's branch order, so NaN"
                         " passes through."),
-        closed_forms=(ClosedForm("input", sp.Piecewise((0, x <= lo), (0, x >= hi), (1, True)),
+        closed_forms=(ClosedForm("input", sp.Piecewise((1, (x > lo) & (x < hi)), (0, True)),
                                  r"\operatorname{hardtanh}'(x) = [\text{min\_val} < x <"
                                  r" \text{max\_val}]"),),
         conventions=(
@@ -295,8 +327,12 @@ OPS: list[PointwiseOp] = [
             Convention("hardswish'(3) = 1", sp.Eq(x, 3), {"input": sp.S.One},
                        "the middle branch is x < 3, so 3 takes the identity branch (one-sided"
                        " derivatives 3/2 and 1).", point={"input": 3.0}),
-            Convention("hardswish'(NaN) = 1", IsNaN(x), {"input": sp.S.One},
-                       "NaN fails both comparisons and falls to torch's last branch.",
+            Convention("hardswish(-inf) = NaN", IsInf(x) & (x < 0), {},
+                       "torch evaluates x·relu6(x+3)/6, which at -inf is -inf·0 = NaN under IEEE"
+                       " rules; nnref returns the same (the limit is 0).",
+                       point={"input": float("-inf")}, value=sp.nan),
+            Convention("hardswish'(NaN) = NaN", IsNaN(x), {"input": sp.nan},
+                       "the NaN propagates through the blended branches" + TORCH_NAN_PATHS + ".",
                        point={"input": float("nan")}),
         ),
     ),
@@ -334,6 +370,10 @@ OPS: list[PointwiseOp] = [
             Convention("softshrink'(±lambd) = 0", sp.Eq(sp.Abs(x), lambd), {"input": sp.S.Zero},
                        "torch passes no gradient where -lambd <= x <= lambd (closed interval).",
                        point={"input": 0.5}),
+            Convention("softshrink(NaN) = NaN", IsNaN(x), {},
+                       "NaN fails both comparisons, so the branch order alone would return 0;"
+                       " torch's kernel returns NaN there, and so does nnref.",
+                       point={"input": float("nan")}, value=sp.nan),
         ),
     ),
     PointwiseOp(
@@ -347,6 +387,9 @@ OPS: list[PointwiseOp] = [
             Convention("hardshrink'(±lambd) = 0", sp.Eq(sp.Abs(x), lambd), {"input": sp.S.Zero},
                        "the function jumps at ±lambd; torch takes the zero branch there.",
                        point={"input": 0.5}),
+            Convention("hardshrink'(NaN) = 0", IsNaN(x), {"input": sp.S.Zero},
+                       "torch's backward passes the gradient only where x < -lambd or x > lambd,"
+                       " which NaN fails" + TORCH_NAN_PATHS + ".", point={"input": float("nan")}),
         ),
     ),
     PointwiseOp(

@@ -28,7 +28,9 @@ def raw_derivative(op: PointwiseOp, wrt: str) -> sp.Expr:
 
 
 def engine_forward(op: PointwiseOp) -> sp.Expr:
-    return op.rewrite.expr if op.rewrite else op.definition
+    base = op.rewrite.expr if op.rewrite else op.definition
+    pairs = [(c.value, c.condition) for c in op.conventions if c.value is not None]
+    return sp.Piecewise(*pairs, (base, True)) if pairs else base
 
 
 def apply_conventions(expr: sp.Expr, conventions: tuple[Convention, ...], wrt: str) -> sp.Expr:
@@ -110,26 +112,29 @@ def _simplifies_to_zero(diff: sp.Expr) -> bool:
             signal.signal(signal.SIGALRM, previous)
 
 
-def prove_equal(lhs: sp.Expr, rhs: sp.Expr, ranges: dict[sp.Symbol, tuple[float, float]],
+def prove_equal(lhs: sp.Expr | sp.Matrix, rhs: sp.Expr | sp.Matrix, ranges: dict[sp.Symbol, tuple[float, float]],
                 claim: str, seed: int = 0, try_symbolic: bool = True) -> Proof:
-    """Prove lhs == rhs on the given ranges; raise AssertionError with the witness if not."""
-    if try_symbolic and _simplifies_to_zero(lhs - rhs):
+    """Prove lhs == rhs (expressions, or matrices entry by entry) on the given ranges;
+    raise AssertionError with the witness if not."""
+    left = list(lhs) if isinstance(lhs, sp.MatrixBase) else [lhs]
+    right = list(rhs) if isinstance(rhs, sp.MatrixBase) else [rhs]
+    assert len(left) == len(right), f"{claim}: {len(left)} entries vs {len(right)}"
+    if try_symbolic and all(_simplifies_to_zero(a - b) for a, b in zip(left, right)):
         return Proof(claim, "symbolic", "SymPy simplifies the difference to 0")
     rng = random.Random(seed)
-    free = sorted((lhs - rhs).free_symbols, key=str)
+    free = sorted(set().union(*(sp.sympify(a - b).free_symbols for a, b in zip(left, right))), key=str)
     # lambdify to mpmath evaluates ~100x faster than sp.N with the same working precision.
-    f_lhs = sp.lambdify(free, lhs, modules="mpmath")
-    f_rhs = sp.lambdify(free, rhs, modules="mpmath")
+    f_lhs = sp.lambdify(free, left, modules="mpmath")
+    f_rhs = sp.lambdify(free, right, modules="mpmath")
     worst = mpmath.mpf(0)
     with mpmath.workdps(PROOF_DIGITS):
         for _ in range(PROOF_POINTS):
             point = [mpmath.mpf(_sample_value(rng, *ranges[s])) for s in free]
-            a, b = f_lhs(*point), f_rhs(*point)
-            err = abs(a - b)
-            rel = err / max(abs(b), mpmath.mpf(1))
-            if not rel <= mpmath.mpf(10) ** (-(PROOF_DIGITS - 10)):
-                raise AssertionError(f"{claim}: differs at {dict(zip(free, point))}: {a} vs {b}")
-            worst = max(worst, rel)
+            for a, b in zip(f_lhs(*point), f_rhs(*point)):
+                rel = abs(a - b) / max(abs(b), mpmath.mpf(1))
+                if not rel <= mpmath.mpf(10) ** (-(PROOF_DIGITS - 10)):
+                    raise AssertionError(f"{claim}: differs at {dict(zip(free, point))}: {a} vs {b}")
+                worst = max(worst, rel)
     return Proof(claim, "numeric",
                  f"agree to {PROOF_DIGITS} digits at {PROOF_POINTS} random points"
                  f" (worst relative difference {mpmath.nstr(worst, 3)})")

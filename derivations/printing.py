@@ -36,6 +36,9 @@ class EnginePrinter(NumPyPrinter):
             out = f"{fn}({out}, {self._print(a)})"
         return out
 
+    def _print_IsInf(self, expr: sp.Expr) -> str:
+        return f"numpy.isinf({self._print(expr.args[0])})"
+
     def _print_IsNaN(self, expr: sp.Expr) -> str:
         return f"numpy.isnan({self._print(expr.args[0])})"
 

@@ -196,7 +196,8 @@ OPS: list[StructuredOp] = [
                       domain=sp.Interval(0, 1), test_range=(0.0, 1.0))),
         definition_latex=r"\ell_n = -\sum_c w_c\, t_{n,c}\, \log \operatorname{softmax}(x_n)_c",
         definition=_class_loss_def,
-        forward=_log_softmax_forward + (Step("out", -cw * t * out, reduce="sum"),),
+        forward=_log_softmax_forward + (Step("out", sp.Piecewise((0, sp.Eq(t, 0)), (-cw * t * out, True)),
+                                             reduce="sum"),),
         vjp=_log_softmax_forward + (Step("sg", cw * t, reduce="sum"), Step("st", t, reduce="sum"),
                                     Step("grad_input", sp.Piecewise((0, sp.Eq(st, 0)),
                                                                     (g * (sp.exp(out) * sg - cw * t), True)))),
@@ -212,6 +213,11 @@ OPS: list[StructuredOp] = [
                " so one formula serves both target kinds; they differ only in the 'mean'"
                " divisor: Σ_n w_{y_n} over non-ignored samples for indices, N for probabilities.",),
         conventions=(
+            Convention("a zero target entry contributes exactly 0", sp.Eq(t, 0), {},
+                       "0·log 0 = 0: a class the target gives no mass adds nothing, even where its"
+                       " log-probability is -inf (logits ±1e308). torch agrees for class-index"
+                       " targets (it gathers the target entry); for probability targets it multiplies"
+                       " and returns NaN there."),
             Convention("ignored samples get a zero gradient", sp.Eq(st, 0), {"input": sp.S.Zero},
                        "A sample whose target is ignore_index has an all-zero target row; torch"
                        " never writes a gradient into it, so it stays 0 even when 'mean' divides"

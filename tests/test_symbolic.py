@@ -12,7 +12,7 @@ import sympy as sp
 import nnref
 from derivations.codegen import FAMILIES
 from derivations.derive import prove_op, raw_derivative
-from derivations.spec import IsNaN, PointwiseOp
+from derivations.spec import PointwiseOp
 
 POINTWISE: list[PointwiseOp] = [op for _, ops in FAMILIES.values() for op in ops]
 
@@ -41,8 +41,8 @@ def test_engine_returns_the_declared_convention(op: PointwiseOp, conv) -> None:
     """At the convention's exact point, the generated backward returns the declared value."""
     params = _param_values(op, conv.params)
     point = {a.name: conv.point.get(a.name, 0.5) for a in op.args}
-    subs = {op.symbols[k]: v for k, v in {**params, **point}.items() if not math.isnan(v)}
-    if not isinstance(conv.condition, IsNaN):
+    subs = {op.symbols[k]: v for k, v in {**params, **point}.items() if math.isfinite(v)}
+    if all(math.isfinite(v) for v in point.values()):
         assert bool(conv.condition.subs(subs)), f"{conv.label}: its point {point} does not satisfy {conv.condition}"
     arrays = {k: np.array([v]) for k, v in point.items()}
     kwargs = {p.name: params[p.name] for p in op.params if p.name in params}
@@ -54,7 +54,11 @@ def test_engine_returns_the_declared_convention(op: PointwiseOp, conv) -> None:
     got = fn(np.ones(1), **arrays, **kwargs)
     for wrt, value in conv.grads.items():
         want = float(sp.sympify(value).subs(subs))
-        assert got[wrt][0] == pytest.approx(want, rel=1e-15, abs=0), f"{conv.label}: d/d{wrt}"
+        assert got[wrt][0] == pytest.approx(want, rel=1e-15, abs=0, nan_ok=True), f"{conv.label}: d/d{wrt}"
+    if conv.value is not None:
+        forward = getattr(nnref, op.public)(**arrays, **kwargs)
+        want = float(sp.sympify(conv.value).subs(subs))
+        assert forward[0] == pytest.approx(want, rel=1e-15, abs=0, nan_ok=True), f"{conv.label}: value"
 
 
 def test_sympy_default_differs_from_torch_at_relu_kink() -> None:

@@ -1,0 +1,60 @@
+# nnref: `make site` derives, generates, verifies and builds the site; `make test` runs
+# every check.  Both create their own virtual environment (.venv) on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
+
+.PHONY: all site test lint typecheck generate verify docs serve clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@echo "==> [setup] virtual environment in $(VENV), installing nnref[dev,docs] (torch==2.13.0)"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	@touch $@
+
+generate: $(STAMP)
+	@echo "==> [derive] SymPy derivations -> nnref/_generated/"
+	$(PY) -m derivations generate
+
+verify: generate
+	@echo "==> [verify] proofs, conventions and the cross-check against torch autograd"
+	$(PYTEST) tests/test_symbolic.py tests/test_crosscheck.py
+
+docs: $(STAMP)
+	@echo "==> [docs] pages, plots and results -> docs/"
+	$(PY) -m derivations.docs_build
+	@echo "==> [docs] mkdocs build --strict -> site/"
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+site: verify docs
+	@echo
+	@echo "Site built: $(CURDIR)/site/index.html"
+	@echo "Serve it with:  $(VENV)/bin/mkdocs serve   (or: $(PY) -m http.server -d site 8000)"
+
+lint: $(STAMP)
+	@echo "==> [lint] ruff"
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	@echo "==> [typecheck] mypy nnref"
+	$(VENV)/bin/mypy
+
+test: lint typecheck
+	@echo "==> [test] generated code, proofs, conventions, cross-check, numerics, errors"
+	$(PY) -m derivations check
+	$(PYTEST) tests --ignore=tests/test_site.py
+	@$(MAKE) --no-print-directory docs
+	@echo "==> [test] the built site in headless Chromium"
+	$(PYTEST) tests/test_site.py
+
+serve: $(STAMP)
+	$(VENV)/bin/mkdocs serve
+
+clean:
+	rm -rf site build .pytest_cache .hypothesis

@@ -1,0 +1,502 @@
+"""Checks on the built documentation site (``site/``, produced by ``make site``).
+
+Two tests:
+
+* ``test_site_has_no_remote_assets`` -- cheap, no browser. Scans the built
+  HTML and CSS for scripts, stylesheets, fonts, images, ... loaded from
+  ``http(s)://`` or protocol-relative ``//host`` URLs, and for hyperlinks to
+  well-known CDNs. Needs only ``site/``.
+
+* ``test_site_math_renders_offline`` -- serves ``site/`` on 127.0.0.1, opens
+  every page in headless Chromium (via Playwright, using a system Chromium;
+  Playwright's own browser downloads are never used) and checks that
+
+  - no request tries to leave the machine (they are aborted and listed),
+  - no resource fails to load (failed requests, HTTP >= 400, console errors,
+    uncaught page errors),
+  - KaTeX typeset every ``.arithmatex`` element: no ``.katex-error``, no raw
+    TeX (``\\frac``, ``\\(``, ``\\[``, ``$$``) left in visible text, and at
+    least one ``.katex`` element on every page that has math,
+  - no TeX escaped arithmatex: ``\\frac``, ``\\(``, ``\\[``, ``$$`` or
+    ``\\begin{`` in the article text outside math, ``pre`` and ``code``.
+
+Both skip (with the reason) when ``site/`` has not been built; the browser
+test also skips when Chromium or the ``playwright`` package is missing.
+Chromium is looked up in ``$NNREF_CHROMIUM``, then ``/usr/bin/chromium``
+(``tools/install_chromium.sh`` installs it on Debian).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SITE_DIR = REPO_ROOT / "site"
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+# Raw TeX that must not survive rendering.
+RAW_TEX_TOKENS = ("\\frac", "\\(", "\\[", "$$")
+# Outside math elements and code, these indicate math arithmatex never saw.
+STRAY_TEX_TOKENS = ("\\frac", "\\(", "\\[", "$$", "\\begin{")
+
+CDN_HOSTS = (
+    "cdn.jsdelivr.net",
+    "unpkg.com",
+    "cdnjs.cloudflare.com",
+    "fonts.googleapis.com",
+    "fonts.gstatic.com",
+    "ajax.googleapis.com",
+    "code.jquery.com",
+    "polyfill.io",
+    "cdn.polyfill.io",
+    "stackpath.bootstrapcdn.com",
+    "maxcdn.bootstrapcdn.com",
+    "use.fontawesome.com",
+    "kit.fontawesome.com",
+    "esm.sh",
+    "cdn.skypack.dev",
+)
+
+RENDER_TIMEOUT_MS = 15_000
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+
+def _require_site() -> None:
+    if not (SITE_DIR / "index.html").is_file():
+        pytest.skip(f"{SITE_DIR / 'index.html'} not found: run `make site` first")
+
+
+def _find_chromium() -> str | None:
+    env = os.environ.get("NNREF_CHROMIUM")
+    candidates = [env] if env else []
+    candidates.append("/usr/bin/chromium")
+    for cand in candidates:
+        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def _built_pages() -> list[Path]:
+    """Every built HTML page except 404.html and search assets."""
+    pages = []
+    for path in sorted(SITE_DIR.rglob("*.html")):
+        rel = path.relative_to(SITE_DIR)
+        if rel.as_posix() == "404.html" or rel.parts[0] == "search":
+            continue
+        pages.append(rel)
+    return pages
+
+
+def _is_remote(url: str) -> bool:
+    url = url.strip().strip("'\"").strip()
+    low = url.lower()
+    return low.startswith(("http://", "https://", "//"))
+
+
+# --------------------------------------------------------------------------
+# static check: no remote assets referenced by HTML / CSS
+# --------------------------------------------------------------------------
+
+# <link rel=...> values that make the browser fetch (or connect to) the href.
+_FETCHING_RELS = {
+    "stylesheet",
+    "preload",
+    "modulepreload",
+    "prefetch",
+    "preconnect",
+    "dns-prefetch",
+    "icon",
+    "shortcut",
+    "apple-touch-icon",
+    "apple-touch-icon-precomposed",
+    "mask-icon",
+    "manifest",
+    "font",
+}
+
+_CSS_URL_RE = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
+_CSS_IMPORT_RE = re.compile(r"@import\s+(?:url\(\s*)?['\"]?([^'\")\s;]+)", re.IGNORECASE)
+
+
+def _css_remote_refs(css: str) -> list[str]:
+    found = []
+    for _, value in _CSS_URL_RE.findall(css):
+        if not value.lower().startswith("data:") and _is_remote(value):
+            found.append(f"url({value[:120]})")
+    for value in _CSS_IMPORT_RE.findall(css):
+        if _is_remote(value):
+            found.append(f"@import {value[:120]}")
+    return found
+
+
+class _AssetScanner(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self._in_style = False
+
+    def _check(self, what: str, url: str | None) -> None:
+        if url and _is_remote(url):
+            self.problems.append(f"{what} -> {url}")
+
+    def _check_srcset(self, what: str, srcset: str | None) -> None:
+        for item in (srcset or "").split(","):
+            parts = item.split()
+            if parts:
+                self._check(what, parts[0])
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k.lower(): v for k, v in attrs}
+        if tag == "script":
+            self._check("<script src>", a.get("src"))
+        elif tag == "link":
+            rels = set((a.get("rel") or "").lower().split())
+            if rels & _FETCHING_RELS:
+                self._check(f"<link rel={a.get('rel')} href>", a.get("href"))
+        elif tag in ("img", "source", "iframe", "embed", "audio", "video", "track", "input"):
+            self._check(f"<{tag} src>", a.get("src"))
+            self._check_srcset(f"<{tag} srcset>", a.get("srcset"))
+            if tag == "video":
+                self._check("<video poster>", a.get("poster"))
+        elif tag == "object":
+            self._check("<object data>", a.get("data"))
+        elif tag == "a":
+            href = a.get("href") or ""
+            if _is_remote(href):
+                host = (urlsplit(href if "://" in href else "http:" + href).hostname or "").lower()
+                if host in CDN_HOSTS:
+                    self.problems.append(f"<a href> to CDN -> {href}")
+        elif tag == "style":
+            self._in_style = True
+        style = a.get("style")
+        if style:
+            self.problems.extend(f"style attribute {r}" for r in _css_remote_refs(style))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.problems.extend(f"<style> {r}" for r in _css_remote_refs(data))
+
+
+def test_site_has_no_remote_assets() -> None:
+    _require_site()
+    problems: list[str] = []
+    n_html = n_css = 0
+    for path in sorted(SITE_DIR.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(SITE_DIR).as_posix()
+        suffix = path.suffix.lower()
+        if suffix in (".html", ".htm"):
+            n_html += 1
+            scanner = _AssetScanner()
+            scanner.feed(path.read_text(encoding="utf-8", errors="replace"))
+            scanner.close()
+            problems.extend(f"{rel}: {p}" for p in scanner.problems)
+        elif suffix == ".css":
+            n_css += 1
+            css = path.read_text(encoding="utf-8", errors="replace")
+            problems.extend(f"{rel}: {p}" for p in _css_remote_refs(css))
+    assert n_html, f"no HTML files under {SITE_DIR}"
+    assert not problems, (
+        f"{len(problems)} remote asset reference(s) in the built site "
+        f"(scanned {n_html} HTML and {n_css} CSS files):\n  " + "\n  ".join(problems)
+    )
+
+
+# --------------------------------------------------------------------------
+# browser check: every page renders its math offline
+# --------------------------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static file handler that records error responses instead of logging."""
+
+    errors: list[str]  # set per server via a subclass
+
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".woff2": "font/woff2",
+        ".woff": "font/woff",
+        ".js": "text/javascript",
+        ".json": "application/json",
+    }
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        try:
+            status = int(code)
+        except (TypeError, ValueError):
+            return
+        if status >= 400:
+            self.errors.append(f"HTTP {status} for {self.path}")
+
+
+@pytest.fixture(scope="module")
+def site_server() -> Iterator[tuple[str, list[str]]]:
+    _require_site()
+    errors: list[str] = []
+    handler_cls = type("_Handler", (_QuietHandler,), {"errors": errors})
+    handler = functools.partial(handler_cls, directory=str(SITE_DIR))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", errors
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# Text of an element as a reader sees it: KaTeX's hidden MathML copy (which
+# repeats the TeX source in an <annotation>) is left out. Text nodes are
+# walked in place -- cloning the DOM would make cloned <img> elements fetch
+# their images again. Both snippets are single arrow functions, as
+# Playwright's evaluate()/wait_for_function() expect.
+_JS_VISIBLE_TEXT = """
+  const textOutside = (root, skip) => {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let out = '';
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const parent = n.parentElement;
+      if (parent && parent !== root && parent.closest(skip)) continue;
+      out += n.data;
+    }
+    return out;
+  };
+  const visibleText = (el) => textOutside(el, '.katex-mathml, annotation, script, style');
+"""
+
+_JS_PENDING = (
+    "() => {"
+    + _JS_VISIBLE_TEXT
+    + """
+  for (const el of document.querySelectorAll('.arithmatex')) {
+    const t = visibleText(el);
+    if (t.includes('\\\\(') || t.includes('\\\\[')) return false;
+  }
+  return true;
+}
+"""
+)
+
+_JS_INSPECT = (
+    "([tokens, strayTokens]) => {"
+    + _JS_VISIBLE_TEXT
+    + """
+  const math = Array.from(document.querySelectorAll('.arithmatex'));
+  const raw = [];
+  for (const el of math) {
+    const t = visibleText(el);
+    const hit = tokens.filter((tok) => t.includes(tok));
+    if (hit.length) raw.push({tokens: hit, text: t.trim().slice(0, 160)});
+  }
+  const errors = Array.from(document.querySelectorAll('.katex-error')).map((el) => ({
+    text: (el.textContent || '').trim().slice(0, 160),
+    title: (el.getAttribute('title') || '').slice(0, 200),
+  }));
+  // TeX that never became math: look at the article text outside math and code.
+  const stray = [];
+  const content = document.querySelector('.md-content') || document.body;
+  if (content) {
+    const text = textOutside(
+        content, '.arithmatex, .katex, pre, code, script, style, textarea');
+    for (const tok of strayTokens) {
+      const i = text.indexOf(tok);
+      if (i >= 0) {
+        const context = text.slice(Math.max(0, i - 40), i + 60).replace(/\\s+/g, ' ');
+        stray.push({token: tok, context: context.trim()});
+      }
+    }
+  }
+  return {
+    nMath: math.length,
+    nKatex: document.querySelectorAll('.katex').length,
+    raw, errors, stray,
+  };
+}
+"""
+)
+
+
+def test_site_math_renders_offline(site_server: tuple[str, list[str]]) -> None:
+    chromium = _find_chromium()
+    if chromium is None:
+        pytest.skip(
+            "no Chromium found (looked at $NNREF_CHROMIUM and /usr/bin/chromium); "
+            "run tools/install_chromium.sh or set NNREF_CHROMIUM"
+        )
+    try:
+        from playwright.sync_api import ConsoleMessage, Request, Response, Route, sync_playwright
+        from playwright.sync_api import Error as PlaywrightError
+    except ImportError:
+        pytest.skip("python package `playwright` is not installed (pip install playwright)")
+
+    base_url, server_errors = site_server
+    pages = _built_pages()
+    assert pages, f"no HTML pages found under {SITE_DIR}"
+
+    external: list[str] = []  # requests that tried to leave the machine
+    problems: dict[str, list[str]] = {}
+
+    def note(page_name: str, msg: str) -> None:
+        problems.setdefault(page_name, []).append(msg)
+
+    def is_local(url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob", "about"):
+            return True
+        return (parts.hostname or "").lower() in LOCAL_HOSTS
+
+    current = {"page": "(startup)"}
+
+    def origin(request: Request) -> str:
+        """The page a request belongs to (its frame's URL), else the current page."""
+        try:
+            url = request.frame.url
+        except PlaywrightError:  # e.g. requests from web workers have no frame
+            return current["page"]
+        if url.startswith(base_url):
+            return url[len(base_url) :].split("#")[0].split("?")[0] or "index.html"
+        return current["page"]
+
+    def route_handler(route: Route, request: Request) -> None:
+        if is_local(request.url):
+            route.continue_()
+        else:
+            msg = f"{origin(request)}: {request.method} {request.url}"
+            if msg not in external:
+                external.append(msg)
+            route.abort("blockedbyclient")
+
+    user_data_dir = tempfile.mkdtemp(prefix="nnref-chromium-")
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                user_data_dir,
+                executable_path=chromium,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                service_workers="block",
+            )
+            try:
+                context.set_default_timeout(RENDER_TIMEOUT_MS)
+                context.route("**/*", route_handler)
+
+                def on_request(request: Request) -> None:
+                    if not is_local(request.url):
+                        msg = f"{origin(request)}: {request.method} {request.url}"
+                        if msg not in external:
+                            external.append(msg)
+
+                def on_request_failed(request: Request) -> None:
+                    # External requests are reported above. net::ERR_ABORTED only
+                    # means a request was still in flight when we navigated on
+                    # (favicon, search worker); a missing file shows up as an
+                    # HTTP 404 response instead, which on_response catches.
+                    if is_local(request.url) and request.failure != "net::ERR_ABORTED":
+                        note(origin(request), f"request failed: {request.url} ({request.failure})")
+
+                def on_response(response: Response) -> None:
+                    if response.status >= 400:
+                        note(origin(response.request), f"HTTP {response.status} for {response.url}")
+
+                context.on("request", on_request)
+                context.on("requestfailed", on_request_failed)
+                context.on("response", on_response)
+
+                # One tab for all pages; listeners attribute events to current["page"].
+                page = context.pages[0] if context.pages else context.new_page()
+
+                def on_console(msg: ConsoleMessage) -> None:
+                    if msg.type == "error":
+                        note(current["page"], f"console error: {msg.text}")
+
+                page.on("console", on_console)
+                page.on("pageerror", lambda e: note(current["page"], f"page error: {e}"))
+
+                for rel in pages:
+                    name = rel.as_posix()
+                    current["page"] = name
+                    try:
+                        page.goto(base_url + name, wait_until="load")
+                        has_math, has_katex = page.evaluate(
+                            "() => [!!document.querySelector('.arithmatex'), typeof window.katex !== 'undefined']"
+                        )
+                        if has_math and not has_katex:
+                            note(name, "page has math but KaTeX (window.katex) is not loaded")
+                        elif has_math:
+                            try:
+                                page.wait_for_function(_JS_PENDING, timeout=RENDER_TIMEOUT_MS)
+                            except PlaywrightError:
+                                note(
+                                    name,
+                                    "math was not typeset within "
+                                    f"{RENDER_TIMEOUT_MS / 1000:.0f}s (raw \\( or \\[ still visible)",
+                                )
+                        page.evaluate("() => document.fonts.ready.then(() => true)")
+                        info = page.evaluate(_JS_INSPECT, [list(RAW_TEX_TOKENS), list(STRAY_TEX_TOKENS)])
+                    except PlaywrightError as exc:
+                        note(name, f"browser error: {exc}")
+                        continue
+                    for err in info["errors"]:
+                        note(name, f"KaTeX error (.katex-error): {err['text']!r} -- {err['title']}")
+                    for raw in info["raw"]:
+                        note(name, f"raw TeX {raw['tokens']} left in .arithmatex: {raw['text']!r}")
+                    if info["nMath"] and not info["nKatex"]:
+                        note(name, f"{info['nMath']} .arithmatex element(s) but no .katex output")
+                    for s in info["stray"]:
+                        note(name, f"unrendered TeX {s['token']!r} outside math/code: {s['context']!r}")
+                # Let late events (e.g. a last failed request) land on this page.
+                page.goto("about:blank")
+                current["page"] = "(shutdown)"
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(user_data_dir, ignore_errors=True)
+
+    lines: list[str] = []
+    if external:
+        lines.append(f"{len(external)} request(s) tried to leave the machine (aborted):")
+        lines.extend(f"  {e}" for e in external)
+    for name in sorted(problems):
+        lines.append(f"{name}:")
+        lines.extend(f"  {p}" for p in problems[name])
+    if server_errors:
+        lines.append("local server error responses:")
+        lines.extend(f"  {e}" for e in server_errors)
+    assert not lines, f"site check failed ({len(pages)} page(s) opened from {SITE_DIR}):\n" + "\n".join(lines)

@@ -1,0 +1,101 @@
+"""NaN, ±inf and ±0 follow IEEE semantics the way torch does.
+
+Every pointwise op is evaluated on the full grid of special values for each of its
+arguments (parameters at their defaults, reduction='none'); the implementation must give
+the same values, with NaN exactly where nnref has NaN and infinities of the same sign,
+forward and backward.  Ops that mix elements get rows built from special values.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+from compare import assert_close
+
+import nnref
+from nnref._generated.catalog import CATALOG
+
+NAN, INF = float("nan"), float("inf")
+SPECIALS = {
+    "real": [NAN, INF, -INF, 0.0, -0.0, 1.0, -1.0, 2.5],
+    "unit": [NAN, 0.0, 1.0, 0.5],
+    "positive": [NAN, INF, 1.0, 0.5],
+    "nonneg": [NAN, INF, 0.0, 1.0],
+    "sign": [NAN, -1.0, 1.0, 0.0],
+    "pm1": [-1.0, 1.0],
+}
+# Required parameters have no default; these values keep the op's kinks away from the grid.
+REQUIRED = {"threshold": 0.5, "value": -0.5}
+
+
+def _pointwise_cases() -> list[tuple[dict[str, Any], dict[str, np.ndarray], dict[str, Any]]]:
+    cases = []
+    for meta in CATALOG:
+        if any(i["kind"] != "float" for i in meta["inputs"]) or meta["family"] == "linear":
+            continue
+        if any(p["name"] == "dim" for p in meta["params"]) or meta["name"] == "cosine_embedding_loss":
+            continue
+        grids = [SPECIALS[i["test_domain"]] if i["layout"] == "elementwise" else [0.25]
+                 for i in meta["inputs"]]
+        combos = np.array(list(itertools.product(*grids)), dtype=np.float64)
+        # Whole SIMD vectors: torch's scalar tail path treats NaN differently (see the
+        # TORCH_NAN_PATHS note in derivations/activations.py).
+        combos = np.tile(combos, (-(-64 // len(combos)), 1))[: max(64, len(combos))]
+        inputs = {}
+        for k, spec in enumerate(meta["inputs"]):
+            inputs[spec["name"]] = combos[:, k] if spec["layout"] == "elementwise" else np.array([0.25])
+        params: dict[str, Any] = {}
+        for p in meta["params"]:
+            if p["name"] == "reduction":
+                params["reduction"] = "none"
+            elif p["default"] is None and p["kind"] == "float":
+                params[p["name"]] = REQUIRED[p["name"]]
+        cases.append((meta, inputs, params))
+    return cases
+
+
+def _row_cases() -> list[tuple[dict[str, Any], dict[str, np.ndarray], dict[str, Any]]]:
+    rows = np.array([[NAN, 1.0], [INF, 1.0], [-INF, 1.0], [INF, INF], [-INF, -INF], [1e308, -1e308],
+                     [0.0, -0.0]])
+    by_name = {m["name"]: m for m in CATALOG}
+    cases = []
+    for name in ("softmax", "log_softmax"):
+        cases.append((by_name[name], {"input": rows}, {"dim": 1}))
+    cases.append((by_name["cross_entropy"], {"input": rows, "target": np.zeros(len(rows), dtype=np.int64)},
+                  {"reduction": "none"}))
+    # Not the ±1e308 row: whether x·w overflows before the sum is a matter of summation
+    # order and FMA use, not of IEEE special values.
+    cases.append((by_name["linear"], {"input": rows[[0, 1, 2, 3, 4, 6]], "weight": np.array([[1.0, 2.0], [0.0, -1.0]]),
+                                      "bias": np.array([0.0, INF])}, {}))
+    return cases
+
+
+CASES = _pointwise_cases() + _row_cases()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("meta,inputs,params", CASES, ids=[c[0]["name"] for c in CASES])
+def test_special_values_match(meta: dict[str, Any], inputs: dict[str, np.ndarray], params: dict[str, Any],
+                              dtype: str, impl: Any) -> None:
+    name = meta["name"]
+    reason = impl.available("cpu")
+    if reason:
+        pytest.skip(reason)
+    inputs = {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in inputs.items()}
+    op = nnref.get_op(name)
+    expected = op.forward(**inputs, **params)
+    try:
+        actual = impl.forward(name, inputs, params, "cpu")
+    except NotImplementedError as exc:
+        pytest.fail(f"{impl.name} does not provide {name}: {exc}")
+    tol = meta["tolerances"][dtype]
+    assert_close(actual, expected, tol["rtol"], tol["atol"], f"{name} forward on special values [{dtype}]")
+    grad_output = np.linspace(0.5, 1.5, num=max(np.size(expected), 1)).reshape(np.shape(expected)).astype(dtype)
+    wrt = [k for k in meta["differentiable"] if inputs.get(k) is not None]
+    ref = op.backward(grad_output, **inputs, **params)
+    got = impl.vjp(name, inputs, params, grad_output, wrt, "cpu")
+    for k in wrt:
+        assert_close(got[k], ref[k], tol["rtol"], tol["atol"], f"{name} d/d{k} on special values [{dtype}]")
