@@ -9,6 +9,7 @@ overrides it and says why.
 from __future__ import annotations
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
 
 from .spec import Arg, ClosedForm, Convention, IsInf, IsNaN, Param, PointwiseOp, Rewrite, Tol
 
@@ -40,8 +41,9 @@ def stable_sigmoid(z: sp.Expr) -> sp.Expr:
 
 
 def stable_softplus(z: sp.Expr) -> sp.Expr:
-    # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): exp's argument is never positive.
-    return sp.Max(z, 0) + sp.log(1 + sp.exp(-sp.Abs(z)))
+    # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): exp's argument is never positive, and
+    # log1p keeps the digits of e^-|z| that log(1 + ...) would round away.
+    return sp.Max(z, 0) + log1p(sp.exp(-sp.Abs(z)))
 
 
 # torch 2.13's CPU kernels disagree with themselves at NaN: the vectorised path (whole
@@ -68,16 +70,28 @@ OPS: list[PointwiseOp] = [
         rewrite=Rewrite(stable_sigmoid(x),
                         "1/(1+e^{-x}) overflows e^{-x} for x < -709 (float64); the branch"
                         " for x < 0 uses e^{x}/(1+e^{x}) instead."),
-        closed_forms=(ClosedForm("input", stable_sigmoid(x) * (1 - stable_sigmoid(x)),
-                                 r"\sigma'(x) = \sigma(x)\,(1-\sigma(x))",
-                                 why="The raw derivative e^{-x}/(1+e^{-x})^2 is inf/inf = NaN"
-                                 " at x = -1000; the closed form stays finite."),),
+        closed_forms=(ClosedForm("input", sigmoid_expr(x) * (1 - sigmoid_expr(x)),
+                                 r"\sigma'(x) = \sigma(x)\,(1-\sigma(x))", use_in_engine=False,
+                                 why="The form everyone quotes (and torch computes); 1 - σ(x) cancels"
+                                 " for x > 20, losing every digit by x = 37."),
+                      ClosedForm("input", stable_sigmoid(x) * stable_sigmoid(-x),
+                                 r"\sigma'(x) = \sigma(x)\,\sigma(-x)",
+                                 why="Equal to σ(1-σ) since 1 - σ(x) = σ(-x), with no cancellation"
+                                 " and no overflow: the raw derivative e^{-x}/(1+e^{-x})^2 is"
+                                 " inf/inf = NaN at x = -1000."),),
     ),
     PointwiseOp(
         name="tanh", family=FAMILY, latex_name=r"\tanh",
         summary="Hyperbolic tangent, odd and bounded in (-1, 1).",
         args=INPUT, params=(), definition=sp.tanh(x),
-        closed_forms=(ClosedForm("input", 1 - sp.tanh(x) ** 2, r"\tanh'(x) = 1 - \tanh^2(x)"),),
+        closed_forms=(ClosedForm("input", 1 - sp.tanh(x) ** 2, r"\tanh'(x) = 1 - \tanh^2(x)",
+                                 use_in_engine=False,
+                                 why="The quoted form (torch computes it from the output); it cancels"
+                                 " for |x| > 10 and is exactly 0 beyond |x| = 19."),
+                      ClosedForm("input", 4 * sp.exp(-2 * sp.Abs(x)) / (1 + sp.exp(-2 * sp.Abs(x))) ** 2,
+                                 r"\tanh'(x) = \operatorname{sech}^2 x = \frac{4e^{-2|x|}}{(1+e^{-2|x|})^2}",
+                                 why="sech² written with a non-positive exponent: accurate to the last"
+                                 " digit for every x, no cancellation, no overflow."),),
     ),
     PointwiseOp(
         name="relu", family=FAMILY, latex_name=r"\operatorname{relu}",
@@ -134,6 +148,8 @@ OPS: list[PointwiseOp] = [
         params=(Param("alpha", 1.0, "scale of the negative branch", domain=R, symbol=alpha,
                       test_range=(0.0, 3.0)),),
         definition=sp.Piecewise((alpha * (sp.exp(x) - 1), x <= 0), (x, True)),
+        rewrite=Rewrite(sp.Piecewise((alpha * expm1(x), x <= 0), (x, True)),
+                        "e^x - 1 cancels for small |x| (elu(-1e-8) loses 8 digits); expm1 does not."),
         conventions=(
             Convention("elu'(0) = alpha", sp.Eq(x, 0), {"input": alpha},
                        "torch's elu_backward uses the x <= 0 branch at 0, so the derivative"
@@ -153,6 +169,8 @@ OPS: list[PointwiseOp] = [
         args=INPUT, params=(),
         definition=sp.Piecewise((SELU_SCALE * SELU_ALPHA * (sp.exp(x) - 1), x <= 0),
                                 (SELU_SCALE * x, True)),
+        rewrite=Rewrite(sp.Piecewise((SELU_SCALE * SELU_ALPHA * expm1(x), x <= 0), (SELU_SCALE * x, True)),
+                        "e^x - 1 cancels for small |x|; expm1 does not."),
         conventions=(
             Convention("selu'(0) = scale·alpha", sp.Eq(x, 0), {"input": SELU_SCALE * SELU_ALPHA},
                        "selu is elu with alpha and scale fixed; torch takes the x <= 0 branch.",
@@ -171,6 +189,8 @@ OPS: list[PointwiseOp] = [
         params=(Param("alpha", 1.0, "scale, must be nonzero", domain=R - sp.FiniteSet(0),
                       symbol=alpha, test_range=(0.1, 3.0)),),
         definition=sp.Piecewise((alpha * (sp.exp(x / alpha) - 1), x <= 0), (x, True)),
+        rewrite=Rewrite(sp.Piecewise((alpha * expm1(x / alpha), x <= 0), (x, True)),
+                        "e^{x/alpha} - 1 cancels for small |x|; expm1 does not."),
         tolerances={"float64": Tol(1e-12, 1e-7, "torch's float64 celu passes 1/alpha to its elu"
                                    " kernel rounded to float32 (relative error <= 6e-8); the error in"
                                    " e^{x/alpha} is then |x/alpha|e^{x/alpha}·6e-8 <= 2.2e-8, times alpha"
@@ -205,6 +225,16 @@ OPS: list[PointwiseOp] = [
         summary="GELU with the tanh approximation (gelu(input, approximate='tanh')).",
         args=INPUT, params=(),
         definition=x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 1000000) * x ** 3))) / 2,
+        closed_forms=(ClosedForm(
+            "input",
+            sp.Piecewise((sp.diff(x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 1000000) * x ** 3))) / 2, x),
+                          sp.Abs(x) < 100), ((1 + sp.sign(x)) / 2, True)),
+            r"\operatorname{gelu}_{\tanh}'(x) = \tfrac12(1 + \tanh u) + \tfrac12 x\,"
+            r"\operatorname{sech}^2(u)\,u'(x)\ \text{for } |x| < 100",
+            why="Beyond |x| = 100 the sech² factor is below e^{-71000}, so the derivative equals"
+            " the step (1 + sign x)/2 to far more than float64's precision, while the raw"
+            " formula evaluates x³·sech²(u) = inf·0 = NaN for |x| > 1e102. The proof is the"
+            " 50-digit check (the difference is < e^{-71000})."),),
         variant_of=("gelu", {"approximate": "tanh"}),
         notes=("Reached as gelu(input, approximate='tanh'); listed separately because it is a"
                " different formula with its own derivative.",),
@@ -216,8 +246,8 @@ OPS: list[PointwiseOp] = [
         summary="Sigmoid-weighted linear unit x·σ(x) (swish).",
         args=INPUT, params=(), definition=x * sigmoid_expr(x),
         rewrite=Rewrite(x * stable_sigmoid(x), "uses the overflow-free sigmoid."),
-        closed_forms=(ClosedForm("input", stable_sigmoid(x) * (1 + x * (1 - stable_sigmoid(x))),
-                                 r"\operatorname{silu}'(x) = \sigma(x)\,(1 + x(1-\sigma(x)))"),),
+        closed_forms=(ClosedForm("input", stable_sigmoid(x) * (1 + x * stable_sigmoid(-x)),
+                                 r"\operatorname{silu}'(x) = \sigma(x)\,(1 + x\,\sigma(-x))"),),
     ),
     PointwiseOp(
         name="mish", family=FAMILY, latex_name=r"\operatorname{mish}",
@@ -340,10 +370,13 @@ OPS: list[PointwiseOp] = [
         name="logsigmoid", family=FAMILY, latex_name=r"\log\sigma",
         summary="log σ(x) = -softplus(-x).",
         args=INPUT, params=(), definition=sp.log(sigmoid_expr(x)),
-        rewrite=Rewrite(sp.Min(x, 0) - sp.log(1 + sp.exp(-sp.Abs(x))),
+        rewrite=Rewrite(sp.Min(x, 0) - log1p(sp.exp(-sp.Abs(x))),
                         "log(1/(1+e^{-x})) overflows e^{-x} for x < -709."),
-        closed_forms=(ClosedForm("input", 1 - stable_sigmoid(x),
-                                 r"(\log\sigma)'(x) = 1 - \sigma(x)"),),
+        closed_forms=(ClosedForm("input", 1 - sigmoid_expr(x), r"(\log\sigma)'(x) = 1 - \sigma(x)",
+                                 use_in_engine=False),
+                      ClosedForm("input", stable_sigmoid(-x), r"(\log\sigma)'(x) = \sigma(-x)",
+                                 why="1 - σ(x) cancels for large x; σ(-x) is the same number without"
+                                 " cancellation."),),
         notes=("torch.nn.functional names this logsigmoid; log_sigmoid is accepted as an alias"
                " in the lookup.",),
     ),
