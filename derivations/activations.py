@@ -58,6 +58,7 @@ def _tol32(rtol: float, atol: float, why: str) -> dict[str, Tol]:
     return {"float32": Tol(rtol, atol, why)}
 
 
+GELU_TANH = x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 1000000) * x ** 3))) / 2
 SELU_ALPHA = sp.Float("1.6732632423543772848170429916717", 40)
 SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 40)
 
@@ -224,11 +225,10 @@ OPS: list[PointwiseOp] = [
         name="gelu_tanh", family=FAMILY, latex_name=r"\operatorname{gelu}_{\tanh}",
         summary="GELU with the tanh approximation (gelu(input, approximate='tanh')).",
         args=INPUT, params=(),
-        definition=x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 1000000) * x ** 3))) / 2,
+        definition=GELU_TANH,
         closed_forms=(ClosedForm(
             "input",
-            sp.Piecewise((sp.diff(x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 1000000) * x ** 3))) / 2, x),
-                          sp.Abs(x) < 100), ((1 + sp.sign(x)) / 2, True)),
+            sp.Piecewise((sp.diff(GELU_TANH, x), sp.Abs(x) < 100), ((1 + sp.sign(x)) / 2, True)),
             r"\operatorname{gelu}_{\tanh}'(x) = \tfrac12(1 + \tanh u) + \tfrac12 x\,"
             r"\operatorname{sech}^2(u)\,u'(x)\ \text{for } |x| < 100",
             why="Beyond |x| = 100 the sech² factor is below e^{-71000}, so the derivative equals"

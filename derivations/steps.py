@@ -80,7 +80,7 @@ def prove_structured(op: StructuredOp) -> list[Proof]:
         loss = sum(np.ravel(gsyms * definition), sp.S.Zero)
         back = run_steps(op.vjp, {**env, "g": gsyms}, op.axis)
         for arg, sym_name in wrt.items():
-            raw = np.vectorize(lambda v: sp.diff(loss, v), otypes=[object])(env[sym_name])
+            raw = np.vectorize(lambda v, total=loss: sp.diff(total, v), otypes=[object])(env[sym_name])
             got = np.broadcast_to(np.asarray(back[f"grad_{arg}"], dtype=object), raw.shape)
             free = set().union(*(sp.sympify(v).free_symbols for v in np.ravel(raw)),
                                *(sp.sympify(v).free_symbols for v in np.ravel(got)))

@@ -16,8 +16,9 @@ Argument checking and the class-index plumbing of the losses live in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -211,7 +212,9 @@ OPS: list[StructuredOp] = [
                        "with class weights")),
         notes=("Class-index targets become one-hot rows t (and label smoothing mixes in ε/C),"
                " so one formula serves both target kinds; they differ only in the 'mean'"
-               " divisor: Σ_n w_{y_n} over non-ignored samples for indices, N for probabilities.",),
+               " divisor: Σ_n w_{y_n} over non-ignored samples for indices, N for probabilities.",
+               "When that divisor is 0 (every sample ignored, or zero weight on every target"
+               " class), 'mean' is NaN, as in torch, whose NLL part is then 0/0.",),
         conventions=(
             Convention("a zero target entry contributes exactly 0", sp.Eq(t, 0), {},
                        "0·log 0 = 0: a class the target gives no mass adds nothing, even where its"

@@ -175,6 +175,10 @@ class _ClassProblem:
                 out = values
             elif reduction == "sum":
                 out = numpy.sum(values)
+            elif self.divisor == 0:
+                # torch divides its NLL part 0/0 here, so the mean is NaN even when label
+                # smoothing makes the numerator nonzero (which alone would give ±inf).
+                out = numpy.float64("nan")
             else:
                 out = numpy.sum(values) / numpy.asarray(self.divisor, dtype=numpy.float64)
         return _rt.like(out, self.x, numpy.shape(out))
@@ -184,7 +188,8 @@ class _ClassProblem:
         g = _rt.grad_array(self.op, grad_output, self.x, shape)
         with _rt.quiet():
             if reduction == "mean":
-                g = g / numpy.asarray(self.divisor, dtype=numpy.float64)
+                # A zero divisor makes the mean NaN (see reduce), and so its gradient.
+                g = g / numpy.asarray(self.divisor, dtype=numpy.float64) if self.divisor else g * numpy.nan
             g = numpy.broadcast_to(g, self.sample_shape)
         return numpy.expand_dims(g, self.axis)
 
