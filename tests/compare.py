@@ -7,16 +7,20 @@ from typing import Any
 import numpy as np
 
 
-def max_errors(actual: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
-    """Largest absolute and relative difference over the finite entries of both."""
+def max_errors(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> tuple[float, float, float]:
+    """Over the finite entries of both: the largest absolute difference, the largest
+    relative difference (entries with |expected| >= 1e-3 only, where it means something),
+    and the largest fraction of the tolerance used, |a - e| / (atol + rtol·|e|)."""
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
     both = np.isfinite(a) & np.isfinite(e)
     if not both.any():
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     diff = np.abs(a[both] - e[both])
-    rel = diff / np.maximum(np.abs(e[both]), np.finfo(np.float64).tiny)
-    return float(diff.max()), float(np.where(diff == 0, 0.0, rel).max())
+    mag = np.abs(e[both])
+    rel = np.where(mag >= 1e-3, diff / np.maximum(mag, 1e-3), 0.0)
+    used = diff / (atol + rtol * mag)
+    return float(diff.max()), float(rel.max()), float(used.max())
 
 
 def assert_close(actual: Any, expected: np.ndarray, rtol: float, atol: float, what: str) -> None:

@@ -59,23 +59,30 @@ def skipped_ops(pytestconfig: pytest.Config) -> set[str]:
 
 
 class Recorder:
-    """Collects, per (op, dtype, device), examples run and the largest errors seen."""
+    """Collects, per (op, dtype, device), examples run, the largest errors seen, the
+    largest fraction of the tolerance used, and whether the test failed."""
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str, str], dict[str, Any]] = {}
 
+    def _row(self, op: str, dtype: str, device: str) -> dict[str, Any]:
+        return self.rows.setdefault((op, dtype, device), {"examples": 0, "failed": False, "max_abs": {},
+                                                          "max_rel": {}, "tol_used": {}})
+
     def add(self, op: str, dtype: str, device: str, what: str, actual: np.ndarray,
-            expected: np.ndarray) -> None:
+            expected: np.ndarray, rtol: float, atol: float) -> None:
         from compare import max_errors
 
-        row = self.rows.setdefault((op, dtype, device), {"examples": 0, "max_abs": {}, "max_rel": {}})
-        abs_err, rel_err = max_errors(actual, expected)
-        row["max_abs"][what] = max(row["max_abs"].get(what, 0.0), abs_err)
-        row["max_rel"][what] = max(row["max_rel"].get(what, 0.0), rel_err)
+        row = self._row(op, dtype, device)
+        abs_err, rel_err, used = max_errors(actual, expected, rtol, atol)
+        for key, value in (("max_abs", abs_err), ("max_rel", rel_err), ("tol_used", used)):
+            row[key][what] = max(row[key].get(what, 0.0), value)
 
     def example(self, op: str, dtype: str, device: str) -> None:
-        row = self.rows.setdefault((op, dtype, device), {"examples": 0, "max_abs": {}, "max_rel": {}})
-        row["examples"] += 1
+        self._row(op, dtype, device)["examples"] += 1
+
+    def failed(self, op: str, dtype: str, device: str) -> None:
+        self._row(op, dtype, device)["failed"] = True
 
 
 _RECORDER = Recorder()
@@ -106,11 +113,24 @@ def _provenance(impl_name: str) -> dict[str, Any]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write this run's rows, merged over earlier runs' (a partial run with -k updates
+    only the rows it ran; each row keeps the date it was measured)."""
     if not _RECORDER.rows:
         return
     impl_name = session.config.getoption("--impl")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     safe = impl_name.replace(":", "_").replace(".", "_")
     path = RESULTS_DIR / f"{safe}.json"
-    rows = [{"op": op, "dtype": dt, "device": dev, **row} for (op, dt, dev), row in sorted(_RECORDER.rows.items())]
-    path.write_text(json.dumps({"provenance": _provenance(impl_name), "rows": rows}, indent=1))
+    provenance = _provenance(impl_name)
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    if path.exists():
+        try:
+            for row in json.loads(path.read_text())["rows"]:
+                merged[(row["op"], row["dtype"], row["device"])] = row
+        except (ValueError, KeyError):
+            merged = {}
+    for (op, dt, dev), row in _RECORDER.rows.items():
+        merged[(op, dt, dev)] = {"op": op, "dtype": dt, "device": dev, **row, "date": provenance["date"],
+                                 "max_examples": provenance["profile"]}
+    rows = [merged[k] for k in sorted(merged)]
+    path.write_text(json.dumps({"provenance": provenance, "rows": rows}, indent=1))

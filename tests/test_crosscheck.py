@@ -61,7 +61,7 @@ def test_matches_nnref(meta: dict[str, Any], dtype: str, device: str, impl: Any,
         where = f"{name}({', '.join(_show(k, v) for k, v in inputs.items() if v is not None)}, {params}) [{dtype}, {device}]"
         assert np.asarray(actual).dtype == np.dtype(dtype), f"{where}: output dtype {np.asarray(actual).dtype}"
         assert_close(actual, expected, tol["rtol"], tol["atol"], f"forward {where}")
-        recorder.add(name, dtype, device, "forward", actual, expected)
+        recorder.add(name, dtype, device, "forward", actual, expected, tol["rtol"], tol["atol"])
 
         grad_output = data.draw(hnp.arrays(DTYPES[dtype], np.shape(expected),
                                            elements=st.floats(-2, 2, width=32)), label="grad_output")
@@ -70,7 +70,11 @@ def test_matches_nnref(meta: dict[str, Any], dtype: str, device: str, impl: Any,
         got = impl.vjp(name, inputs, params, grad_output, wrt, device)
         for k in wrt:
             assert_close(got[k], ref_grads[k], tol["rtol"], tol["atol"], f"d/d{k} {where}")
-            recorder.add(name, dtype, device, f"d/d{k}", got[k], ref_grads[k])
+            recorder.add(name, dtype, device, f"d/d{k}", got[k], ref_grads[k], tol["rtol"], tol["atol"])
         recorder.example(name, dtype, device)
 
-    check()
+    try:
+        check()
+    except BaseException:
+        recorder.failed(name, dtype, device)
+        raise

@@ -1,0 +1,172 @@
+"""The docs generator: one op section renders everything it promises, and the worked
+examples on the site agree with the sources where the sources are right.
+
+The worked-example values are recomputed here with plain ``math`` (no nnref, no NumPy
+formulas copied from it), so a wrong nnref value and a wrong claim both fail."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import pytest
+
+from derivations import activations, docs_build, structured
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _op(ops: list, name: str):  # noqa: ANN001, ANN202 - small lookup helper
+    return next(op for op in ops if op.name == name)
+
+
+def _generated_source(module: str, func: str) -> str:
+    text = (ROOT / "nnref" / "_generated" / f"{module}.py").read_text()
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == func)
+    seg = ast.get_source_segment(text, node)
+    assert seg is not None
+    return seg
+
+
+def test_relu_section_has_definition_proofs_conventions_and_code() -> None:
+    section = docs_build.render_op_section(_op(activations.OPS, "relu"))
+    assert "## relu" in section
+    assert r"\operatorname{relu}(x) = \max\left(0, x\right)" in section  # the definition
+    assert "SymPy's derivative" in section and r"H\left(x\right)" in section  # the raw derivative
+    assert "**Proofs**" in section and "No identity to prove" in section
+    # the conventions table, with SymPy's Heaviside(0) = 1/2 shown as differing
+    assert "| convention | where | gradient returned |" in section
+    assert "relu'(0) = 0" in section and "relu'(NaN) = 1" in section
+    assert r"\frac{1}{2}" in section and "**differs**" in section
+    assert "float32" in section and "float64" in section  # tolerances
+    assert _generated_source("activations", "_relu_vjp") in section
+    assert _generated_source("activations", "_relu_forward") in section
+    docs_build.check_prose(section, "relu section")
+
+
+def test_sigmoid_section_shows_rewrite_closed_form_and_proofs() -> None:
+    section = docs_build.render_op_section(_op(activations.OPS, "sigmoid"))
+    assert "**Stable rewrite**" in section and "**Closed form**" in section
+    assert "- ✅ **symbolic**" in section
+    docs_build.check_prose(section, "sigmoid section")
+
+
+def test_structured_section_has_steps_proofs_and_code() -> None:
+    section = docs_build.render_op_section(_op(structured.OPS, "softmax"))
+    assert r"\operatorname{softmax}(x)_i" in section  # definition
+    assert r"\begin{aligned}" in section and r"\max_{\text{dim}}" in section  # engine steps
+    assert "- ✅ **symbolic**" in section  # proofs
+    assert _generated_source("structured", "_softmax_vjp") in section
+    docs_build.check_prose(section, "softmax section")
+
+
+def test_variants_are_shown_under_the_public_op() -> None:
+    section = docs_build.render_op_section(_op(activations.OPS, "gelu"))
+    assert "### Variant `gelu_tanh`" in section
+    assert _generated_source("activations", "_gelu_tanh_vjp") in section
+
+
+def test_check_prose_rejects_tex_outside_math() -> None:
+    docs_build.check_prose("fine $\\frac{1}{2}$ and\n\n$$\n\\begin{cases} 1 \\end{cases}\n$$\n", "ok")
+    with pytest.raises(ValueError, match="outside math"):
+        docs_build.check_prose("a \\frac{1}{2} in prose", "bad")
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+@pytest.fixture(scope="module")
+def claims() -> dict[str, docs_build.Claim]:
+    return {c.key: c for c in docs_build.worked_example_claims()}
+
+
+def test_e1_one_neuron(claims: dict[str, docs_build.Claim]) -> None:
+    z = 2 * 0.5 + 3 * -0.2 + 0.1
+    assert claims["E1.z"].value == pytest.approx(z, abs=1e-15) and claims["E1.z"].ok
+    assert round(_sigmoid(z), 3) == 0.622
+    assert claims["E1.a"].value == pytest.approx(_sigmoid(z), rel=1e-15) and claims["E1.a"].ok
+
+
+def test_e2_xavier(claims: dict[str, docs_build.Claim]) -> None:
+    std = math.sqrt(2 / (3 + 2))
+    assert claims["E2.var"].value == pytest.approx(0.4) and claims["E2.var"].ok
+    assert claims["E2.std"].value == pytest.approx(std) and round(std, 3) == 0.632 and claims["E2.std"].ok
+    for key, bound, claimed, digits in (("E2.p68", 0.632, 68, 0), ("E2.p95", 1.26, 95, 0), ("E2.p997", 1.90, 99.7, 1)):
+        # P(|W| < k) for W ~ N(0, std²), from the normal CDF Φ(k/std) - Φ(-k/std)
+        phi = lambda t: 0.5 * (1 + math.erf(t / math.sqrt(2)))  # noqa: E731
+        percent = 100 * (phi(bound / std) - phi(-bound / std))
+        assert claims[key].value == pytest.approx(percent, rel=1e-12)
+        assert round(percent, digits) == claimed and claims[key].ok
+    assert claims["E2.he"].value == pytest.approx(2 / 3) and claims["E2.he"].ok is None
+
+
+def _e3_by_hand(loss: str, eta: float) -> dict[str, object]:
+    """The 2-2-1 network's forward pass, backward pass and one step, in plain math."""
+    x, y = [1.0, 1.0], 1.0
+    W1, b1, W2, b2 = [[0.5, 0.2], [0.3, 0.8]], [0.1, 0.1], [0.4, 0.7], 0.2
+
+    def forward(W1, b1, W2, b2):  # noqa: ANN001, ANN202
+        z1 = [sum(W1[i][k] * x[k] for k in range(2)) + b1[i] for i in range(2)]
+        h1 = [max(v, 0.0) for v in z1]
+        z2 = sum(W2[i] * h1[i] for i in range(2)) + b2
+        return z1, h1, z2, _sigmoid(z2)
+
+    z1, h1, z2, yhat = forward(W1, b1, W2, b2)
+    if loss == "mse":
+        d_yhat = 2 * (yhat - y)
+    else:
+        d_yhat = -(y / yhat) + (1 - y) / (1 - yhat)
+    d_z2 = d_yhat * yhat * (1 - yhat)
+    gW2 = [d_z2 * h for h in h1]
+    d_h1 = [d_z2 * w for w in W2]
+    d_z1 = [d_h1[i] if z1[i] > 0 else 0.0 for i in range(2)]
+    gW1 = [[d_z1[i] * x[k] for k in range(2)] for i in range(2)]
+    nW1 = [[W1[i][k] - eta * gW1[i][k] for k in range(2)] for i in range(2)]
+    nb1 = [b1[i] - eta * d_z1[i] for i in range(2)]
+    nW2 = [W2[i] - eta * gW2[i] for i in range(2)]
+    nb2 = b2 - eta * d_z2
+    return {"z1": z1, "z2": z2, "yhat": yhat, "d_z2": d_z2, "gW2": gW2, "gW1": gW1, "d_z1": d_z1,
+            "W1": nW1, "b1": nb1, "W2": nW2, "b2": nb2, "yhat_new": forward(nW1, nb1, nW2, nb2)[3]}
+
+
+def test_e3_forward_pass(claims: dict[str, docs_build.Claim]) -> None:
+    hand = _e3_by_hand("mse", 0.5)
+    assert claims["E3.z1"].value == pytest.approx(hand["z1"]) and claims["E3.z1"].ok
+    assert claims["E3.z2"].value == pytest.approx(hand["z2"]) and claims["E3.z2"].ok
+    assert claims["E3.yhat"].value == pytest.approx(hand["yhat"], rel=1e-14) and claims["E3.yhat"].ok
+    assert round(hand["yhat"], 3) == 0.796
+    # The source's e^(-1.36) ≈ 0.256 is truncated: 0.25666 rounds to 0.257.
+    assert round(math.exp(-1.36), 3) == 0.257
+    assert claims["E3.exp"].ok is False
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_e3_backward_pass_and_step(loss: str) -> None:
+    hand = _e3_by_hand(loss, docs_build.E3_ETA)
+    res = docs_build.compute_e3(loss)
+    g, new = res["grads"], res["new"]
+    assert g["d_z2"][0] == pytest.approx(hand["d_z2"], rel=1e-12)
+    assert list(g["W2"][0]) == pytest.approx(hand["gW2"], rel=1e-12)
+    assert list(g["d_z1"]) == pytest.approx(hand["d_z1"], rel=1e-12)
+    assert [list(r) for r in g["W1"]] == [pytest.approx(r, rel=1e-12) for r in hand["gW1"]]
+    assert [list(r) for r in new["W1"]] == [pytest.approx(r, rel=1e-12) for r in hand["W1"]]
+    assert list(new["b1"]) == pytest.approx(hand["b1"], rel=1e-12)
+    assert list(new["W2"][0]) == pytest.approx(hand["W2"], rel=1e-12)
+    assert new["b2"][0] == pytest.approx(hand["b2"], rel=1e-12)
+    assert res["yhat_new"] == pytest.approx(hand["yhat_new"], rel=1e-12)
+    # the source's claim: the step moves the prediction towards the label 1
+    assert hand["yhat"] < hand["yhat_new"] < 1
+
+
+def test_e6_activation_shapes(claims: dict[str, docs_build.Claim]) -> None:
+    for key in ("E6.hinges", "E6.sigmoid", "E6.tanh", "E6.relu"):
+        assert claims[key].ok, key
+    lo, hi = claims["E6.sigmoid"].value
+    assert lo == pytest.approx(_sigmoid(-10.0)) and hi == pytest.approx(_sigmoid(10.0))
+    e6 = docs_build.compute_e6()
+    peak = e6["shapes"]["peak: relu(z+1) − 2·relu(z) + relu(z−1)"]
+    expected = [max(z + 1, 0) - 2 * max(z, 0) + max(z - 1, 0) for z in docs_build.E6_GRID]
+    assert list(peak["grid"]) == pytest.approx(expected)
+    assert peak["slopes"] == pytest.approx([0.0, 1.0, -1.0, 0.0], abs=1e-9)
