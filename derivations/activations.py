@@ -385,6 +385,9 @@ OPS: list[PointwiseOp] = [
         summary="x - tanh(x).",
         args=INPUT, params=(), definition=x - sp.tanh(x),
         closed_forms=(ClosedForm("input", sp.tanh(x) ** 2, r"\operatorname{tanhshrink}'(x) = \tanh^2(x)"),),
+        notes=("Known limitation: x - tanh(x) cancels as x -> 0 (the value is about x³/3), so near 0"
+               " nnref, like torch, is accurate to about one ulp of x in absolute terms, not to"
+               " full relative precision.",),
         tolerances={
             "float64": Tol(1e-12, 1e-15, "x - tanh(x) cancels for small |x| in both engines; the"
                            " absolute error is ~ulp(|x|), covered by atol for |x| <= 10."),

@@ -89,6 +89,10 @@ def _kernel_source(op: PointwiseOp) -> str:
     sig = ", ".join(syms + psyms)
     fwd_lines, fwd = print_block({"out": engine_forward(op)})
     grads = {a.name: engine_derivative(op, a.name) for a in op.args if a.grad}
+    if op.grad_first:
+        # The upstream gradient multiplies each term first, as autograd does (see spec).
+        g = sp.Symbol("grad")
+        grads = {k: sp.Add(*(g * term for term in sp.Add.make_args(v))) for k, v in grads.items()}
     bwd_lines, bwd = print_block(grads)
     src = [f"def _{op.name}_forward({sig}):",
            f"    # {op.name}(x) as printed from its {'stable rewrite' if op.rewrite else 'definition'}",
@@ -101,29 +105,28 @@ def _kernel_source(op: PointwiseOp) -> str:
             "    with _rt.quiet():"]
     src += bwd_lines
     src += ["        return {"]
-    src += [f"            {k!r}: grad * ({v})," for k, v in bwd.items()]
+    src += [f"            {k!r}: {v}," if op.grad_first else f"            {k!r}: grad * ({v}),"
+            for k, v in bwd.items()]
     src += ["        }", "", ""]
     return "\n".join(src)
 
 
 def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
-    arg_names = [a.name for a in op.args]
-    sig = ", ".join([f"{n}: ArrayLike" for n in arg_names] + _param_sig(op)
-                    + (["weight: ArrayLike | None = None"] if op.weight else [])
-                    + (["reduction: str = 'mean'"] if op.reduction else []))
-    arrays = ", ".join(f"{a.name}={a.name}" for a in op.args)
+    arg_names = [a.name for a in op.args if a.optional is None]
+    sig = ", ".join([f"{n}: ArrayLike" for n in arg_names] + _keyword_sig(op))
     syms = ", ".join(a.symbol.name for a in op.args)
     psyms = ", ".join(f"{p.symbol.name}={p.name}" for p in op.params if p.symbol is not None)
     call = ", ".join(x for x in (syms, psyms) if x)
-    doc = f'    """{op.summary}\n\n    Generated from derivations/{FAMILY_SOURCE[op.family]}.py; see the docs page for the\n' \
-          f'    derivation, conventions and verification.\n    """'
+    source = FAMILY_SOURCE[op.family]
+    doc = (f'    """{op.summary}\n\n    Generated from derivations/{source}.py; see the docs page for the\n'
+           f'    derivation, conventions and verification.\n    """')
     body = [f"def {op.public}({sig}) -> NDArray[numpy.floating]:", doc]
     body += _unpack(op)
     body += _param_checks(op, "    ")
     body += _dispatch(op, variants, call, "forward", "    ")
     if op.reduction:
         body.append(f"    return _rt.reduce_loss({op.public!r}, out, {op.args[0].symbol.name},"
-                    f" reduction, weight{', ' + repr(op.weight_mean) if op.weight else ''})")
+                    f" {_reduce_args(op)})")
     else:
         body.append(f"    return _rt.like(out, {op.args[0].symbol.name})")
     body += ["", ""]
@@ -132,42 +135,94 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
     body.append(f"def {op.public}_backward({bsig}) -> dict[str, NDArray[numpy.floating]]:")
     body.append(f'    """Vector-Jacobian product of {op.public}: the gradient of <grad_output, {op.public}(...)>\n'
                 f'    with respect to each differentiable input, keyed by argument name."""')
-    body += _unpack(op)
+    body += _unpack(op, backward=True)
     body += _param_checks(op, "    ")
     first = op.args[0].symbol.name
     if op.reduction:
-        body.append(f"    grad = _rt.unreduce_grad({op.public!r}, grad_output, {first}, reduction, weight"
-                    f"{', ' + repr(op.weight_mean) if op.weight else ''})")
+        body.append(f"    grad = _rt.unreduce_grad({op.public!r}, grad_output, {first}, {_reduce_args(op)})")
     else:
         body.append(f"    grad = _rt.grad_array({op.public!r}, grad_output, {first})")
     body += _dispatch(op, variants, "grad, " + call, "vjp", "    ", target="grads")
-    body.append("    return {")
+    body.append("    result = {" if op.weight_grad else "    return {")
     for a in op.args:
         if not a.grad:
             continue
         if a.layout == "channel":
             body.append(f"        {a.name!r}: _rt.channel_reduce(grads[{a.name!r}], {first}, {a.symbol.name}_shape),")
+        elif a.layout in SPREAD:
+            body.append(f"        {a.name!r}: _rt.unbroadcast(grads[{a.name!r}], {first}, {a.symbol.name}.shape,"
+                        f" numpy.shape({a.name})),")
         else:
             body.append(f"        {a.name!r}: _rt.like(grads[{a.name!r}], {first}),")
     body.append("    }")
+    if op.weight_grad:
+        # torch differentiates the weight too: d/dweight needs the elementwise losses.
+        body.append("    if weight is not None:")
+        body += _dispatch(op, variants, call, "forward", "        ", target="losses")
+        body.append(f"        result['weight'] = _rt.loss_weight_grad({op.public!r}, grad_output, losses, {first},"
+                    f" reduction, weight, {op.weight_mean!r}{_weight_layout_arg(op)})")
+        body.append("    return result")
     body += ["", ""]
     return "\n".join(body)
 
 
-def _unpack(op: PointwiseOp) -> list[str]:
-    """Validate the array arguments and view per-channel ones for broadcasting."""
-    syms = ", ".join(a.symbol.name for a in op.args) + ("," if len(op.args) == 1 else "")
-    arrays = ", ".join(f"{a.name}={a.name}" for a in op.args)
+def _unpack(op: PointwiseOp, backward: bool = False) -> list[str]:
+    """Validate the array arguments, view per-channel and broadcast ones for broadcasting,
+    and check restricted ranges.  The backward also keeps per-channel shapes, to sum the
+    gradient back to them."""
+    plain = [a for a in op.args if a.layout not in SPREAD]
+    syms = ", ".join(a.symbol.name for a in plain) + ("," if len(plain) == 1 else "")
+    arrays = ", ".join(f"{a.name}={a.name}" for a in plain)
     channel = tuple(a.name for a in op.args if a.layout == "channel")
     extra = f"_channel={channel!r}, " if channel else ""
     lines = [f"    {syms} = _rt.float_arrays({op.public!r}, {extra}{arrays})"]
     first = op.args[0].symbol.name
     for a in op.args:
+        s = a.symbol.name
         if a.layout == "channel":
-            s = a.symbol.name
-            lines += [f"    {s}_shape = {s}.shape",
-                      f"    {s} = _rt.channel_broadcast({op.public!r}, {a.name!r}, {s}, {first})"]
+            lines += [f"    {s}_shape = {s}.shape"] if backward else []
+            lines += [f"    {s} = _rt.channel_broadcast({op.public!r}, {a.name!r}, {s}, {first})"]
+        elif a.layout in SPREAD:
+            # The argument keeps its own name, so the backward can read its shape from it.
+            assert s != a.name, f"{op.name}: give {a.name} a symbol named otherwise"
+            default = "" if a.optional is None else f", {a.optional!r}"
+            lines.append(f"    {s} = _rt.broadcast_arg({op.public!r}, {a.name!r}, {a.name}, {first},"
+                         f" {a.layout!r}{default})")
+    for a in op.args:
+        if a.domain is not None:
+            nan = ", nan_ok=True" if a.domain_nan_ok else ""
+            lines.append(f"    _rt.check_domain({op.public!r}, {a.name!r}, {a.symbol.name},"
+                         f" {_domain_spec(a.domain)!r}{nan})")
     return lines
+
+
+# Array layouts that broadcast to the first argument by NumPy's rules (after a view).
+SPREAD = ("broadcast", "var")
+
+
+def _keyword_sig(op: PointwiseOp) -> list[str]:
+    """The signature after the required arrays: params, optional arrays, weight, reduction,
+    in torch's order where the op gives one (``op.signature``)."""
+    pieces = dict(zip((p.name for p in op.params), _param_sig(op)))
+    pieces.update({a.name: f"{a.name}: ArrayLike | None = None" for a in op.args if a.optional is not None})
+    if op.weight:
+        pieces["weight"] = "weight: ArrayLike | None = None"
+    if op.reduction:
+        pieces["reduction"] = "reduction: str = 'mean'"
+    order = [k for k in op.signature if k in pieces] + [k for k in pieces if k not in op.signature]
+    return [pieces[k] for k in order]
+
+
+def _weight_layout_arg(op: PointwiseOp) -> str:
+    return "" if op.weight_layout == "elementwise" else f", weight_layout={op.weight_layout!r}"
+
+
+def _reduce_args(op: PointwiseOp) -> str:
+    """Arguments after the reference array for reduce_loss / unreduce_grad."""
+    out = "reduction, " + (f"weight, {op.weight_mean!r}" if op.weight else "None")
+    if tuple(op.reductions) != ("none", "mean", "sum"):
+        out += f", reductions={tuple(op.reductions)!r}"
+    return out + _weight_layout_arg(op)
 
 
 def _dispatch(op: PointwiseOp, variants: list[PointwiseOp], call: str, kind: str, indent: str,
@@ -175,7 +230,9 @@ def _dispatch(op: PointwiseOp, variants: list[PointwiseOp], call: str, kind: str
     lines = []
     for v in variants:
         assert v.variant_of is not None
-        cond = " and ".join(f"{k} == {val!r}" for k, val in v.variant_of[1].items())
+        # A bool parameter is tested by truth value (ruff's E712 rejects `== True`).
+        cond = " and ".join(k if val is True else f"not {k}" if val is False else f"{k} == {val!r}"
+                            for k, val in v.variant_of[1].items())
         lines += [f"{indent}if {cond}:", f"{indent}    {target} = _{v.name}_{kind}({call})", f"{indent}else:"]
         indent += "    "
     lines.append(f"{indent}{target} = _{op.name}_{kind}({call})")
@@ -220,20 +277,28 @@ def _entry(op: Any, variants: list[PointwiseOp]) -> dict[str, Any]:
     params = [{"name": p.name, "default": p.default, "kind": p.kind, "choices": list(p.choices),
                "domain": _domain_spec(p.domain), "test_range": p.test_range, "doc": p.doc}
               for p in op.params]
+    params += [{"name": a.name, "default": None, "kind": "optional_array", "choices": [], "domain": None,
+                "test_range": None, "doc": a.doc} for a in args if getattr(a, "optional", None) is not None]
     if getattr(op, "weight", False):
+        spread = getattr(op, "weight_layout", "elementwise") == "broadcast"
         params.append({"name": "weight", "default": None, "kind": "optional_array", "choices": [],
-                       "domain": None, "test_range": None, "doc": "elementwise weight, shape of input"})
+                       "domain": None, "test_range": None,
+                       "doc": f"elementwise weight, {'broadcastable to' if spread else 'shape of'} input",
+                       **({"differentiable": True} if getattr(op, "weight_grad", False) else {})})
     if op.reduction:
         params.append({"name": "reduction", "default": "mean", "kind": "choice",
                        "choices": list(getattr(op, "reductions", ("none", "mean", "sum"))),
                        "domain": None, "test_range": None, "doc": "how the elementwise losses combine"})
+    order = list(getattr(op, "signature", ()))
+    params = [p for n in order for p in params if p["name"] == n] + [p for p in params if p["name"] not in order]
     tol_of = [op] + variants
     return {
         "name": op.public if isinstance(op, PointwiseOp) else op.name,
         "family": op.family,
         "summary": op.summary,
         "inputs": [{"name": a.name, "kind": a.kind, "differentiable": a.grad, "doc": a.doc,
-                    "test_domain": a.test_domain} for a in args],
+                    "test_domain": a.test_domain, "layout": a.layout} for a in args
+                   if getattr(a, "optional", None) is None],
         "params": params,
         "differentiable": list(op.differentiable),
         "conventions": [{"label": c.label, "why": c.why, "point": c.point, "params": c.params,
@@ -244,6 +309,7 @@ def _entry(op: Any, variants: list[PointwiseOp]) -> dict[str, Any]:
                             "why": " / ".join(dict.fromkeys(o.tol(dt).why for o in tol_of))}
                        for dt in ("float64", "float32")},
         "variants": [{"name": v.name, "params": v.variant_of[1]} for v in variants if v.variant_of],
+        "crosscheck_max_abs": dict(getattr(op, "crosscheck_max_abs", {})),
         "forward": f"nnref.{op.public if isinstance(op, PointwiseOp) else op.name}",
         "backward": f"nnref.{op.public if isinstance(op, PointwiseOp) else op.name}_backward",
     }
@@ -261,6 +327,12 @@ def render_all() -> dict[Path, str]:
         "nan = float('nan')\n"
         "inf = float('inf')\n\n"
         f"CATALOG: list[dict[str, Any]] = {cat}\n")
+    from . import structured
+    from .steps import kernel_source
+
+    files[OUT / "structured.py"] = (HEADER.format(source="structured").replace(
+        "from numpy.typing import ArrayLike, NDArray\n", "") + "".join(
+        "\n\n" + kernel_source(op) for op in structured.OPS))
     files[OUT / "__init__.py"] = '"""Generated engine modules (see derivations/codegen.py)."""\n'
     return files
 

@@ -73,7 +73,7 @@ def _ranges(op: PointwiseOp) -> dict[sp.Symbol, tuple[float, float]]:
     for a in op.args:
         out[a.symbol] = {
             "real": (-40.0, 40.0), "unit": (1e-6, 1 - 1e-6), "positive": (1e-3, 50.0),
-            "sign": (-1.0, 1.0), "nonneg": (0.0, 50.0),
+            "sign": (-1.0, 1.0), "pm1": (-1.0, 1.0), "nonneg": (0.0, 50.0),
         }[a.test_domain]
     for p in op.params:
         if p.symbol is not None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
+from mpmath.libmp import prec_to_dps
+from sympy.core.function import ArgumentIndexError
 from sympy.logic.boolalg import BooleanFunction
 
 
@@ -30,6 +32,54 @@ class IsNaN(BooleanFunction):
 
     def _latex(self, printer: Any) -> str:
         return r"\operatorname{isnan}(%s)" % printer._print(self.args[0])
+
+
+class xlogy(sp.Function):  # noqa: N801 - torch's name; EnginePrinter._print_xlogy prints it
+    """x·log(y), defined as 0 where x == 0 (torch.xlogy), so that kl_div's t·log t is 0 at t = 0.
+
+    SymPy differentiates it as x·log(y) (d/dx = log y, d/dy = x/y); the printer sends it
+    to ``_rt.xlogy``.  Where torch's derivative at x == 0 differs, a convention says so.
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x: sp.Expr, y: sp.Expr) -> sp.Expr | None:
+        if x.is_zero:
+            return sp.S.Zero
+        if x.is_Number and y.is_Number:
+            return x * sp.log(y)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x, y = self.args
+        if argindex == 1:
+            return sp.log(y)
+        if argindex == 2:
+            return x / y
+        raise ArgumentIndexError(self, argindex)
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        x, y = (a.evalf(prec_to_dps(prec)) for a in self.args)
+        if not (x.is_Number and y.is_Number):
+            return None
+        return sp.S.Zero if x.is_zero else (x * sp.log(y)).evalf(prec_to_dps(prec))
+
+    def _latex(self, printer: Any) -> str:
+        x, y = self.args
+        return rf"{printer.parenthesize(x, 50)}\log {printer.parenthesize(y, 50)}"
+
+    def _mpmathcode(self, printer: Any) -> str:
+        # For sympy.lambdify(..., modules="mpmath") (high-precision checks of a definition).
+        x, y = (printer._print(a) for a in self.args)
+        return f"(0 if ({x}) == 0 else ({x})*{printer._module_format('mpmath.log')}({y}))"
+
+
+class IsInf(BooleanFunction):
+    """Boolean marker for "this input is +inf or -inf" (combine with x > 0 / x < 0 for a sign)."""
+
+    def _latex(self, printer: Any) -> str:
+        return r"\operatorname{isinf}(%s)" % printer._print(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -82,11 +132,27 @@ class Arg:
     kind: str = "float"
     # Values the tests draw for this argument (beyond the generic strategies), e.g. the
     # labels {-1, 1} of hinge_embedding_loss, or probabilities in [0, 1] for BCE.
-    test_domain: str = "real"  # 'real' | 'unit' | 'positive' | 'sign' | 'nonneg'
+    # 'real' | 'unit' ([0, 1]) | 'positive' | 'nonneg' | 'sign' (±1 and values between)
+    # | 'pm1' (exactly -1 or +1).
+    test_domain: str = "real"
     # 'elementwise': same shape as the first argument.  'channel': shape (1,) or (C,),
     # broadcast along dim 1 of the first argument (prelu's weight); its gradient is summed
-    # over the other axes.
+    # over the other axes.  'broadcast': any shape that broadcasts (NumPy/torch rules) to
+    # the first argument's shape without enlarging it, e.g. pos_weight of shape (C,) along
+    # the last dim; its gradient is summed back to its shape.  'var': gaussian_nll_loss's
+    # rule for var: the first argument's shape, or that shape without its last dim (read
+    # with a trailing 1), or one dim of size 1 where the first argument's differs, or a
+    # Python number; gradient summed back likewise.
     layout: str = "elementwise"
+    # Values outside this set raise an error naming the argument, where torch raises too
+    # (binary_cross_entropy's input and target in [0, 1]; gaussian_nll_loss's var >= 0).
+    domain: sp.Set | None = None
+    # Whether NaN passes the domain check (torch's check is `var < 0` for gaussian_nll_loss,
+    # which NaN passes, but `0 <= p <= 1` for binary_cross_entropy, which NaN fails).
+    domain_nan_ok: bool = False
+    # An optional keyword array (pos_weight): torch's None means this constant.  Such an
+    # argument is listed among the parameters (kind 'optional_array') in the catalog.
+    optional: float | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +170,9 @@ class Convention:
     why: str
     point: dict[str, float] = field(default_factory=dict)
     params: dict[str, float] = field(default_factory=dict)
+    #: the forward value there, when the convention overrides the forward too (IEEE
+    #: special values, where torch's formula gives NaN although a limit exists)
+    value: Any = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +224,25 @@ class PointwiseOp:
     # With a `weight`, reduction='mean' divides by the number of elements ('numel') or by
     # the sum of the weights ('weight_sum'); torch differs per loss, so each loss says.
     weight_mean: str = "numel"
+    # 'elementwise': weight has the input's shape; 'broadcast': any shape broadcasting to it.
+    weight_layout: str = "elementwise"
+    # torch differentiates the weight (mse/l1/huber apply it in Python): the backward then
+    # also returns 'weight' when one is given.
+    weight_grad: bool = False
+    # The reductions accepted; kl_div adds 'batchmean' (the sum divided by input.shape[0]).
+    reductions: tuple[str, ...] = ("none", "mean", "sum")
+    # torch's order of the arguments after the required arrays, where it differs from
+    # (params..., optional arrays..., 'weight', 'reduction'); e.g. ('reduction', 'weight').
+    signature: tuple[str, ...] = ()
+    # Multiply the upstream gradient into each term of the derivative before its other
+    # factors, as autograd does, where a factor can overflow while grad·factor does not
+    # (kl_div with log_target: grad·(t - x)·e^t is finite, or 0 for grad = 0, when
+    # e^t·(t - x) alone overflows float32).
+    grad_first: bool = False
+    # Largest |input| the torch cross-check draws, per dtype, where torch itself overflows
+    # beyond it and nnref deliberately does not (the numerics test covers the rest against
+    # 60-digit arithmetic).  Empty: no limit.
+    crosscheck_max_abs: dict[str, float] = field(default_factory=dict)
 
     @property
     def public(self) -> str:

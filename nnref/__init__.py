@@ -8,9 +8,9 @@ dict of gradients, and ``get_op(name)`` finds either by name.
 
 from ._generated.activations import *  # noqa: F403
 from ._generated.losses import *  # noqa: F403
-from ._structured import *  # noqa: F403
 from ._registry import Op, all_ops, get_op
 from ._runtime import NNRefError
+from ._structured import *  # noqa: F403
 
 __version__ = "0.1.0"
 

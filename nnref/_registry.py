@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
-
-from ._generated.catalog import CATALOG
+from typing import Any
 
 ALIASES = {"log_sigmoid": "logsigmoid"}
 
@@ -38,7 +37,11 @@ class Op:
 
 
 def _build() -> dict[str, Op]:
+    # The catalog is large and only the lookup needs it: loaded on first use, not at
+    # `import nnref`.
     import nnref
+
+    from ._generated.catalog import CATALOG
 
     out = {}
     for entry in CATALOG:

@@ -144,31 +144,53 @@ def _check_reduction(op: str, reduction: Any, allowed: tuple[str, ...] = REDUCTI
     check_choice(op, "reduction", reduction, allowed)
 
 
-def _loss_weight(op: str, weight: Any, ref: NDArray[Any]) -> NDArray[Any] | None:
+def _loss_weight(op: str, weight: Any, ref: NDArray[Any], layout: str = "elementwise") -> NDArray[Any] | None:
     if weight is None:
         return None
     w = float_array(op, "weight", weight)
+    if layout == "broadcast":
+        if not _broadcasts_to(w.shape, ref.shape):
+            raise NNRefError(f"{op}: weight: expected a shape that broadcasts to {ref.shape} (the shape"
+                             f" of input), got {w.shape}")
+        return numpy.broadcast_to(w.astype(ref.dtype, copy=False), ref.shape)
     if w.shape != ref.shape:
         raise NNRefError(f"{op}: weight: expected shape {ref.shape} (the shape of input), got {w.shape}")
     return w.astype(ref.dtype, copy=False)
 
 
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` without enlarging it."""
+    if len(shape) > len(target):
+        return False
+    return all(s in (1, t) for s, t in zip(shape[::-1], target[::-1]))
+
+
+def _batch(ref: NDArray[Any]) -> int:
+    # 'batchmean' divides by input.shape[0]; torch divides by nothing for a 0-d input.
+    return ref.shape[0] if ref.ndim else 1
+
+
 def reduce_loss(op: str, losses: Any, ref: NDArray[Any], reduction: str, weight: Any = None,
-                weight_mean: str = "numel") -> NDArray[Any]:
+                weight_mean: str = "numel", reductions: tuple[str, ...] = REDUCTIONS,
+                weight_layout: str = "elementwise") -> NDArray[Any]:
     """Combine elementwise losses: 'none' keeps them, 'sum' adds them, 'mean' divides the
-    sum by the element count (or, for losses that say so, by the sum of the weights)."""
-    _check_reduction(op, reduction)
-    w = _loss_weight(op, weight, ref)
+    sum by the element count (or, for losses that say so, by the sum of the weights),
+    'batchmean' (kl_div) divides the sum by input.shape[0]."""
+    _check_reduction(op, reduction, reductions)
+    w = _loss_weight(op, weight, ref, weight_layout)
     values = numpy.asarray(losses)
     if values.shape != ref.shape:
         values = numpy.broadcast_to(values, ref.shape)
     if w is not None:
         values = values * w
+    out: Any
     with quiet():
         if reduction == "none":
             out = values
         elif reduction == "sum":
             out = numpy.sum(values)
+        elif reduction == "batchmean":
+            out = numpy.sum(values) / values.dtype.type(_batch(ref))
         elif w is not None and weight_mean == "weight_sum":
             out = numpy.sum(values) / numpy.sum(w)
         else:
@@ -177,16 +199,19 @@ def reduce_loss(op: str, losses: Any, ref: NDArray[Any], reduction: str, weight:
 
 
 def unreduce_grad(op: str, grad_output: Any, ref: NDArray[Any], reduction: str, weight: Any = None,
-                  weight_mean: str = "numel") -> NDArray[Any]:
+                  weight_mean: str = "numel", reductions: tuple[str, ...] = REDUCTIONS,
+                  weight_layout: str = "elementwise") -> NDArray[Any]:
     """The upstream gradient of each elementwise loss term (the adjoint of reduce_loss)."""
-    _check_reduction(op, reduction)
-    w = _loss_weight(op, weight, ref)
+    _check_reduction(op, reduction, reductions)
+    w = _loss_weight(op, weight, ref, weight_layout)
     g = grad_array(op, grad_output, ref, ref.shape if reduction == "none" else ())
     with quiet():
         if reduction == "none":
             per = g
         elif reduction == "sum":
             per = numpy.broadcast_to(g, ref.shape)
+        elif reduction == "batchmean":
+            per = numpy.broadcast_to(g / g.dtype.type(_batch(ref)), ref.shape)
         elif w is not None and weight_mean == "weight_sum":
             per = numpy.broadcast_to(g / numpy.sum(w), ref.shape)
         else:
@@ -194,6 +219,91 @@ def unreduce_grad(op: str, grad_output: Any, ref: NDArray[Any], reduction: str, 
         if w is not None:
             per = per * w
     return numpy.asarray(per, dtype=ref.dtype)
+
+
+def loss_weight_grad(op: str, grad_output: Any, losses: Any, ref: NDArray[Any], reduction: str,
+                     weight: Any, weight_mean: str = "numel",
+                     weight_layout: str = "elementwise") -> NDArray[Any]:
+    """d/dweight of the reduced weighted loss, for losses whose weight torch differentiates.
+
+    With l the elementwise losses: 'none' gives g·l, 'sum' g·l, 'mean' g·l/N, and the
+    weighted mean sum(l·w)/sum(w) gives g·l/S - g·sum(l·w)/S², in the order torch's
+    autograd evaluates it (the quotient rule of torch's division)."""
+    w = _loss_weight(op, weight, ref, weight_layout)
+    assert w is not None
+    g = grad_array(op, grad_output, ref, ref.shape if reduction == "none" else ())
+    values = numpy.broadcast_to(numpy.asarray(losses, dtype=ref.dtype), ref.shape)
+    with quiet():
+        if reduction in ("none", "sum"):
+            out = g * values
+        elif reduction == "batchmean":
+            out = (g / ref.dtype.type(_batch(ref))) * values
+        elif weight_mean == "weight_sum":
+            total = numpy.sum(w)
+            out = (g / total) * values + (-g * numpy.sum(values * w) / (total * total))
+        else:
+            out = (g / ref.dtype.type(ref.size)) * values if ref.size else values.copy()
+    return unbroadcast(out, ref, numpy.shape(weight), numpy.shape(weight))
+
+
+def broadcast_arg(op: str, name: str, value: Any, ref: NDArray[Any], layout: str,
+                  default: float | None = None) -> NDArray[Any]:
+    """An array argument that broadcasts to ``ref`` (layouts 'broadcast' and 'var'),
+    viewed so NumPy broadcasting lines it up; None means ``default`` where there is one,
+    and a Python number is taken in ref's dtype."""
+    if value is None and default is not None:
+        return numpy.asarray(default, dtype=ref.dtype)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return numpy.asarray(value, dtype=ref.dtype)
+    arr = float_array(op, name, value)
+    if arr.dtype != ref.dtype:
+        raise NNRefError(f"{op}: {name}: expected dtype {ref.dtype} (the dtype of input), got {arr.dtype}")
+    if layout == "var":
+        # gaussian_nll_loss: same shape; input's shape without its last dim (unsqueezed);
+        # or the same ndim with exactly one dim of size 1 where input's differs.
+        if arr.shape == ref.shape:
+            return arr
+        if arr.shape == ref.shape[:-1]:
+            return arr.reshape(arr.shape + (1,))
+        mismatched = [(a, r) for a, r in zip(arr.shape, ref.shape) if a != r]
+        if arr.ndim == ref.ndim and len(mismatched) == 1 and mismatched[0][0] == 1:
+            return arr
+        raise NNRefError(f"{op}: {name}: expected shape {ref.shape} (the shape of input), {ref.shape[:-1]}"
+                         f" (without its last dim), or that shape with one dim set to 1; got {arr.shape}")
+    if not _broadcasts_to(arr.shape, ref.shape):
+        raise NNRefError(f"{op}: {name}: expected a shape that broadcasts to {ref.shape} (the shape of"
+                         f" input), got {arr.shape}")
+    return arr
+
+
+def unbroadcast(grad: Any, ref: NDArray[Any], view: tuple[int, ...], shape: tuple[int, ...]) -> NDArray[Any]:
+    """Sum a gradient of ref's shape back over the axes a broadcast argument was stretched
+    along (``view``: its shape as broadcast_arg returned it), then to its own ``shape``."""
+    g = numpy.broadcast_to(numpy.asarray(grad), ref.shape)
+    lead = g.ndim - len(view)
+    if lead > 0:
+        g = numpy.sum(g, axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(view) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = numpy.sum(g, axis=axes, keepdims=True)
+    return numpy.array(g, dtype=ref.dtype).reshape(shape)
+
+
+def check_domain(op: str, name: str, arr: NDArray[Any], domain: dict[str, Any], nan_ok: bool = False) -> None:
+    """Raise, naming the argument, where an element lies outside ``domain`` (torch raises too)."""
+    lo, hi = domain.get("lo"), domain.get("hi")
+    with quiet():
+        ok = numpy.ones(arr.shape, dtype=bool)
+        if lo is not None:
+            ok &= (arr > lo) if domain.get("lo_open") else (arr >= lo)
+        if hi is not None:
+            ok &= (arr < hi) if domain.get("hi_open") else (arr <= hi)
+        if nan_ok:
+            ok |= numpy.isnan(arr)
+    if not ok.all():
+        where = tuple(int(i) for i in numpy.argwhere(~ok)[0])
+        raise NNRefError(f"{op}: {name}: expected every element in {describe_domain(domain)}, got"
+                         f" {arr[where].item()!r} at index {where}")
 
 
 def channel_broadcast(op: str, name: str, weight: NDArray[Any], ref: NDArray[Any]) -> NDArray[Any]:
@@ -214,3 +324,38 @@ def channel_reduce(grad: Any, ref: NDArray[Any], shape: tuple[int, ...]) -> NDAr
         return numpy.asarray(numpy.sum(g), dtype=ref.dtype).reshape(1)
     axes = tuple(i for i in range(g.ndim) if i != 1)
     return numpy.asarray(numpy.sum(g, axis=axes), dtype=ref.dtype).reshape(shape)
+
+
+def contract(subscripts: str, *operands: Any) -> Any:
+    """numpy.einsum, where '...' may also be summed out (numpy.einsum refuses that):
+    the leading '...' axes are flattened into one named axis first."""
+    inputs, _, output = subscripts.partition("->")
+    if "..." in inputs and "..." not in output:
+        terms = inputs.split(",")
+        flat = []
+        for term, op in zip(terms, operands):
+            arr = numpy.asarray(op)
+            if term.startswith("..."):
+                rest = len(term) - 3
+                lead = int(numpy.prod(arr.shape[:arr.ndim - rest]))
+                arr = arr.reshape((lead,) + arr.shape[arr.ndim - rest:])
+            flat.append(arr)
+        subscripts = ",".join(t.replace("...", "z") for t in terms) + "->" + output
+        operands = tuple(flat)
+    if any(numpy.asarray(o).dtype == object for o in operands):
+        return numpy.einsum(subscripts, *operands)
+    return numpy.einsum(subscripts, *operands, optimize=True)
+
+
+def sum_along(values: Any, axis: int) -> Any:
+    return numpy.sum(values, axis=axis, keepdims=True)
+
+
+def max_along(values: Any, axis: int) -> Any:
+    """Maximum along an axis, kept; an empty axis gives -inf (numpy.max would raise)."""
+    arr = numpy.asarray(values)
+    if arr.shape[axis] == 0:
+        shape = list(arr.shape)
+        shape[axis] = 1
+        return numpy.full(shape, -numpy.inf, dtype=arr.dtype)
+    return numpy.max(arr, axis=axis, keepdims=True)

@@ -34,7 +34,8 @@ class Adapter(Protocol):
 
     def vjp(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
             grad_output: np.ndarray, wrt: list[str], device: str) -> dict[str, np.ndarray]:
-        """Gradient of <grad_output, op(inputs)> with respect to each input named in wrt."""
+        """Gradient of <grad_output, op(inputs)> with respect to each input named in wrt (an
+        array parameter such as a loss's weight may be named too)."""
 
 
 class TorchAdapter:
@@ -69,8 +70,8 @@ class TorchAdapter:
         if fn is None:
             raise NotImplementedError(f"torch.nn.functional has no {op}")
         tensors = {k: self._tensor(v, device, grad=k in wrt) for k, v in inputs.items()}
-        kwargs = {k: self._tensor(v, device) for k, v in params.items()}
-        return fn(*tensors.values(), **kwargs), tensors
+        kwargs = {k: self._tensor(v, device, grad=k in wrt) for k, v in params.items()}
+        return fn(*tensors.values(), **kwargs), {**tensors, **kwargs}
 
     def forward(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
                 device: str) -> np.ndarray:
@@ -85,7 +86,7 @@ class TorchAdapter:
         grads = self.torch.autograd.grad(out, [tensors[k] for k in wrt], g, allow_unused=True)
         result = {}
         for k, gr in zip(wrt, grads):
-            result[k] = (np.zeros_like(inputs[k]) if gr is None else gr.detach().cpu().numpy())
+            result[k] = (np.zeros_like({**inputs, **params}[k]) if gr is None else gr.detach().cpu().numpy())
         return result
 
 

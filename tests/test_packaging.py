@@ -24,16 +24,13 @@ def _probe() -> tuple[float, str]:
     return float(elapsed), heavy.strip()
 
 
+# Import *time* is measured by benchmarks/import_time.py, not here: a timed test flakes on
+# a busy machine.
+
+
 def test_import_pulls_in_neither_sympy_nor_torch() -> None:
     _, heavy = _probe()
     assert heavy == "", f"import nnref imported {heavy}"
-
-
-def test_import_is_fast() -> None:
-    # Best of three cold subprocess imports (NumPy's own import included), so a busy
-    # machine does not fail it by one slow start.
-    best = min(_probe()[0] for _ in range(3))
-    assert best < 0.3, f"import nnref took {best:.3f} s (target < 0.3 s)"
 
 
 def test_cli_lists_every_op_with_its_backward() -> None:

@@ -12,4 +12,710 @@ from numpy.typing import ArrayLike, NDArray
 from .. import _runtime as _rt
 
 __all__ = [
+    'mse_loss',
+    'mse_loss_backward',
+    'l1_loss',
+    'l1_loss_backward',
+    'smooth_l1_loss',
+    'smooth_l1_loss_backward',
+    'huber_loss',
+    'huber_loss_backward',
+    'binary_cross_entropy',
+    'binary_cross_entropy_backward',
+    'binary_cross_entropy_with_logits',
+    'binary_cross_entropy_with_logits_backward',
+    'kl_div',
+    'kl_div_backward',
+    'poisson_nll_loss',
+    'poisson_nll_loss_backward',
+    'hinge_embedding_loss',
+    'hinge_embedding_loss_backward',
+    'soft_margin_loss',
+    'soft_margin_loss_backward',
+    'margin_ranking_loss',
+    'margin_ranking_loss_backward',
+    'gaussian_nll_loss',
+    'gaussian_nll_loss_backward',
 ]
+
+
+def _mse_loss_forward(x, y):
+    # mse_loss(x) as printed from its definition
+    with _rt.quiet():
+        return (x - y)**2
+
+
+def _mse_loss_vjp(grad, x, y):
+    # derivative: SymPy's derivative of the definition
+    with _rt.quiet():
+        t0 = 2*x - 2*y
+        return {
+            'input': grad * (t0),
+            'target': grad * (-t0),
+        }
+
+
+def _l1_loss_forward(x, y):
+    # l1_loss(x) as printed from its definition
+    with _rt.quiet():
+        return abs(x - y)
+
+
+def _l1_loss_vjp(grad, x, y):
+    # derivative: SymPy's derivative of the definition with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = x - y
+        t1 = numpy.logical_or.reduce((numpy.isnan(t0),numpy.equal(x, y)))
+        t2 = numpy.sign(t0)
+        return {
+            'input': grad * (numpy.select([t1,True], [0,t2], default=numpy.nan)),
+            'target': grad * (numpy.select([t1,True], [0,-t2], default=numpy.nan)),
+        }
+
+
+def _smooth_l1_loss_forward(x, y, beta):
+    # smooth_l1_loss(x) as printed from its definition
+    with _rt.quiet():
+        t0 = x - y
+        t1 = abs(t0)
+        return numpy.select([numpy.greater(beta, t1),True], [(1/2)*t0**2/beta,-1/2*beta + t1], default=numpy.nan)
+
+
+def _smooth_l1_loss_vjp(grad, x, y, beta):
+    # derivative: declared closed form with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = x - y
+        t1 = numpy.greater(t0, 0)
+        t2 = abs(t0)
+        t3 = numpy.equal(beta, t2)
+        t4 = numpy.select([numpy.greater(beta, t2),True], [t0/beta,numpy.sign(t0)], default=numpy.nan)
+        return {
+            'input': grad * (numpy.select([t3,True], [numpy.select([t1,True], [1,-1], default=numpy.nan),t4], default=numpy.nan)),
+            'target': grad * (numpy.select([t3,True], [numpy.select([t1,True], [-1,1], default=numpy.nan),-t4], default=numpy.nan)),
+        }
+
+
+def _smooth_l1_loss_beta0_forward(x, y, beta):
+    # smooth_l1_loss_beta0(x) as printed from its definition
+    with _rt.quiet():
+        return abs(x - y)
+
+
+def _smooth_l1_loss_beta0_vjp(grad, x, y, beta):
+    # derivative: SymPy's derivative of the definition with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = x - y
+        t1 = numpy.logical_or.reduce((numpy.isnan(t0),numpy.equal(x, y)))
+        t2 = numpy.sign(t0)
+        return {
+            'input': grad * (numpy.select([t1,True], [0,t2], default=numpy.nan)),
+            'target': grad * (numpy.select([t1,True], [0,-t2], default=numpy.nan)),
+        }
+
+
+def _huber_loss_forward(x, y, delta):
+    # huber_loss(x) as printed from its definition
+    with _rt.quiet():
+        t0 = x - y
+        t1 = abs(t0)
+        return numpy.select([numpy.greater(delta, t1),True], [(1/2)*t0**2,delta*(-1/2*delta + t1)], default=numpy.nan)
+
+
+def _huber_loss_vjp(grad, x, y, delta):
+    # derivative: SymPy's derivative of the definition with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = x - y
+        t1 = delta*numpy.sign(t0)
+        t2 = abs(t0)
+        t3 = numpy.equal(delta, t2)
+        t4 = numpy.greater(delta, t2)
+        t5 = -t1
+        return {
+            'input': grad * (numpy.select([t3,True], [t1,numpy.select([t4,True], [t0,t1], default=numpy.nan)], default=numpy.nan)),
+            'target': grad * (numpy.select([t3,True], [t5,numpy.select([t4,True], [-t0,t5], default=numpy.nan)], default=numpy.nan)),
+        }
+
+
+def _binary_cross_entropy_forward(x, y):
+    # binary_cross_entropy(x) as printed from its stable rewrite
+    with _rt.quiet():
+        return -y*numpy.maximum(-100, numpy.log(x)) + (y - 1)*numpy.maximum(-100, numpy.log1p(-x))
+
+
+def _binary_cross_entropy_vjp(grad, x, y):
+    # derivative: declared closed form with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = x - y
+        t1 = 1 - x
+        t2 = t1*x
+        t3 = t1**(-1.0)
+        return {
+            'input': grad * (numpy.select([numpy.less(t2, 9.999999960041972e-13),True], [t0/numpy.maximum(9.999999960041972e-13, t2),t0*t3/x], default=numpy.nan)),
+            'target': grad * (-numpy.log(t3*x)),
+        }
+
+
+def _binary_cross_entropy_with_logits_forward(x, y, p_w):
+    # binary_cross_entropy_with_logits(x) as printed from its stable rewrite
+    with _rt.quiet():
+        return x*(1 - y) + (y*(p_w - 1) + 1)*(numpy.log1p(numpy.exp(-abs(x))) + numpy.maximum(0, -x))
+
+
+def _binary_cross_entropy_with_logits_vjp(grad, x, y, p_w):
+    # derivative: declared closed form
+    with _rt.quiet():
+        t0 = p_w*y
+        t1 = -x
+        t2 = numpy.exp(x)
+        t3 = numpy.log1p(numpy.exp(-abs(x)))
+        return {
+            'input': grad * (-t0 + (t0 - y + 1)*numpy.select([numpy.greater_equal(x, 0),True], [(numpy.exp(t1) + 1)**(-1.0),t2/(t2 + 1)], default=numpy.nan)),
+            'target': grad * (numpy.select([numpy.equal(p_w, 1),True], [t1,-p_w*(-t3 + numpy.minimum(0, x)) - t3 + numpy.minimum(0, t1)], default=numpy.nan)),
+        }
+
+
+def _kl_div_forward(x, y):
+    # kl_div(x) as printed from its definition
+    with _rt.quiet():
+        return -x*y + _rt.xlogy(y, y)
+
+
+def _kl_div_vjp(grad, x, y):
+    # derivative: SymPy's derivative of the definition with the op's conventions laid over it
+    with _rt.quiet():
+        return {
+            'input': grad * (-y),
+            'target': grad * (numpy.select([numpy.logical_or.reduce((numpy.isinf(y),numpy.equal(y, 0))),True], [numpy.nan,-x + numpy.log(y) + 1], default=numpy.nan)),
+        }
+
+
+def _kl_div_log_target_forward(x, y):
+    # kl_div_log_target(x) as printed from its definition
+    with _rt.quiet():
+        return (-x + y)*numpy.exp(y)
+
+
+def _kl_div_log_target_vjp(grad, x, y):
+    # derivative: SymPy's derivative of the definition
+    with _rt.quiet():
+        t0 = grad*numpy.exp(y)
+        return {
+            'input': -t0,
+            'target': t0*(-x + y) + t0,
+        }
+
+
+def _poisson_nll_loss_forward(x, y, epsilon):
+    # poisson_nll_loss(x) as printed from its definition
+    with _rt.quiet():
+        return -x*y + numpy.exp(x)
+
+
+def _poisson_nll_loss_vjp(grad, x, y, epsilon):
+    # derivative: SymPy's derivative of the definition
+    with _rt.quiet():
+        return {
+            'input': grad * (-y + numpy.exp(x)),
+            'target': grad * (-x),
+        }
+
+
+def _poisson_nll_loss_full_forward(x, y, epsilon):
+    # poisson_nll_loss_full(x) as printed from its definition
+    with _rt.quiet():
+        return -x*y + numpy.select([numpy.greater(y, 1),True], [y*numpy.log(y) - y + (1/2)*numpy.log(2*numpy.pi*y),0], default=numpy.nan) + numpy.exp(x)
+
+
+def _poisson_nll_loss_full_vjp(grad, x, y, epsilon):
+    # derivative: SymPy's derivative of the definition with the op's conventions laid over it
+    with _rt.quiet():
+        return {
+            'input': grad * (-y + numpy.exp(x)),
+            'target': grad * (numpy.select([numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))),numpy.equal(y, 1),True], [numpy.nan,-x,-x + numpy.select([numpy.greater(y, 1),True], [numpy.log(y) + (1/2)/y,0], default=numpy.nan)], default=numpy.nan)),
+        }
+
+
+def _poisson_nll_loss_rate_forward(x, y, epsilon):
+    # poisson_nll_loss_rate(x) as printed from its definition
+    with _rt.quiet():
+        return x - y*numpy.log(epsilon + x)
+
+
+def _poisson_nll_loss_rate_vjp(grad, x, y, epsilon):
+    # derivative: SymPy's derivative of the definition
+    with _rt.quiet():
+        t0 = epsilon + x
+        return {
+            'input': grad * (1 - y/t0),
+            'target': grad * (-numpy.log(t0)),
+        }
+
+
+def _poisson_nll_loss_rate_full_forward(x, y, epsilon):
+    # poisson_nll_loss_rate_full(x) as printed from its definition
+    with _rt.quiet():
+        return x - y*numpy.log(epsilon + x) + numpy.select([numpy.greater(y, 1),True], [y*numpy.log(y) - y + (1/2)*numpy.log(2*numpy.pi*y),0], default=numpy.nan)
+
+
+def _poisson_nll_loss_rate_full_vjp(grad, x, y, epsilon):
+    # derivative: SymPy's derivative of the definition with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = epsilon + x
+        t1 = -numpy.log(t0)
+        return {
+            'input': grad * (1 - y/t0),
+            'target': grad * (numpy.select([numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))),numpy.equal(y, 1),True], [numpy.nan,t1,t1 + numpy.select([numpy.greater(y, 1),True], [numpy.log(y) + (1/2)/y,0], default=numpy.nan)], default=numpy.nan)),
+        }
+
+
+def _hinge_embedding_loss_forward(x, y, margin):
+    # hinge_embedding_loss(x) as printed from its definition
+    with _rt.quiet():
+        return numpy.select([numpy.not_equal(y, -1),True], [x,0], default=numpy.nan) + numpy.select([numpy.not_equal(y, 1),True], [numpy.maximum(0, margin - x),0], default=numpy.nan)
+
+
+def _hinge_embedding_loss_vjp(grad, x, y, margin):
+    # derivative: SymPy's derivative of the definition with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = numpy.not_equal(y, 1)
+        t1 = numpy.select([numpy.not_equal(y, -1),True], [1,0], default=numpy.nan)
+        return {
+            'input': grad * (numpy.select([numpy.equal(margin, x),numpy.isnan(x),True], [t1 + numpy.select([t0,True], [-1,0], default=numpy.nan),t1,t1 + numpy.select([t0,True], [-(numpy.select([numpy.less(margin - x, 0),numpy.equal(margin - x, 0),True], [0,1/2,1], default=numpy.nan)),0], default=numpy.nan)], default=numpy.nan)),
+        }
+
+
+def _soft_margin_loss_forward(x, y):
+    # soft_margin_loss(x) as printed from its stable rewrite
+    with _rt.quiet():
+        t0 = x*y
+        return numpy.log1p(numpy.exp(-abs(t0))) + numpy.maximum(0, -t0)
+
+
+def _soft_margin_loss_vjp(grad, x, y):
+    # derivative: declared closed form with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = x*y
+        t1 = numpy.exp(-t0)
+        return {
+            'input': grad * (numpy.select([numpy.logical_and.reduce((numpy.isinf(t0),numpy.less(t0, 0))),True], [numpy.nan,-y*numpy.select([numpy.less_equal(t0, 0),True], [(numpy.exp(t0) + 1)**(-1.0),t1/(t1 + 1)], default=numpy.nan)], default=numpy.nan)),
+        }
+
+
+def _margin_ranking_loss_forward(x1, x2, y, margin):
+    # margin_ranking_loss(x) as printed from its definition
+    with _rt.quiet():
+        return numpy.maximum(0, margin - y*(x1 - x2))
+
+
+def _margin_ranking_loss_vjp(grad, x1, x2, y, margin):
+    # derivative: declared closed form with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = x1 - x2
+        t1 = margin - t0*y
+        t2 = numpy.equal(t1, 0)
+        t3 = numpy.select([numpy.greater_equal(t1, 0),True], [1,0], default=numpy.nan)
+        t4 = t3*y
+        t5 = -t0
+        return {
+            'input1': grad * (numpy.select([t2,True], [-y,-t4], default=numpy.nan)),
+            'input2': grad * (numpy.select([t2,True], [y,t4], default=numpy.nan)),
+            'target': grad * (numpy.select([t2,True], [t5,t3*t5], default=numpy.nan)),
+        }
+
+
+def _gaussian_nll_loss_forward(x, y, v, epsilon):
+    # gaussian_nll_loss(x) as printed from its definition
+    with _rt.quiet():
+        t0 = numpy.maximum(epsilon, v)
+        return (1/2)*numpy.log(t0) + (1/2)*(x - y)**2/t0
+
+
+def _gaussian_nll_loss_vjp(grad, x, y, v, epsilon):
+    # derivative: declared closed form with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = 2*x - 2*y
+        t1 = numpy.maximum(epsilon, v)
+        t2 = t1**(-1.0)
+        t3 = (1/2)*t2
+        t4 = (x - y)**2
+        return {
+            'input': grad * (t0*t3),
+            'target': grad * (-t0*t3),
+            'var': grad * (numpy.select([numpy.greater_equal(epsilon, v),True], [(1/2)*(epsilon - t4)/epsilon**2,(1/2)*t2 - 1/2*t4/t1**2], default=numpy.nan)),
+        }
+
+
+def _gaussian_nll_loss_full_forward(x, y, v, epsilon):
+    # gaussian_nll_loss_full(x) as printed from its definition
+    with _rt.quiet():
+        t0 = numpy.maximum(epsilon, v)
+        return (1/2)*numpy.log(t0) + (1/2)*numpy.log(2*numpy.pi) + (1/2)*(x - y)**2/t0
+
+
+def _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon):
+    # derivative: declared closed form with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = 2*x - 2*y
+        t1 = numpy.maximum(epsilon, v)
+        t2 = t1**(-1.0)
+        t3 = (1/2)*t2
+        t4 = (x - y)**2
+        return {
+            'input': grad * (t0*t3),
+            'target': grad * (-t0*t3),
+            'var': grad * (numpy.select([numpy.greater_equal(epsilon, v),True], [(1/2)*(epsilon - t4)/epsilon**2,(1/2)*t2 - 1/2*t4/t1**2], default=numpy.nan)),
+        }
+
+
+def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', weight: ArrayLike | None = None) -> NDArray[numpy.floating]:
+    """Squared error (input - target)^2.
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('mse_loss', input=input, target=target)
+    out = _mse_loss_forward(x, y)
+    return _rt.reduce_loss('mse_loss', out, x, reduction, weight, 'weight_sum')
+
+
+def mse_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, reduction: str = 'mean', weight: ArrayLike | None = None) -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of mse_loss: the gradient of <grad_output, mse_loss(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('mse_loss', input=input, target=target)
+    grad = _rt.unreduce_grad('mse_loss', grad_output, x, reduction, weight, 'weight_sum')
+    grads = _mse_loss_vjp(grad, x, y)
+    result = {
+        'input': _rt.like(grads['input'], x),
+        'target': _rt.like(grads['target'], x),
+    }
+    if weight is not None:
+        losses = _mse_loss_forward(x, y)
+        result['weight'] = _rt.loss_weight_grad('mse_loss', grad_output, losses, x, reduction, weight, 'weight_sum')
+    return result
+
+
+def l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', weight: ArrayLike | None = None) -> NDArray[numpy.floating]:
+    """Absolute error |input - target|.
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('l1_loss', input=input, target=target)
+    out = _l1_loss_forward(x, y)
+    return _rt.reduce_loss('l1_loss', out, x, reduction, weight, 'weight_sum')
+
+
+def l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, reduction: str = 'mean', weight: ArrayLike | None = None) -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of l1_loss: the gradient of <grad_output, l1_loss(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('l1_loss', input=input, target=target)
+    grad = _rt.unreduce_grad('l1_loss', grad_output, x, reduction, weight, 'weight_sum')
+    grads = _l1_loss_vjp(grad, x, y)
+    result = {
+        'input': _rt.like(grads['input'], x),
+        'target': _rt.like(grads['target'], x),
+    }
+    if weight is not None:
+        losses = _l1_loss_forward(x, y)
+        result['weight'] = _rt.loss_weight_grad('l1_loss', grad_output, losses, x, reduction, weight, 'weight_sum')
+    return result
+
+
+def smooth_l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', beta: float = 1.0) -> NDArray[numpy.floating]:
+    """Squared error / (2 beta) for |input - target| < beta, |input - target| - beta/2 beyond.
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('smooth_l1_loss', input=input, target=target)
+    beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
+    if beta == 0.0:
+        out = _smooth_l1_loss_beta0_forward(x, y, beta=beta)
+    else:
+        out = _smooth_l1_loss_forward(x, y, beta=beta)
+    return _rt.reduce_loss('smooth_l1_loss', out, x, reduction, None)
+
+
+def smooth_l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, reduction: str = 'mean', beta: float = 1.0) -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of smooth_l1_loss: the gradient of <grad_output, smooth_l1_loss(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('smooth_l1_loss', input=input, target=target)
+    beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
+    grad = _rt.unreduce_grad('smooth_l1_loss', grad_output, x, reduction, None)
+    if beta == 0.0:
+        grads = _smooth_l1_loss_beta0_vjp(grad, x, y, beta=beta)
+    else:
+        grads = _smooth_l1_loss_vjp(grad, x, y, beta=beta)
+    return {
+        'input': _rt.like(grads['input'], x),
+        'target': _rt.like(grads['target'], x),
+    }
+
+
+def huber_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', delta: float = 1.0, weight: ArrayLike | None = None) -> NDArray[numpy.floating]:
+    """Squared error / 2 for |input - target| < delta, delta·(|input - target| - delta/2) beyond.
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('huber_loss', input=input, target=target)
+    delta = _rt.check_float('huber_loss', 'delta', delta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
+    out = _huber_loss_forward(x, y, delta=delta)
+    return _rt.reduce_loss('huber_loss', out, x, reduction, weight, 'numel')
+
+
+def huber_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, reduction: str = 'mean', delta: float = 1.0, weight: ArrayLike | None = None) -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of huber_loss: the gradient of <grad_output, huber_loss(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('huber_loss', input=input, target=target)
+    delta = _rt.check_float('huber_loss', 'delta', delta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
+    grad = _rt.unreduce_grad('huber_loss', grad_output, x, reduction, weight, 'numel')
+    grads = _huber_loss_vjp(grad, x, y, delta=delta)
+    result = {
+        'input': _rt.like(grads['input'], x),
+        'target': _rt.like(grads['target'], x),
+    }
+    if weight is not None:
+        losses = _huber_loss_forward(x, y, delta=delta)
+        result['weight'] = _rt.loss_weight_grad('huber_loss', grad_output, losses, x, reduction, weight, 'numel')
+    return result
+
+
+def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, reduction: str = 'mean') -> NDArray[numpy.floating]:
+    """Binary cross-entropy -(y·log p + (1 - y)·log(1 - p)), each log clamped at >= -100.
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('binary_cross_entropy', input=input, target=target)
+    _rt.check_domain('binary_cross_entropy', 'input', x, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
+    _rt.check_domain('binary_cross_entropy', 'target', y, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
+    out = _binary_cross_entropy_forward(x, y)
+    return _rt.reduce_loss('binary_cross_entropy', out, x, reduction, weight, 'numel', weight_layout='broadcast')
+
+
+def binary_cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, reduction: str = 'mean') -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of binary_cross_entropy: the gradient of <grad_output, binary_cross_entropy(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('binary_cross_entropy', input=input, target=target)
+    _rt.check_domain('binary_cross_entropy', 'input', x, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
+    _rt.check_domain('binary_cross_entropy', 'target', y, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
+    grad = _rt.unreduce_grad('binary_cross_entropy', grad_output, x, reduction, weight, 'numel', weight_layout='broadcast')
+    grads = _binary_cross_entropy_vjp(grad, x, y)
+    return {
+        'input': _rt.like(grads['input'], x),
+        'target': _rt.like(grads['target'], x),
+    }
+
+
+def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, reduction: str = 'mean', pos_weight: ArrayLike | None = None) -> NDArray[numpy.floating]:
+    """Binary cross-entropy of sigmoid(input): (1 - y)·x - (1 + (pos_weight - 1)·y)·log σ(x).
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('binary_cross_entropy_with_logits', input=input, target=target)
+    p_w = _rt.broadcast_arg('binary_cross_entropy_with_logits', 'pos_weight', pos_weight, x, 'broadcast', 1.0)
+    out = _binary_cross_entropy_with_logits_forward(x, y, p_w)
+    return _rt.reduce_loss('binary_cross_entropy_with_logits', out, x, reduction, weight, 'numel', weight_layout='broadcast')
+
+
+def binary_cross_entropy_with_logits_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, reduction: str = 'mean', pos_weight: ArrayLike | None = None) -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of binary_cross_entropy_with_logits: the gradient of <grad_output, binary_cross_entropy_with_logits(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('binary_cross_entropy_with_logits', input=input, target=target)
+    p_w = _rt.broadcast_arg('binary_cross_entropy_with_logits', 'pos_weight', pos_weight, x, 'broadcast', 1.0)
+    grad = _rt.unreduce_grad('binary_cross_entropy_with_logits', grad_output, x, reduction, weight, 'numel', weight_layout='broadcast')
+    grads = _binary_cross_entropy_with_logits_vjp(grad, x, y, p_w)
+    return {
+        'input': _rt.like(grads['input'], x),
+        'target': _rt.like(grads['target'], x),
+    }
+
+
+def kl_div(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', log_target: bool = False) -> NDArray[numpy.floating]:
+    """Pointwise KL divergence term target·(log target - input), 0 where target == 0; input holds log-probabilities.
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('kl_div', input=input, target=target)
+    log_target = _rt.check_bool('kl_div', 'log_target', log_target)
+    if log_target:
+        out = _kl_div_log_target_forward(x, y)
+    else:
+        out = _kl_div_forward(x, y)
+    return _rt.reduce_loss('kl_div', out, x, reduction, None, reductions=('none', 'batchmean', 'sum', 'mean'))
+
+
+def kl_div_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, reduction: str = 'mean', log_target: bool = False) -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of kl_div: the gradient of <grad_output, kl_div(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('kl_div', input=input, target=target)
+    log_target = _rt.check_bool('kl_div', 'log_target', log_target)
+    grad = _rt.unreduce_grad('kl_div', grad_output, x, reduction, None, reductions=('none', 'batchmean', 'sum', 'mean'))
+    if log_target:
+        grads = _kl_div_log_target_vjp(grad, x, y)
+    else:
+        grads = _kl_div_vjp(grad, x, y)
+    return {
+        'input': _rt.like(grads['input'], x),
+        'target': _rt.like(grads['target'], x),
+    }
+
+
+def poisson_nll_loss(input: ArrayLike, target: ArrayLike, log_input: bool = True, full: bool = False, eps: float = 1e-08, reduction: str = 'mean') -> NDArray[numpy.floating]:
+    """Poisson negative log-likelihood exp(input) - target·input, input = log(rate).
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('poisson_nll_loss', input=input, target=target)
+    log_input = _rt.check_bool('poisson_nll_loss', 'log_input', log_input)
+    full = _rt.check_bool('poisson_nll_loss', 'full', full)
+    eps = _rt.check_float('poisson_nll_loss', 'eps', eps, None)
+    if log_input and full:
+        out = _poisson_nll_loss_full_forward(x, y, epsilon=eps)
+    else:
+        if not log_input and not full:
+            out = _poisson_nll_loss_rate_forward(x, y, epsilon=eps)
+        else:
+            if not log_input and full:
+                out = _poisson_nll_loss_rate_full_forward(x, y, epsilon=eps)
+            else:
+                out = _poisson_nll_loss_forward(x, y, epsilon=eps)
+    return _rt.reduce_loss('poisson_nll_loss', out, x, reduction, None)
+
+
+def poisson_nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, log_input: bool = True, full: bool = False, eps: float = 1e-08, reduction: str = 'mean') -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of poisson_nll_loss: the gradient of <grad_output, poisson_nll_loss(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('poisson_nll_loss', input=input, target=target)
+    log_input = _rt.check_bool('poisson_nll_loss', 'log_input', log_input)
+    full = _rt.check_bool('poisson_nll_loss', 'full', full)
+    eps = _rt.check_float('poisson_nll_loss', 'eps', eps, None)
+    grad = _rt.unreduce_grad('poisson_nll_loss', grad_output, x, reduction, None)
+    if log_input and full:
+        grads = _poisson_nll_loss_full_vjp(grad, x, y, epsilon=eps)
+    else:
+        if not log_input and not full:
+            grads = _poisson_nll_loss_rate_vjp(grad, x, y, epsilon=eps)
+        else:
+            if not log_input and full:
+                grads = _poisson_nll_loss_rate_full_vjp(grad, x, y, epsilon=eps)
+            else:
+                grads = _poisson_nll_loss_vjp(grad, x, y, epsilon=eps)
+    return {
+        'input': _rt.like(grads['input'], x),
+        'target': _rt.like(grads['target'], x),
+    }
+
+
+def hinge_embedding_loss(input: ArrayLike, target: ArrayLike, margin: float = 1.0, reduction: str = 'mean') -> NDArray[numpy.floating]:
+    """input where target == 1, max(0, margin - input) where target == -1.
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('hinge_embedding_loss', input=input, target=target)
+    margin = _rt.check_float('hinge_embedding_loss', 'margin', margin, None)
+    out = _hinge_embedding_loss_forward(x, y, margin=margin)
+    return _rt.reduce_loss('hinge_embedding_loss', out, x, reduction, None)
+
+
+def hinge_embedding_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, margin: float = 1.0, reduction: str = 'mean') -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of hinge_embedding_loss: the gradient of <grad_output, hinge_embedding_loss(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('hinge_embedding_loss', input=input, target=target)
+    margin = _rt.check_float('hinge_embedding_loss', 'margin', margin, None)
+    grad = _rt.unreduce_grad('hinge_embedding_loss', grad_output, x, reduction, None)
+    grads = _hinge_embedding_loss_vjp(grad, x, y, margin=margin)
+    return {
+        'input': _rt.like(grads['input'], x),
+    }
+
+
+def soft_margin_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean') -> NDArray[numpy.floating]:
+    """Logistic loss log(1 + exp(-target·input)) for labels ±1.
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('soft_margin_loss', input=input, target=target)
+    out = _soft_margin_loss_forward(x, y)
+    return _rt.reduce_loss('soft_margin_loss', out, x, reduction, None)
+
+
+def soft_margin_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, reduction: str = 'mean') -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of soft_margin_loss: the gradient of <grad_output, soft_margin_loss(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('soft_margin_loss', input=input, target=target)
+    grad = _rt.unreduce_grad('soft_margin_loss', grad_output, x, reduction, None)
+    grads = _soft_margin_loss_vjp(grad, x, y)
+    return {
+        'input': _rt.like(grads['input'], x),
+    }
+
+
+def margin_ranking_loss(input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = 0.0, reduction: str = 'mean') -> NDArray[numpy.floating]:
+    """max(0, -target·(input1 - input2) + margin): target 1 wants input1 ranked higher.
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x1, x2, y = _rt.float_arrays('margin_ranking_loss', input1=input1, input2=input2, target=target)
+    margin = _rt.check_float('margin_ranking_loss', 'margin', margin, None)
+    out = _margin_ranking_loss_forward(x1, x2, y, margin=margin)
+    return _rt.reduce_loss('margin_ranking_loss', out, x1, reduction, None)
+
+
+def margin_ranking_loss_backward(grad_output: ArrayLike, input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = 0.0, reduction: str = 'mean') -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of margin_ranking_loss: the gradient of <grad_output, margin_ranking_loss(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x1, x2, y = _rt.float_arrays('margin_ranking_loss', input1=input1, input2=input2, target=target)
+    margin = _rt.check_float('margin_ranking_loss', 'margin', margin, None)
+    grad = _rt.unreduce_grad('margin_ranking_loss', grad_output, x1, reduction, None)
+    grads = _margin_ranking_loss_vjp(grad, x1, x2, y, margin=margin)
+    return {
+        'input1': _rt.like(grads['input1'], x1),
+        'input2': _rt.like(grads['input2'], x1),
+        'target': _rt.like(grads['target'], x1),
+    }
+
+
+def gaussian_nll_loss(input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = False, eps: float = 1e-06, reduction: str = 'mean') -> NDArray[numpy.floating]:
+    """Negative log-likelihood of a Gaussian target with predicted mean input and variance var (clamped below at eps).
+
+    Generated from derivations/losses.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, y = _rt.float_arrays('gaussian_nll_loss', input=input, target=target)
+    v = _rt.broadcast_arg('gaussian_nll_loss', 'var', var, x, 'var')
+    _rt.check_domain('gaussian_nll_loss', 'var', v, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True}, nan_ok=True)
+    full = _rt.check_bool('gaussian_nll_loss', 'full', full)
+    eps = _rt.check_float('gaussian_nll_loss', 'eps', eps, None)
+    if full:
+        out = _gaussian_nll_loss_full_forward(x, y, v, epsilon=eps)
+    else:
+        out = _gaussian_nll_loss_forward(x, y, v, epsilon=eps)
+    return _rt.reduce_loss('gaussian_nll_loss', out, x, reduction, None)
+
+
+def gaussian_nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = False, eps: float = 1e-06, reduction: str = 'mean') -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of gaussian_nll_loss: the gradient of <grad_output, gaussian_nll_loss(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, y = _rt.float_arrays('gaussian_nll_loss', input=input, target=target)
+    v = _rt.broadcast_arg('gaussian_nll_loss', 'var', var, x, 'var')
+    _rt.check_domain('gaussian_nll_loss', 'var', v, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True}, nan_ok=True)
+    full = _rt.check_bool('gaussian_nll_loss', 'full', full)
+    eps = _rt.check_float('gaussian_nll_loss', 'eps', eps, None)
+    grad = _rt.unreduce_grad('gaussian_nll_loss', grad_output, x, reduction, None)
+    if full:
+        grads = _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon=eps)
+    else:
+        grads = _gaussian_nll_loss_vjp(grad, x, y, v, epsilon=eps)
+    return {
+        'input': _rt.like(grads['input'], x),
+        'target': _rt.like(grads['target'], x),
+        'var': _rt.unbroadcast(grads['var'], x, v.shape, numpy.shape(var)),
+    }
