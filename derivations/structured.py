@@ -289,7 +289,10 @@ OPS: list[StructuredOp] = [
                        "torch forms max(0, cos - margin) with clamp_min, whose backward keeps the"
                        " gradient where cos - margin >= 0, boundary included."),
         ),
-        tolerances={"float32": Tol(1e-4, 1e-4, "the gradient is a difference of two terms of size"
+        tolerances={"float64": Tol(1e-12, 1e-12, "the gradient is a difference of two terms of size"
+                                   " ~1/|x| that cancel when x1 and x2 are nearly parallel; float64 keeps"
+                                   " ~1e-16/|x| absolute accuracy, <= 1e-14 for |x| >= 1e-2, with headroom"),
+                    "float32": Tol(1e-4, 1e-4, "the gradient is a difference of two terms of size"
                                    " ~1/|x| that cancel when x1 and x2 are nearly parallel; float32 keeps"
                                    " ~1e-7/|x| absolute accuracy, and the tests draw |x| >= 1e-2 or 0.")},
         notes=("ε = float32(1e-12) is added to each squared norm, as torch does, so a zero vector"
