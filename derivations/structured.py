@@ -189,8 +189,8 @@ OPS: list[StructuredOp] = [
         name="cross_entropy", family="loss",
         summary="Log-softmax followed by the negative log-likelihood of the target classes.",
         inputs=(Arg("input", x, "logits, shape (C,), (N, C) or (N, C, d1, ...)"),
-                Arg("target", t, "class indices (N, d1, ...) or class probabilities (shape of input)",
-                    grad=False, kind="label")),
+                Arg("target", t, "class indices (N, d1, ...), or class probabilities (shape of input),"
+                    " which are differentiable", kind="label")),
         params=(Param("weight", None, "per-class weights, shape (C,)", kind="optional_array"),
                 Param("ignore_index", -100, "class index whose samples are skipped", kind="int"),
                 Param("label_smoothing", 0.0, "mix targets with the uniform distribution",
@@ -201,7 +201,8 @@ OPS: list[StructuredOp] = [
                                              reduce="sum"),),
         vjp=_log_softmax_forward + (Step("sg", cw * t, reduce="sum"), Step("st", t, reduce="sum"),
                                     Step("grad_input", sp.Piecewise((0, sp.Eq(st, 0)),
-                                                                    (g * (sp.exp(out) * sg - cw * t), True)))),
+                                                                    (g * (sp.exp(out) * sg - cw * t), True))),
+                                    Step("grad_target", -g * cw * out)),
         instances=({"x": (2, 3), "target": (2, 3), "class_weight": (1, 3)},
                    {"x": (1, 2, 2), "target": (1, 2, 2), "class_weight": (1, 2, 1)}),
         axis=1,
@@ -210,7 +211,9 @@ OPS: list[StructuredOp] = [
                        " minus target"),
                       (r"\frac{\partial \ell_n}{\partial x_{n,c}} = p_{n,c} \sum_k w_k t_{n,k} - w_c t_{n,c}",
                        "with class weights")),
-        notes=("Class-index targets become one-hot rows t (and label smoothing mixes in ε/C),"
+        notes=("The gradient with respect to probability targets is -g·w·log p, times (1 - ε) when"
+               " label smoothing ε mixed them; class-index targets have none.",
+               "Class-index targets become one-hot rows t (and label smoothing mixes in ε/C),"
                " so one formula serves both target kinds; they differ only in the 'mean'"
                " divisor: Σ_n w_{y_n} over non-ignored samples for indices, N for probabilities.",
                "When that divisor is 0 (every sample ignored, or zero weight on every target"

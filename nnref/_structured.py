@@ -167,6 +167,7 @@ class _ClassProblem:
             kinds = "integer class indices" + (" or floating-point class probabilities" if allow_probabilities else "")
             raise NNRefError(f"{op}: target: expected {kinds}, got dtype {tgt.dtype}")
         self.sample_shape = sample_shape
+        self.probabilities = tgt.dtype.kind == "f"
 
     def reduce(self, per_sample: Any, reduction: str) -> Array:
         values = numpy.squeeze(per_sample, axis=self.axis)
@@ -210,12 +211,18 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None 
 def cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike,
                            weight: ArrayLike | None = None, ignore_index: int = -100, reduction: str = "mean",
                            label_smoothing: float = 0.0) -> dict[str, Array]:
-    """{'input': g · (softmax(x) Σ_c w_c t_c - w t)} with g the per-sample upstream gradient."""
+    """{'input': g · (softmax(x) Σ_c w_c t_c - w t)} with g the per-sample upstream gradient, and
+    for probability targets {'target': -(1 - label_smoothing) · g · w · log_softmax(x)}."""
     _check_reduction("cross_entropy", reduction)
     ls = _rt.check_float("cross_entropy", "label_smoothing", label_smoothing, {"lo": 0.0, "hi": 1.0})
     pb = _ClassProblem("cross_entropy", input, target, weight, ignore_index, ls, allow_probabilities=True)
     g = pb.upstream(grad_output, reduction)
-    return {"input": _rt.like(_k._cross_entropy_vjp(g, pb.x, pb.t, pb.class_weight, pb.axis)["input"], pb.x)}
+    grads = _k._cross_entropy_vjp(g, pb.x, pb.t, pb.class_weight, pb.axis)
+    out = {"input": _rt.like(grads["input"], pb.x)}
+    if pb.probabilities:
+        # The kernel differentiates the smoothed rows t(1 - ε) + ε/C; chain back to t.
+        out["target"] = _rt.like(grads["target"] * (1 - ls), pb.x)
+    return out
 
 
 def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, ignore_index: int = -100,

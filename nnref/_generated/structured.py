@@ -89,8 +89,10 @@ def _cross_entropy_vjp(g, x, target, class_weight, axis):
         sg = _rt.sum_along(class_weight*target, axis)
         st = _rt.sum_along(target, axis)
         grad_input = numpy.select([numpy.equal(st, 0),True], [0,g*(-class_weight*target + sg*numpy.exp(out))], default=numpy.nan)
+        grad_target = -class_weight*g*out
         return {
             'input': grad_input,
+            'target': grad_target,
         }
 
 
