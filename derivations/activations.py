@@ -230,12 +230,16 @@ OPS: list[PointwiseOp] = [
             sp.Piecewise((sp.diff(GELU_TANH, x), sp.Abs(x) < 100), ((1 + sp.sign(x)) / 2, True)),
             r"\operatorname{gelu}_{\tanh}'(x) = \tfrac12(1 + \tanh u) + \tfrac12 x\,"
             r"\operatorname{sech}^2(u)\,u'(x)\ \text{for } |x| < 100",
-            why="Beyond |x| = 100 the sech² factor is below e^{-71000}, so the derivative equals"
-            " the step (1 + sign x)/2 to far more than float64's precision, while the raw"
-            " formula evaluates x³·sech²(u) = inf·0 = NaN for |x| > 1e102. The proof is the"
-            " 50-digit check (the difference is < e^{-71000})."),),
+            why="For |x| < 100 this is SymPy's derivative (proved). Beyond, it is an approximation,"
+            " stated rather than proved: the step (1 + sign x)/2 differs from the true derivative"
+            " by less than e^{-71000}, far below float64's resolution, while the raw formula"
+            " evaluates x³·sech²(u) = inf·0 = NaN for |x| > 1e102. The numerics test compares it"
+            " with the 60-digit derivative out to 1e300."),),
         variant_of=("gelu", {"approximate": "tanh"}),
-        notes=("Reached as gelu(input, approximate='tanh'); listed separately because it is a"
+        notes=("Difference from torch at huge magnitudes: torch's backward returns NaN for |x| above"
+               " about 1e100 (float64) or 1e10 (float32), where x³ overflows and multiplies sech² = 0;"
+               " nnref returns the limit 0 or 1.",
+               "Reached as gelu(input, approximate='tanh'); listed separately because it is a"
                " different formula with its own derivative.",),
         tolerances=_tol32(5e-5, 5e-6, "the cubic inside tanh amplifies the float32 rounding of"
                           " x by up to 3x before tanh; torch and NumPy round it differently."),
@@ -306,6 +310,7 @@ OPS: list[PointwiseOp] = [
                 Param("max_val", 1.0, "upper bound, >= min_val", domain=R, symbol=hi,
                       test_range=(0.5, 3.0))),
         definition=sp.Min(sp.Max(x, lo), hi),
+        relations=(("max_val", "min_val <= max_val", "a value >= min_val"),),
         rewrite=Rewrite(sp.Piecewise((lo, x <= lo), (hi, x >= hi), (x, True)),
                         "Same function for min_val <= max_val; torch's branch order, so NaN"
                         " passes through."),
@@ -343,7 +348,8 @@ OPS: list[PointwiseOp] = [
         summary="x · relu6(x + 3) / 6.",
         args=INPUT, params=(), definition=x * sp.Min(sp.Max(x + 3, 0), 6) / 6,
         rewrite=Rewrite(sp.Piecewise((0, x <= -3), (x, x >= 3), (x * (x + 3) / 6, True)),
-                        "Same function, in torch's branch order."),
+                        "Same function, in torch's branch order. For x >= 3 it returns x itself; torch's"
+                        " x·6/6 overflows float32 above 5.7e37 and returns inf there."),
         closed_forms=(ClosedForm("input", sp.Piecewise((0, x <= -3), (x / 3 + sp.Rational(1, 2), x < 3), (1, True)),
                                  r"\operatorname{hardswish}'(x) = \tfrac{x}{3} + \tfrac12"
                                  r"\ \text{on } (-3, 3)",
@@ -458,6 +464,3 @@ OPS: list[PointwiseOp] = [
         notes=("The weight gradient sums over every axis except the channel axis.",),
     ),
 ]
-
-# Public aliases accepted by the lookup (torch spells some names two ways).
-ALIASES = {"log_sigmoid": "logsigmoid", "hardtanh_": "hardtanh"}

@@ -79,6 +79,8 @@ def _param_checks(op: PointwiseOp, indent: str) -> list[str]:
         else:
             lines.append(f"{indent}{p.name} = _rt.check_float({op.public!r}, {p.name!r}, {p.name},"
                          f" {_domain_spec(p.domain)!r})")
+    for name, condition, expected in op.relations:
+        lines.append(f"{indent}_rt.check_relation({op.public!r}, {name!r}, {name}, {condition}, {expected!r})")
     return lines
 
 

@@ -1,7 +1,8 @@
 """The one description of an operation.
 
-Every op in nnref is a ``PointwiseOp`` or a ``StructuredOp`` declared once in a family
-module (``activations.py``, ``losses.py``, ``linear.py``).  From that single record:
+Every op in nnref is a ``PointwiseOp`` (here) or a ``structured.StructuredOp`` declared
+once in a family module (``activations.py``, ``losses.py``, ``structured.py``).  From that
+single record:
 
 * ``derive.py`` differentiates the definition with SymPy and proves every rewrite and
   every quoted closed form equal to the raw derivative;
@@ -243,6 +244,9 @@ class PointwiseOp:
     # beyond it and nnref deliberately does not (the numerics test covers the rest against
     # 60-digit arithmetic).  Empty: no limit.
     crosscheck_max_abs: dict[str, float] = field(default_factory=dict)
+    # Conditions between parameters: (parameter named in the error, Python condition over
+    # the parameter names, what was expected), e.g. hardtanh's min_val <= max_val.
+    relations: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def public(self) -> str:
@@ -260,34 +264,3 @@ class PointwiseOp:
     @property
     def differentiable(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.args if a.grad)
-
-
-@dataclass
-class StructuredOp:
-    """An op that mixes elements (softmax along a dim, the dense layer, class-index losses).
-
-    Its derivation is carried out on concrete small shapes with arrays of SymPy symbols;
-    the engine kernel lives in a hand-reviewed template module named by ``kernel`` and is
-    proved equal to SymPy's derivative by running it *on those symbol arrays*.
-    """
-
-    name: str
-    family: str
-    summary: str
-    inputs: tuple[Arg, ...]
-    params: tuple[Param, ...]
-    definition_latex: str
-    kernel: str
-    closed_forms_latex: dict[str, str] = field(default_factory=dict)
-    conventions: tuple[Convention, ...] = ()
-    tolerances: dict[str, Tol] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-    kind: str = "structured"
-    reduction: bool = False
-
-    def tol(self, dtype: str) -> Tol:
-        return self.tolerances.get(dtype, DEFAULT_TOLS[dtype])
-
-    @property
-    def differentiable(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.inputs if a.grad)

@@ -270,17 +270,17 @@ OPS: list[StructuredOp] = [
         definition=_cosine_def,
         forward=(Step("prod", x1 * x2, reduce="sum"), Step("m1", x1 ** 2, reduce="sum"),
                  Step("m2", x2 ** 2, reduce="sum"),
-                 Step("cos", prod / sp.sqrt((m1 + COSINE_EPS) * (m2 + COSINE_EPS))),
+                 Step("cos", prod / (sp.sqrt(m1 + COSINE_EPS) * sp.sqrt(m2 + COSINE_EPS))),
                  Step("out", sp.Piecewise((1 - cos, sp.Eq(y, 1)), (0, True))
                       + sp.Piecewise((sp.Max(0, cos - margin), sp.Eq(y, -1)), (0, True)))),
         vjp=(Step("prod", x1 * x2, reduce="sum"), Step("m1", x1 ** 2, reduce="sum"),
              Step("m2", x2 ** 2, reduce="sum"),
-             Step("cos", prod / sp.sqrt((m1 + COSINE_EPS) * (m2 + COSINE_EPS))),
+             Step("cos", prod / (sp.sqrt(m1 + COSINE_EPS) * sp.sqrt(m2 + COSINE_EPS))),
              Step("dcos", g * (sp.Piecewise((-1, sp.Eq(y, 1)), (0, True))
                                + sp.Piecewise((1, sp.Eq(y, -1) & (cos - margin >= 0)), (0, True)))),
              Step("grad_input1", dcos
-                  * (x2 / sp.sqrt((m1 + COSINE_EPS) * (m2 + COSINE_EPS)) - cos * x1 / (m1 + COSINE_EPS))),
-             Step("grad_input2", dcos * (x1 / sp.sqrt((m1 + COSINE_EPS) * (m2 + COSINE_EPS))
+                  * (x2 / (sp.sqrt(m1 + COSINE_EPS) * sp.sqrt(m2 + COSINE_EPS)) - cos * x1 / (m1 + COSINE_EPS))),
+             Step("grad_input2", dcos * (x1 / (sp.sqrt(m1 + COSINE_EPS) * sp.sqrt(m2 + COSINE_EPS))
                                              - cos * x2 / (m2 + COSINE_EPS)))),
         # Labels are fixed numbers in the proof: a symbolic y would never equal ±1.
         instances=({"x1": (2,), "x2": (2,), "y": np.array([1])}, {"x1": (2,), "x2": (2,), "y": np.array([-1])},
@@ -298,7 +298,10 @@ OPS: list[StructuredOp] = [
                     "float32": Tol(1e-4, 1e-4, "the gradient is a difference of two terms of size"
                                    " ~1/|x| that cancel when x1 and x2 are nearly parallel; float32 keeps"
                                    " ~1e-7/|x| absolute accuracy, and the tests draw |x| >= 1e-2 or 0.")},
-        notes=("ε = float32(1e-12) is added to each squared norm, as torch does, so a zero vector"
+        notes=("The engine divides by √(m1+ε)·√(m2+ε) rather than √((m1+ε)(m2+ε)) as torch does: the"
+               " product overflows float32 once |x| reaches about 1e10 (torch then returns cos = ±1),"
+               " the two roots do not.",
+               "ε = float32(1e-12) is added to each squared norm, as torch does, so a zero vector"
                " gives cos = 0 instead of 0/0.", "Labels other than ±1 contribute 0, as in torch."),
         reduction=True,
         kernel_args=("x1", "x2", "y"),

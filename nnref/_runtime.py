@@ -106,6 +106,11 @@ def describe_domain(domain: dict[str, Any]) -> str:
     return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
 
 
+def check_relation(op: str, name: str, value: Any, ok: bool, expected: str) -> None:
+    if not ok:
+        raise NNRefError(f"{op}: {name}: expected {expected}, got {value!r}")
+
+
 def check_choice(op: str, name: str, value: Any, choices: tuple[Any, ...]) -> None:
     if not isinstance(value, str) or value not in choices:
         raise NNRefError(f"{op}: {name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
@@ -170,6 +175,13 @@ def _batch(ref: NDArray[Any]) -> int:
     return ref.shape[0] if ref.ndim else 1
 
 
+def accumulator(dtype: Any) -> Any:
+    """The dtype sums are taken in: float16 sums and element counts overflow at 65504, so
+    they accumulate in float64 (results are cast back); float32 and float64 keep their own,
+    as torch's CPU reductions do."""
+    return numpy.float64 if numpy.dtype(dtype) == numpy.float16 else numpy.dtype(dtype).type
+
+
 def reduce_loss(op: str, losses: Any, ref: NDArray[Any], reduction: str, weight: Any = None,
                 weight_mean: str = "numel", reductions: tuple[str, ...] = REDUCTIONS,
                 weight_layout: str = "elementwise") -> NDArray[Any]:
@@ -178,7 +190,7 @@ def reduce_loss(op: str, losses: Any, ref: NDArray[Any], reduction: str, weight:
     'batchmean' (kl_div) divides the sum by input.shape[0]."""
     _check_reduction(op, reduction, reductions)
     w = _loss_weight(op, weight, ref, weight_layout)
-    values = numpy.asarray(losses)
+    values = numpy.asarray(losses, dtype=accumulator(ref.dtype))
     if values.shape != ref.shape:
         values = numpy.broadcast_to(values, ref.shape)
     if w is not None:
@@ -190,7 +202,7 @@ def reduce_loss(op: str, losses: Any, ref: NDArray[Any], reduction: str, weight:
         elif reduction == "sum":
             out = numpy.sum(values)
         elif reduction == "batchmean":
-            out = numpy.sum(values) / values.dtype.type(_batch(ref))
+            out = numpy.sum(values) / _batch(ref)
         elif w is not None and weight_mean == "weight_sum":
             out = numpy.sum(values) / numpy.sum(w)
         else:
@@ -204,14 +216,14 @@ def unreduce_grad(op: str, grad_output: Any, ref: NDArray[Any], reduction: str, 
     """The upstream gradient of each elementwise loss term (the adjoint of reduce_loss)."""
     _check_reduction(op, reduction, reductions)
     w = _loss_weight(op, weight, ref, weight_layout)
-    g = grad_array(op, grad_output, ref, ref.shape if reduction == "none" else ())
+    g = grad_array(op, grad_output, ref, ref.shape if reduction == "none" else ()).astype(accumulator(ref.dtype))
     with quiet():
         if reduction == "none":
             per = g
         elif reduction == "sum":
             per = numpy.broadcast_to(g, ref.shape)
         elif reduction == "batchmean":
-            per = numpy.broadcast_to(g / g.dtype.type(_batch(ref)), ref.shape)
+            per = numpy.broadcast_to(g / _batch(ref), ref.shape)
         elif w is not None and weight_mean == "weight_sum":
             per = numpy.broadcast_to(g / numpy.sum(w), ref.shape)
         else:
@@ -231,18 +243,18 @@ def loss_weight_grad(op: str, grad_output: Any, losses: Any, ref: NDArray[Any], 
     autograd evaluates it (the quotient rule of torch's division)."""
     w = _loss_weight(op, weight, ref, weight_layout)
     assert w is not None
-    g = grad_array(op, grad_output, ref, ref.shape if reduction == "none" else ())
-    values = numpy.broadcast_to(numpy.asarray(losses, dtype=ref.dtype), ref.shape)
+    g = grad_array(op, grad_output, ref, ref.shape if reduction == "none" else ()).astype(accumulator(ref.dtype))
+    values = numpy.broadcast_to(numpy.asarray(losses, dtype=accumulator(ref.dtype)), ref.shape)
     with quiet():
         if reduction in ("none", "sum"):
             out = g * values
         elif reduction == "batchmean":
-            out = (g / ref.dtype.type(_batch(ref))) * values
+            out = (g / _batch(ref)) * values
         elif weight_mean == "weight_sum":
             total = numpy.sum(w)
             out = (g / total) * values + (-g * numpy.sum(values * w) / (total * total))
         else:
-            out = (g / ref.dtype.type(ref.size)) * values if ref.size else values.copy()
+            out = (g / ref.size) * values if ref.size else values.copy()
     return unbroadcast(out, ref, numpy.shape(weight), numpy.shape(weight))
 
 

@@ -155,6 +155,9 @@ class _ClassProblem:
             self.t = rows * mask
             self.divisor = numpy.sum(cw[safe] * keep) if weight is not None else numpy.sum(keep)
         elif tgt.dtype.kind == "f" and allow_probabilities:
+            if ignore_index != -100:
+                raise NNRefError(f"{op}: ignore_index: expected the default -100 with class-probability"
+                                 f" targets (only class indices can be ignored), got {ignore_index}")
             t = _rt.float_array(op, "target", target)
             if t.shape != x.shape:
                 raise NNRefError(f"{op}: target: class probabilities must have the shape of input {x.shape},"
@@ -170,7 +173,7 @@ class _ClassProblem:
         self.probabilities = tgt.dtype.kind == "f"
 
     def reduce(self, per_sample: Any, reduction: str) -> Array:
-        values = numpy.squeeze(per_sample, axis=self.axis)
+        values = numpy.squeeze(per_sample, axis=self.axis).astype(_rt.accumulator(self.x.dtype))
         with _rt.quiet():
             if reduction == "none":
                 out = values
@@ -186,7 +189,7 @@ class _ClassProblem:
 
     def upstream(self, grad_output: Any, reduction: str) -> Any:
         shape = self.sample_shape if reduction == "none" else ()
-        g = _rt.grad_array(self.op, grad_output, self.x, shape)
+        g = _rt.grad_array(self.op, grad_output, self.x, shape).astype(_rt.accumulator(self.x.dtype))
         with _rt.quiet():
             if reduction == "mean":
                 # A zero divisor makes the mean NaN (see reduce), and so its gradient.

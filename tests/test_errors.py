@@ -47,6 +47,10 @@ CASES: list[tuple[str, Callable[[], Any], list[str]]] = [
      ["cross_entropy", "label_smoothing", "1.5"]),
     ("cosine target shape", lambda: nnref.cosine_embedding_loss(X, X, np.ones(3)),
      ["cosine_embedding_loss", "target", "(2,)", "(3,)"]),
+    ("hardtanh bounds reversed", lambda: nnref.hardtanh(X, min_val=2.0, max_val=1.0),
+     ["hardtanh", "max_val", ">= min_val", "1.0"]),
+    ("ignore_index with probabilities", lambda: nnref.cross_entropy(X, np.full((2, 3), 1 / 3), ignore_index=0),
+     ["cross_entropy", "ignore_index", "-100", "0"]),
     ("unknown op", lambda: nnref.get_op("relu7"), ["relu7", "relu"]),
 ]
 

@@ -720,6 +720,7 @@ def hardtanh(input: ArrayLike, min_val: float = -1.0, max_val: float = 1.0) -> N
     x, = _rt.float_arrays('hardtanh', input=input)
     min_val = _rt.check_float('hardtanh', 'min_val', min_val, None)
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
+    _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
     out = _hardtanh_forward(x, min_val=min_val, max_val=max_val)
     return _rt.like(out, x)
 
@@ -730,6 +731,7 @@ def hardtanh_backward(grad_output: ArrayLike, input: ArrayLike, min_val: float =
     x, = _rt.float_arrays('hardtanh', input=input)
     min_val = _rt.check_float('hardtanh', 'min_val', min_val, None)
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
+    _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
     grad = _rt.grad_array('hardtanh', grad_output, x)
     grads = _hardtanh_vjp(grad, x, min_val=min_val, max_val=max_val)
     return {
