@@ -233,7 +233,7 @@ def _entry(op: Any, variants: list[PointwiseOp]) -> dict[str, Any]:
         "family": op.family,
         "summary": op.summary,
         "inputs": [{"name": a.name, "kind": a.kind, "differentiable": a.grad, "doc": a.doc,
-                    "test_domain": a.test_domain} for a in args],
+                    "test_domain": a.test_domain, "layout": a.layout} for a in args],
         "params": params,
         "differentiable": list(op.differentiable),
         "conventions": [{"label": c.label, "why": c.why, "point": c.point, "params": c.params,
@@ -261,6 +261,12 @@ def render_all() -> dict[Path, str]:
         "nan = float('nan')\n"
         "inf = float('inf')\n\n"
         f"CATALOG: list[dict[str, Any]] = {cat}\n")
+    from . import structured
+    from .steps import kernel_source
+
+    files[OUT / "structured.py"] = (HEADER.format(source="structured").replace(
+        "from numpy.typing import ArrayLike, NDArray\n", "") + "".join(
+        "\n\n" + kernel_source(op) for op in structured.OPS))
     files[OUT / "__init__.py"] = '"""Generated engine modules (see derivations/codegen.py)."""\n'
     return files
 

@@ -32,6 +32,13 @@ class IsNaN(BooleanFunction):
         return r"\operatorname{isnan}(%s)" % printer._print(self.args[0])
 
 
+class IsInf(BooleanFunction):
+    """Boolean marker for "this input is +inf or -inf" (combine with x > 0 / x < 0 for a sign)."""
+
+    def _latex(self, printer: Any) -> str:
+        return r"\operatorname{isinf}(%s)" % printer._print(self.args[0])
+
+
 @dataclass(frozen=True)
 class Tol:
     """Per-dtype tolerance for comparing nnref with torch: |a - b| <= atol + rtol * |b|."""
@@ -87,6 +94,15 @@ class Arg:
     # broadcast along dim 1 of the first argument (prelu's weight); its gradient is summed
     # over the other axes.
     layout: str = "elementwise"
+    # Values outside this set raise an error naming the argument, where torch raises too
+    # (binary_cross_entropy's input and target in [0, 1]; gaussian_nll_loss's var >= 0).
+    domain: sp.Set | None = None
+    # Whether NaN passes the domain check (torch's check is `var < 0` for gaussian_nll_loss,
+    # which NaN passes, but `0 <= p <= 1` for binary_cross_entropy, which NaN fails).
+    domain_nan_ok: bool = False
+    # An optional keyword array (pos_weight): torch's None means this constant.  Such an
+    # argument is listed among the parameters (kind 'optional_array') in the catalog.
+    optional: float | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,9 @@ class Convention:
     why: str
     point: dict[str, float] = field(default_factory=dict)
     params: dict[str, float] = field(default_factory=dict)
+    #: the forward value there, when the convention overrides the forward too (IEEE
+    #: special values, where torch's formula gives NaN although a limit exists)
+    value: Any = None
 
 
 @dataclass(frozen=True)

@@ -214,3 +214,38 @@ def channel_reduce(grad: Any, ref: NDArray[Any], shape: tuple[int, ...]) -> NDAr
         return numpy.asarray(numpy.sum(g), dtype=ref.dtype).reshape(1)
     axes = tuple(i for i in range(g.ndim) if i != 1)
     return numpy.asarray(numpy.sum(g, axis=axes), dtype=ref.dtype).reshape(shape)
+
+
+def contract(subscripts: str, *operands: Any) -> Any:
+    """numpy.einsum, where '...' may also be summed out (numpy.einsum refuses that):
+    the leading '...' axes are flattened into one named axis first."""
+    inputs, _, output = subscripts.partition("->")
+    if "..." in inputs and "..." not in output:
+        terms = inputs.split(",")
+        flat = []
+        for term, op in zip(terms, operands):
+            arr = numpy.asarray(op)
+            if term.startswith("..."):
+                rest = len(term) - 3
+                lead = int(numpy.prod(arr.shape[:arr.ndim - rest]))
+                arr = arr.reshape((lead,) + arr.shape[arr.ndim - rest:])
+            flat.append(arr)
+        subscripts = ",".join(t.replace("...", "z") for t in terms) + "->" + output
+        operands = tuple(flat)
+    if any(numpy.asarray(o).dtype == object for o in operands):
+        return numpy.einsum(subscripts, *operands)
+    return numpy.einsum(subscripts, *operands, optimize=True)
+
+
+def sum_along(values: Any, axis: int) -> Any:
+    return numpy.sum(values, axis=axis, keepdims=True)
+
+
+def max_along(values: Any, axis: int) -> Any:
+    """Maximum along an axis, kept; an empty axis gives -inf (numpy.max would raise)."""
+    arr = numpy.asarray(values)
+    if arr.shape[axis] == 0:
+        shape = list(arr.shape)
+        shape[axis] = 1
+        return numpy.full(shape, -numpy.inf, dtype=arr.dtype)
+    return numpy.max(arr, axis=axis, keepdims=True)

@@ -69,10 +69,12 @@ def _sigmoid_forward(x):
 def _sigmoid_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(x)
-        t1 = numpy.select([numpy.greater_equal(x, 0),True], [(1 + numpy.exp(-x))**(-1.0),t0/(t0 + 1)], default=numpy.nan)
+        t0 = numpy.exp(-x)
+        t1 = (t0 + 1)**(-1.0)
+        t2 = numpy.exp(x)
+        t3 = (t2 + 1)**(-1.0)
         return {
-            'input': grad * (t1*(1 - t1)),
+            'input': grad * (numpy.select([numpy.greater_equal(x, 0),True], [t1,t2*t3], default=numpy.nan)*numpy.select([numpy.less_equal(x, 0),True], [t3,t0*t1], default=numpy.nan)),
         }
 
 
@@ -85,8 +87,9 @@ def _tanh_forward(x):
 def _tanh_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
+        t0 = numpy.exp(-2*abs(x))
         return {
-            'input': grad * (1 - numpy.tanh(x)**2),
+            'input': grad * (4*t0/(t0 + 1)**2),
         }
 
 
@@ -114,7 +117,7 @@ def _relu6_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(x, 0),numpy.equal(x, 6))),True], [0,numpy.select([numpy.logical_or.reduce((numpy.greater_equal(x, 6),numpy.less_equal(x, 0))),True], [0,1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(x, 0),numpy.equal(x, 6))),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater(x, 0),numpy.less(x, 6))),True], [1,0], default=numpy.nan)], default=numpy.nan)),
         }
 
 
@@ -133,44 +136,44 @@ def _leaky_relu_vjp(grad, x, negative_slope):
 
 
 def _elu_forward(x, alpha):
-    # elu(x) as printed from its definition
+    # elu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.less_equal(x, 0),True], [alpha*(numpy.exp(x) - 1),x], default=numpy.nan)
+        return numpy.select([numpy.less_equal(x, 0),True], [alpha*numpy.expm1(x),x], default=numpy.nan)
 
 
 def _elu_vjp(grad, x, alpha):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(x, 0),True], [alpha,numpy.select([numpy.less_equal(x, 0),True], [alpha*numpy.exp(x),1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.equal(x, 0),numpy.isnan(x),True], [alpha,numpy.nan,numpy.select([numpy.less_equal(x, 0),True], [alpha*numpy.exp(x),1], default=numpy.nan)], default=numpy.nan)),
         }
 
 
 def _selu_forward(x):
-    # selu(x) as printed from its definition
+    # selu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.less_equal(x, 0),True], [1.75809934084737685994021752081231934206*numpy.exp(x) - 1.75809934084737685994021752081231934206,1.0507009873554804934193349852946*x], default=numpy.nan)
+        return numpy.select([numpy.less_equal(x, 0),True], [1.75809934084737685994021752081231934206*numpy.expm1(x),1.0507009873554804934193349852946*x], default=numpy.nan)
 
 
 def _selu_vjp(grad, x):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(x, 0),True], [1.75809934084737685994021752081231934206,numpy.select([numpy.less_equal(x, 0),True], [1.75809934084737685994021752081231934206*numpy.exp(x),1.0507009873554804934193349852946], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.equal(x, 0),numpy.isnan(x),True], [1.75809934084737685994021752081231934206,numpy.nan,numpy.select([numpy.less_equal(x, 0),True], [1.75809934084737685994021752081231934206*numpy.exp(x),1.0507009873554804934193349852946], default=numpy.nan)], default=numpy.nan)),
         }
 
 
 def _celu_forward(x, alpha):
-    # celu(x) as printed from its definition
+    # celu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.less_equal(x, 0),True], [alpha*(numpy.exp(x/alpha) - 1),x], default=numpy.nan)
+        return numpy.select([numpy.less_equal(x, 0),True], [alpha*numpy.expm1(x/alpha),x], default=numpy.nan)
 
 
 def _celu_vjp(grad, x, alpha):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(x, 0),True], [1,numpy.select([numpy.less_equal(x, 0),True], [numpy.exp(x/alpha),1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.equal(x, 0),numpy.isnan(x),True], [1,numpy.nan,numpy.select([numpy.less_equal(x, 0),True], [numpy.exp(x/alpha),1], default=numpy.nan)], default=numpy.nan)),
         }
 
 
@@ -197,12 +200,12 @@ def _gelu_tanh_forward(x):
 
 
 def _gelu_tanh_vjp(grad, x):
-    # derivative: SymPy's derivative of the definition
+    # derivative: declared closed form
     with _rt.quiet():
         t0 = numpy.sqrt(2)/numpy.sqrt(numpy.pi)
         t1 = numpy.tanh(t0*((8943/200000)*x**3 + x))
         return {
-            'input': grad * ((1/2)*t0*x*(1 - t1**2)*((26829/200000)*x**2 + 1) + (1/2)*t1 + 1/2),
+            'input': grad * (numpy.select([numpy.less(abs(x), 100),True], [(1/2)*t0*x*(1 - t1**2)*((26829/200000)*x**2 + 1) + (1/2)*t1 + 1/2,(1/2)*numpy.sign(x) + 1/2], default=numpy.nan)),
         }
 
 
@@ -216,23 +219,25 @@ def _silu_forward(x):
 def _silu_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(x)
-        t1 = numpy.select([numpy.greater_equal(x, 0),True], [(1 + numpy.exp(-x))**(-1.0),t0/(t0 + 1)], default=numpy.nan)
+        t0 = numpy.exp(-x)
+        t1 = (t0 + 1)**(-1.0)
+        t2 = numpy.exp(x)
+        t3 = (t2 + 1)**(-1.0)
         return {
-            'input': grad * (t1*(x*(1 - t1) + 1)),
+            'input': grad * ((x*numpy.select([numpy.less_equal(x, 0),True], [t3,t0*t1], default=numpy.nan) + 1)*numpy.select([numpy.greater_equal(x, 0),True], [t1,t2*t3], default=numpy.nan)),
         }
 
 
 def _mish_forward(x):
     # mish(x) as printed from its stable rewrite
     with _rt.quiet():
-        return x*numpy.tanh(numpy.log(1 + numpy.exp(-abs(x))) + numpy.maximum(0, x))
+        return x*numpy.tanh(numpy.log1p(numpy.exp(-abs(x))) + numpy.maximum(0, x))
 
 
 def _mish_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.tanh(numpy.log(1 + numpy.exp(-abs(x))) + numpy.maximum(0, x))
+        t0 = numpy.tanh(numpy.log1p(numpy.exp(-abs(x))) + numpy.maximum(0, x))
         t1 = numpy.exp(x)
         return {
             'input': grad * (t0 + x*(1 - t0**2)*numpy.select([numpy.greater_equal(x, 0),True], [(1 + numpy.exp(-x))**(-1.0),t1/(t1 + 1)], default=numpy.nan)),
@@ -243,7 +248,7 @@ def _softplus_forward(x, beta, threshold):
     # softplus(x) as printed from its stable rewrite
     with _rt.quiet():
         t0 = beta*x
-        return numpy.select([numpy.greater(t0, threshold),True], [x,(numpy.log(1 + numpy.exp(-beta*abs(x))) + numpy.maximum(0, t0))/beta], default=numpy.nan)
+        return numpy.select([numpy.greater(t0, threshold),True], [x,(numpy.log1p(numpy.exp(-beta*abs(x))) + numpy.maximum(0, t0))/beta], default=numpy.nan)
 
 
 def _softplus_vjp(grad, x, beta, threshold):
@@ -264,10 +269,10 @@ def _softsign_forward(x):
 
 
 def _softsign_vjp(grad, x):
-    # derivative: declared closed form
+    # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * ((abs(x) + 1)**(-2.0)),
+            'input': grad * (numpy.select([numpy.isinf(x),True], [numpy.nan,(abs(x) + 1)**(-2.0)], default=numpy.nan)),
         }
 
 
@@ -281,7 +286,7 @@ def _hardtanh_vjp(grad, x, min_val, max_val):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(max_val, x),numpy.equal(min_val, x))),True], [0,numpy.select([numpy.logical_or.reduce((numpy.greater_equal(min_val, x),numpy.less_equal(max_val, x))),True], [0,1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(max_val, x),numpy.equal(min_val, x))),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater(max_val, x),numpy.less(min_val, x))),True], [1,0], default=numpy.nan)], default=numpy.nan)),
         }
 
 
@@ -295,36 +300,36 @@ def _hardsigmoid_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(x, -3),numpy.equal(x, 3))),True], [0,numpy.select([numpy.logical_or.reduce((numpy.greater_equal(x, 3),numpy.less_equal(x, -3))),True], [0,1/6], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(x, -3),numpy.equal(x, 3))),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater(x, -3),numpy.less(x, 3))),True], [1/6,0], default=numpy.nan)], default=numpy.nan)),
         }
 
 
 def _hardswish_forward(x):
     # hardswish(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.less_equal(x, -3),numpy.greater_equal(x, 3),True], [0,x,(1/6)*x*(x + 3)], default=numpy.nan)
+        return numpy.select([numpy.logical_and.reduce((numpy.isinf(x),numpy.less(x, 0))),True], [numpy.nan,numpy.select([numpy.less_equal(x, -3),numpy.greater_equal(x, 3),True], [0,x,(1/6)*x*(x + 3)], default=numpy.nan)], default=numpy.nan)
 
 
 def _hardswish_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(x, -3),numpy.equal(x, 3),True], [-1/2,3/2,numpy.select([numpy.less(x, -3),numpy.greater(x, 3),True], [0,1,(1/3)*x + 1/2], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.equal(x, -3),numpy.equal(x, 3),numpy.isnan(x),True], [0,1,numpy.nan,numpy.select([numpy.less_equal(x, -3),numpy.less(x, 3),True], [0,(1/3)*x + 1/2,1], default=numpy.nan)], default=numpy.nan)),
         }
 
 
 def _logsigmoid_forward(x):
     # logsigmoid(x) as printed from its stable rewrite
     with _rt.quiet():
-        return -numpy.log(1 + numpy.exp(-abs(x))) + numpy.minimum(0, x)
+        return -numpy.log1p(numpy.exp(-abs(x))) + numpy.minimum(0, x)
 
 
 def _logsigmoid_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(x)
+        t0 = numpy.exp(-x)
         return {
-            'input': grad * (1 - numpy.select([numpy.greater_equal(x, 0),True], [(1 + numpy.exp(-x))**(-1.0),t0/(t0 + 1)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.less_equal(x, 0),True], [(numpy.exp(x) + 1)**(-1.0),t0/(t0 + 1)], default=numpy.nan)),
         }
 
 
@@ -346,7 +351,7 @@ def _softshrink_forward(x, lambd):
     # softshrink(x) as printed from its definition
     with _rt.quiet():
         t0 = -x
-        return numpy.select([numpy.less(lambd, x),numpy.less(lambd, t0),True], [-lambd - t0,lambd + x,0], default=numpy.nan)
+        return numpy.select([numpy.isnan(x),True], [numpy.nan,numpy.select([numpy.less(lambd, x),numpy.less(lambd, t0),True], [-lambd - t0,lambd + x,0], default=numpy.nan)], default=numpy.nan)
 
 
 def _softshrink_vjp(grad, x, lambd):
@@ -367,7 +372,7 @@ def _hardshrink_vjp(grad, x, lambd):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(lambd, abs(x)),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater_equal(lambd, x),numpy.greater_equal(lambd, -x))),True], [0,1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.isnan(x),numpy.equal(lambd, abs(x)))),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater_equal(lambd, x),numpy.greater_equal(lambd, -x))),True], [0,1], default=numpy.nan)], default=numpy.nan)),
         }
 
 
