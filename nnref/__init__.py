@@ -9,6 +9,7 @@ dict of gradients, and ``get_op(name)`` finds either by name.
 from ._generated.activations import *  # noqa: F403
 from ._generated.losses import *  # noqa: F403
 from ._structured import *  # noqa: F403
+from ._conv import *  # noqa: F403
 from ._registry import Op, all_ops, get_op
 from ._runtime import NNRefError
 
