@@ -6,12 +6,12 @@ only.  Each op ``f`` has ``f_backward(grad_output, *inputs, **params)`` returnin
 dict of gradients, and ``get_op(name)`` finds either by name.
 """
 
+from ._conv import *  # noqa: F403
 from ._generated.activations import *  # noqa: F403
 from ._generated.losses import *  # noqa: F403
-from ._structured import *  # noqa: F403
-from ._conv import *  # noqa: F403
 from ._registry import Op, all_ops, get_op
 from ._runtime import NNRefError
+from ._structured import *  # noqa: F403
 
 __version__ = "0.1.0"
 

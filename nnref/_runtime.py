@@ -164,6 +164,7 @@ def reduce_loss(op: str, losses: Any, ref: NDArray[Any], reduction: str, weight:
         values = numpy.broadcast_to(values, ref.shape)
     if w is not None:
         values = values * w
+    out: Any
     with quiet():
         if reduction == "none":
             out = values
