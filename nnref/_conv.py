@@ -173,22 +173,59 @@ def _grouped(op: str, dims: int, transposed: bool, xb: Any, w: Any, b: Any, stri
                     (n, groups, og) + tuple(sizes), batched, xb.dtype)
 
 
-def _forward(p: _Problem) -> Any:
+# The largest temporary a kernel call may allocate (the im2col / col2im buffer): the batch is
+# processed in chunks so that buffer stays small, which bounds the memory, keeps the
+# buffer cache-friendly and lets malloc hand the same block back for every chunk.
+CHUNK_BYTES = 4 * 2**20
+
+
+def _chunks(p: _Problem, chunk: int | None) -> list[slice]:
+    n = p.x.shape[0]
+    if chunk is None:
+        if p.transposed:
+            per_sample = p.out_shape[1] * p.out_shape[2] * int(numpy.prod(p.w.shape[3:])) * \
+                int(numpy.prod(p.x.shape[3:]))
+        else:
+            per_sample = p.x.shape[1] * p.x.shape[2] * int(numpy.prod(p.w.shape[3:])) * \
+                int(numpy.prod(p.out_shape[3:]))
+        chunk = max(1, CHUNK_BYTES // max(1, per_sample * numpy.dtype(p.dtype).itemsize))
+    return [slice(start, min(n, start + chunk)) for start in range(0, max(n, 1), chunk)] if n else [slice(0, 0)]
+
+
+def _forward(p: _Problem, chunk: int | None = None) -> Any:
     kernel = getattr(_k, f"_{p.op}_forward")
-    out = kernel(p.x, p.w, p.b, p.stride, p.pad_lo, p.dilation, p.out_shape)
+    parts = _chunks(p, chunk)
+    if len(parts) == 1:
+        out = kernel(p.x, p.w, p.b, p.stride, p.pad_lo, p.dilation, p.out_shape)
+        return out.reshape(p.result_shape)
+    out = numpy.empty(p.out_shape, dtype=p.x.dtype)
+    for part in parts:
+        rows = part.stop - part.start
+        out[part] = kernel(p.x[part], p.w, p.b, p.stride, p.pad_lo, p.dilation, (rows,) + p.out_shape[1:])
     return out.reshape(p.result_shape)
 
 
-def _vjp(p: _Problem, grad: Any) -> dict[str, Any]:
+def _vjp(p: _Problem, grad: Any, chunk: int | None = None) -> dict[str, Any]:
     kernel = getattr(_k, f"_{p.op}_vjp")
-    n, grp, og, *spatial = p.out_shape
-    g = grad.reshape((n, grp, og, *spatial))
-    grads = kernel(g, p.x, p.w, p.stride, p.pad_lo, p.dilation)
+    g = grad.reshape(p.out_shape)
+    parts = _chunks(p, chunk)
+    if len(parts) == 1:
+        grads = kernel(g, p.x, p.w, p.stride, p.pad_lo, p.dilation)
+    else:
+        # The input gradient is per sample; the weight and bias gradients sum over samples.
+        grads = {"input": numpy.empty(p.x.shape, dtype=p.x.dtype)}
+        for k, part in enumerate(parts):
+            one = kernel(g[part], p.x[part], p.w, p.stride, p.pad_lo, p.dilation)
+            grads["input"][part] = one["input"]
+            if k == 0:
+                grads["weight"], grads["bias"] = one["weight"], one["bias"]
+            else:
+                grads["weight"] = grads["weight"] + one["weight"]
+                grads["bias"] = grads["bias"] + one["bias"]
     xshape = p.x.shape[:1] + (p.x.shape[1] * p.x.shape[2],) + p.x.shape[3:]
     wshape = (p.w.shape[0] * p.w.shape[1],) + p.w.shape[2:]
-    out = {"input": grads["input"].reshape(xshape if p.batched else xshape[1:]),
-           "weight": grads["weight"].reshape(wshape), "bias": grads["bias"].reshape(-1)}
-    return out
+    return {"input": grads["input"].reshape(xshape if p.batched else xshape[1:]),
+            "weight": grads["weight"].reshape(wshape), "bias": grads["bias"].reshape(-1)}
 
 
 def _result(value: Any, dtype: Any) -> Array:
@@ -294,9 +331,10 @@ def conv_transpose3d_backward(grad_output: ArrayLike, input: ArrayLike, weight: 
 
 
 def compute(op: str, x: Any, w: Any, b: Any, stride: tuple[int, ...], padding: Any, dilation: tuple[int, ...],
-            groups: int, output_padding: tuple[int, ...] = ()) -> tuple[Any, Any]:
+            groups: int, output_padding: tuple[int, ...] = (), chunk: int | None = None) -> tuple[Any, Any]:
     """The forward and the VJP closure without dtype checks, for arrays of any dtype
-    (object arrays of SymPy symbols in the exact tests).  Batched input only."""
+    (object arrays of SymPy symbols in the exact tests).  Batched input only; ``chunk`` forces
+    the batch into chunks of that many samples."""
     dims = x.ndim - 2
     transposed = op.startswith("conv_transpose")
     ksize = w.shape[2:]
@@ -315,4 +353,4 @@ def compute(op: str, x: Any, w: Any, b: Any, stride: tuple[int, ...], padding: A
             total = tuple(2 * p for p in pad_lo)
         sizes = tuple(_k.conv_out_size(x.shape[2 + a], ksize[a], stride[a], dilation[a], total[a]) for a in range(dims))
     p = _grouped(op, dims, transposed, x, w, b, tuple(stride), pad_lo, tuple(dilation), groups, sizes)
-    return _forward(p), lambda g: _vjp(p, g)
+    return _forward(p, chunk), lambda g: _vjp(p, g, chunk)
