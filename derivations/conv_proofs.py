@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -237,8 +238,8 @@ GRID_AXES: dict[str, dict[int, dict[str, list[Any]]]] = {
             "dilation": [(1,), (2,)], "padding": [(0,), (2,), "same", "valid"], "groups": [1, 2]},
         2: {"size": [(3, 4)], "kernel": [(1, 1), (2, 3)], "stride": [(1, 1), (2, 3)],
             "dilation": [(1, 1), (1, 2)], "padding": [(1, 0), "same"], "groups": [1, 2]},
-        3: {"size": [(2, 3, 2)], "kernel": [(1, 1, 1), (2, 1, 2)], "stride": [(1, 2, 1)],
-            "dilation": [(2, 1, 1)], "padding": [(1, 0, 1), "same"], "groups": [1, 2]},
+        3: {"size": [(2, 3, 2)], "kernel": [(1, 1, 1), (2, 1, 2)], "stride": [(1, 1, 1), (1, 2, 1)],
+            "dilation": [(2, 1, 1)], "padding": [(0, 0, 0), (1, 0, 1), "same"], "groups": [1, 2]},
     },
 }
 
@@ -437,33 +438,42 @@ def size_proofs() -> list[SizeProof]:
     return out
 
 
-def size_grid(row: dict[str, Any]) -> list[dict[sp.Symbol, int]]:
+def size_grid(row: dict[str, Any]) -> list[dict[Any, int]]:
     """Concrete settings for a relationship: every (i or i′, k, s, p, d) in small ranges that the
     row allows and torch accepts; for row 13, a is (i + 2p − k) mod s of the conv it inverts."""
+    return [dict(zip(_GRID_KEYS[row["number"]], values)) for values in _size_grid(row["number"])]
+
+
+_GRID_KEYS: dict[int, list[Any]] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def _size_grid(number: int) -> tuple[tuple[int, ...], ...]:
+    row = next(r for r in dumoulin_visin() if r["number"] == number)
     sy = row["symbols"]
+    names = ["i", "i'", "k", "s", "p", "d", "n", "a"]
+    syms = [sy[nm] for nm in names]
+    settings = [(names.index(next(nm for nm in names if sy[nm] == key)), sp.lambdify(syms, value))
+                for key, value in row["settings"].items()]
+    keys: list[Any] = [*syms, "i_conv"]
+    _GRID_KEYS[number] = keys
     pts = []
     for i_, k_, s_, p_, d_, n_ in itertools.product(range(1, 9), range(1, 5), range(1, 4), range(0, 3),
                                                     range(1, 3), range(0, 3)):
-        vals = {sy["i"]: i_, sy["i'"]: i_, sy["k"]: k_, sy["s"]: s_, sy["p"]: p_, sy["d"]: d_, sy["n"]: n_,
-                sy["a"]: 0}
-        settings = {key: int(sp.sympify(v).subs(vals)) for key, v in row["settings"].items()}
-        if any(vals[key] != v for key, v in settings.items()):
+        vals = [i_, i_, k_, s_, p_, d_, n_, 0]
+        if any(vals[pos] != int(f(*vals)) for pos, f in settings):
             continue
-        if row["number"] == 13:
+        i_conv = 0
+        if number == 13:
             # i′ is the output size of the convolution of an input of size i, and a its remainder.
             q = i_ + 2 * p_ - k_
             if q < 0:
                 continue
-            vals[sy["i'"]] = q // s_ + 1
-            vals[sy["a"]] = q % s_
-            vals["i_conv"] = i_  # type: ignore[index]
+            vals[1], vals[7], i_conv = q // s_ + 1, q % s_, i_
         if row["transposed"]:
-            if vals[sy["a"]] >= max(s_, d_):
-                continue
-            out_t = s_ * (vals[sy["i'"]] - 1) + d_ * (k_ - 1) - 2 * p_ + vals[sy["a"]] + 1
-            if out_t < 1:
+            if vals[7] >= max(s_, d_) or s_ * (vals[1] - 1) + d_ * (k_ - 1) - 2 * p_ + vals[7] + 1 < 1:
                 continue
         elif i_ + 2 * p_ < d_ * (k_ - 1) + 1:
             continue
-        pts.append(vals)
-    return pts
+        pts.append((*vals, i_conv))
+    return tuple(pts)

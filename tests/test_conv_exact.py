@@ -166,8 +166,10 @@ def test_dumoulin_visin_relationship(proof: conv_proofs.SizeProof) -> None:
     sy = row["symbols"]
     points = conv_proofs.size_grid(row)
     assert len(points) >= 3
+    names = ["i", "i'", "k", "s", "p", "d", "n", "a"]
+    quoted_of = sp.lambdify([sy[nm] for nm in names], row["quoted"])
     for vals in points:
-        quoted = int(row["quoted"].subs({k: v for k, v in vals.items() if isinstance(k, sp.Symbol)}))
+        quoted = int(quoted_of(*(vals[sy[nm]] for nm in names)))
         i_, k_, s_, p_, d_ = (vals[sy[key]] for key in ("i", "k", "s", "p", "d"))
         if row["transposed"]:
             ip, a_ = vals[sy["i'"]], vals[sy["a"]]
