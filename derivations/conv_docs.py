@@ -444,7 +444,8 @@ def _size_section(pf: dict[str, Any]) -> list[str]:
 def _bench_section() -> list[str]:
     db = _db()
     if not BENCH.exists():
-        return ["Not run yet: `PYTHONPATH=. .venv/bin/python benchmarks/conv_bench.py --json benchmarks/conv_bench.json`."]
+        return ["Not run yet: `PYTHONPATH=. .venv/bin/python benchmarks/conv_bench.py"
+                " --json benchmarks/conv_bench.json`."]
     data = json.loads(BENCH.read_text())
     rows = [r["cells"] for r in data["rows"]]
     return [

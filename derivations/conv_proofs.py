@@ -447,7 +447,7 @@ def size_grid(row: dict[str, Any]) -> list[dict[Any, int]]:
 _GRID_KEYS: dict[int, list[Any]] = {}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _size_grid(number: int) -> tuple[tuple[int, ...], ...]:
     row = next(r for r in dumoulin_visin() if r["number"] == number)
     sy = row["symbols"]
