@@ -358,7 +358,7 @@ def print_outputs(outputs: list[Output], sched: Schedule, arrays: dict[str, str]
                 elif la == out_letters:
                     expr = a
                 else:
-                    expr = f"_rt.contract('{la}->{out_letters}', {a})"
+                    expr = f"_af.total({a}, {la!r}, {out_letters!r})"
             else:
                 raise ValueError(f"{out.name}: a term of {len(operands)} arrays")
             if term.coefficient != 1:

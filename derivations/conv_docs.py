@@ -533,7 +533,7 @@ against torch on random ones.
         "## Generated code {#conv-code}", "",
         "Printed into `nnref/_generated/conv.py` by `python -m derivations generate` (never edited; a test"
         " fails when the file differs from what the derivations produce). `_af` is `nnref/_affine.py`"
-        " (`gather`, `gemm`, `scatter`, `align`), `_rt` is `nnref/_runtime.py`. The kernels take the grouped"
+        " (`gather`, `gemm`, `scatter`, `align`, `total`), `_rt` is `nnref/_runtime.py`. The kernels take the grouped"
         " arrays; `nnref/_conv.py` checks the arguments, splits the channels into groups and runs the batch in"
         " chunks. The output sizes, printed from the derived rule:", "",
         _code_block(_kernel("conv_out_size") + "\n\n\n" + _kernel("conv_transpose_out_size")), "",

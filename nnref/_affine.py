@@ -23,6 +23,7 @@ kernel on arrays of SymPy symbols and compare it with the index formula exactly.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 from numpy.typing import NDArray
 
-__all__ = ["At", "at", "gather", "scatter", "gemm", "align"]
+__all__ = ["At", "at", "gather", "scatter", "gemm", "align", "total"]
 
 
 @dataclass(frozen=True)
@@ -174,26 +175,29 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
     return numpy.ascontiguousarray(buf[tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape, pads))])
 
 
+def _mergeable(shape: tuple[int, ...], strides: tuple[int, ...], groups: list[list[int]]) -> list[int] | None:
+    """The stride of each group of axes merged into one axis, or None when a group cannot be
+    viewed as one axis (its memory is not evenly spaced)."""
+    out = []
+    for group in groups:
+        real = [ax for ax in group if shape[ax] != 1]
+        for a, b in zip(real, real[1:]):
+            if strides[a] != strides[b] * shape[b]:
+                return None
+        out.append(strides[real[-1]] if real else 0)
+    return out
+
+
 def _merged(arr: NDArray[Any], groups: list[list[int]]) -> NDArray[Any] | None:
     """``arr`` with each group of axes (in the given order) merged into one axis, as a view;
     None when that would need a copy."""
-    shape, strides = [], []
-    for group in groups:
-        size = 1
-        for ax in group:
-            size *= arr.shape[ax]
-        real = [ax for ax in group if arr.shape[ax] != 1]
-        if size == 0 or not real:
-            stride = arr.itemsize
-        else:
-            for a, b in zip(real, real[1:]):
-                if arr.strides[a] != arr.strides[b] * arr.shape[b]:
-                    return None
-            stride = arr.strides[real[-1]]
-        shape.append(size)
-        strides.append(stride)
+    strides = _mergeable(arr.shape, arr.strides, groups)
+    if strides is None:
+        return None
+    shape = [math.prod(arr.shape[ax] for ax in group) for group in groups]
     if arr.size == 0:
         return numpy.empty(shape, dtype=arr.dtype)
+    strides = [st if st else arr.itemsize for st in strides]
     return as_strided(arr, shape=tuple(shape), strides=tuple(strides), writeable=False)
 
 
@@ -215,8 +219,8 @@ def _operand(arr: NDArray[Any], subs: str, batch: list[str], rows: list[str], co
             return view.swapaxes(-1, -2) if swap else view
     perm = [ax for g in bgroups for ax in g] + r + c
     dense = numpy.ascontiguousarray(expanded.transpose(perm))
-    shape = [expanded.shape[g[0]] for g in bgroups] + [int(numpy.prod([expanded.shape[a] for a in r], dtype=int)),
-                                                     int(numpy.prod([expanded.shape[a] for a in c], dtype=int))]
+    shape = [expanded.shape[g[0]] for g in bgroups] + [math.prod(expanded.shape[a] for a in r),
+                                                     math.prod(expanded.shape[a] for a in c)]
     return dense.reshape(shape)
 
 
@@ -298,7 +302,17 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
 
 def _merged_ok(arr: NDArray[Any], subs: str, rows: list[str], cols: list[str]) -> bool:
     r, c = [subs.index(letter) for letter in rows], [subs.index(letter) for letter in cols]
-    return _merged(arr, [r, c]) is not None or _merged(arr, [c, r]) is not None
+    return (_mergeable(arr.shape, arr.strides, [r, c]) is not None
+            or _mergeable(arr.shape, arr.strides, [c, r]) is not None)
+
+
+def total(a: Any, letters: str, out: str) -> NDArray[Any]:
+    """``a`` summed over the letters ``out`` lacks, axes in ``out``'s order (a bias gradient)."""
+    a = numpy.asarray(a)
+    summed = tuple(k for k, letter in enumerate(letters) if letter not in out)
+    kept = [letter for letter in letters if letter in out]
+    reduced = a.sum(axis=summed) if summed else a
+    return reduced.transpose([kept.index(letter) for letter in out])
 
 
 def align(arr: Any, letters: str, target: str) -> NDArray[Any]:

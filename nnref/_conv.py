@@ -10,6 +10,7 @@ output_padding into one int per spatial axis, and splits the channel axes into
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,11 +184,11 @@ def _chunks(p: _Problem, chunk: int | None) -> list[slice]:
     n = p.x.shape[0]
     if chunk is None:
         if p.transposed:
-            per_sample = p.out_shape[1] * p.out_shape[2] * int(numpy.prod(p.w.shape[3:])) * \
-                int(numpy.prod(p.x.shape[3:]))
+            per_sample = p.out_shape[1] * p.out_shape[2] * math.prod(p.w.shape[3:]) * \
+                math.prod(p.x.shape[3:])
         else:
-            per_sample = p.x.shape[1] * p.x.shape[2] * int(numpy.prod(p.w.shape[3:])) * \
-                int(numpy.prod(p.out_shape[3:]))
+            per_sample = p.x.shape[1] * p.x.shape[2] * math.prod(p.w.shape[3:]) * \
+                math.prod(p.out_shape[3:])
         chunk = max(1, CHUNK_BYTES // max(1, per_sample * numpy.dtype(p.dtype).itemsize))
     return [slice(start, min(n, start + chunk)) for start in range(0, max(n, 1), chunk)] if n else [slice(0, 0)]
 

@@ -47,7 +47,7 @@ def _conv1d_vjp(grad, x, weight, stride, padding, dilation):
         grad_weight = _af.gemm('ngoi,ngcki->gock', grad, x_at)
         del x_at
         # grad_bias[γ, o] += Σ_(i, n) grad[n, γ, o, i]
-        grad_bias = _rt.contract('ngoi->go', grad)
+        grad_bias = _af.total(grad, 'ngoi', 'go')
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
 
 
@@ -76,7 +76,7 @@ def _conv2d_vjp(grad, x, weight, stride, padding, dilation):
         grad_weight = _af.gemm('ngoij,ngcklij->gockl', grad, x_at)
         del x_at
         # grad_bias[γ, o] += Σ_(i_0, i_1, n) grad[n, γ, o, i_0, i_1]
-        grad_bias = _rt.contract('ngoij->go', grad)
+        grad_bias = _af.total(grad, 'ngoij', 'go')
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
 
 
@@ -105,7 +105,7 @@ def _conv3d_vjp(grad, x, weight, stride, padding, dilation):
         grad_weight = _af.gemm('ngoijh,ngcklmijh->gocklm', grad, x_at)
         del x_at
         # grad_bias[γ, o] += Σ_(i_0, i_1, i_2, n) grad[n, γ, o, i_0, i_1, i_2]
-        grad_bias = _rt.contract('ngoijh->go', grad)
+        grad_bias = _af.total(grad, 'ngoijh', 'go')
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
 
 
@@ -132,7 +132,7 @@ def _conv_transpose1d_vjp(grad, x, weight, stride, padding, dilation):
         grad_weight = _af.gemm('ngoki,ngci->gcok', grad_at, x)
         del grad_at
         # grad_bias[γ, o] += Σ_(j, n) grad[n, γ, o, j]
-        grad_bias = _rt.contract('ngot->go', grad)
+        grad_bias = _af.total(grad, 'ngot', 'go')
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
 
 
@@ -159,7 +159,7 @@ def _conv_transpose2d_vjp(grad, x, weight, stride, padding, dilation):
         grad_weight = _af.gemm('ngoklij,ngcij->gcokl', grad_at, x)
         del grad_at
         # grad_bias[γ, o] += Σ_(j_0, j_1, n) grad[n, γ, o, j_0, j_1]
-        grad_bias = _rt.contract('ngotu->go', grad)
+        grad_bias = _af.total(grad, 'ngotu', 'go')
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
 
 
@@ -186,5 +186,5 @@ def _conv_transpose3d_vjp(grad, x, weight, stride, padding, dilation):
         grad_weight = _af.gemm('ngoklmijh,ngcijh->gcoklm', grad_at, x)
         del grad_at
         # grad_bias[γ, o] += Σ_(j_0, j_1, j_2, n) grad[n, γ, o, j_0, j_1, j_2]
-        grad_bias = _rt.contract('ngotuv->go', grad)
+        grad_bias = _af.total(grad, 'ngotuv', 'go')
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
