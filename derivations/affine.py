@@ -269,6 +269,23 @@ def _letters_of(index: tuple[Affine, ...], sched: Schedule) -> str:
     return "".join(plain + small + big)
 
 
+def _gather_layout(f: Factor, other: str, out: str, sched: Schedule) -> str:
+    """Axis order for a gathered factor so its product with ``other`` is few large matrix
+    products without copying it: the batch letters (in the output's order), then the
+    contracted letters (in the other factor's order, so both merge alike) and the free ones
+    (in the output's order), whichever group holds the positions (the long letters of the
+    affine indices) last, so the copy runs along them."""
+    own = _letters_of(f.index, sched)
+    positions = {sched.letters[v] for ax in f.index if ax.letter is None for v, _ in ax.coeffs
+                 if sched.letters[v] not in sched.small}
+    batch = [letter for letter in out if letter in own and letter in other]
+    contracted = [letter for letter in other if letter in own and letter not in out]
+    free = [letter for letter in out if letter in own and letter not in other]
+    alone = [letter for letter in own if letter not in out and letter not in other]
+    groups = [free, contracted] if positions & set(contracted) else [contracted, free]
+    return "".join(alone + batch + groups[0] + groups[1])
+
+
 def _sizes_code(letters: list[str], sizes: dict[str, str]) -> str:
     return "{" + ", ".join(f"{letter!r}: {sizes[letter]}" for letter in letters) + "}"
 
@@ -336,12 +353,15 @@ def print_outputs(outputs: list[Output], sched: Schedule, arrays: dict[str, str]
                 raise ValueError(f"{out.name}: the first term may not use an optional array")
             gathers, operands = [], []
             out_letters = _letters_of(term.target_index, sched)
-            for f in term.factors:
+            for k_factor, f in enumerate(term.factors):
                 name = arrays.get(f.name, f.name)
                 own = _letters_of(f.index, sched)
                 if all(ax.letter is not None for ax in f.index):
                     operands.append((name, own))
                     continue
+                if len(term.factors) == 2:
+                    other = _letters_of(term.factors[1 - k_factor].index, sched)
+                    own = _gather_layout(f, other, out_letters, sched)
                 window = [sched.letters[v] for ax in f.index if ax.letter is None for v, _ in ax.coeffs]
                 call = (f"_af.gather({name}, {_index_code(f.index, sched, pr)}, {own!r},"
                         f" {_sizes_code(window, sizes)})")

@@ -459,7 +459,7 @@ def _bench_section() -> list[str]:
         "Targets: forward + backward within 1.5× torch in float64 and 2.5× in float32, peak memory no more than"
         " torch's. torch runs float32 through oneDNN and float64 through im2col + MKL; nnref runs both through"
         " its generated gather + batched matrix product + scatter on OpenBLAS, the batch in chunks whose"
-        " im2col buffer stays under 4 MiB (`nnref/_conv.py`). The machine is shared: numbers move with the"
+        " im2col buffer holds at most 2^19 entries (`nnref/_conv.py`). The machine is shared: numbers move with the"
         " load; the ratios are what the targets are about.",
     ]
 

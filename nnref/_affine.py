@@ -132,47 +132,52 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
 
     On an affine axis several letters can hit the same index, so one letter per axis is
     added as a strided slice (positions distinct, no overlap) and the others, the
-    ``small`` ones (kernel offsets), are looped over: K^D slice additions in all.
+    ``small`` ones (kernel offsets), are looped over: K^D slice additions in all, each
+    clipped to the part that lands inside ``out``.
     """
     v = numpy.asarray(v)
     sizes = dict(zip(letters, v.shape))
     plain = [ax for ax in index if isinstance(ax, str)]
     if len(plain) + sum(len(ax.steps) for ax in index if isinstance(ax, At)) != len(letters):
         raise ValueError(f"scatter: letters {letters!r} do not match the index")
-    pads = _padding(index, shape, sizes, v.size == 0)
-    buf = _zeros(tuple(n + lo + hi for n, (lo, hi) in zip(shape, pads)), v.dtype)
-    if v.size:
-        loops: list[str] = []
-        vector: list[str] = []
-        for ax in index:
-            if isinstance(ax, At):
-                # Vectorise over the letter that is not small (the largest, if none is named).
-                cands = [letter for letter, _ in ax.steps if letter not in small] or [letter for letter, _ in ax.steps]
-                vec = max(cands, key=lambda letter: sizes[letter])
-                vector.append(vec)
-                loops += [letter for letter, _ in ax.steps if letter != vec]
-        # v's axes in the order: target axes (plain letter or vector letter), then loop letters.
-        order = []
-        vec_iter = iter(vector)
-        for ax in index:
-            order.append(ax if isinstance(ax, str) else next(vec_iter))
-        vt = v.transpose([letters.index(letter) for letter in order + loops])
-        for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
-            fixed = dict(zip(loops, values))
-            target = []
-            vec_iter = iter(vector)
-            for ax, (lo, _) in zip(index, pads):
-                if isinstance(ax, str):
-                    target.append(slice(None))
-                    continue
-                vec = next(vec_iter)
-                step = dict(ax.steps)[vec]
-                begin = ax.offset + lo + sum(s * fixed[letter] for letter, s in ax.steps if letter != vec)
-                target.append(slice(begin, begin + step * (sizes[vec] - 1) + 1, step))
-            buf[tuple(target)] += vt[(Ellipsis,) + values] if values else vt
-    if not any(lo or hi for lo, hi in pads):
-        return buf
-    return numpy.ascontiguousarray(buf[tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape, pads))])
+    out = _zeros(tuple(shape), v.dtype)
+    if not v.size:
+        return out
+    loops: list[str] = []
+    vector: list[tuple[str, int]] = []  # per affine axis: the letter added as a slice, its step
+    for ax in index:
+        if isinstance(ax, At):
+            # Vectorise over the letter that is not small (the largest, if none is named).
+            cands = [letter for letter, _ in ax.steps if letter not in small] or [letter for letter, _ in ax.steps]
+            vec = max(cands, key=lambda letter: sizes[letter])
+            vector.append((vec, dict(ax.steps)[vec]))
+            loops += [letter for letter, _ in ax.steps if letter != vec]
+    # v's axes in the order: the target's axes (plain letter or vector letter), then the loops.
+    order = []
+    vec_iter = iter(vector)
+    for ax in index:
+        order.append(ax if isinstance(ax, str) else next(vec_iter)[0])
+    vt = v.transpose([letters.index(letter) for letter in order + loops])
+    affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
+    for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
+        fixed = dict(zip(loops, values))
+        target: list[slice] = [slice(None)] * len(index)
+        source: list[slice] = [slice(None)] * len(index)
+        empty = False
+        for (k, ax), (vec, step) in zip(affine_axes, vector):
+            begin = ax.offset + sum(s * fixed[letter] for letter, s in ax.steps if letter != vec)
+            # positions begin + step·t for t = 0 .. n−1; keep those in [0, shape[k])
+            first = max(0, -(begin // step)) if begin < 0 else 0
+            last = min(sizes[vec] - 1, (shape[k] - 1 - begin) // step)
+            if last < first:
+                empty = True
+                break
+            target[k] = slice(begin + step * first, begin + step * last + 1, step)
+            source[k] = slice(first, last + 1)
+        if not empty:
+            block = vt[(Ellipsis,) + values] if values else vt
+            out[tuple(target)] += block[tuple(source)]
+    return out
 
 
 def _mergeable(shape: tuple[int, ...], strides: tuple[int, ...], groups: list[list[int]]) -> list[int] | None:
@@ -249,12 +254,12 @@ def _split(out: str, sa: str, sb: str) -> tuple[str, str, str, bool]:
 def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
     """``numpy.einsum(subscripts, a, b)`` for two operands, as one batched matrix product.
 
-    The output letters are split into batch, row and column letters so the product comes
-    out in the output's order (a batch letter only one operand has is broadcast); letters
-    in both operands and not in the output are contracted.  When a contracted letter sits
-    where an operand cannot be viewed as a matrix without a copy (the batch letter of a
-    weight gradient), it becomes a batch letter summed afterwards: a few smaller products
-    instead of copying a large operand.
+    The output letters are split into batch, row and column letters (a batch letter only
+    one operand has is broadcast, or joins that operand's rows or columns when the memory
+    allows, for fewer and larger products); letters in both operands and not in the output
+    are contracted.  An operand whose memory cannot be viewed as a matrix is copied when it
+    is small; else the contracted letter in the way becomes a batch letter summed
+    afterwards.  The result may be a transposed view.
     """
     a, b = numpy.asarray(a), numpy.asarray(b)
     lhs, out = subscripts.split("->")
@@ -276,28 +281,46 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
     batch, rows, cols, swap = _split(out, sa, sb)
     if swap:
         a, b, sa, sb = b, a, sb, sa
+    batch, rows, cols = list(batch), list(rows), list(cols)
     contracted = [letter for letter in sa if letter in sb and letter not in out]
-    # Try contracted letters as extra (summed) batch letters, fewest first, until both
-    # operands are views; at worst an operand is copied.
-    promoted: list[str] = []
-    for count in range(len(contracted) + 1):
-        found = None
-        for extra in itertools.combinations(contracted, count):
-            con = [letter for letter in contracted if letter not in extra]
-            if _merged_ok(a, sa, list(rows), con) and _merged_ok(b, sb, con, list(cols)):
-                found = list(extra)
+    sizes = {**dict(zip(sa, a.shape)), **dict(zip(sb, b.shape))}
+    out_size = math.prod(sizes[letter] for letter in out)
+    # Widen the matrices: a batch letter only one operand has joins that operand's rows or
+    # columns when its memory allows it (or when that operand is small enough to copy), so
+    # one large product replaces many small ones; the result then comes back transposed.
+    for letter in reversed(batch[:]):
+        for arr, subs, group, other in ((b, sb, cols, sa), (a, sa, rows, sb)):
+            if letter in subs and letter not in other:
+                wider = [letter, *group]
+                fits = _merged_ok(arr, subs, wider, contracted) or 4 * arr.size <= out_size
+                if fits:
+                    group.insert(0, letter)
+                    batch.remove(letter)
                 break
-        if found is not None:
-            promoted = found
-            break
+    # A contracted letter the memory does not let merge: copy the operand when it is small,
+    # else try contracted letters as extra (summed) batch letters, fewest first.
+    ok_a, ok_b = _merged_ok(a, sa, rows, contracted), _merged_ok(b, sb, contracted, cols)
+    promoted: list[str] = []
+    if not (ok_a and ok_b) and not ((ok_b or 4 * b.size <= a.size) and (ok_a or 4 * a.size <= b.size)):
+        for count in range(1, len(contracted) + 1):
+            found = None
+            for extra in itertools.combinations(contracted, count):
+                con = [letter for letter in contracted if letter not in extra]
+                if _merged_ok(a, sa, rows, con) and _merged_ok(b, sb, con, cols):
+                    found = list(extra)
+                    break
+            if found is not None:
+                promoted = found
+                break
     bat = [*batch, *promoted]
     con = [letter for letter in contracted if letter not in promoted]
-    prod = numpy.matmul(_operand(a, sa, bat, list(rows), con), _operand(b, sb, bat, con, list(cols)))
-    sizes = {**dict(zip(sa, a.shape)), **dict(zip(sb, b.shape))}
-    full = prod.reshape([sizes[letter] for letter in (*bat, *rows, *cols)])
+    prod = numpy.matmul(_operand(a, sa, bat, rows, con), _operand(b, sb, bat, con, cols))
+    order = [*bat, *rows, *cols]
+    full = prod.reshape([sizes[letter] for letter in order])
     if promoted:
         full = full.sum(axis=tuple(range(len(batch), len(bat))))
-    return full
+        order = [*batch, *rows, *cols]
+    return full.transpose([order.index(letter) for letter in out])
 
 
 def _merged_ok(arr: NDArray[Any], subs: str, rows: list[str], cols: list[str]) -> bool:

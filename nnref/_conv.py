@@ -174,10 +174,12 @@ def _grouped(op: str, dims: int, transposed: bool, xb: Any, w: Any, b: Any, stri
                     (n, groups, og) + tuple(sizes), batched, xb.dtype)
 
 
-# The largest temporary a kernel call may allocate (the im2col / col2im buffer): the batch is
-# processed in chunks so that buffer stays small, which bounds the memory, keeps the
-# buffer cache-friendly and lets malloc hand the same block back for every chunk.
-CHUNK_BYTES = 4 * 2**20
+# The largest temporary a kernel call allocates is the im2col (or col2im) buffer.  The batch
+# is processed in chunks so that buffer holds at most CHUNK_ELEMENTS entries (2 MiB in
+# float32, 4 MiB in float64): that bounds the memory, keeps the buffer cache-friendly and
+# lets malloc hand the same block back for every chunk, while each chunk stays large
+# enough for the matrix products to run at BLAS speed.
+CHUNK_ELEMENTS = 2**19
 
 
 def _chunks(p: _Problem, chunk: int | None) -> list[slice]:
@@ -189,7 +191,7 @@ def _chunks(p: _Problem, chunk: int | None) -> list[slice]:
         else:
             per_sample = p.x.shape[1] * p.x.shape[2] * math.prod(p.w.shape[3:]) * \
                 math.prod(p.out_shape[3:])
-        chunk = max(1, CHUNK_BYTES // max(1, per_sample * numpy.dtype(p.dtype).itemsize))
+        chunk = max(1, CHUNK_ELEMENTS // max(1, per_sample))
     return [slice(start, min(n, start + chunk)) for start in range(0, max(n, 1), chunk)] if n else [slice(0, 0)]
 
 

@@ -26,8 +26,8 @@ def _conv1d_forward(x, weight, bias, stride, padding, dilation, out_shape):
     """conv1d on grouped arrays: x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...)."""
     with _rt.quiet():
         # out[n, γ, o, i] += Σ_(c, k) weight[γ, o, c, k] · x[n, γ, c, s·i + d·k - p]
-        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'ngcki', {'i': out_shape[3], 'k': weight.shape[3]})
-        out = _af.gemm('gock,ngcki->ngoi', weight, x_at)
+        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'gckni', {'i': out_shape[3], 'k': weight.shape[3]})
+        out = _af.gemm('gock,gckni->ngoi', weight, x_at)
         del x_at
         if bias is not None:
             # out[n, γ, o, i] += bias[γ, o]
@@ -43,8 +43,8 @@ def _conv1d_vjp(grad, x, weight, stride, padding, dilation):
         grad_input = _af.scatter(grad_input_cols, 'ngcki', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), x.shape, small='k')
         del grad_input_cols
         # grad_weight[γ, o, c, k] += Σ_(i, n) grad[n, γ, o, i] · x[n, γ, c, s·i + d·k - p]
-        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'ngcki', {'i': grad.shape[3], 'k': weight.shape[3]})
-        grad_weight = _af.gemm('ngoi,ngcki->gock', grad, x_at)
+        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'gckni', {'i': grad.shape[3], 'k': weight.shape[3]})
+        grad_weight = _af.gemm('ngoi,gckni->gock', grad, x_at)
         del x_at
         # grad_bias[γ, o] += Σ_(i, n) grad[n, γ, o, i]
         grad_bias = _af.total(grad, 'ngoi', 'go')
@@ -55,8 +55,8 @@ def _conv2d_forward(x, weight, bias, stride, padding, dilation, out_shape):
     """conv2d on grouped arrays: x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...)."""
     with _rt.quiet():
         # out[n, γ, o, i_0, i_1] += Σ_(c, k_0, k_1) weight[γ, o, c, k_0, k_1] · x[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1]
-        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'ngcklij', {'i': out_shape[3], 'k': weight.shape[3], 'j': out_shape[4], 'l': weight.shape[4]})
-        out = _af.gemm('gockl,ngcklij->ngoij', weight, x_at)
+        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'gcklnij', {'i': out_shape[3], 'k': weight.shape[3], 'j': out_shape[4], 'l': weight.shape[4]})
+        out = _af.gemm('gockl,gcklnij->ngoij', weight, x_at)
         del x_at
         if bias is not None:
             # out[n, γ, o, i_0, i_1] += bias[γ, o]
@@ -72,8 +72,8 @@ def _conv2d_vjp(grad, x, weight, stride, padding, dilation):
         grad_input = _af.scatter(grad_input_cols, 'ngcklij', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), x.shape, small='kl')
         del grad_input_cols
         # grad_weight[γ, o, c, k_0, k_1] += Σ_(i_0, i_1, n) grad[n, γ, o, i_0, i_1] · x[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1]
-        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'ngcklij', {'i': grad.shape[3], 'k': weight.shape[3], 'j': grad.shape[4], 'l': weight.shape[4]})
-        grad_weight = _af.gemm('ngoij,ngcklij->gockl', grad, x_at)
+        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'gcklnij', {'i': grad.shape[3], 'k': weight.shape[3], 'j': grad.shape[4], 'l': weight.shape[4]})
+        grad_weight = _af.gemm('ngoij,gcklnij->gockl', grad, x_at)
         del x_at
         # grad_bias[γ, o] += Σ_(i_0, i_1, n) grad[n, γ, o, i_0, i_1]
         grad_bias = _af.total(grad, 'ngoij', 'go')
@@ -84,8 +84,8 @@ def _conv3d_forward(x, weight, bias, stride, padding, dilation, out_shape):
     """conv3d on grouped arrays: x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...)."""
     with _rt.quiet():
         # out[n, γ, o, i_0, i_1, i_2] += Σ_(c, k_0, k_1, k_2) weight[γ, o, c, k_0, k_1, k_2] · x[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1, s_2·i_2 + d_2·k_2 - p_2]
-        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'ngcklmijh', {'i': out_shape[3], 'k': weight.shape[3], 'j': out_shape[4], 'l': weight.shape[4], 'h': out_shape[5], 'm': weight.shape[5]})
-        out = _af.gemm('gocklm,ngcklmijh->ngoijh', weight, x_at)
+        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'gcklmnijh', {'i': out_shape[3], 'k': weight.shape[3], 'j': out_shape[4], 'l': weight.shape[4], 'h': out_shape[5], 'm': weight.shape[5]})
+        out = _af.gemm('gocklm,gcklmnijh->ngoijh', weight, x_at)
         del x_at
         if bias is not None:
             # out[n, γ, o, i_0, i_1, i_2] += bias[γ, o]
@@ -101,8 +101,8 @@ def _conv3d_vjp(grad, x, weight, stride, padding, dilation):
         grad_input = _af.scatter(grad_input_cols, 'ngcklmijh', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), x.shape, small='klm')
         del grad_input_cols
         # grad_weight[γ, o, c, k_0, k_1, k_2] += Σ_(i_0, i_1, i_2, n) grad[n, γ, o, i_0, i_1, i_2] · x[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1, s_2·i_2 + d_2·k_2 - p_2]
-        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'ngcklmijh', {'i': grad.shape[3], 'k': weight.shape[3], 'j': grad.shape[4], 'l': weight.shape[4], 'h': grad.shape[5], 'm': weight.shape[5]})
-        grad_weight = _af.gemm('ngoijh,ngcklmijh->gocklm', grad, x_at)
+        x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'gcklmnijh', {'i': grad.shape[3], 'k': weight.shape[3], 'j': grad.shape[4], 'l': weight.shape[4], 'h': grad.shape[5], 'm': weight.shape[5]})
+        grad_weight = _af.gemm('ngoijh,gcklmnijh->gocklm', grad, x_at)
         del x_at
         # grad_bias[γ, o] += Σ_(i_0, i_1, i_2, n) grad[n, γ, o, i_0, i_1, i_2]
         grad_bias = _af.total(grad, 'ngoijh', 'go')
@@ -126,10 +126,10 @@ def _conv_transpose1d_vjp(grad, x, weight, stride, padding, dilation):
     """Gradients of <grad, conv_transpose1d(x, weight, bias)>, each term derived by SymPy (derivations/conv.py)."""
     with _rt.quiet():
         # grad_input[n, γ, c, i] += Σ_(k, o) grad[n, γ, o, s·i + d·k - p] · weight[γ, c, o, k]
-        grad_at = _af.gather(grad, ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'ngoki', {'i': x.shape[3], 'k': weight.shape[3]})
-        grad_input = _af.gemm('ngoki,gcok->ngci', grad_at, weight)
+        grad_at = _af.gather(grad, ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'gokni', {'i': x.shape[3], 'k': weight.shape[3]})
+        grad_input = _af.gemm('gokni,gcok->ngci', grad_at, weight)
         # grad_weight[γ, c, o, k] += Σ_(i, n) grad[n, γ, o, s·i + d·k - p] · x[n, γ, c, i]
-        grad_weight = _af.gemm('ngoki,ngci->gcok', grad_at, x)
+        grad_weight = _af.gemm('gokni,ngci->gcok', grad_at, x)
         del grad_at
         # grad_bias[γ, o] += Σ_(j, n) grad[n, γ, o, j]
         grad_bias = _af.total(grad, 'ngot', 'go')
@@ -153,10 +153,10 @@ def _conv_transpose2d_vjp(grad, x, weight, stride, padding, dilation):
     """Gradients of <grad, conv_transpose2d(x, weight, bias)>, each term derived by SymPy (derivations/conv.py)."""
     with _rt.quiet():
         # grad_input[n, γ, c, i_0, i_1] += Σ_(k_0, k_1, o) grad[n, γ, o, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1] · weight[γ, c, o, k_0, k_1]
-        grad_at = _af.gather(grad, ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'ngoklij', {'i': x.shape[3], 'k': weight.shape[3], 'j': x.shape[4], 'l': weight.shape[4]})
-        grad_input = _af.gemm('ngoklij,gcokl->ngcij', grad_at, weight)
+        grad_at = _af.gather(grad, ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'goklnij', {'i': x.shape[3], 'k': weight.shape[3], 'j': x.shape[4], 'l': weight.shape[4]})
+        grad_input = _af.gemm('goklnij,gcokl->ngcij', grad_at, weight)
         # grad_weight[γ, c, o, k_0, k_1] += Σ_(i_0, i_1, n) grad[n, γ, o, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1] · x[n, γ, c, i_0, i_1]
-        grad_weight = _af.gemm('ngoklij,ngcij->gcokl', grad_at, x)
+        grad_weight = _af.gemm('goklnij,ngcij->gcokl', grad_at, x)
         del grad_at
         # grad_bias[γ, o] += Σ_(j_0, j_1, n) grad[n, γ, o, j_0, j_1]
         grad_bias = _af.total(grad, 'ngotu', 'go')
@@ -180,10 +180,10 @@ def _conv_transpose3d_vjp(grad, x, weight, stride, padding, dilation):
     """Gradients of <grad, conv_transpose3d(x, weight, bias)>, each term derived by SymPy (derivations/conv.py)."""
     with _rt.quiet():
         # grad_input[n, γ, c, i_0, i_1, i_2] += Σ_(k_0, k_1, k_2, o) grad[n, γ, o, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1, s_2·i_2 + d_2·k_2 - p_2] · weight[γ, c, o, k_0, k_1, k_2]
-        grad_at = _af.gather(grad, ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'ngoklmijh', {'i': x.shape[3], 'k': weight.shape[3], 'j': x.shape[4], 'l': weight.shape[4], 'h': x.shape[5], 'm': weight.shape[5]})
-        grad_input = _af.gemm('ngoklmijh,gcoklm->ngcijh', grad_at, weight)
+        grad_at = _af.gather(grad, ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'goklmnijh', {'i': x.shape[3], 'k': weight.shape[3], 'j': x.shape[4], 'l': weight.shape[4], 'h': x.shape[5], 'm': weight.shape[5]})
+        grad_input = _af.gemm('goklmnijh,gcoklm->ngcijh', grad_at, weight)
         # grad_weight[γ, c, o, k_0, k_1, k_2] += Σ_(i_0, i_1, i_2, n) grad[n, γ, o, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1, s_2·i_2 + d_2·k_2 - p_2] · x[n, γ, c, i_0, i_1, i_2]
-        grad_weight = _af.gemm('ngoklmijh,ngcijh->gcoklm', grad_at, x)
+        grad_weight = _af.gemm('goklmnijh,ngcijh->gcoklm', grad_at, x)
         del grad_at
         # grad_bias[γ, o] += Σ_(j_0, j_1, j_2, n) grad[n, γ, o, j_0, j_1, j_2]
         grad_bias = _af.total(grad, 'ngotuv', 'go')
