@@ -278,10 +278,10 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
                 sa, a = s, arr
             else:
                 sb, b = s, arr
-    batch, rows, cols, swap = _split(out, sa, sb)
-    if swap:
+    split = _split(out, sa, sb)
+    if split[3]:
         a, b, sa, sb = b, a, sb, sa
-    batch, rows, cols = list(batch), list(rows), list(cols)
+    batch, rows, cols = list(split[0]), list(split[1]), list(split[2])
     contracted = [letter for letter in sa if letter in sb and letter not in out]
     sizes = {**dict(zip(sa, a.shape)), **dict(zip(sb, b.shape))}
     out_size = math.prod(sizes[letter] for letter in out)
