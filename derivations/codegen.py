@@ -271,6 +271,9 @@ def catalog() -> list[dict[str, Any]]:
         entries.append(_entry(op, variants))
     for sop in structured.OPS:
         entries.append(_entry(sop, []))
+    from . import conv
+
+    entries += [_entry(cop, []) for cop in conv.OPS]
     return entries
 
 
@@ -335,6 +338,9 @@ def render_all() -> dict[Path, str]:
     files[OUT / "structured.py"] = (HEADER.format(source="structured").replace(
         "from numpy.typing import ArrayLike, NDArray\n", "") + "".join(
         "\n\n" + kernel_source(op) for op in structured.OPS))
+    from . import conv
+
+    files[OUT / "conv.py"] = conv.module_source()
     files[OUT / "__init__.py"] = '"""Generated engine modules (see derivations/codegen.py)."""\n'
     return files
 

@@ -58,6 +58,7 @@ FAMILIES = (
     ("linear", "linear.md", "Neuron / dense layer"),
     ("activation", "activations.md", "Activations"),
     ("loss", "losses.md", "Losses"),
+    ("convolution", "convolution.md", "Convolution"),
 )
 
 Op = PointwiseOp | StructuredOp
@@ -93,6 +94,10 @@ def variants_of(op: Op) -> list[PointwiseOp]:
 
 def family_ops(family: str) -> list[Op]:
     """Every op record of a family: pointwise first (declaration order), then structured."""
+    if family == "convolution":  # their own page: derivations/conv_docs.py
+        from . import conv
+
+        return list(conv.OPS)  # type: ignore[arg-type]
     return [op for op in all_ops() if op.family == family]
 
 
@@ -364,6 +369,10 @@ def _param_domain(p: Param) -> str:
         return "integer"
     if p.kind == "optional_array":
         return "array or `None`"
+    if p.kind == "int_tuple":
+        return "int or tuple of ints"
+    if p.kind == "padding":
+        return "int, tuple of ints, `'valid'`, `'same'`"
     if p.domain is not None:
         return table_math(tex(p.domain))
     return table_math(r"\mathbb{R}")
@@ -1007,6 +1016,10 @@ derivative of its forward, a convention says what torch returns and why.
 def render_family_page(family: str, title: str, verification: dict[str, Any] | None,
                        plots_dir: Path | None) -> tuple[str, int, int]:
     """(page text, op records, plots drawn)."""
+    if family == "convolution":
+        from . import conv_docs
+
+        return conv_docs.render_page(title, verification, plots_dir)
     ops = family_ops(family)
     publics = [op for op in ops if not (isinstance(op, PointwiseOp) and op.variant_of)]
     intro = FAMILY_INTRO.get(family, f"# {title}\n")
@@ -1175,6 +1188,7 @@ def render_verification(data: dict[str, Any] | None) -> str:
     ops = all_ops()
     sym, num, failed, numeric = _proof_counts(ops)
     publics = [op for op in ops if not (isinstance(op, PointwiseOp) and op.variant_of)]
+    publics += family_ops("convolution")
     parts = [GENERATED_NOTE + "# Verification", "",
              "Two kinds of evidence stand behind every op: **proofs** that each identity the engine"
              " relies on equals what SymPy derives, and a **cross-check** of the generated engine"
@@ -1528,7 +1542,9 @@ def worked_example_claims() -> list[Claim]:
                               "relu(z) = z: " + ", ".join(f"{v:.0e}" for v in big)
                               + f"; min on the grid {fmt(e6['relu_min'])}",
                               bool(np.all(big == e6["big"])) and e6["relu_min"] >= 0, big))
-    return claims
+    from . import conv_docs
+
+    return claims + conv_docs.e4_e5_claims()
 
 
 def _mark(ok: bool | None) -> str:
@@ -1567,6 +1583,8 @@ def _e3_tables(res: dict[str, Any]) -> str:
 
 
 def render_worked_examples() -> str:
+    from . import conv_docs
+
     claims = worked_example_claims()
     by = lambda p: [c for c in claims if c.key.startswith(p)]  # noqa: E731
     mse, bce = compute_e3("mse"), compute_e3("bce")
@@ -1640,11 +1658,7 @@ $\\delta_2 = \\hat y - y$:
 
 {_claims_table(by("E3.learn"))}
 
-## E4, E5 — convolution {{#e4-e5-convolution}}
-
-E4 (a 3×3 filter slid over a 5×5 image) and E5 (receptive fields and parameter counts) are
-pending the convolution issue: nnref has no convolution op yet.
-
+{conv_docs.render_e4_e5(claims)}
 ## E6 — activation shapes {{#e6-activation-shapes}}
 
 A ReLU unit turns a line into a hinge; adding hinges gives a piecewise-linear function. Three
@@ -1694,6 +1708,10 @@ def main(argv: list[str] | None = None) -> int:
         text, n_ops, n_plots = render_family_page(family, title, data, PLOTS)
         write_page(page, text)
         drawn |= {PLOTS / f"{op.name}.png" for op in family_ops(family)}
+        if family == "convolution":
+            from . import conv_docs
+
+            drawn |= conv_docs.DRAWN
         print(f"  page {page} ({n_ops} ops, {n_plots} plots)")
     for stale in before - drawn:
         stale.unlink()

@@ -7,10 +7,12 @@ that mix elements register a builder in ``BUILDERS``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -217,3 +219,77 @@ def _cosine(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
     params = {"margin": draw(st.one_of(st.just(0.0), st.floats(-1.0, 1.0))),
               "reduction": draw(st.sampled_from(["none", "mean", "sum"]))}
     return {"input1": arr(), "input2": arr(), "target": target}, params
+
+
+# ----------------------------------------------------------------------------- convolution
+
+
+@st.composite
+def _conv(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
+    """A convolution with every parameter drawn: groups (depthwise too), per-axis stride,
+    padding (ints, tuples, 'valid', 'same' with even kernels), dilation, output_padding,
+    1×1 kernels, strides larger than the kernel, batch 0 and unbatched input.  Sizes keep
+    every sum at most 200 terms and every value at most 2 in magnitude (the tolerances'
+    assumptions, see derivations/conv.py)."""
+    name = meta["name"]
+    transposed = name.startswith("conv_transpose")
+    dims = int(name[-2])
+    ints = lambda lo, hi: tuple(draw(st.integers(lo, hi)) for _ in range(dims))  # noqa: E731
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    depthwise = draw(st.booleans())
+    cg = 1 if depthwise else draw(st.integers(1, 3))
+    og = draw(st.integers(1, 3))
+    cin, cout = groups * cg, groups * og
+    # Transposed 3-d outputs grow fast (s·(L − 1) + d·(K − 1) + 1 per axis): smaller steps there.
+    small = transposed and dims == 3
+    kernel = ints(1, 4 if dims == 1 else 2 if small else 3)
+    stride, dilation = ints(1, 2 if small else 3), ints(1, 2 if small else 3)
+    extra = {1: 6, 2: 3, 3: 1}[dims]
+    params: dict[str, Any] = {}
+    if transposed:
+        padding: Any = ints(0, 2)
+        out_pad = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+        # the output length s·(L − 1) + d·(K − 1) − 2p + output_padding + 1 must be >= 1
+        low = [max(1, -(-(2 * p - d * (k - 1) - a) // s) + 1) for p, d, k, a, s in
+               zip(padding, dilation, kernel, out_pad, stride)]
+        params["output_padding"] = out_pad
+    else:
+        kind = draw(st.sampled_from(["int", "tuple", "valid", "same"]))
+        if kind == "same":
+            stride = (1,) * dims
+            padding, total = "same", [d * (k - 1) for d, k in zip(dilation, kernel)]
+        elif kind == "valid":
+            padding, total = "valid", [0] * dims
+        else:
+            padding = ints(0, 2) if kind == "tuple" else (draw(st.integers(0, 2)),) * dims
+            total = [2 * p for p in padding]
+        low = [max(1, d * (k - 1) + 1 - t) for d, k, t in zip(dilation, kernel, total)]
+    size = [lo + draw(st.integers(0, extra)) for lo in low]
+    if transposed:
+        # At most 64 output positions, so no sum (the bias gradient's, over batch and
+        # positions) has more than 3·64 terms.
+        def positions() -> int:
+            return math.prod(s * (n - 1) + d * (k - 1) - 2 * p + a + 1 for s, n, d, k, p, a in
+                             zip(stride, size, dilation, kernel, padding, params["output_padding"]))
+        for a in range(dims):
+            while positions() > 64 and size[a] > low[a]:
+                size[a] -= 1
+        assume(positions() <= 64)
+    size = tuple(size)
+    batch = draw(st.sampled_from([0, 1, 2, 3]))
+    unbatched = draw(st.integers(0, 5)) == 0
+    elements = st.one_of(st.sampled_from([k / 4 for k in range(-8, 9)]), _floats(dtype, -2.0, 2.0))
+    arr = lambda shape: draw(hnp.arrays(DTYPES[dtype], shape, elements=elements))  # noqa: E731
+    x = arr(((cin,) if unbatched else (batch, cin)) + size)
+    w = arr(((cin, og) if transposed else (cout, cg)) + kernel)
+    b = arr((cout,)) if draw(st.booleans()) else None
+    for key, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+        # An int where every axis agrees, half of the time, as torch accepts both.
+        same = isinstance(value, tuple) and len(set(value)) == 1
+        params[key] = value[0] if same and draw(st.booleans()) else value
+    params["groups"] = groups
+    return {"input": x, "weight": w, "bias": b}, params
+
+
+for _name in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
+    register(_name)(_conv)

@@ -1,0 +1,234 @@
+"""Convolution benchmark: nnref against torch on the CPU, forward + backward, with peak memory.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/conv_bench.py [--repeats 9] [--json FILE]
+
+For each shape and dtype:
+
+* **time** — two worker processes, one running nnref (``conv2d`` then ``conv2d_backward``),
+  one running torch (``F.conv2d`` then ``torch.autograd.grad`` for input, weight and bias),
+  take turns: after one warm-up each, nnref runs once, then torch once, ``--repeats``
+  times, with a short pause between turns so neither library's idle threads are still
+  spinning.  Taking turns means both see the same background load on a shared machine;
+  the table gives the median of each.
+* **peak memory** — measured the same way for both, in a fresh process per library and
+  case: the peak resident set size (VmHWM, reset through /proc/self/clear_refs once the
+  inputs exist and a warm-up run is done) minus the resident size at that moment, over one
+  forward + backward.  glibc is told to serve every block of 128 KiB or more with mmap
+  (MALLOC_MMAP_THRESHOLD_), so freed buffers leave the resident set and the peak counts
+  what was live, for both.  For nnref, tracemalloc's peak (NumPy reports its buffers to
+  it) is shown as well.  (torch.profiler's memory totals were not used: they net out
+  buffers allocated and freed inside one operator, such as the im2col columns of torch's
+  float64 path.)
+
+The upstream gradient is all ones; inputs are standard-normal draws.  Nothing is cached
+between forward and backward: nnref's backward recomputes what it needs, as torch's
+float64 path does.  A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (N, C, H = W, O, k, stride, padding)
+CASES = [(8, 64, 56, 64, 3, 1, 1), (32, 3, 32, 16, 5, 1, 2), (8, 32, 64, 64, 3, 2, 1)]
+DTYPES = ("float64", "float32")
+TARGETS = {"float64": 1.5, "float32": 2.5}
+
+SETUP = r'''
+import numpy as np
+
+def setup(impl, dtype, N, C, H, O, k, s, p):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C, H, H)).astype(dtype)
+    w = rng.standard_normal((O, C, k, k)).astype(dtype)
+    b = rng.standard_normal(O).astype(dtype)
+    Ho = (H + 2 * p - k) // s + 1
+    g = np.ones((N, O, Ho, Ho), dtype=dtype)
+    if impl == "nnref":
+        import nnref
+
+        def run():
+            y = nnref.conv2d(x, w, b, stride=s, padding=p)
+            return y, nnref.conv2d_backward(g, x, w, b, stride=s, padding=p)
+    else:
+        import torch
+        import torch.nn.functional as F
+        xt, wt, bt, gt = (torch.from_numpy(a) for a in (x, w, b, g))
+        for t in (xt, wt, bt):
+            t.requires_grad_(True)
+
+        def run():
+            y = F.conv2d(xt, wt, bt, stride=s, padding=p)
+            return y, torch.autograd.grad(y, [xt, wt, bt], gt)
+    return run
+'''
+
+TIMER = SETUP + r'''
+import json, sys, time
+impl = sys.argv[1]
+run = None
+for line in sys.stdin:
+    cmd = json.loads(line)
+    if cmd["op"] == "setup":
+        run = setup(impl, cmd["dtype"], *cmd["case"])
+        run()
+        print(json.dumps({"ok": True}), flush=True)
+    else:
+        t0 = time.perf_counter()
+        out = run()
+        elapsed = time.perf_counter() - t0
+        del out
+        print(json.dumps({"s": elapsed}), flush=True)
+'''
+
+MEMORY = SETUP + r'''
+import json, sys
+impl, dtype = sys.argv[1], sys.argv[2]
+case = [int(v) for v in sys.argv[3:10]]
+
+def status(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+run = setup(impl, dtype, *case)
+run()
+result = {}
+try:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = status("VmRSS")
+    out = run()
+    result["rss_peak"] = status("VmHWM") - base
+    del out
+except OSError:
+    result["rss_peak"] = None
+if impl == "nnref":
+    import tracemalloc
+    tracemalloc.start()
+    out = run()
+    result["tracemalloc_peak"] = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+print(json.dumps(result))
+'''
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.update(extra or {})
+    return env
+
+
+class Worker:
+    def __init__(self, impl: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", TIMER, impl], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=_env())
+
+    def ask(self, cmd: dict) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def memory(impl: str, dtype: str, case: tuple[int, ...]) -> dict:
+    out = subprocess.run([sys.executable, "-c", MEMORY, impl, dtype, *map(str, case)], capture_output=True,
+                         text=True, check=True, env=_env({"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    cpu = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def versions() -> str:
+    code = "import numpy, torch; print(numpy.__version__, torch.__version__)"
+    np_v, torch_v = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                   check=True).stdout.split()
+    return f"NumPy {np_v}, torch {torch_v}, Python {platform.python_version()}"
+
+
+def mib(v: float | None) -> str:
+    return "—" if v is None else f"{v / 2**20:.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=9, help="timed turns per library and case (median reported)")
+    ap.add_argument("--pause", type=float, default=0.2, help="seconds between turns")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args(argv)
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(f"conv2d forward + backward; {when}; {machine()}; {versions()}; load average {load:.2f} at start;"
+          f" median of {args.repeats} alternating turns")
+    header = ["shape: N, C, H×W → O, k, s, p", "dtype", "nnref ms", "torch ms", "nnref / torch", "target",
+              "nnref peak MiB", "torch peak MiB", "memory", "nnref tracemalloc MiB"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    workers = {impl: Worker(impl) for impl in ("nnref", "torch")}
+    rows = []
+    try:
+        for dtype in DTYPES:
+            for case in CASES:
+                times: dict[str, list[float]] = {"nnref": [], "torch": []}
+                for wk in workers.values():
+                    wk.ask({"op": "setup", "dtype": dtype, "case": case})
+                for _ in range(args.repeats):
+                    for impl, wk in workers.items():
+                        time.sleep(args.pause)
+                        times[impl].append(wk.ask({"op": "run"})["s"])
+                mem = {impl: memory(impl, dtype, case) for impl in workers}
+                med = {impl: statistics.median(ts) for impl, ts in times.items()}
+                ratio = med["nnref"] / med["torch"]
+                target = TARGETS[dtype]
+                ours, theirs = mem["nnref"]["rss_peak"], mem["torch"]["rss_peak"]
+                mem_ok = ours is not None and theirs is not None and ours <= theirs
+                n, c, h, o, k, s, p = case
+                cells = [f"{n}, {c}, {h}×{h} → {o}, k={k}, s={s}, p={p}", dtype, f"{1e3 * med['nnref']:.1f}",
+                         f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×",
+                         f"≤ {target}× {'✅' if ratio <= target else '❌'}",
+                         mib(ours), mib(theirs), "✅ ≤ torch" if mem_ok else "❌ > torch",
+                         mib(mem["nnref"].get("tracemalloc_peak"))]
+                print("| " + " | ".join(cells) + " |", flush=True)
+                rows.append({"case": case, "dtype": dtype, "times": times, "median_s": med, "ratio": ratio,
+                             "target": target, "memory": mem, "cells": cells})
+    finally:
+        for wk in workers.values():
+            wk.close()
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"date": when, "machine": machine(), "versions": versions(), "load": load,
+                                         "repeats": args.repeats, "header": header, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,348 @@
+"""Sums over affine indices, on NumPy arrays: the runtime of the generated convolution kernels.
+
+A generated kernel evaluates terms such as
+
+    out[n, g, o, i] = Σ_c Σ_k  x[n, g, c, s·i + d·k − p] · w[g, o, c, k]
+
+where every index of every array is an affine function of the summation and output
+letters, and every array reads as zero outside its index range (that is what padding is).
+Three moves do all of it:
+
+* ``gather``  — read an array at affine indices into a new contiguous array with one axis
+  per letter (for convolution this is im2col): one strided view, one copy;
+* ``gemm``    — an einsum of two arrays as one batched matrix product (BLAS);
+* ``scatter`` — the adjoint of ``gather``: add an array into a zero target at affine indices
+  (col2im), one strided slice per value of the small letters (the kernel offsets), never
+  ``numpy.add.at``.
+
+``derivations/affine.py`` prints kernels made of these calls from SymPy's index
+expressions.  Everything here also works on object arrays, which is how the tests run a
+kernel on arrays of SymPy symbols and compare it with the index formula exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy
+from numpy.lib.stride_tricks import as_strided
+from numpy.typing import NDArray
+
+__all__ = ["At", "at", "gather", "scatter", "gemm", "align", "total"]
+
+
+@dataclass(frozen=True)
+class At:
+    """One axis indexed by ``offset + Σ step·letter`` (steps >= 1)."""
+
+    offset: int
+    steps: tuple[tuple[str, int], ...]
+
+    def span(self, sizes: dict[str, int]) -> tuple[int, int]:
+        """Smallest and largest index read (or written) on this axis."""
+        hi = self.offset + sum(step * (sizes[letter] - 1) for letter, step in self.steps)
+        return self.offset, hi
+
+
+def at(offset: int, **steps: int) -> At:
+    """``at(-p, i=s, k=d)`` is the index s·i + d·k − p."""
+    for letter, step in steps.items():
+        if int(step) < 1:
+            raise ValueError(f"affine index step for {letter!r} must be >= 1, got {step}")
+    return At(int(offset), tuple((letter, int(step)) for letter, step in steps.items()))
+
+
+Axis = str | At
+
+
+def _sizes(index: tuple[Axis, ...], shape: tuple[int, ...], sizes: dict[str, int]) -> dict[str, int]:
+    out = dict(sizes)
+    for ax, n in zip(index, shape):
+        if isinstance(ax, str):
+            if out.setdefault(ax, n) != n:
+                raise ValueError(f"letter {ax!r} has size {out[ax]} and {n}")
+    return out
+
+
+def _padding(index: tuple[Axis, ...], shape: tuple[int, ...], sizes: dict[str, int],
+             empty: bool) -> list[tuple[int, int]]:
+    """Zeros needed before and after each axis so every affine index falls inside."""
+    pads = []
+    for ax, n in zip(index, shape):
+        if isinstance(ax, str) or empty:
+            pads.append((0, 0))
+            continue
+        lo, hi = ax.span(sizes)
+        pads.append((max(0, -lo), max(0, hi - (n - 1))))
+    return pads
+
+
+def _zeros(shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
+    # numpy.zeros of object dtype holds the int 0, which SymPy treats as exact zero.
+    return numpy.zeros(shape, dtype=dtype)
+
+
+def gather(x: Any, index: tuple[Axis, ...], letters: str, sizes: dict[str, int]) -> NDArray[Any]:
+    """``out[letters] = x[index(letters)]``, zero where an index falls outside ``x``.
+
+    ``index`` gives, per axis of ``x``, a letter or an affine ``At``; ``sizes`` gives the
+    size of every letter that is not a plain axis of ``x``.  The result is a new
+    C-contiguous array whose axes follow ``letters``.
+    """
+    x = numpy.asarray(x)
+    if len(index) != x.ndim:
+        raise ValueError(f"gather: {len(index)} indices for a {x.ndim}-d array")
+    sizes = _sizes(index, x.shape, sizes)
+    out_shape = tuple(sizes[letter] for letter in letters)
+    out = numpy.empty(out_shape, dtype=x.dtype)
+    if out.size == 0:
+        return out
+    pads = _padding(index, x.shape, sizes, False)
+    if any(lo or hi for lo, hi in pads):
+        src = _zeros(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pads)), x.dtype)
+        src[tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape, pads))] = x
+    else:
+        src = x
+    # A strided view with one axis per letter: a plain axis keeps its stride, an affine
+    # axis gives each of its letters step × the axis stride, starting at offset + pad.
+    start = []
+    view_strides = {letter: 0 for letter in letters}
+    for ax, stride, (lo, _) in zip(index, src.strides, pads):
+        if isinstance(ax, str):
+            start.append(slice(None))
+            view_strides[ax] += stride
+        else:
+            start.append(slice(ax.offset + lo, None))
+            for letter, step in ax.steps:
+                view_strides[letter] += step * stride
+    base = src[tuple(start)]
+    view = as_strided(base, shape=out_shape, strides=tuple(view_strides[letter] for letter in letters),
+                      writeable=False)
+    numpy.copyto(out, view)
+    return out
+
+
+def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...],
+            small: str = "") -> NDArray[Any]:
+    """The adjoint of ``gather``: ``out[index(letters)] += v[letters]`` into zeros of ``shape``;
+    entries that land outside ``shape`` are dropped.
+
+    On an affine axis several letters can hit the same index, so one letter per axis is
+    added as a strided slice (positions distinct, no overlap) and the others, the
+    ``small`` ones (kernel offsets), are looped over: K^D slice additions in all, each
+    clipped to the part that lands inside ``out``.
+    """
+    v = numpy.asarray(v)
+    sizes = dict(zip(letters, v.shape))
+    plain = [ax for ax in index if isinstance(ax, str)]
+    if len(plain) + sum(len(ax.steps) for ax in index if isinstance(ax, At)) != len(letters):
+        raise ValueError(f"scatter: letters {letters!r} do not match the index")
+    out = _zeros(tuple(shape), v.dtype)
+    if not v.size:
+        return out
+    loops: list[str] = []
+    vector: list[tuple[str, int]] = []  # per affine axis: the letter added as a slice, its step
+    for ax in index:
+        if isinstance(ax, At):
+            # Vectorise over the letter that is not small (the largest, if none is named).
+            cands = [letter for letter, _ in ax.steps if letter not in small] or [letter for letter, _ in ax.steps]
+            vec = max(cands, key=lambda letter: sizes[letter])
+            vector.append((vec, dict(ax.steps)[vec]))
+            loops += [letter for letter, _ in ax.steps if letter != vec]
+    # v's axes in the order: the target's axes (plain letter or vector letter), then the loops.
+    order = []
+    vec_iter = iter(vector)
+    for ax in index:
+        order.append(ax if isinstance(ax, str) else next(vec_iter)[0])
+    vt = v.transpose([letters.index(letter) for letter in order + loops])
+    affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
+    for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
+        fixed = dict(zip(loops, values))
+        target: list[slice] = [slice(None)] * len(index)
+        source: list[slice] = [slice(None)] * len(index)
+        empty = False
+        for (k, ax), (vec, step) in zip(affine_axes, vector):
+            begin = ax.offset + sum(s * fixed[letter] for letter, s in ax.steps if letter != vec)
+            # positions begin + step·t for t = 0 .. n−1; keep those in [0, shape[k])
+            first = max(0, -(begin // step)) if begin < 0 else 0
+            last = min(sizes[vec] - 1, (shape[k] - 1 - begin) // step)
+            if last < first:
+                empty = True
+                break
+            target[k] = slice(begin + step * first, begin + step * last + 1, step)
+            source[k] = slice(first, last + 1)
+        if not empty:
+            block = vt[(Ellipsis,) + values] if values else vt
+            out[tuple(target)] += block[tuple(source)]
+    return out
+
+
+def _mergeable(shape: tuple[int, ...], strides: tuple[int, ...], groups: list[list[int]]) -> list[int] | None:
+    """The stride of each group of axes merged into one axis, or None when a group cannot be
+    viewed as one axis (its memory is not evenly spaced)."""
+    out = []
+    for group in groups:
+        real = [ax for ax in group if shape[ax] != 1]
+        for a, b in zip(real, real[1:]):
+            if strides[a] != strides[b] * shape[b]:
+                return None
+        out.append(strides[real[-1]] if real else 0)
+    return out
+
+
+def _merged(arr: NDArray[Any], groups: list[list[int]]) -> NDArray[Any] | None:
+    """``arr`` with each group of axes (in the given order) merged into one axis, as a view;
+    None when that would need a copy."""
+    strides = _mergeable(arr.shape, arr.strides, groups)
+    if strides is None:
+        return None
+    shape = [math.prod(arr.shape[ax] for ax in group) for group in groups]
+    if arr.size == 0:
+        return numpy.empty(shape, dtype=arr.dtype)
+    strides = [st if st else arr.itemsize for st in strides]
+    return as_strided(arr, shape=tuple(shape), strides=tuple(strides), writeable=False)
+
+
+def _operand(arr: NDArray[Any], subs: str, batch: list[str], rows: list[str], cols: list[str]) -> NDArray[Any]:
+    """``arr`` as (batch..., rows, cols), a view when its memory allows (either orientation of
+    the last two axes: BLAS takes a transposed matrix as it is), else a copy.  A batch letter
+    the array lacks becomes a broadcast axis of size 1."""
+    pos = {letter: subs.index(letter) for letter in subs}
+    expanded = arr
+    for letter in batch:
+        if letter not in pos:
+            expanded = expanded[..., numpy.newaxis]
+            pos[letter] = expanded.ndim - 1
+    bgroups = [[pos[letter]] for letter in batch]
+    r, c = [pos[letter] for letter in rows], [pos[letter] for letter in cols]
+    for groups, swap in (([*bgroups, r, c], False), ([*bgroups, c, r], True)):
+        view = _merged(expanded, groups)
+        if view is not None:
+            return view.swapaxes(-1, -2) if swap else view
+    perm = [ax for g in bgroups for ax in g] + r + c
+    dense = numpy.ascontiguousarray(expanded.transpose(perm))
+    shape = [expanded.shape[g[0]] for g in bgroups] + [math.prod(expanded.shape[a] for a in r),
+                                                     math.prod(expanded.shape[a] for a in c)]
+    return dense.reshape(shape)
+
+
+def _split(out: str, sa: str, sb: str) -> tuple[str, str, str, bool]:
+    """Split the output letters into batch + rows + columns (P, M, N) so the matrix product
+    lands in the output's order: N is the longest tail of letters from one operand only,
+    M the run before it from the other operand only, P the rest.  Returns (P, M, N, swap),
+    swap meaning the rows come from ``b``."""
+    def owner(letter: str) -> str:
+        return "a" if letter not in sb else "b" if letter not in sa else "both"
+
+    end = len(out)
+    tail = owner(out[-1]) if out else "both"
+    if tail == "both":
+        tail = "b"
+    else:
+        while end and owner(out[end - 1]) == tail:
+            end -= 1
+    start = end
+    head = "a" if tail == "b" else "b"
+    while start and owner(out[start - 1]) == head:
+        start -= 1
+    return out[:start], out[start:end], out[end:], head == "b"
+
+
+def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
+    """``numpy.einsum(subscripts, a, b)`` for two operands, as one batched matrix product.
+
+    The output letters are split into batch, row and column letters (a batch letter only
+    one operand has is broadcast, or joins that operand's rows or columns when the memory
+    allows, for fewer and larger products); letters in both operands and not in the output
+    are contracted.  An operand whose memory cannot be viewed as a matrix is copied when it
+    is small; else the contracted letter in the way becomes a batch letter summed
+    afterwards.  The result may be a transposed view.
+    """
+    a, b = numpy.asarray(a), numpy.asarray(b)
+    lhs, out = subscripts.split("->")
+    sa, sb = lhs.split(",")
+    for s, arr in ((sa, a), (sb, b)):
+        if len(s) != arr.ndim:
+            raise ValueError(f"gemm: subscripts {s!r} for a {arr.ndim}-d array")
+    # Letters in one operand only and not in the output are summed first.
+    for which in (0, 1):
+        s, arr, other = (sa, a, sb) if which == 0 else (sb, b, sa)
+        alone = [letter for letter in s if letter not in other and letter not in out]
+        if alone:
+            arr = arr.sum(axis=tuple(s.index(letter) for letter in alone))
+            s = "".join(letter for letter in s if letter not in alone)
+            if which == 0:
+                sa, a = s, arr
+            else:
+                sb, b = s, arr
+    split = _split(out, sa, sb)
+    if split[3]:
+        a, b, sa, sb = b, a, sb, sa
+    batch, rows, cols = list(split[0]), list(split[1]), list(split[2])
+    contracted = [letter for letter in sa if letter in sb and letter not in out]
+    sizes = {**dict(zip(sa, a.shape)), **dict(zip(sb, b.shape))}
+    out_size = math.prod(sizes[letter] for letter in out)
+    # Widen the matrices: a batch letter only one operand has joins that operand's rows or
+    # columns when its memory allows it (or when that operand is small enough to copy), so
+    # one large product replaces many small ones; the result then comes back transposed.
+    for letter in reversed(batch[:]):
+        for arr, subs, group, other in ((b, sb, cols, sa), (a, sa, rows, sb)):
+            if letter in subs and letter not in other:
+                wider = [letter, *group]
+                fits = _merged_ok(arr, subs, wider, contracted) or 4 * arr.size <= out_size
+                if fits:
+                    group.insert(0, letter)
+                    batch.remove(letter)
+                break
+    # A contracted letter the memory does not let merge: copy the operand when it is small,
+    # else try contracted letters as extra (summed) batch letters, fewest first.
+    ok_a, ok_b = _merged_ok(a, sa, rows, contracted), _merged_ok(b, sb, contracted, cols)
+    promoted: list[str] = []
+    if not (ok_a and ok_b) and not ((ok_b or 4 * b.size <= a.size) and (ok_a or 4 * a.size <= b.size)):
+        for count in range(1, len(contracted) + 1):
+            found = None
+            for extra in itertools.combinations(contracted, count):
+                con = [letter for letter in contracted if letter not in extra]
+                if _merged_ok(a, sa, rows, con) and _merged_ok(b, sb, con, cols):
+                    found = list(extra)
+                    break
+            if found is not None:
+                promoted = found
+                break
+    bat = [*batch, *promoted]
+    con = [letter for letter in contracted if letter not in promoted]
+    prod = numpy.matmul(_operand(a, sa, bat, rows, con), _operand(b, sb, bat, con, cols))
+    order = [*bat, *rows, *cols]
+    full = prod.reshape([sizes[letter] for letter in order])
+    if promoted:
+        full = full.sum(axis=tuple(range(len(batch), len(bat))))
+        order = [*batch, *rows, *cols]
+    return full.transpose([order.index(letter) for letter in out])
+
+
+def _merged_ok(arr: NDArray[Any], subs: str, rows: list[str], cols: list[str]) -> bool:
+    r, c = [subs.index(letter) for letter in rows], [subs.index(letter) for letter in cols]
+    return (_mergeable(arr.shape, arr.strides, [r, c]) is not None
+            or _mergeable(arr.shape, arr.strides, [c, r]) is not None)
+
+
+def total(a: Any, letters: str, out: str) -> NDArray[Any]:
+    """``a`` summed over the letters ``out`` lacks, axes in ``out``'s order (a bias gradient)."""
+    a = numpy.asarray(a)
+    summed = tuple(k for k, letter in enumerate(letters) if letter not in out)
+    kept = [letter for letter in letters if letter in out]
+    reduced = a.sum(axis=summed) if summed else a
+    return reduced.transpose([kept.index(letter) for letter in out])
+
+
+def align(arr: Any, letters: str, target: str) -> NDArray[Any]:
+    """``arr`` (axes named by ``letters``) viewed to broadcast against an array with axes
+    ``target``: a bias b[g, o] added to out[n, g, o, i] becomes shape (1, G, O, 1)."""
+    arr = numpy.asarray(arr)
+    perm = sorted(range(len(letters)), key=lambda k: target.index(letters[k]))
+    moved = arr.transpose(perm)
+    shape = [moved.shape[sorted(letters, key=target.index).index(t)] if t in letters else 1 for t in target]
+    return moved.reshape(shape)

@@ -1,0 +1,91 @@
+"""The convolution page and the worked examples E4 and E5.
+
+The worked-example values are recomputed here by hand (plain Python loops and the
+receptive-field recurrence), so a wrong nnref value and a wrong claim both fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from derivations import conv, conv_docs, conv_proofs, docs_build
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def claims() -> dict[str, docs_build.Claim]:
+    return {c.key: c for c in conv_docs.e4_e5_claims()}
+
+
+def test_e4_the_source_adds_wrong(claims: dict[str, docs_build.Claim]) -> None:
+    image = [[4, 3, 2, 1, 0]] * 5
+    kernel = [[1, 0, -1]] * 3
+    fmap = [[sum(image[i + m][j + n] * kernel[m][n] for m in range(3) for n in range(3)) for j in range(3)]
+            for i in range(3)]
+    assert fmap == [[6] * 3] * 3
+    assert claims["E4.00"].value == 6 and claims["E4.00"].ok is False  # the source says 10
+    assert claims["E4.map"].ok and claims["E4.map"].value.tolist() == fmap
+    assert claims["E4.corr"].ok and claims["E4.corr"].value.tolist() == [[-6] * 3] * 3
+
+
+def _field(layers: list[tuple[int, int]]) -> int:
+    """Receptive-field width by the recurrence r ← r + (k − 1)·j, j ← j·s."""
+    r, j = 1, 1
+    for k, s in layers:
+        r, j = r + (k - 1) * j, j * s
+    return r
+
+
+def test_e5_receptive_fields_and_counts(claims: dict[str, docs_build.Claim]) -> None:
+    e5 = conv_docs.compute_e5()
+    assert e5["fields"]["one 3×3 layer"] == (3, 9) and claims["E5.rf1"].ok
+    assert e5["fields"]["two 3×3 layers"] == (_field([(3, 1), (3, 1)]), 25) and claims["E5.rf2"].ok
+    assert e5["fields"]["two 3×3 layers, stride 2 in the first"][0] == _field([(3, 2), (3, 1)]) == 7
+    assert e5["fields"]["3×3, 2×2 pooling, 3×3"][0] == _field([(3, 1), (2, 2), (3, 1)]) == 8
+    assert e5["dense_weights"] == 1000 * 3 * 1000 * 1000 and claims["E5.dense"].ok
+    assert e5["conv_weights"] == 64 * 3 * 3 * 3 and claims["E5.conv"].ok
+
+
+def test_e4_e5_section_renders() -> None:
+    cl = conv_docs.e4_e5_claims()
+    text = conv_docs.render_e4_e5(cl)
+    docs_build.check_prose(text, "E4/E5")
+    assert "✘ **disagrees**" in text and "✔ agrees" in text
+    assert "## E4" in text and "## E5" in text
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> str:
+    # A one-configuration grid per op keeps this fast; tests/test_conv_exact.py runs the real one.
+    small = {dims: {key: values[:1] for key, values in axes.items()}
+             for dims, axes in conv_proofs.GRID_AXES["ci"].items()}
+    saved = conv_proofs.GRID_AXES["ci"]
+    conv_proofs.GRID_AXES["ci"] = small
+    conv_docs._PROOFS.clear()
+    try:
+        text, n_ops, n_plots = conv_docs.render_page("Convolution", None, tmp_path_factory.mktemp("plots"))
+    finally:
+        conv_proofs.GRID_AXES["ci"] = saved
+        conv_docs._PROOFS.clear()
+    assert n_ops == 6 and n_plots == 1
+    return text
+
+
+def test_page_shows_derived_formulas_proofs_sizes_code(page: str) -> None:
+    docs_build.check_prose(page, "convolution.md")
+    op = conv.op_named("conv1d")
+    for key in ("input", "weight", "bias"):
+        assert conv_docs.tex(op.stated.grads[key].formula) in page  # the derived index formulas
+    assert r"\delta_{" in page  # SymPy's raw derivative, with its deltas
+    assert page.count("✔ **symbolic**") >= 3  # the three relationships
+    assert "relationship" not in page or "Dumoulin" in page
+    for sp_ in conv_proofs.size_proofs():
+        assert conv_docs.tex(sp_.row["quoted"]) in page
+    text = (ROOT / "nnref" / "_generated" / "conv.py").read_text()
+    assert docs_build._generated_functions()["_conv2d_vjp"][1] in page and "_conv2d_vjp" in text
+    assert "printed from those" in page and "checked exactly" in page  # says which engine route it is
+    assert "assets/plots/conv_receptive_field.png" in page
+    for op_ in conv.OPS:
+        assert f"{{#{docs_build.anchor(op_.name)}}}" in page  # op links land on the page
