@@ -14,6 +14,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
+from .activations import stable_sigmoid
 from .spec import Arg, ClosedForm, Convention, IsInf, IsNaN, Param, PointwiseOp, Rewrite, xlogy
 
 FAMILY = "loss"
@@ -35,11 +36,6 @@ eps = sp.Symbol("epsilon", positive=True)
 
 INPUT = Arg("input", x, "predictions, any shape")
 TARGET = Arg("target", y, "targets, the shape of input")
-
-
-def stable_sigmoid(z: sp.Expr) -> sp.Expr:
-    # exp only ever sees a non-positive argument, so it cannot overflow.
-    return sp.Piecewise((1 / (1 + sp.exp(-z)), z >= 0), (sp.exp(z) / (1 + sp.exp(z)), True))
 
 
 def stable_log_sigmoid(z: sp.Expr) -> sp.Expr:
