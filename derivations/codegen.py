@@ -306,8 +306,7 @@ def _entry(op: Any, variants: list[PointwiseOp]) -> dict[str, Any]:
                    if getattr(a, "optional", None) is None],
         "params": params,
         "differentiable": list(op.differentiable),
-        "conventions": [{"label": c.label, "why": c.why, "point": c.point, "params": c.params,
-                         "applies_to": getattr(c, "variant", None)}
+        "conventions": [{"label": c.label, "why": c.why, "point": c.point, "params": c.params}
                         for o in tol_of for c in o.conventions],
         "tolerances": {dt: {"rtol": max(o.tol(dt).rtol for o in tol_of),
                             "atol": max(o.tol(dt).atol for o in tol_of),

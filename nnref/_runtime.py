@@ -145,7 +145,7 @@ def grad_array(op: str, grad_output: Any, ref: NDArray[Any], shape: tuple[int, .
     return g.astype(ref.dtype, copy=False)
 
 
-def _check_reduction(op: str, reduction: Any, allowed: tuple[str, ...] = REDUCTIONS) -> None:
+def check_reduction(op: str, reduction: Any, allowed: tuple[str, ...] = REDUCTIONS) -> None:
     check_choice(op, "reduction", reduction, allowed)
 
 
@@ -188,7 +188,7 @@ def reduce_loss(op: str, losses: Any, ref: NDArray[Any], reduction: str, weight:
     """Combine elementwise losses: 'none' keeps them, 'sum' adds them, 'mean' divides the
     sum by the element count (or, for losses that say so, by the sum of the weights),
     'batchmean' (kl_div) divides the sum by input.shape[0]."""
-    _check_reduction(op, reduction, reductions)
+    check_reduction(op, reduction, reductions)
     w = _loss_weight(op, weight, ref, weight_layout)
     values = numpy.asarray(losses, dtype=accumulator(ref.dtype))
     if values.shape != ref.shape:
@@ -214,7 +214,7 @@ def unreduce_grad(op: str, grad_output: Any, ref: NDArray[Any], reduction: str, 
                   weight_mean: str = "numel", reductions: tuple[str, ...] = REDUCTIONS,
                   weight_layout: str = "elementwise") -> NDArray[Any]:
     """The upstream gradient of each elementwise loss term (the adjoint of reduce_loss)."""
-    _check_reduction(op, reduction, reductions)
+    check_reduction(op, reduction, reductions)
     w = _loss_weight(op, weight, ref, weight_layout)
     g = grad_array(op, grad_output, ref, ref.shape if reduction == "none" else ()).astype(accumulator(ref.dtype))
     with quiet():

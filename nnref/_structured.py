@@ -36,7 +36,7 @@ def _dim(op: str, dim: Any, ndim: int) -> int:
     return dim % span
 
 
-def _normalise(op: str, name: str, input: ArrayLike, dim: Any, grad_output: Any = None) -> tuple[Any, ...]:
+def _normalise(op: str, input: ArrayLike, dim: Any, grad_output: Any = None) -> tuple[Any, ...]:
     x = _rt.float_array(op, "input", input)
     axis = _dim(op, dim, x.ndim)
     xv = x.reshape(1) if x.ndim == 0 else x
@@ -48,25 +48,25 @@ def _normalise(op: str, name: str, input: ArrayLike, dim: Any, grad_output: Any 
 
 def softmax(input: ArrayLike, dim: int | None = None) -> Array:
     """Softmax along ``dim``: exp(x - max) / sum(exp(x - max))."""
-    x, xv, axis, _ = _normalise("softmax", "input", input, dim)
+    x, xv, axis, _ = _normalise("softmax", input, dim)
     return _rt.like(_k._softmax_forward(xv, axis).reshape(x.shape), x)
 
 
 def softmax_backward(grad_output: ArrayLike, input: ArrayLike, dim: int | None = None) -> dict[str, Array]:
     """Vector-Jacobian product of softmax: {'input': p * (g - sum(g * p))}."""
-    x, xv, axis, g = _normalise("softmax", "input", input, dim, grad_output)
+    x, xv, axis, g = _normalise("softmax", input, dim, grad_output)
     return {"input": _rt.like(_k._softmax_vjp(g, xv, axis)["input"].reshape(x.shape), x)}
 
 
 def log_softmax(input: ArrayLike, dim: int | None = None) -> Array:
     """log(softmax(x)) along ``dim``, as x - max - log(sum(exp(x - max)))."""
-    x, xv, axis, _ = _normalise("log_softmax", "input", input, dim)
+    x, xv, axis, _ = _normalise("log_softmax", input, dim)
     return _rt.like(_k._log_softmax_forward(xv, axis).reshape(x.shape), x)
 
 
 def log_softmax_backward(grad_output: ArrayLike, input: ArrayLike, dim: int | None = None) -> dict[str, Array]:
     """Vector-Jacobian product of log_softmax: {'input': g - softmax(x) * sum(g)}."""
-    x, xv, axis, g = _normalise("log_softmax", "input", input, dim, grad_output)
+    x, xv, axis, g = _normalise("log_softmax", input, dim, grad_output)
     return {"input": _rt.like(_k._log_softmax_vjp(g, xv, axis)["input"].reshape(x.shape), x)}
 
 
@@ -198,14 +198,11 @@ class _ClassProblem:
         return numpy.expand_dims(g, self.axis)
 
 
-def _check_reduction(op: str, reduction: Any) -> None:
-    _rt.check_choice(op, "reduction", reduction, _rt.REDUCTIONS)
-
 
 def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Array:
     """Cross-entropy of logits against class indices or class probabilities (torch's semantics)."""
-    _check_reduction("cross_entropy", reduction)
+    _rt.check_reduction("cross_entropy", reduction)
     ls = _rt.check_float("cross_entropy", "label_smoothing", label_smoothing, {"lo": 0.0, "hi": 1.0})
     pb = _ClassProblem("cross_entropy", input, target, weight, ignore_index, ls, allow_probabilities=True)
     return pb.reduce(_k._cross_entropy_forward(pb.x, pb.t, pb.class_weight, pb.axis), reduction)
@@ -216,7 +213,7 @@ def cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, target: Arr
                            label_smoothing: float = 0.0) -> dict[str, Array]:
     """{'input': g · (softmax(x) Σ_c w_c t_c - w t)} with g the per-sample upstream gradient, and
     for probability targets {'target': -(1 - label_smoothing) · g · w · log_softmax(x)}."""
-    _check_reduction("cross_entropy", reduction)
+    _rt.check_reduction("cross_entropy", reduction)
     ls = _rt.check_float("cross_entropy", "label_smoothing", label_smoothing, {"lo": 0.0, "hi": 1.0})
     pb = _ClassProblem("cross_entropy", input, target, weight, ignore_index, ls, allow_probabilities=True)
     g = pb.upstream(grad_output, reduction)
@@ -231,7 +228,7 @@ def cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, target: Arr
 def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Array:
     """Negative log-likelihood -w[y] x[y] of class indices, given log-probabilities."""
-    _check_reduction("nll_loss", reduction)
+    _rt.check_reduction("nll_loss", reduction)
     pb = _ClassProblem("nll_loss", input, target, weight, ignore_index, 0.0, allow_probabilities=False)
     return pb.reduce(_k._nll_loss_forward(pb.x, pb.t, pb.class_weight, pb.axis), reduction)
 
@@ -239,7 +236,7 @@ def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = Non
 def nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
                       ignore_index: int = -100, reduction: str = "mean") -> dict[str, Array]:
     """{'input': -g w_c [c = y]}."""
-    _check_reduction("nll_loss", reduction)
+    _rt.check_reduction("nll_loss", reduction)
     pb = _ClassProblem("nll_loss", input, target, weight, ignore_index, 0.0, allow_probabilities=False)
     g = pb.upstream(grad_output, reduction)
     return {"input": _rt.like(_k._nll_loss_vjp(g, pb.x, pb.t, pb.class_weight, pb.axis)["input"], pb.x)}
@@ -265,7 +262,7 @@ def _cosine_args(input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin
 def cosine_embedding_loss(input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = 0.0,
                           reduction: str = "mean") -> Array:
     """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where target is -1."""
-    _check_reduction("cosine_embedding_loss", reduction)
+    _rt.check_reduction("cosine_embedding_loss", reduction)
     a, b, y, margin = _cosine_args(input1, input2, target, margin)
     per = numpy.squeeze(_k._cosine_embedding_loss_forward(a, b, y, margin, -1), -1)
     return _rt.reduce_loss("cosine_embedding_loss", per, numpy.empty(per.shape, a.dtype), reduction)
@@ -274,7 +271,7 @@ def cosine_embedding_loss(input1: ArrayLike, input2: ArrayLike, target: ArrayLik
 def cosine_embedding_loss_backward(grad_output: ArrayLike, input1: ArrayLike, input2: ArrayLike, target: ArrayLike,
                                    margin: float = 0.0, reduction: str = "mean") -> dict[str, Array]:
     """Gradients with respect to input1 and input2."""
-    _check_reduction("cosine_embedding_loss", reduction)
+    _rt.check_reduction("cosine_embedding_loss", reduction)
     a, b, y, margin = _cosine_args(input1, input2, target, margin)
     ref = numpy.empty(a.shape[:-1], a.dtype)
     g = numpy.expand_dims(_rt.unreduce_grad("cosine_embedding_loss", grad_output, ref, reduction), -1)
