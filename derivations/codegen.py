@@ -274,6 +274,9 @@ def catalog() -> list[dict[str, Any]]:
     from . import conv
 
     entries += [_entry(cop, []) for cop in conv.OPS]
+    from . import pool
+
+    entries += [_entry(pop, []) for pop in pool.OPS]
     return entries
 
 
@@ -340,6 +343,9 @@ def render_all() -> dict[Path, str]:
     from . import conv
 
     files[OUT / "conv.py"] = conv.module_source()
+    from . import pool
+
+    files[OUT / "pool.py"] = pool.module_source()
     files[OUT / "__init__.py"] = '"""Generated engine modules (see derivations/codegen.py)."""\n'
     return files
 

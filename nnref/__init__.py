@@ -6,12 +6,13 @@ only.  Each op ``f`` has ``f_backward(grad_output, *inputs, **params)`` returnin
 dict of gradients, and ``get_op(name)`` finds either by name.
 """
 
-from . import _conv, _structured
+from . import _conv, _pool, _structured
 from ._conv import *  # noqa: F403
 from ._generated import activations as _activations
 from ._generated import losses as _losses
 from ._generated.activations import *  # noqa: F403
 from ._generated.losses import *  # noqa: F403
+from ._pool import *  # noqa: F403
 from ._registry import Op, all_ops, get_op
 from ._runtime import NNRefError
 from ._structured import *  # noqa: F403
@@ -19,4 +20,4 @@ from ._structured import *  # noqa: F403
 __version__ = "0.1.0"
 
 __all__ = ["Op", "NNRefError", "all_ops", "get_op", "__version__",
-           *_activations.__all__, *_losses.__all__, *_structured.__all__, *_conv.__all__]
+           *_activations.__all__, *_losses.__all__, *_structured.__all__, *_conv.__all__, *_pool.__all__]

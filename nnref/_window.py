@@ -1,0 +1,188 @@
+"""Sliding windows on NumPy arrays: the runtime of the generated pooling kernels.
+
+A pooling window reads x at the same affine indices as a convolution,
+
+    x[n, c, s·i + d·k − p]        (one ``_affine.At`` per spatial axis),
+
+so this module takes the convolution runtime's index descriptions (``_affine.at``) and its
+padding arithmetic, and adds the reductions a convolution does not need:
+
+* ``taps``         — one strided view of the (padded) input per kernel offset k, in
+  row-major order of k: a window reduction is a loop over K^D views, never a copy of
+  every window;
+* ``window_sum``   — Σ_k over those views (avg_pool, lp_pool);
+* ``window_max``   — the maximum and *which* tap torch chooses (first maximum, last NaN,
+  never padding);
+* ``select`` / ``spread`` — the gradient of each window laid out per tap, for
+  ``_affine.scatter`` (the convolution's col2im) to add back into the input.
+
+Everything here also runs on object arrays of SymPy symbols (the sums), which is how the
+exact tests compare a kernel with its index formula.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy
+from numpy.typing import NDArray
+
+from ._affine import At, _padding, _sizes
+
+__all__ = ["taps", "window_sum", "window_max", "select", "spread", "prod", "lp_root", "lp_root_grad",
+           "first_valid", "flat_index"]
+
+
+def prod(values: Any) -> int:
+    return math.prod(int(v) for v in values)
+
+
+def _padded(x: NDArray[Any], pads: list[tuple[int, int]], fill: Any) -> NDArray[Any]:
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    src = numpy.full(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pads)), fill, dtype=x.dtype)
+    src[tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape, pads))] = x
+    return src
+
+
+def taps(x: Any, index: tuple[Any, ...], sizes: dict[str, int], small: str,
+         fill: Any = 0) -> Iterator[tuple[tuple[int, ...], NDArray[Any]]]:
+    """(k, view) for every kernel offset k (the ``small`` letters, row-major), where view is
+    x[index] at that k with one axis per axis of x (a plain axis, or the position letter of
+    an affine axis); entries outside x read as ``fill``."""
+    x = numpy.asarray(x)
+    sizes = _sizes(index, x.shape, sizes)
+    pads = _padding(index, x.shape, sizes, False)
+    src = _padded(x, pads, fill)
+    kernel = [letter for letter in small if any(isinstance(ax, At) and letter in dict(ax.steps) for ax in index)]
+    for values in itertools.product(*(range(sizes[letter]) for letter in kernel)):
+        fixed = dict(zip(kernel, values))
+        view = []
+        for ax, (lo, _) in zip(index, pads):
+            if isinstance(ax, str):
+                view.append(slice(None))
+                continue
+            (letter, step), = [(v, st) for v, st in ax.steps if v not in small]
+            start = ax.offset + lo + sum(st * fixed[v] for v, st in ax.steps if v in small)
+            view.append(slice(start, start + step * (sizes[letter] - 1) + 1, step))
+        yield values, src[tuple(view)]
+
+
+def window_sum(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, int], small: str) -> NDArray[Any]:
+    """Σ_k x[index] over the kernel offsets (zero outside x), axes in ``letters`` order (the
+    order of ``index``)."""
+    x = numpy.asarray(x)
+    acc: Any = None
+    for _, view in taps(x, index, sizes, small, fill=0):
+        acc = numpy.array(view, copy=True) if acc is None else acc + view
+    if acc is None:  # no taps: an empty kernel cannot happen (kernel_size >= 1 is checked)
+        raise ValueError("window_sum: no kernel offsets")
+    return acc
+
+
+def first_valid(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int], small: str,
+                kernel: tuple[int, ...]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Per output position: the first kernel offset (flat, row-major) that reads inside x, and
+    whether one exists on every axis.  offset + step·i + d·k >= 0  ⇔  k >= ⌈−(offset + step·i)/d⌉."""
+    firsts, ok = [], []
+    for ax, length in zip(index, shape):
+        if isinstance(ax, str):
+            continue
+        (pos, step), = [(v, st) for v, st in ax.steps if v not in small]
+        (_, dil), = [(v, st) for v, st in ax.steps if v in small]
+        i = numpy.arange(sizes[pos])
+        start = ax.offset + step * i
+        k = numpy.maximum(0, -(start // dil))  # ⌈−start/d⌉ for start < 0, else 0
+        firsts.append(k)
+        ok.append((k < kernel[len(firsts) - 1]) & (start + dil * k < length))
+    dims = len(firsts)
+    flat = numpy.zeros([1] * dims, dtype=numpy.intp)
+    valid = numpy.ones([1] * dims, dtype=bool)
+    for a, (k, v) in enumerate(zip(firsts, ok)):
+        shape_a = [1] * dims
+        shape_a[a] = k.size
+        flat = flat * kernel[a] + k.reshape(shape_a)
+        valid = valid & v.reshape(shape_a)
+    return flat, valid
+
+
+def window_max(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, int],
+               small: str) -> tuple[NDArray[Any], NDArray[Any]]:
+    """The window maximum and the tap torch chooses (flat kernel offset, row-major).
+
+    The choice starts at each window's first in-bounds tap with the value −inf and moves to a
+    later tap only when its value is strictly greater (so ties keep the first maximum, and
+    padding, read as −inf, never wins); then every NaN tap takes the choice, in order, so
+    the last NaN wins and the value is NaN.  This is torch's `val > maxval || isnan(val)`
+    scan, vectorised over windows.
+    """
+    x = numpy.asarray(x)
+    sizes = _sizes(index, x.shape, sizes)
+    kernel = tuple(sizes[letter] for letter in small)
+    out_shape = tuple(sizes[letter] for letter in letters)
+    best = numpy.full(out_shape, -numpy.inf, dtype=x.dtype)
+    first, _ = first_valid(index, x.shape, sizes, small, kernel)
+    chosen = numpy.empty(out_shape, dtype=numpy.intp)
+    chosen[...] = first
+    if best.size == 0:
+        return best, chosen
+    for t, (_, view) in enumerate(taps(x, index, sizes, small, fill=-numpy.inf)):
+        better = view > best
+        numpy.copyto(best, view, where=better)
+        numpy.putmask(chosen, better, t)
+    if x.dtype.kind == "f" and numpy.isnan(x).any():
+        for t, (_, view) in enumerate(taps(x, index, sizes, small, fill=-numpy.inf)):
+            nan = numpy.isnan(view)
+            numpy.copyto(best, view, where=nan)
+            numpy.putmask(chosen, nan, t)
+    # a window with no in-bounds tap keeps −inf (the caller rejects such configurations)
+    return best, chosen
+
+
+def flat_index(chosen: NDArray[Any], index: tuple[Any, ...], letters: str, shape: tuple[int, ...],
+               small: str, kernel: tuple[int, ...]) -> NDArray[Any]:
+    """The flat index (within each plane of x) of the chosen tap: Σ_a (s·i + d·k − p)_a · stride_a."""
+    ks = numpy.unravel_index(chosen, kernel) if chosen.size else [chosen] * len(kernel)
+    spatial = [(ax, n) for ax, n in zip(index, shape) if not isinstance(ax, str)]
+    flat = numpy.zeros(chosen.shape, dtype=numpy.int64)
+    for (ax, length), k in zip(spatial, ks):
+        (pos, step), = [(v, st) for v, st in ax.steps if v not in small]
+        (_, dil), = [(v, st) for v, st in ax.steps if v in small]
+        i = numpy.arange(chosen.shape[letters.index(pos)])
+        shp = [1] * chosen.ndim
+        shp[letters.index(pos)] = i.size
+        j = ax.offset + step * i.reshape(shp) + dil * numpy.asarray(k, dtype=numpy.int64)
+        flat = flat * length + j
+    return flat
+
+
+def select(grad: Any, chosen: NDArray[Any], letters: str, small: str, kernel: tuple[int, ...]) -> NDArray[Any]:
+    """g[n, c, i]·χ[n, c, i, k]: the upstream gradient at the chosen tap, zero at the others,
+    with the kernel offsets as trailing axes (letters + small)."""
+    grad = numpy.asarray(grad)
+    t = numpy.arange(prod(kernel)).reshape((1,) * grad.ndim + (-1,))
+    cols = numpy.where(chosen[..., numpy.newaxis] == t, grad[..., numpy.newaxis], numpy.zeros((), grad.dtype))
+    return cols.reshape(grad.shape + tuple(kernel))
+
+
+def spread(v: Any, small: str, kernel: tuple[int, ...]) -> NDArray[Any]:
+    """v[n, c, i] repeated over the kernel offsets (a broadcast view, no copy): every tap of a
+    window receives the same gradient (avg_pool, lp_pool)."""
+    v = numpy.asarray(v)
+    return numpy.broadcast_to(v.reshape(v.shape + (1,) * len(kernel)), v.shape + tuple(kernel))
+
+
+def lp_root(u: Any, p: float) -> Any:
+    """(sign(u)·relu(|u|))^(1/p), torch's lp_pool tail: u^(1/p), with NaN for u < 0 and
+    non-integer 1/p, as torch.pow gives."""
+    return numpy.power(u, 1.0 / p)
+
+
+def lp_root_grad(grad: Any, u: Any, p: float) -> Any:
+    """grad·(1/p)·u^(1/p − 1), and 0 where u == 0 (torch's relu(|u|) has derivative 0 there,
+    which masks the infinite power)."""
+    return numpy.where(u == 0, numpy.zeros((), dtype=numpy.asarray(u).dtype),
+                       grad * (numpy.power(u, 1.0 / p - 1.0) / p))
