@@ -456,6 +456,13 @@ def evaluate(expr: sp.Expr, arrays: dict[str, np.ndarray], env: dict[sp.Symbol, 
                 return sp.S.Zero
             out *= v
         return out
+    if isinstance(expr, sp.Piecewise):
+        for value, cond in expr.args:
+            if bool(cond.xreplace({k: sp.Integer(v) for k, v in env.items()})):
+                return evaluate(value, arrays, env)
+        raise ValueError(f"no branch of {expr} holds")
+    if isinstance(expr, sp.Pow) and expr.has(Indexed, sp.Sum):
+        return evaluate(expr.base, arrays, env) ** evaluate(expr.exp, arrays, env)
     if isinstance(expr, sp.floor):
         return sp.floor(evaluate(expr.args[0], arrays, env))
     if isinstance(expr, sp.Symbol):

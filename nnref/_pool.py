@@ -186,6 +186,10 @@ def _divisor(w: _Window, count_include_pad: bool, divisor_override: Any) -> Any:
 def _avg_args(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: Any,
               count_include_pad: Any, divisor_override: Any) -> tuple[_Window, Any]:
     w = _window(op, dims, input, kernel_size, stride, padding, 1, ceil_mode)
+    if dims == 3 and any(w.x.shape[2 + a] < w.kernel[a] for a in range(3)):
+        # torch's avg_pool3d (only it) also asks the unpadded input to hold a whole kernel
+        raise NNRefError(f"{op}: kernel_size: expected at most the input's spatial size {w.x.shape[2:]} on every"
+                         f" axis (avg_pool3d checks the input before padding), got {kernel_size!r}")
     include = _bool(op, "count_include_pad", count_include_pad)
     if divisor_override is not None:
         divisor_override = _rt.check_int(op, "divisor_override", divisor_override)
@@ -417,8 +421,8 @@ def _unpool(op: str, dims: int, input: Any, indices: Any, kernel_size: Any, stri
     nb, ch = xb.shape[:2]
     y = numpy.zeros((nb * ch, plane), dtype=xb.dtype)
     rows = numpy.arange(nb * ch)[:, None]
-    src = xb.reshape(nb * ch, -1)
-    flat = ind.reshape(nb * ch, -1)
+    src = xb.reshape(nb * ch, math.prod(xb.shape[2:]))
+    flat = ind.reshape(src.shape)
     # Duplicates: NumPy keeps the last assignment, torch (CPU) the first: assign in reverse.
     y[rows, flat[:, ::-1]] = src[:, ::-1]
     res = y.reshape((nb, ch) + out)
@@ -431,7 +435,8 @@ def _unpool_backward(op: str, dims: int, grad_output: Any, input: Any, indices: 
     shape = (xb.shape[:2] + out) if batched else (xb.shape[1:2] + out)
     g = _grad(op, grad_output, shape, xb.dtype).reshape(xb.shape[:2] + out)
     nb, ch = xb.shape[:2]
-    gx = numpy.take_along_axis(g.reshape(nb * ch, -1), ind.reshape(nb * ch, -1), axis=1).reshape(xb.shape)
+    gx = numpy.take_along_axis(g.reshape(nb * ch, math.prod(out)), ind.reshape(nb * ch, math.prod(xb.shape[2:])),
+                               axis=1).reshape(xb.shape)
     return {"input": gx if batched else gx[0]}
 
 

@@ -26,7 +26,9 @@ class Adapter(Protocol):
 
     def forward(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
                 device: str) -> np.ndarray:
-        """Run op ``op`` (torch.nn.functional's name) and return its output.
+        """Run op ``op`` (torch.nn.functional's name) and return its output (a tuple
+        (values, int64 indices) where the op returns indices, as max pooling with
+        return_indices=True does).
 
         Raise NotImplementedError when the implementation has no such op: only that op's
         tests fail.
@@ -35,7 +37,8 @@ class Adapter(Protocol):
     def vjp(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
             grad_output: np.ndarray, wrt: list[str], device: str) -> dict[str, np.ndarray]:
         """Gradient of <grad_output, op(inputs)> with respect to each input named in wrt (an
-        array parameter such as a loss's weight may be named too)."""
+        array parameter such as a loss's weight may be named too).  For an op returning
+        (values, indices), grad_output is the gradient of the values."""
 
 
 class TorchAdapter:
@@ -77,11 +80,15 @@ class TorchAdapter:
                 device: str) -> np.ndarray:
         with self.torch.no_grad():
             out, _ = self._call(op, inputs, params, device)
+        if isinstance(out, tuple):  # (values, indices): max pooling with return_indices
+            return tuple(t.detach().cpu().numpy() for t in out)
         return out.detach().cpu().numpy()
 
     def vjp(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
             grad_output: np.ndarray, wrt: list[str], device: str) -> dict[str, np.ndarray]:
         out, tensors = self._call(op, inputs, params, device, tuple(wrt))
+        if isinstance(out, tuple):  # the gradient flows through the values, not the indices
+            out = out[0]
         g = self._tensor(grad_output, device)
         grads = self.torch.autograd.grad(out, [tensors[k] for k in wrt], g, allow_unused=True)
         result = {}

@@ -19,7 +19,9 @@ def max_errors(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: floa
     diff = np.abs(a[both] - e[both])
     mag = np.abs(e[both])
     rel = np.where(mag >= 1e-3, diff / np.maximum(mag, 1e-3), 0.0)
-    used = diff / (atol + rtol * mag)
+    allowed = atol + rtol * mag
+    # An exact tolerance (0, 0): used is 0 where the entries agree, inf where they do not.
+    used = np.where(allowed > 0, diff / np.where(allowed > 0, allowed, 1.0), np.where(diff > 0, np.inf, 0.0))
     return float(diff.max()), float(rel.max()), float(used.max())
 
 

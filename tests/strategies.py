@@ -293,3 +293,127 @@ def _conv(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
 
 for _name in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
     register(_name)(_conv)
+
+
+# ----------------------------------------------------------------------------- pooling
+
+
+def _pool_values(dtype: str, specials: bool, lo: float = -10.0, hi: float = 10.0) -> st.SearchStrategy[float]:
+    """Small integers most of the time, so windows tie on purpose; ordinary floats; and, where
+    the op is defined for them, NaN and ±inf."""
+    options = [st.sampled_from([-2.0, -1.0, 0.0, -0.0, 1.0, 2.0]), _floats(dtype, lo, hi)]
+    if specials:
+        options.append(st.sampled_from([math.nan, math.inf, -math.inf]))
+    return st.one_of(*options)
+
+
+@st.composite
+def _pool(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
+    """A pooling call with every parameter drawn: per-axis kernel, stride (larger than the
+    kernel too), padding up to half the kernel, dilation, ceil_mode with overhanging last
+    windows, count_include_pad / divisor_override, adaptive sizes smaller and larger than
+    the input, batch 0 and unbatched input; values tie on purpose and include NaN and ±inf
+    (finite values only for lp_pool, whose torch gradient mixes inf and 0 in other orders)."""
+    name = meta["name"]
+    dims = int(name[-2])
+    kind = name[: name.index("pool") + 4] if "unpool" not in name else "max_unpool"
+    ints = lambda lo, hi: tuple(draw(st.integers(lo, hi)) for _ in range(dims))  # noqa: E731
+    batch = draw(st.sampled_from([0, 1, 2]))
+    channels = draw(st.integers(1, 3))
+    unbatched = draw(st.integers(0, 5)) == 0
+    params: dict[str, Any] = {}
+
+    def as_param(value: tuple[int, ...]) -> Any:
+        same = len(set(value)) == 1
+        return value[0] if same and draw(st.booleans()) else value
+
+    def array(size: tuple[int, ...], values: st.SearchStrategy[float]) -> np.ndarray:
+        shape = ((channels,) if unbatched else (batch, channels)) + size
+        return draw(hnp.arrays(DTYPES[dtype], shape, elements=values))
+
+    if kind in ("max_pool", "avg_pool", "lp_pool"):
+        kernel = ints(1, 2 if dims == 3 else 3)
+        stride = ints(1, 3 if dims < 3 else 2)
+        dilation = ints(1, 2) if kind == "max_pool" else (1,) * dims
+        padding = tuple(draw(st.integers(0, k // 2)) for k in kernel) if kind != "lp_pool" else (0,) * dims
+        ceil = draw(st.booleans())
+        extra = {1: 6, 2: 3, 3: 2}[dims]
+        size = tuple(max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, extra))
+                     for k, d, p in zip(kernel, dilation, padding))
+        if kind == "avg_pool" and dims == 3:  # torch's avg_pool3d wants a whole kernel before padding
+            size = tuple(max(n, k) for n, k in zip(size, kernel))
+        # Every window must read an input entry (nnref refuses the others, see nnref/_pool.py).
+        for k, s, d, p, n in zip(kernel, stride, dilation, padding, size):
+            out = _pool_out(n, k, s, d, p, ceil)
+            assume(out >= 1)
+            assume(all(any(0 <= s * i - p + d * t < n for t in range(k)) for i in range(out)))
+        if kind == "lp_pool":
+            params["norm_type"] = draw(st.one_of(st.sampled_from([1.0, 2.0, 3.0, 1.5]), st.floats(1.0, 3.0)))
+        params["kernel_size"] = as_param(kernel)
+        if draw(st.integers(0, 3)) > 0:
+            params["stride"] = as_param(stride)
+        if name == "lp_pool1d":  # torch's lp_pool1d multiplies by kernel_size: it must be an int
+            params["kernel_size"] = kernel[0]
+        else:
+            stride = kernel
+        if kind != "lp_pool":
+            params["padding"] = as_param(padding)
+        if kind == "max_pool":
+            params["dilation"] = as_param(dilation)
+            params["return_indices"] = draw(st.booleans())
+        params["ceil_mode"] = ceil
+        if kind == "avg_pool":
+            params["count_include_pad"] = draw(st.booleans())
+            if dims > 1 and draw(st.integers(0, 3)) == 0:
+                params["divisor_override"] = draw(st.integers(1, 7))
+        if kind == "lp_pool":
+            values = _pool_values(dtype, False, 0.0 if params["norm_type"] % 1 else -3.0, 3.0)
+        else:
+            values = _pool_values(dtype, True)
+        return {"input": array(size, values)}, params
+    if kind in ("adaptive_avg_pool", "adaptive_max_pool"):
+        size = ints(1, 7 if dims == 1 else 5)
+        out_size: Any = tuple(draw(st.one_of(st.integers(1, 8), st.none())) if dims > 1 else draw(st.integers(1, 8))
+                              for _ in range(dims))
+        if dims == 1 or draw(st.booleans()):
+            out_size = out_size[0] if dims == 1 else out_size
+        params["output_size"] = out_size
+        if kind == "adaptive_max_pool":
+            params["return_indices"] = draw(st.booleans())
+        return {"input": array(size, _pool_values(dtype, True))}, params
+    # max_unpool: indices as max_pool returns them (possibly repeated where windows overlap),
+    # or distinct positions of each output plane.
+    kernel, stride = ints(1, 3), ints(1, 3)
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    size = ints(1, 4)
+    default = [(n - 1) * s + k - 2 * p for n, s, k, p in zip(size, stride, kernel, padding)]
+    assume(all(m >= 1 for m in default))
+    out_shape = tuple(m + draw(st.integers(-s + 1, s - 1)) if draw(st.booleans()) else m
+                      for m, s in zip(default, stride))
+    assume(all(m >= 1 for m in out_shape))
+    x = array(size, _pool_values(dtype, True))
+    plane = math.prod(out_shape)
+    lead = x.shape[:-dims]
+    count = math.prod(size)
+    assume(count <= plane)
+    rows = [draw(st.permutations(range(plane)))[:count] for _ in range(math.prod(lead))]
+    indices = np.asarray(rows, dtype=np.int64).reshape(x.shape)
+    params.update(kernel_size=as_param(kernel), stride=as_param(stride), padding=as_param(padding))
+    if out_shape != tuple(default) or draw(st.booleans()):
+        params["output_size"] = out_shape
+    return {"input": x, "indices": indices}, params
+
+
+def _pool_out(n: int, k: int, s: int, d: int, p: int, ceil: bool) -> int:
+    """torch's pooling_output_shape, written out independently of nnref's derived rule."""
+    span = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)
+    out = span // s + 1
+    if ceil and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+for _name in ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "lp_pool1d",
+              "lp_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+              "max_unpool1d", "max_unpool2d"):
+    register(_name)(_pool)

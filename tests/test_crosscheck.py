@@ -75,6 +75,14 @@ def test_matches_nnref(meta: dict[str, Any], dtype: str, device: str, impl: Any,
         except NotImplementedError as exc:
             pytest.fail(f"{impl.name} does not provide {name}: {exc}")
         where = f"{name}({', '.join(_show(k, v) for k, v in inputs.items() if v is not None)}, {params}) [{dtype}, {device}]"
+        if isinstance(expected, tuple):
+            # (values, indices): the indices must agree exactly, then the values are compared
+            assert isinstance(actual, tuple) and len(actual) == 2, f"{where}: expected (values, indices)"
+            ind = np.asarray(actual[1])
+            assert ind.dtype == np.int64, f"{where}: index dtype {ind.dtype}"
+            assert ind.shape == expected[1].shape and np.array_equal(ind, expected[1]), \
+                f"indices {where}: got {ind.ravel()[:8]}, expected {expected[1].ravel()[:8]}"
+            actual, expected = actual[0], expected[0]
         assert np.asarray(actual).dtype == np.dtype(dtype), f"{where}: output dtype {np.asarray(actual).dtype}"
         assert_close(actual, expected, tol["rtol"], tol["atol"], f"forward {where}")
         recorder.add(name, dtype, device, "forward", actual, expected, tol["rtol"], tol["atol"])
