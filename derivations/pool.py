@@ -111,11 +111,13 @@ LP_CONVENTIONS = (
 
 UNPOOL_CONVENTIONS = (
     PoolConvention(
-        "duplicate indices: last write",
-        "When two inputs of one plane carry the same index, the output holds the last one in"
-        " row-major order; the backward still sends the output's gradient at that index to both.",
-        "torch's CPU kernel writes in order (the last write stays) and its backward gathers"
-        " grad[indices] for every input; nnref does the same so the two stay comparable."),
+        "duplicate indices: first write",
+        "When two inputs of one plane carry the same index, nnref's output holds the first of them in"
+        " row-major order; the backward sends the output's gradient at that index to both.",
+        "torch leaves the choice unspecified: on torch 2.13's CPU kernel, [1, 2] at indices [1, 1] keeps 1"
+        " and [1, 2, 3] at [1, 1, 3] keeps 2. Its backward gathers grad[indices] for every input, which"
+        " is SymPy's derivative of the sum form Σ_i x[i]·[j = idx[i]]; nnref's backward does the same."
+        " Indices from max_pool repeat only where windows overlap, and then carry equal values."),
 )
 
 ADAPTIVE_MAX_CONVENTIONS = MAX_CONVENTIONS[:2] + MAX_CONVENTIONS[3:]

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -74,7 +74,17 @@ def window_grid(op: PoolOp, profile: str = "ci") -> list[WindowConfig]:
     if profile != "thorough":
         # an even spread of the full grid: the symbolic avg checks cost ~0.3 s per 2-d configuration
         target = {"avg": {1: 12, 2: 8, 3: 2}, "max": {1: 16, 2: 12, 3: 3}, "lp": {1: 6, 2: 4}}[op.kind][dims]
-        out = out[:: max(1, len(out) // target)][:target]
+        picked = out[:: max(1, len(out) // target)][:target]
+        # and at least one configuration with each feature the spread may have missed
+        features = [lambda c: c.ceil_mode, lambda c: not c.ceil_mode, lambda c: any(c.padding),
+                    lambda c: any(d > 1 for d in c.dilation), lambda c: not c.count_include_pad,
+                    lambda c: c.divisor_override is not None, lambda c: any(s > k for s, k in zip(c.stride, c.kernel)),
+                    # a last window overhanging the input, kept by ceil_mode
+                    lambda c: c.ceil_mode and _out_sizes(c) != _out_sizes(replace(c, ceil_mode=False))]
+        for has in features:
+            if not any(has(c) for c in picked):
+                picked += [c for c in out if has(c)][:1]
+        out = picked
     return out
 
 

@@ -419,12 +419,13 @@ def _unpool(op: str, dims: int, input: Any, indices: Any, kernel_size: Any, stri
     xb, ind, batched, out = _unpool_args(op, dims, input, indices, kernel_size, stride, padding, output_size)
     plane = math.prod(out)
     nb, ch = xb.shape[:2]
-    y = numpy.zeros((nb * ch, plane), dtype=xb.dtype)
-    rows = numpy.arange(nb * ch)[:, None]
-    src = xb.reshape(nb * ch, math.prod(xb.shape[2:]))
-    flat = ind.reshape(src.shape)
-    # Duplicates: NumPy keeps the last assignment, torch (CPU) the first: assign in reverse.
-    y[rows, flat[:, ::-1]] = src[:, ::-1]
+    y = numpy.zeros(nb * ch * plane, dtype=xb.dtype)
+    src = xb.reshape(-1)
+    target = (ind.reshape(nb * ch, -1) + (numpy.arange(nb * ch) * plane)[:, None]).reshape(-1)
+    # Duplicate indices: the first input (row-major) is the one written, as torch's CPU kernel
+    # does; NumPy leaves the order of repeated assignments unspecified, so assign only firsts.
+    _, first = numpy.unique(target, return_index=True)
+    y[target[first]] = src[first]
     res = y.reshape((nb, ch) + out)
     return res if batched else res[0]
 

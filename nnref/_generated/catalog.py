@@ -3059,10 +3059,13 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
               'test_range': None,
               'doc': "the output's spatial size (default (L − 1)·s − 2p + K per axis)"}],
   'differentiable': ['input'],
-  'conventions': [{'label': 'duplicate indices: last write',
-                   'why': "torch's CPU kernel writes in order (the last write stays) and its "
-                          'backward gathers grad[indices] for every input; nnref does the same so '
-                          'the two stay comparable.',
+  'conventions': [{'label': 'duplicate indices: first write',
+                   'why': "torch leaves the choice unspecified: on torch 2.13's CPU kernel, [1, 2] "
+                          'at indices [1, 1] keeps 1 and [1, 2, 3] at [1, 1, 3] keeps 2. Its '
+                          "backward gathers grad[indices] for every input, which is SymPy's "
+                          "derivative of the sum form Σ_i x[i]·[j = idx[i]]; nnref's backward does "
+                          'the same. Indices from max_pool repeat only where windows overlap, and '
+                          'then carry equal values.',
                    'point': {},
                    'params': {}}],
   'tolerances': {'float64': {'rtol': 0.0,
@@ -3122,10 +3125,13 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
               'test_range': None,
               'doc': "the output's spatial size (default (L − 1)·s − 2p + K per axis)"}],
   'differentiable': ['input'],
-  'conventions': [{'label': 'duplicate indices: last write',
-                   'why': "torch's CPU kernel writes in order (the last write stays) and its "
-                          'backward gathers grad[indices] for every input; nnref does the same so '
-                          'the two stay comparable.',
+  'conventions': [{'label': 'duplicate indices: first write',
+                   'why': "torch leaves the choice unspecified: on torch 2.13's CPU kernel, [1, 2] "
+                          'at indices [1, 1] keeps 1 and [1, 2, 3] at [1, 1, 3] keeps 2. Its '
+                          "backward gathers grad[indices] for every input, which is SymPy's "
+                          "derivative of the sum form Σ_i x[i]·[j = idx[i]]; nnref's backward does "
+                          'the same. Indices from max_pool repeat only where windows overlap, and '
+                          'then carry equal values.',
                    'point': {},
                    'params': {}}],
   'tolerances': {'float64': {'rtol': 0.0,
