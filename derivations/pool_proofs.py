@@ -134,7 +134,8 @@ def _engine(op: PoolOp, xv: np.ndarray, cfg: WindowConfig, out: tuple[int, ...],
         fwd = getattr(k, f"_{op.name}_forward")(xv, cfg.kernel, cfg.stride, cfg.padding, div, out_shape)
         return fwd, getattr(k, f"_{op.name}_vjp")(gv, xv, cfg.kernel, cfg.stride, cfg.padding, div)
     if op.kind == "max":
-        fwd, chosen = getattr(k, f"_{op.name}_forward")(xv, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation, out_shape)
+        fwd, chosen = getattr(k, f"_{op.name}_forward")(xv, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation,
+                                                        out_shape)
         grad = getattr(k, f"_{op.name}_vjp")(gv, xv, chosen, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation)
         return (fwd, chosen), grad
     raise ValueError(op.kind)
@@ -183,8 +184,8 @@ def max_exact_check(op: PoolOp, cfg: WindowConfig, seed: int) -> int:
     gv = rng.integers(-3, 4, size=(2, 2) + out).astype(np.float64)
     (fwd, chosen), grad = _engine(op, xv, cfg, out, gv)
     want_y, want_i, want_g = pool.reference_max_pool(xv, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation, out, gv)
-    from nnref._window import flat_index
     from nnref._pool import _index, _Window
+    from nnref._window import flat_index
 
     w = _Window(op.name, op.dims, xv, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation, cfg.ceil_mode,
                 xv.shape[:2] + out, True)
@@ -235,13 +236,15 @@ def lp_exact_check(op: PoolOp, cfg: WindowConfig, p_value: int) -> int:
     formula = op.forward.replace(D, subs[D]).xreplace({P: p_value, Kt: kt})
     count = 0
     for pos in itertools.product(range(1), range(1), *(range(m) for m in out)):
-        want = float(sp.N(affine.evaluate(formula, {"x": xs}, {**env, **dict(zip((n, c, *[a.i for a in op.axes]), pos))}), 30))
+        at = {**env, **dict(zip((n, c, *[a.i for a in op.axes]), pos))}
+        want = float(sp.N(affine.evaluate(formula, {"x": xs}, at), 30))
         if abs(y[pos] - want) > 4e-16 * abs(want):
             raise AssertionError(f"{name} {cfg}: forward at {pos}: {y[pos]} vs {want}")
         count += 1
     derived = op.gradient.formula.replace(D, subs[D]).xreplace({P: p_value, Kt: kt})
     for pos in itertools.product(range(1), range(1), *(range(m) for m in cfg.size)):
-        want = float(sp.N(affine.evaluate(derived, {"x": xs, "g": gs}, {**env, **dict(zip(op.gradient.target, pos))}), 30))
+        at = {**env, **dict(zip(op.gradient.target, pos))}
+        want = float(sp.N(affine.evaluate(derived, {"x": xs, "g": gs}, at), 30))
         if abs(gx[pos] - want) > 1e-14 * max(1.0, abs(want)):
             raise AssertionError(f"{name} {cfg}: gradient at {pos}: {gx[pos]} vs {want}")
         count += 1
@@ -277,8 +280,8 @@ def adaptive_exact_check(op: PoolOp, size: tuple[int, ...], out: tuple[int, ...]
     if op.kind == "adaptive_avg":
         xv = _symbols("x", (1, 1) + size)
         gv = _symbols("g", (1, 1) + out)
-        from nnref._pool import _adaptive_avg, _adaptive_avg_vjp
         from nnref._generated import pool as k
+        from nnref._pool import _adaptive_avg, _adaptive_avg_vjp
 
         bounds = [k.adaptive_bounds(L, M) for L, M in zip(size, out)]
         total, cnt = _adaptive_avg(xv, bounds)
@@ -326,7 +329,8 @@ def adaptive_exact_check(op: PoolOp, size: tuple[int, ...], out: tuple[int, ...]
         raise AssertionError(f"{op.name} {size}->{out}: gradient differs from the conventions")
     env[pool.C] = 2
     for pos in itertools.product(range(1), range(2), *(range(m) for m in size)):
-        want = affine.evaluate(op.gradient.formula, {"g": gv, "chi": chi_v}, {**env, **dict(zip(op.gradient.target, pos))})
+        at = {**env, **dict(zip(op.gradient.target, pos))}
+        want = affine.evaluate(op.gradient.formula, {"g": gv, "chi": chi_v}, at)
         if float(want) != gx[pos]:
             raise AssertionError(f"{op.name} {size}->{out}: gradient at {pos}: {gx[pos]} vs SymPy {want}")
         count += 1
