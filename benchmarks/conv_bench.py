@@ -1,4 +1,4 @@
-"""Convolution benchmark: nnref against torch on the CPU, forward + backward, with peak memory.
+"""Convolution and pooling benchmark: nnref against torch on the CPU, forward + backward.
 
     PYTHONPATH=. .venv/bin/python benchmarks/conv_bench.py [--repeats 9] [--json FILE]
 
@@ -19,6 +19,11 @@ For each shape and dtype:
   it) is shown as well.  (torch.profiler's memory totals were not used: they net out
   buffers allocated and freed inside one operator, such as the im2col columns of torch's
   float64 path.)
+
+Pooling (max_pool2d and avg_pool2d, forward + backward, the same alternating turns; time
+only, as the issue's target is) follows the convolution table; ``--only conv`` or
+``--only pool`` runs one of the two.  nnref's pooling backward recomputes the window
+choice from the input (it has no saved indices); torch's backward reuses its forward's.
 
 The upstream gradient is all ones; inputs are standard-normal draws.  Nothing is cached
 between forward and backward: nnref's backward recomputes what it needs, as torch's
@@ -44,6 +49,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES = [(8, 64, 56, 64, 3, 1, 1), (32, 3, 32, 16, 5, 1, 2), (8, 32, 64, 64, 3, 2, 1)]
 DTYPES = ("float64", "float32")
 TARGETS = {"float64": 1.5, "float32": 2.5}
+# (op, N, C, H = W, kernel, stride, padding)
+POOL_CASES = [(op, 8, 64, 56, k, 2, p) for op in ("max_pool2d", "avg_pool2d") for k, p in ((2, 0), (3, 1))]
+POOL_TARGET = 2.0
 
 SETUP = r'''
 import numpy as np
@@ -74,7 +82,33 @@ def setup(impl, dtype, N, C, H, O, k, s, p):
     return run
 '''
 
-TIMER = SETUP + r'''
+POOL_SETUP = r'''
+
+def setup_pool(impl, dtype, op, N, C, H, k, s, p):
+    import numpy as np
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C, H, H)).astype(dtype)
+    Ho = (H + 2 * p - k) // s + 1
+    g = np.ones((N, C, Ho, Ho), dtype=dtype)
+    if impl == "nnref":
+        import nnref
+        fwd, bwd = getattr(nnref, op), getattr(nnref, op + "_backward")
+
+        def run():
+            return fwd(x, k, s, p), bwd(g, x, k, s, p)
+    else:
+        import torch
+        import torch.nn.functional as F
+        xt, gt = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(g)
+        fn = getattr(F, op)
+
+        def run():
+            y = fn(xt, k, s, p)
+            return y, torch.autograd.grad(y, [xt], gt)
+    return run
+'''
+
+TIMER = SETUP + POOL_SETUP + r'''
 import json, sys, time
 impl = sys.argv[1]
 run = None
@@ -82,6 +116,10 @@ for line in sys.stdin:
     cmd = json.loads(line)
     if cmd["op"] == "setup":
         run = setup(impl, cmd["dtype"], *cmd["case"])
+        run()
+        print(json.dumps({"ok": True}), flush=True)
+    elif cmd["op"] == "setup_pool":
+        run = setup_pool(impl, cmd["dtype"], *cmd["case"])
         run()
         print(json.dumps({"ok": True}), flush=True)
     else:
@@ -179,54 +217,98 @@ def mib(v: float | None) -> str:
     return "—" if v is None else f"{v / 2**20:.1f}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeats", type=int, default=9, help="timed turns per library and case (median reported)")
-    ap.add_argument("--pause", type=float, default=0.2, help="seconds between turns")
-    ap.add_argument("--json", type=Path, help="also write the results here")
-    args = ap.parse_args(argv)
-    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    print(f"conv2d forward + backward; {when}; {machine()}; {versions()}; load average {load:.2f} at start;"
-          f" median of {args.repeats} alternating turns")
+def timed(workers: dict[str, Worker], setup: dict, repeats: int, pause: float) -> dict[str, list[float]]:
+    """Median-ready times: after one warm-up each, the two libraries take turns."""
+    times: dict[str, list[float]] = {"nnref": [], "torch": []}
+    for wk in workers.values():
+        wk.ask(setup)
+    for _ in range(repeats):
+        for impl, wk in workers.items():
+            time.sleep(pause)
+            times[impl].append(wk.ask({"op": "run"})["s"])
+    return times
+
+
+def conv_table(workers: dict[str, Worker], args: argparse.Namespace) -> tuple[list[str], list[dict]]:
     header = ["shape: N, C, H×W → O, k, s, p", "dtype", "nnref ms", "torch ms", "nnref / torch", "target",
               "nnref peak MiB", "torch peak MiB", "memory", "nnref tracemalloc MiB"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    workers = {impl: Worker(impl) for impl in ("nnref", "torch")}
     rows = []
+    for dtype in DTYPES:
+        for case in CASES:
+            times = timed(workers, {"op": "setup", "dtype": dtype, "case": case}, args.repeats, args.pause)
+            mem = {impl: memory(impl, dtype, case) for impl in workers}
+            med = {impl: statistics.median(ts) for impl, ts in times.items()}
+            ratio = med["nnref"] / med["torch"]
+            target = TARGETS[dtype]
+            ours, theirs = mem["nnref"]["rss_peak"], mem["torch"]["rss_peak"]
+            mem_ok = ours is not None and theirs is not None and ours <= theirs
+            n, c, h, o, k, s, p = case
+            cells = [f"{n}, {c}, {h}×{h} → {o}, k={k}, s={s}, p={p}", dtype, f"{1e3 * med['nnref']:.1f}",
+                     f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×",
+                     f"≤ {target}× {'✅' if ratio <= target else '❌'}",
+                     mib(ours), mib(theirs), "✅ ≤ torch" if mem_ok else "❌ > torch",
+                     mib(mem["nnref"].get("tracemalloc_peak"))]
+            print("| " + " | ".join(cells) + " |", flush=True)
+            rows.append({"case": case, "dtype": dtype, "times": times, "median_s": med, "ratio": ratio,
+                         "target": target, "memory": mem, "cells": cells})
+    return header, rows
+
+
+def pool_table(workers: dict[str, Worker], args: argparse.Namespace) -> tuple[list[str], list[dict]]:
+    header = ["op", "input N, C, H×W", "kernel / stride / padding", "dtype", "nnref ms", "torch ms",
+              "nnref / torch", "target"]
+    print("\n| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    rows = []
+    for dtype in DTYPES:
+        for case in POOL_CASES:
+            times = timed(workers, {"op": "setup_pool", "dtype": dtype, "case": case}, args.repeats, args.pause)
+            med = {impl: statistics.median(ts) for impl, ts in times.items()}
+            ratio = med["nnref"] / med["torch"]
+            op, n, c, h, k, s, p = case
+            cells = [op, f"{n}, {c}, {h}×{h}", f"{k}×{k} / {s} / {p}", dtype, f"{1e3 * med['nnref']:.1f}",
+                     f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×",
+                     f"≤ {POOL_TARGET}× {'✅' if ratio <= POOL_TARGET else '❌'}"]
+            print("| " + " | ".join(cells) + " |", flush=True)
+            rows.append({"case": case, "dtype": dtype, "times": times, "median_s": med, "ratio": ratio,
+                         "target": POOL_TARGET, "nnref_ms": 1e3 * med["nnref"], "torch_ms": 1e3 * med["torch"],
+                         "cells": cells})
+    return header, rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=9, help="timed turns per library and case (median reported)")
+    ap.add_argument("--pause", type=float, default=0.2, help="seconds between turns")
+    ap.add_argument("--only", choices=["conv", "pool", "all"], default="all", help="which table(s) to run")
+    ap.add_argument("--json", type=Path, help="also write the results here (a table not run keeps its old rows)")
+    args = ap.parse_args(argv)
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(f"forward + backward; {when}; {machine()}; {versions()}; load average {load:.2f} at start;"
+          f" median of {args.repeats} alternating turns")
+    workers = {impl: Worker(impl) for impl in ("nnref", "torch")}
+    result: dict = {}
+    if args.json and args.json.exists():
+        result = json.loads(args.json.read_text())
     try:
-        for dtype in DTYPES:
-            for case in CASES:
-                times: dict[str, list[float]] = {"nnref": [], "torch": []}
-                for wk in workers.values():
-                    wk.ask({"op": "setup", "dtype": dtype, "case": case})
-                for _ in range(args.repeats):
-                    for impl, wk in workers.items():
-                        time.sleep(args.pause)
-                        times[impl].append(wk.ask({"op": "run"})["s"])
-                mem = {impl: memory(impl, dtype, case) for impl in workers}
-                med = {impl: statistics.median(ts) for impl, ts in times.items()}
-                ratio = med["nnref"] / med["torch"]
-                target = TARGETS[dtype]
-                ours, theirs = mem["nnref"]["rss_peak"], mem["torch"]["rss_peak"]
-                mem_ok = ours is not None and theirs is not None and ours <= theirs
-                n, c, h, o, k, s, p = case
-                cells = [f"{n}, {c}, {h}×{h} → {o}, k={k}, s={s}, p={p}", dtype, f"{1e3 * med['nnref']:.1f}",
-                         f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×",
-                         f"≤ {target}× {'✅' if ratio <= target else '❌'}",
-                         mib(ours), mib(theirs), "✅ ≤ torch" if mem_ok else "❌ > torch",
-                         mib(mem["nnref"].get("tracemalloc_peak"))]
-                print("| " + " | ".join(cells) + " |", flush=True)
-                rows.append({"case": case, "dtype": dtype, "times": times, "median_s": med, "ratio": ratio,
-                             "target": target, "memory": mem, "cells": cells})
+        if args.only in ("conv", "all"):
+            header, rows = conv_table(workers, args)
+            result.update({"date": when, "machine": machine(), "versions": versions(), "load": load,
+                           "repeats": args.repeats, "header": header, "rows": rows})
+        if args.only in ("pool", "all"):
+            header, rows = pool_table(workers, args)
+            result.update({"pool_date": when, "pool_machine": machine(), "pool_versions": versions(),
+                           "pool_load": load, "pool_repeats": args.repeats, "pool_header": header,
+                           "pool_rows": rows})
     finally:
         for wk in workers.values():
             wk.close()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"date": when, "machine": machine(), "versions": versions(), "load": load,
-                                         "repeats": args.repeats, "header": header, "rows": rows}, indent=1))
+        args.json.write_text(json.dumps(result, indent=1))
     return 0
 
 

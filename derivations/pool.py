@@ -299,17 +299,18 @@ class PoolOp:
         head = f"def _{self.name}"
         if self.kind == "max":
             return "\n".join([
-                f"{head}_forward(x, kernel, stride, padding, dilation, out_shape):",
+                f"{head}_forward(x, kernel, stride, padding, dilation, out_shape, choose=True):",
                 f'    """{self.name}: y[n, c, i] = Σ_k χ[n, c, i, k]·x[n, c, s·i + d·k − p], χ the chosen tap',
-                '    (first maximum, last NaN, never padding).  Returns (values, chosen tap per output)."""',
+                '    (first maximum, last NaN, never padding).  Returns (values, chosen tap per output, or None',
+                '    without choose)."""',
                 "    with _rt.quiet():",
-                f"        return _win.window_max(x, {index}, {letters!r}, {sizes}, small={ker!r})",
+                f"        return _win.window_max(x, {index}, {letters!r}, {sizes}, small={ker!r}, choose=choose)",
                 "", "",
                 f"{head}_vjp(grad, x, chosen, kernel, stride, padding, dilation):",
                 f'    """SymPy: {grad_tex}."""',
                 "    with _rt.quiet():",
                 f"        cols = _win.select(grad, chosen, {letters!r}, {ker!r}, kernel)",
-                f"        return _af.scatter(cols, {letters + ker!r}, {index}, x.shape, small={ker!r})",
+                f"        return _af.scatter(cols, {ker + letters!r}, {index}, x.shape, small={ker!r})",
                 ""])
         if self.kind == "avg":
             return "\n".join([
@@ -322,7 +323,7 @@ class PoolOp:
                 f'    """SymPy: {grad_tex}."""',
                 "    with _rt.quiet():",
                 f"        cols = _win.spread(grad / divisor, {ker!r}, kernel)",
-                f"        return _af.scatter(cols, {letters + ker!r}, {index}, x.shape, small={ker!r})",
+                f"        return _af.scatter(cols, {ker + letters!r}, {index}, x.shape, small={ker!r})",
                 ""])
         if self.kind == "lp":
             return "\n".join([
@@ -341,7 +342,7 @@ class PoolOp:
                 " / divisor * _win.prod(kernel)",
                 "        v = _win.lp_root_grad(grad, u, norm_type) * _win.prod(kernel) / divisor",
                 f"        cols = _win.spread(v, {ker!r}, kernel)",
-                f"        return _af.scatter(cols, {letters + ker!r}, {index}, x.shape, small={ker!r})"
+                f"        return _af.scatter(cols, {ker + letters!r}, {index}, x.shape, small={ker!r})"
                 " * (norm_type * x ** (norm_type - 1))",
                 ""])
         raise ValueError(self.kind)

@@ -133,9 +133,9 @@ def _window(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, paddi
 # ----------------------------------------------------------------------------- max_pool
 
 
-def _max(w: _Window) -> tuple[Array, Array]:
+def _max(w: _Window, choose: bool = True) -> tuple[Array, Any]:
     fwd = getattr(_k, f"_{w.op}_forward")
-    return fwd(w.x, w.kernel, w.stride, w.padding, w.dilation, w.out_shape)
+    return fwd(w.x, w.kernel, w.stride, w.padding, w.dilation, w.out_shape, choose)
 
 
 def _index(w: _Window) -> tuple[Any, ...]:
@@ -148,7 +148,7 @@ def _max_pool(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, pad
               ceil_mode: Any, return_indices: Any) -> Any:
     w = _window(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode)
     ret = _bool(op, "return_indices", return_indices)
-    values, chosen = _max(w)
+    values, chosen = _max(w, choose=ret)
     if not ret:
         return w.result(values)
     flat = _win.flat_index(chosen, _index(w), "nc" + POS[:dims], w.x.shape, KER[:dims], w.kernel)
@@ -236,7 +236,7 @@ def _lp_pool(op: str, dims: int, input: Any, norm_type: Any, kernel_size: Any, s
         # torch: max_pool(|x|) for inf, −max_pool(−|x|) for −inf
         sign = 1.0 if p > 0 else -1.0
         values, _ = getattr(_k, f"_max_pool{dims}d_forward")(sign * numpy.abs(w.x), w.kernel, w.stride, w.padding,
-                                                             w.dilation, w.out_shape)
+                                                             w.dilation, w.out_shape, False)
         return w.result(sign * values)
     fwd = getattr(_k, f"_{op}_forward")
     return w.result(fwd(w.x, p, w.kernel, w.stride, div, w.out_shape))
@@ -421,7 +421,7 @@ def _unpool(op: str, dims: int, input: Any, indices: Any, kernel_size: Any, stri
     nb, ch = xb.shape[:2]
     y = numpy.zeros(nb * ch * plane, dtype=xb.dtype)
     src = xb.reshape(-1)
-    target = (ind.reshape(nb * ch, -1) + (numpy.arange(nb * ch) * plane)[:, None]).reshape(-1)
+    target = (ind.reshape(nb * ch, math.prod(xb.shape[2:])) + (numpy.arange(nb * ch) * plane)[:, None]).reshape(-1)
     # Duplicate indices: the first input (row-major) is the one written, as torch's CPU kernel
     # does; NumPy leaves the order of repeated assignments unspecified, so assign only firsts.
     _, first = numpy.unique(target, return_index=True)

@@ -110,35 +110,54 @@ def first_valid(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str,
 
 
 def window_max(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, int],
-               small: str) -> tuple[NDArray[Any], NDArray[Any]]:
+               small: str, choose: bool = True) -> tuple[NDArray[Any], NDArray[Any] | None]:
     """The window maximum and the tap torch chooses (flat kernel offset, row-major).
 
-    The choice starts at each window's first in-bounds tap with the value −inf and moves to a
-    later tap only when its value is strictly greater (so ties keep the first maximum, and
-    padding, read as −inf, never wins); then every NaN tap takes the choice, in order, so
-    the last NaN wins and the value is NaN.  This is torch's `val > maxval || isnan(val)`
-    scan, vectorised over windows.
+    torch scans each window in row-major order from its first in-bounds tap, with the
+    value −inf, and moves its choice to a tap whose value is strictly greater or NaN.  So
+    the choice is the first maximum, or the last NaN when there is one, and never padding.
+    Without NaN in x this is computed as the maximum (padding read as NaN, which fmax
+    skips) and then the first tap equal to it; with NaN, by the scan itself.  With
+    ``choose=False`` only the maximum is computed (the choice comes back as None).
     """
     x = numpy.asarray(x)
     sizes = _sizes(index, x.shape, sizes)
     kernel = tuple(sizes[letter] for letter in small)
     out_shape = tuple(sizes[letter] for letter in letters)
+    # a tap number fits in one byte for every kernel up to 255 taps (less memory traffic)
+    chosen = numpy.empty(out_shape, dtype=numpy.uint8 if prod(kernel) < 256 else numpy.intp)
+    if prod(out_shape) == 0:
+        return numpy.empty(out_shape, dtype=x.dtype), chosen
+    if x.dtype.kind != "f" or numpy.isnan(x).any():
+        return _window_max_scan(x, index, sizes, small, kernel, out_shape, chosen)
+    best: Any = None
+    for _, view in taps(x, index, sizes, small, fill=numpy.nan):
+        best = numpy.array(view, copy=True) if best is None else numpy.fmax(best, view, out=best)
+    if not choose:
+        return best, None
+    # the first tap equal to the maximum: scan backwards so the earliest match is written last
+    views = list(taps(x, index, sizes, small, fill=numpy.nan))
+    for t in range(len(views) - 1, -1, -1):
+        numpy.putmask(chosen, views[t][1] == best, t)
+    return best, chosen
+
+
+def _window_max_scan(x: NDArray[Any], index: tuple[Any, ...], sizes: dict[str, int], small: str,
+                     kernel: tuple[int, ...], out_shape: tuple[int, ...],
+                     chosen: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """torch's scan, vectorised over windows: start at the first in-bounds tap with −inf,
+    take strictly greater values (padding reads −inf and never is), then every NaN in order."""
     best = numpy.full(out_shape, -numpy.inf, dtype=x.dtype)
-    first, _ = first_valid(index, x.shape, sizes, small, kernel)
-    chosen = numpy.empty(out_shape, dtype=numpy.intp)
-    chosen[...] = first
-    if best.size == 0:
-        return best, chosen
+    chosen[...] = first_valid(index, x.shape, sizes, small, kernel)[0]
     for t, (_, view) in enumerate(taps(x, index, sizes, small, fill=-numpy.inf)):
         better = view > best
         numpy.copyto(best, view, where=better)
         numpy.putmask(chosen, better, t)
-    if x.dtype.kind == "f" and numpy.isnan(x).any():
+    if x.dtype.kind == "f":
         for t, (_, view) in enumerate(taps(x, index, sizes, small, fill=-numpy.inf)):
             nan = numpy.isnan(view)
             numpy.copyto(best, view, where=nan)
             numpy.putmask(chosen, nan, t)
-    # a window with no in-bounds tap keeps −inf (the caller rejects such configurations)
     return best, chosen
 
 
@@ -161,18 +180,20 @@ def flat_index(chosen: NDArray[Any], index: tuple[Any, ...], letters: str, shape
 
 def select(grad: Any, chosen: NDArray[Any], letters: str, small: str, kernel: tuple[int, ...]) -> NDArray[Any]:
     """g[n, c, i]·χ[n, c, i, k]: the upstream gradient at the chosen tap, zero at the others,
-    with the kernel offsets as trailing axes (letters + small)."""
+    with the kernel offsets as leading axes (small + letters), so that each tap's block,
+    which ``_affine.scatter`` adds as one slice, is contiguous."""
     grad = numpy.asarray(grad)
-    t = numpy.arange(prod(kernel)).reshape((1,) * grad.ndim + (-1,))
-    cols = numpy.where(chosen[..., numpy.newaxis] == t, grad[..., numpy.newaxis], numpy.zeros((), grad.dtype))
-    return cols.reshape(grad.shape + tuple(kernel))
+    cols = numpy.zeros((prod(kernel),) + grad.shape, dtype=grad.dtype)
+    for t in range(cols.shape[0]):
+        numpy.copyto(cols[t], grad, where=chosen == t)
+    return cols.reshape(tuple(kernel) + grad.shape)
 
 
 def spread(v: Any, small: str, kernel: tuple[int, ...]) -> NDArray[Any]:
-    """v[n, c, i] repeated over the kernel offsets (a broadcast view, no copy): every tap of a
-    window receives the same gradient (avg_pool, lp_pool)."""
+    """v[n, c, i] repeated over the kernel offsets as leading axes (small + letters; a
+    broadcast view, no copy): every tap of a window receives the same gradient."""
     v = numpy.asarray(v)
-    return numpy.broadcast_to(v.reshape(v.shape + (1,) * len(kernel)), v.shape + tuple(kernel))
+    return numpy.broadcast_to(v, tuple(kernel) + v.shape)
 
 
 def lp_root(u: Any, p: float) -> Any:

@@ -36,46 +36,49 @@ def adaptive_bounds(size, out):
     return ((size*i)//(out)), (-((-(size*(i + 1)))//(out)))
 
 
-def _max_pool1d_forward(x, kernel, stride, padding, dilation, out_shape):
+def _max_pool1d_forward(x, kernel, stride, padding, dilation, out_shape, choose=True):
     """max_pool1d: y[n, c, i] = Σ_k χ[n, c, i, k]·x[n, c, s·i + d·k − p], χ the chosen tap
-    (first maximum, last NaN, never padding).  Returns (values, chosen tap per output)."""
+    (first maximum, last NaN, never padding).  Returns (values, chosen tap per output, or None
+    without choose)."""
     with _rt.quiet():
-        return _win.window_max(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'nci', {'i': out_shape[2], 'k': kernel[0]}, small='k')
+        return _win.window_max(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'nci', {'i': out_shape[2], 'k': kernel[0]}, small='k', choose=choose)
 
 
 def _max_pool1d_vjp(grad, x, chosen, kernel, stride, padding, dilation):
     """SymPy: Sum(δ(j', d·k + i·s - p)·chi[n', c', i, k]·g[n', c', i], (i, 0, M - 1), (k, 0, K - 1))."""
     with _rt.quiet():
         cols = _win.select(grad, chosen, 'nci', 'k', kernel)
-        return _af.scatter(cols, 'ncik', ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), x.shape, small='k')
+        return _af.scatter(cols, 'knci', ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), x.shape, small='k')
 
 
-def _max_pool2d_forward(x, kernel, stride, padding, dilation, out_shape):
+def _max_pool2d_forward(x, kernel, stride, padding, dilation, out_shape, choose=True):
     """max_pool2d: y[n, c, i] = Σ_k χ[n, c, i, k]·x[n, c, s·i + d·k − p], χ the chosen tap
-    (first maximum, last NaN, never padding).  Returns (values, chosen tap per output)."""
+    (first maximum, last NaN, never padding).  Returns (values, chosen tap per output, or None
+    without choose)."""
     with _rt.quiet():
-        return _win.window_max(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'ncij', {'i': out_shape[2], 'k': kernel[0], 'j': out_shape[3], 'l': kernel[1]}, small='kl')
+        return _win.window_max(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'ncij', {'i': out_shape[2], 'k': kernel[0], 'j': out_shape[3], 'l': kernel[1]}, small='kl', choose=choose)
 
 
 def _max_pool2d_vjp(grad, x, chosen, kernel, stride, padding, dilation):
     """SymPy: Sum(δ(j_0', d_0·k_0 + i_0·s_0 - p_0)·δ(j_1', d_1·k_1 + i_1·s_1 - p_1)·chi[n', c', i_0, i_1, k_0, k_1]·g[n', c', i_0, i_1], (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1))."""
     with _rt.quiet():
         cols = _win.select(grad, chosen, 'ncij', 'kl', kernel)
-        return _af.scatter(cols, 'ncijkl', ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), x.shape, small='kl')
+        return _af.scatter(cols, 'klncij', ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), x.shape, small='kl')
 
 
-def _max_pool3d_forward(x, kernel, stride, padding, dilation, out_shape):
+def _max_pool3d_forward(x, kernel, stride, padding, dilation, out_shape, choose=True):
     """max_pool3d: y[n, c, i] = Σ_k χ[n, c, i, k]·x[n, c, s·i + d·k − p], χ the chosen tap
-    (first maximum, last NaN, never padding).  Returns (values, chosen tap per output)."""
+    (first maximum, last NaN, never padding).  Returns (values, chosen tap per output, or None
+    without choose)."""
     with _rt.quiet():
-        return _win.window_max(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'ncijh', {'i': out_shape[2], 'k': kernel[0], 'j': out_shape[3], 'l': kernel[1], 'h': out_shape[4], 'm': kernel[2]}, small='klm')
+        return _win.window_max(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'ncijh', {'i': out_shape[2], 'k': kernel[0], 'j': out_shape[3], 'l': kernel[1], 'h': out_shape[4], 'm': kernel[2]}, small='klm', choose=choose)
 
 
 def _max_pool3d_vjp(grad, x, chosen, kernel, stride, padding, dilation):
     """SymPy: Sum(δ(j_0', d_0·k_0 + i_0·s_0 - p_0)·δ(j_1', d_1·k_1 + i_1·s_1 - p_1)·δ(j_2', d_2·k_2 + i_2·s_2 - p_2)·chi[n', c', i_0, i_1, i_2, k_0, k_1, k_2]·g[n', c', i_0, i_1, i_2], (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (i_2, 0, M_2 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1), (k_2, 0, K_2 - 1))."""
     with _rt.quiet():
         cols = _win.select(grad, chosen, 'ncijh', 'klm', kernel)
-        return _af.scatter(cols, 'ncijhklm', ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), x.shape, small='klm')
+        return _af.scatter(cols, 'klmncijh', ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), x.shape, small='klm')
 
 
 def _avg_pool1d_forward(x, kernel, stride, padding, divisor, out_shape):
@@ -88,7 +91,7 @@ def _avg_pool1d_vjp(grad, x, kernel, stride, padding, divisor):
     """SymPy: Sum(δ(j', i·s + k - p)·g[n', c', i]/D(i), (i, 0, M - 1), (k, 0, K - 1))."""
     with _rt.quiet():
         cols = _win.spread(grad / divisor, 'k', kernel)
-        return _af.scatter(cols, 'ncik', ('n', 'c', _af.at(-padding[0], i=stride[0], k=1)), x.shape, small='k')
+        return _af.scatter(cols, 'knci', ('n', 'c', _af.at(-padding[0], i=stride[0], k=1)), x.shape, small='k')
 
 
 def _avg_pool2d_forward(x, kernel, stride, padding, divisor, out_shape):
@@ -101,7 +104,7 @@ def _avg_pool2d_vjp(grad, x, kernel, stride, padding, divisor):
     """SymPy: Sum(δ(j_0', i_0·s_0 + k_0 - p_0)·δ(j_1', i_1·s_1 + k_1 - p_1)·g[n', c', i_0, i_1]/D(i_0, i_1), (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1))."""
     with _rt.quiet():
         cols = _win.spread(grad / divisor, 'kl', kernel)
-        return _af.scatter(cols, 'ncijkl', ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1)), x.shape, small='kl')
+        return _af.scatter(cols, 'klncij', ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1)), x.shape, small='kl')
 
 
 def _avg_pool3d_forward(x, kernel, stride, padding, divisor, out_shape):
@@ -114,7 +117,7 @@ def _avg_pool3d_vjp(grad, x, kernel, stride, padding, divisor):
     """SymPy: Sum(δ(j_0', i_0·s_0 + k_0 - p_0)·δ(j_1', i_1·s_1 + k_1 - p_1)·δ(j_2', i_2·s_2 + k_2 - p_2)·g[n', c', i_0, i_1, i_2]/D(i_0, i_1, i_2), (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (i_2, 0, M_2 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1), (k_2, 0, K_2 - 1))."""
     with _rt.quiet():
         cols = _win.spread(grad / divisor, 'klm', kernel)
-        return _af.scatter(cols, 'ncijhklm', ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1), _af.at(-padding[2], h=stride[2], m=1)), x.shape, small='klm')
+        return _af.scatter(cols, 'klmncijh', ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1), _af.at(-padding[2], h=stride[2], m=1)), x.shape, small='klm')
 
 
 def _lp_pool1d_forward(x, norm_type, kernel, stride, divisor, out_shape):
@@ -130,7 +133,7 @@ def _lp_pool1d_vjp(grad, x, norm_type, kernel, stride, divisor):
         u = _win.window_sum(x ** norm_type, ('n', 'c', _af.at(0, i=stride[0], k=1)), 'nci', {'i': grad.shape[2], 'k': kernel[0]}, small='k') / divisor * _win.prod(kernel)
         v = _win.lp_root_grad(grad, u, norm_type) * _win.prod(kernel) / divisor
         cols = _win.spread(v, 'k', kernel)
-        return _af.scatter(cols, 'ncik', ('n', 'c', _af.at(0, i=stride[0], k=1)), x.shape, small='k') * (norm_type * x ** (norm_type - 1))
+        return _af.scatter(cols, 'knci', ('n', 'c', _af.at(0, i=stride[0], k=1)), x.shape, small='k') * (norm_type * x ** (norm_type - 1))
 
 
 def _lp_pool2d_forward(x, norm_type, kernel, stride, divisor, out_shape):
@@ -146,4 +149,4 @@ def _lp_pool2d_vjp(grad, x, norm_type, kernel, stride, divisor):
         u = _win.window_sum(x ** norm_type, ('n', 'c', _af.at(0, i=stride[0], k=1), _af.at(0, j=stride[1], l=1)), 'ncij', {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1]}, small='kl') / divisor * _win.prod(kernel)
         v = _win.lp_root_grad(grad, u, norm_type) * _win.prod(kernel) / divisor
         cols = _win.spread(v, 'kl', kernel)
-        return _af.scatter(cols, 'ncijkl', ('n', 'c', _af.at(0, i=stride[0], k=1), _af.at(0, j=stride[1], l=1)), x.shape, small='kl') * (norm_type * x ** (norm_type - 1))
+        return _af.scatter(cols, 'klncij', ('n', 'c', _af.at(0, i=stride[0], k=1), _af.at(0, j=stride[1], l=1)), x.shape, small='kl') * (norm_type * x ** (norm_type - 1))

@@ -1,0 +1,140 @@
+"""The pooling page: it renders everything it promises (formulas, derived gradients, the
+conventions with their picture, the size rule, the generated code, the exact checks, the
+frameworks section), and the picture shows what its captions say.
+
+The exact checks run on a one-configuration grid here to stay fast; tests/test_pool_exact.py
+and the docs build run the real one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from derivations import docs_build, pool, pool_docs, pool_proofs
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    window_grid, adaptive_grid = pool_proofs.window_grid, pool_proofs.adaptive_grid
+    pool_proofs.window_grid = lambda op, profile="ci": window_grid(op, profile)[:1]  # type: ignore[assignment]
+    pool_proofs.adaptive_grid = lambda op: adaptive_grid(op)[:1]  # type: ignore[assignment]
+    pool_docs._CHECKS.clear()
+    plots = tmp_path_factory.mktemp("plots")
+    try:
+        text, n_ops, n_plots = pool_docs.render_page("Pooling", None, plots)
+    finally:
+        pool_proofs.window_grid, pool_proofs.adaptive_grid = window_grid, adaptive_grid
+        pool_docs._CHECKS.clear()
+    assert n_ops == len(pool.OPS) == 14 and n_plots == 1
+    return text, plots
+
+
+def test_page_is_valid_prose_and_links_every_op(rendered: tuple[str, Path]) -> None:
+    page, _ = rendered
+    docs_build.check_prose(page, "pooling.md")  # no TeX outside math or code
+    assert page.startswith(docs_build.GENERATED_NOTE) and "# Pooling" in page
+    for op in pool.OPS:
+        assert f"{{#{docs_build.anchor(op.name)}}}" in page  # op links from other pages land here
+        assert f"nnref.{op.name}(" in page
+    assert "Not yet run" in page  # verification=None says so instead of inventing numbers
+
+
+def test_page_shows_formulas_and_derived_gradients(rendered: tuple[str, Path]) -> None:
+    page, _ = rendered
+    for kind in pool_docs.KIND_TITLES:
+        op = next(o for o in pool.OPS if o.kind == kind)
+        assert pool_docs.tex(op.forward) in page
+        assert pool_docs.tex(pool_docs._unshadow(op.gradient.formula)) in page
+        assert f"SymPy's raw derivative ({op.name})" in page and pool_docs.tex(op.gradient.raw) in page
+    assert r"\delta_{j_{0}', d_{0}\,k_{0}" in page  # 2-D: one delta per axis, primes read as j_0'
+    assert r"\kappa" in page  # lp_pool's inner sum no longer reuses the outer k
+    div = pool.divisor_rule()
+    assert pool_docs.tex(div["include_pad"]) in page and pool_docs.tex(div["exclude_pad"]) in page
+    assert r"\left\lceil{\frac{L\,\left(i + 1\right)}{M}}\right\rceil" in page  # adaptive window end
+    assert r"H\left(a - b\right)" in page and r"$\frac{1}{2}$" in page  # SymPy's Max at a tie
+
+
+def test_conventions_table_and_picture(rendered: tuple[str, Path]) -> None:
+    page, plots = rendered
+    assert "| convention | rule | why | ops |" in page
+    for conv, _ in pool_docs._conventions():
+        assert docs_build.cell(conv.label) in page
+    assert "ceil_mode: a window must start inside" in page
+    assert f"![Where max_pool2d's gradient goes under each convention](assets/plots/{pool_docs.FIGURE})" in page
+    png = plots / pool_docs.FIGURE
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png in pool_docs.DRAWN
+    for title, *_ in pool_docs.PANELS:
+        assert f"**{title}**" in page
+
+
+def test_page_shows_size_rule_code_and_checks(rendered: tuple[str, Path]) -> None:
+    page, _ = rendered
+    rule = pool.size_rule()
+    assert pool_docs.tex(rule.floor_mode) in page and pool_docs.tex(rule.ceil_mode) in page
+    assert f"on {pool_proofs.size_rule_agrees()} settings" in page
+    funcs = docs_build._generated_functions()
+    for name in ("pool_out_size", "avg_divisor", "adaptive_bounds", "_max_pool2d_forward", "_max_pool2d_vjp",
+                 "_avg_pool2d_forward", "_avg_pool2d_vjp", "_lp_pool2d_forward", "_lp_pool2d_vjp"):
+        assert funcs[name][1] in page, name
+    assert '??? note "max_pool3d"' in page  # the other ranks, collapsed
+    assert page.count("✔ exact") == len(pool.OPS) and "✘" not in page.split("## How frameworks")[0]
+    frameworks = page.split("## How frameworks differ")[1].split("## Tolerances")[0]
+    for source in ("github.com/pytorch/pytorch", "tensorflow.org", "github.com/tensorflow/tensorflow",
+                   "github.com/jax-ml/jax", "github.com/openxla/stablehlo", "onnx.ai"):
+        assert source in frameworks, source
+    assert "| ops | dtype | rtol | atol | why |" in page
+
+
+def test_a_failed_check_is_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(op: pool.PoolOp) -> int:
+        raise AssertionError("gradient at (0, 0, 1): engine g_1, SymPy g_2")
+
+    monkeypatch.setattr(pool_proofs, "unpool_exact_check", broken)
+    result = pool_docs.check_op("max_unpool1d")
+    assert isinstance(result, str) and "engine g_1" in result
+    fake = {op.name: (1, 1) for op in pool.OPS} | {"max_unpool1d": result}
+    text = "\n".join(pool_docs._exact_section(fake))
+    assert "✘ **failed**: AssertionError: gradient at (0, 0, 1)" in text
+    assert "**1 op(s) failed an exact check**: max_unpool1d." in text
+
+
+def test_benchmark_rows_or_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = tmp_path / "conv_bench.json"
+    monkeypatch.setattr(pool_docs, "BENCH", bench)
+    assert "has not been run" in pool_docs._bench_section()[0]  # no file
+    bench.write_text(json.dumps({"date": "2026-01-01", "machine": "test box", "rows": []}))
+    assert "has not been run" in pool_docs._bench_section()[0]  # no pool_rows
+    rows = [{"case": [8, 64, 56, 56, 2, 2], "dtype": "float64", "nnref_ms": 3.0, "torch_ms": 2.0, "ratio": 1.5,
+             "target": 2.0},
+            {"case": "avg 3x3", "dtype": "float32", "nnref_ms": 9.0, "torch_ms": 3.0, "ratio": 3.0, "target": 2.5}]
+    bench.write_text(json.dumps({"date": "2026-01-01", "machine": "test box", "pool_rows": rows}))
+    text = "\n".join(pool_docs._bench_section())
+    assert "2026-01-01 on test box" in text
+    assert "| 8, 64, 56, 56, 2, 2 | float64 | 3.0 | 2.0 | 1.50× | ≤ 2× ✔ |" in text
+    assert "✘ **missed**" in text and "**1 case(s) missed the target in this run.**" in text
+
+
+@pytest.mark.parametrize("panel", range(len(pool_docs.PANELS)))
+def test_picture_shows_what_its_caption_says(panel: int) -> None:
+    """Each panel's gradient, from nnref, against the convention it illustrates (by hand)."""
+    title, x, kw, _ = pool_docs.PANELS[panel]
+    y, ind, grad = pool_docs.panel_values(x, kw)
+    want = np.zeros(np.shape(x))
+    if title.startswith("tie"):
+        want[0, 1] = 1  # the first of the two 5s
+    elif title.startswith("NaN"):
+        want[1, 0] = 1  # the second NaN
+        assert np.isnan(y[0, 0])
+    elif title.startswith("padding"):
+        want[0, 0] = want[0, 1] = 1  # all-−∞ windows choose their first real entry, never padding
+        want[1, 0] = want[2, 2] = 1
+        assert ind[0].tolist() == [0, 1]
+    elif title.startswith("overlapping"):
+        want[1, 1], want[2, 4] = 4, 2  # 9 is the maximum of four windows, 7 of two
+    else:
+        assert y.shape == (2, 3)  # ceil_mode keeps the overhanging last row and column of windows
+        want[0, 1] = want[0, 4] = want[1, 2] = want[2, 0] = want[2, 3] = want[2, 4] = 1
+    np.testing.assert_array_equal(grad, want)
