@@ -130,15 +130,17 @@ def window_max(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, in
         return numpy.empty(out_shape, dtype=x.dtype), chosen
     if x.dtype.kind != "f" or numpy.isnan(x).any():
         return _window_max_scan(x, index, sizes, small, kernel, out_shape, chosen)
-    best: Any = None
-    for _, view in taps(x, index, sizes, small, fill=numpy.nan):
-        best = numpy.array(view, copy=True) if best is None else numpy.fmax(best, view, out=best)
+    views = [view for _, view in taps(x, index, sizes, small, fill=numpy.nan)]  # one padded copy
+    best = numpy.array(views[0], copy=True)
+    for view in views[1:]:
+        numpy.fmax(best, view, out=best)
     if not choose:
         return best, None
     # the first tap equal to the maximum: scan backwards so the earliest match is written last
-    views = list(taps(x, index, sizes, small, fill=numpy.nan))
+    hit = numpy.empty(out_shape, dtype=bool)
     for t in range(len(views) - 1, -1, -1):
-        numpy.putmask(chosen, views[t][1] == best, t)
+        numpy.equal(views[t], best, out=hit)
+        numpy.putmask(chosen, hit, t)
     return best, chosen
 
 
