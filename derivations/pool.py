@@ -309,8 +309,8 @@ class PoolOp:
                 f"{head}_vjp(grad, x, chosen, kernel, stride, padding, dilation):",
                 f'    """SymPy: {grad_tex}."""',
                 "    with _rt.quiet():",
-                f"        cols = _win.select(grad, chosen, {letters!r}, {ker!r}, kernel)",
-                f"        return _af.scatter(cols, {ker + letters!r}, {index}, x.shape, small={ker!r})",
+                f"        return _win.scatter_chosen(grad, chosen, {index}, x.shape, {self.sizes_code('grad.shape')},"
+                f" small={ker!r})",
                 ""])
         if self.kind == "avg":
             return "\n".join([

@@ -13,8 +13,10 @@ padding arithmetic, and adds the reductions a convolution does not need:
 * ``window_sum``   — Σ_k over those views (avg_pool, lp_pool);
 * ``window_max``   — the maximum and *which* tap torch chooses (first maximum, last NaN,
   never padding);
-* ``select`` / ``spread`` — the gradient of each window laid out per tap, for
-  ``_affine.scatter`` (the convolution's col2im) to add back into the input.
+* ``spread``       — avg / lp: every tap of a window gets the window's gradient, laid out
+  per tap for ``_affine.scatter`` (the convolution's col2im) to add back into the input;
+* ``scatter_chosen`` — max: each window's gradient added at its chosen tap only, through
+  the same tap slices as ``taps`` reads.
 
 Everything here also runs on object arrays of SymPy symbols (the sums), which is how the
 exact tests compare a kernel with its index formula.
@@ -32,7 +34,7 @@ from numpy.typing import NDArray
 
 from ._affine import At, _padding, _sizes
 
-__all__ = ["taps", "window_sum", "window_max", "select", "spread", "prod", "lp_root", "lp_root_grad",
+__all__ = ["taps", "window_sum", "window_max", "scatter_chosen", "spread", "prod", "lp_root", "lp_root_grad",
            "first_valid", "flat_index"]
 
 
@@ -48,19 +50,17 @@ def _padded(x: NDArray[Any], pads: list[tuple[int, int]], fill: Any) -> NDArray[
     return src
 
 
-def taps(x: Any, index: tuple[Any, ...], sizes: dict[str, int], small: str,
-         fill: Any = 0) -> Iterator[tuple[tuple[int, ...], NDArray[Any]]]:
-    """(k, view) for every kernel offset k (the ``small`` letters, row-major), where view is
-    x[index] at that k with one axis per axis of x (a plain axis, or the position letter of
-    an affine axis); entries outside x read as ``fill``."""
-    x = numpy.asarray(x)
-    sizes = _sizes(index, x.shape, sizes)
-    pads = _padding(index, x.shape, sizes, False)
-    src = _padded(x, pads, fill)
+def _tap_slices(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int], small: str
+                ) -> tuple[list[tuple[int, int]], list[tuple[tuple[int, ...], tuple[slice, ...]]]]:
+    """The zeros to add around an array of ``shape`` so every window tap falls inside, and for
+    every kernel offset k (row-major) the slice of that padded array it reads: one slice per
+    axis, the position letter's step on an affine axis (s·i + d·k − p, shifted by the padding)."""
+    pads = _padding(index, shape, sizes, False)
     kernel = [letter for letter in small if any(isinstance(ax, At) and letter in dict(ax.steps) for ax in index)]
+    out = []
     for values in itertools.product(*(range(sizes[letter]) for letter in kernel)):
         fixed = dict(zip(kernel, values))
-        view = []
+        view: list[slice] = []
         for ax, (lo, _) in zip(index, pads):
             if isinstance(ax, str):
                 view.append(slice(None))
@@ -68,7 +68,41 @@ def taps(x: Any, index: tuple[Any, ...], sizes: dict[str, int], small: str,
             (letter, step), = [(v, st) for v, st in ax.steps if v not in small]
             start = ax.offset + lo + sum(st * fixed[v] for v, st in ax.steps if v in small)
             view.append(slice(start, start + step * (sizes[letter] - 1) + 1, step))
-        yield values, src[tuple(view)]
+        out.append((values, tuple(view)))
+    return pads, out
+
+
+def taps(x: Any, index: tuple[Any, ...], sizes: dict[str, int], small: str,
+         fill: Any = 0) -> Iterator[tuple[tuple[int, ...], NDArray[Any]]]:
+    """(k, view) for every kernel offset k (the ``small`` letters, row-major), where view is
+    x[index] at that k with one axis per axis of x (a plain axis, or the position letter of
+    an affine axis); entries outside x read as ``fill``."""
+    x = numpy.asarray(x)
+    sizes = _sizes(index, x.shape, sizes)
+    pads, slices = _tap_slices(index, x.shape, sizes, small)
+    src = _padded(x, pads, fill)
+    for values, view in slices:
+        yield values, src[view]
+
+
+def scatter_chosen(grad: Any, chosen: NDArray[Any], index: tuple[Any, ...], shape: tuple[int, ...],
+                   sizes: dict[str, int], small: str) -> NDArray[Any]:
+    """Σ_i Σ_k g[n, c, i]·χ[n, c, i, k]·[j = s·i + d·k − p] into zeros of ``shape``: for each tap
+    k, the upstream gradient of the windows that chose k is added at the entries k reads
+    (the same slices ``taps`` reads), with no per-tap temporary but the mask."""
+    grad = numpy.asarray(grad)
+    sizes = _sizes(index, shape, sizes)
+    pads, slices = _tap_slices(index, shape, sizes, small)
+    buf = numpy.zeros(tuple(n + lo + hi for n, (lo, hi) in zip(shape, pads)), dtype=grad.dtype)
+    if grad.size:
+        hit = numpy.empty(grad.shape, dtype=bool)
+        zero = numpy.zeros((), dtype=grad.dtype)
+        for t, (_, view) in enumerate(slices):
+            numpy.equal(chosen, t, out=hit)
+            # where(), not grad·hit (inf·0 would be NaN), and not add(..., where=hit), which
+            # NumPy runs several times slower on a strided target
+            buf[view] += numpy.where(hit, grad, zero)
+    return buf[tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape, pads))]
 
 
 def window_sum(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, int], small: str) -> NDArray[Any]:
@@ -140,7 +174,7 @@ def window_max(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, in
     hit = numpy.empty(out_shape, dtype=bool)
     for t in range(len(views) - 1, -1, -1):
         numpy.equal(views[t], best, out=hit)
-        numpy.putmask(chosen, hit, t)
+        numpy.copyto(chosen, t, where=hit, casting="unsafe")
     return best, chosen
 
 
@@ -178,17 +212,6 @@ def flat_index(chosen: NDArray[Any], index: tuple[Any, ...], letters: str, shape
         j = ax.offset + step * i.reshape(shp) + dil * numpy.asarray(k, dtype=numpy.int64)
         flat = flat * length + j
     return flat
-
-
-def select(grad: Any, chosen: NDArray[Any], letters: str, small: str, kernel: tuple[int, ...]) -> NDArray[Any]:
-    """g[n, c, i]·χ[n, c, i, k]: the upstream gradient at the chosen tap, zero at the others,
-    with the kernel offsets as leading axes (small + letters), so that each tap's block,
-    which ``_affine.scatter`` adds as one slice, is contiguous."""
-    grad = numpy.asarray(grad)
-    cols = numpy.zeros((prod(kernel),) + grad.shape, dtype=grad.dtype)
-    for t in range(cols.shape[0]):
-        numpy.copyto(cols[t], grad, where=chosen == t)
-    return cols.reshape(tuple(kernel) + grad.shape)
 
 
 def spread(v: Any, small: str, kernel: tuple[int, ...]) -> NDArray[Any]:
