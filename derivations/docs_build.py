@@ -59,6 +59,7 @@ FAMILIES = (
     ("activation", "activations.md", "Activations"),
     ("loss", "losses.md", "Losses"),
     ("convolution", "convolution.md", "Convolution"),
+    ("pooling", "pooling.md", "Pooling"),
 )
 
 Op = PointwiseOp | StructuredOp
@@ -98,6 +99,10 @@ def family_ops(family: str) -> list[Op]:
         from . import conv
 
         return list(conv.OPS)  # type: ignore[arg-type]
+    if family == "pooling":  # their own page: derivations/pool_docs.py
+        from . import pool
+
+        return list(pool.OPS)  # type: ignore[arg-type]
     return [op for op in all_ops() if op.family == family]
 
 
@@ -180,7 +185,11 @@ def md(text: str) -> str:
 
 
 def cell(text: str) -> str:
-    return md(text).replace("|", r"\|").replace("\n", " ")
+    # A pipe splits a table cell except inside a code span, where a backslash would show.
+    parts = md(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: no code spans to spare
+        parts = ["`".join(parts)]
+    return "`".join(p if k % 2 else p.replace("|", r"\|") for k, p in enumerate(parts)).replace("\n", " ")
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -369,6 +378,8 @@ def _param_domain(p: Param) -> str:
         return "integer"
     if p.kind == "optional_array":
         return "array or `None`"
+    if p.kind == "optional_int":
+        return "int or `None`"
     if p.kind == "int_tuple":
         return "int or tuple of ints"
     if p.kind == "padding":
@@ -404,8 +415,10 @@ def arguments_table(op: Op) -> str:
         sym = table_math(tex(p.symbol)) if p.symbol is not None else "—"
         if p.default is not None:
             default = f"`{p.default!r}`"
+        elif p.kind == "optional_array" or (p.kind in ("int_tuple", "optional_int") and p.name in optional):
+            default = "`None`"  # pooling's stride, output_size, divisor_override: None in the signature
         else:
-            default = "`None`" if p.kind == "optional_array" else "required"
+            default = "required"
         rows.append([f"`{p.name}`", sym, default, _param_domain(p), cell(p.doc)])
     if getattr(op, "weight", False):
         spread = getattr(op, "weight_layout", "elementwise") == "broadcast"
@@ -1020,6 +1033,10 @@ def render_family_page(family: str, title: str, verification: dict[str, Any] | N
         from . import conv_docs
 
         return conv_docs.render_page(title, verification, plots_dir)
+    if family == "pooling":
+        from . import pool_docs
+
+        return pool_docs.render_page(title, verification, plots_dir)
     ops = family_ops(family)
     publics = [op for op in ops if not (isinstance(op, PointwiseOp) and op.variant_of)]
     intro = FAMILY_INTRO.get(family, f"# {title}\n")
@@ -1131,6 +1148,15 @@ def render_conventions() -> str:
                 rewrites.append(f"- {op_link(op)}, derivative {math_inline(cf.label)}: {md(cf.why)}")
     structured_notes = [f"- {op_link(op)}: {md(n)}" for op in structured_ops() for n in op.notes
                         if "overflow" in n]
+    # Pooling's conventions are shared by several ops (max_pool1d-3d, ...): one row each.
+    from . import pool
+
+    pooled: dict[str, tuple[Any, list[Any]]] = {}
+    for pop in pool.OPS:
+        for pc in pop.conventions:
+            pooled.setdefault(pc.label, (pc, []))[1].append(pop)
+    for pc, pops in pooled.values():
+        rows.append([", ".join(op_link(o) for o in pops), cell(pc.label), cell(pc.why)])
     n_conv = len(rows)
     return GENERATED_NOTE + f"""# Conventions
 
@@ -1151,6 +1177,12 @@ a convention with the condition $\\operatorname{{isnan}}(x)$ says what torch doe
 
 **Precedence.** The engine applies conventions on top of the derivative in declaration order;
 the first whose condition holds wins.
+
+**Pooling.** A maximum over a window has the same problem with more entries: which of several
+equal (or NaN) entries receives the gradient, and whether padding can. The pooling conventions
+below (one row per convention, listing the ops that share it) are routed by a selector in the
+derived formula rather than laid over a derivative; the [pooling page](pooling.md#pool-conventions)
+states each rule and pictures where the gradient goes.
 
 ## Every convention ({n_conv})
 
@@ -1188,7 +1220,7 @@ def render_verification(data: dict[str, Any] | None) -> str:
     ops = all_ops()
     sym, num, failed, numeric = _proof_counts(ops)
     publics = [op for op in ops if not (isinstance(op, PointwiseOp) and op.variant_of)]
-    publics += family_ops("convolution")
+    publics += family_ops("convolution") + family_ops("pooling")
     parts = [GENERATED_NOTE + "# Verification", "",
              "Two kinds of evidence stand behind every op: **proofs** that each identity the engine"
              " relies on equals what SymPy derives, and a **cross-check** of the generated engine"
@@ -1712,6 +1744,10 @@ def main(argv: list[str] | None = None) -> int:
             from . import conv_docs
 
             drawn |= conv_docs.DRAWN
+        if family == "pooling":
+            from . import pool_docs
+
+            drawn |= pool_docs.DRAWN
         print(f"  page {page} ({n_ops} ops, {n_plots} plots)")
     for stale in before - drawn:
         stale.unlink()

@@ -120,6 +120,15 @@ UNPOOL_CONVENTIONS = (
         " Indices from max_pool repeat only where windows overlap, and then carry equal values."),
 )
 
+CEIL_CONVENTION = PoolConvention(
+    "ceil_mode drops a window starting in the padding",
+    "ceil_mode rounds the output size up, so a last window may overhang the input; but a last window"
+    " that would start in the right padding (s·(M − 1) − p >= L) is dropped, and every kept window"
+    " reads at least one input entry.",
+    "torch sizes pooling outputs this way (ONNX's current MaxPool text states the same rule); the closed form"
+    " min(⌈(L + 2p − d(K − 1) − 1)/s⌉ + 1, ⌈(L + p)/s⌉) is derived in size_rule and checked against"
+    " torch's two-step rule and its output shapes.")
+
 ADAPTIVE_MAX_CONVENTIONS = MAX_CONVENTIONS[:2] + MAX_CONVENTIONS[3:]
 
 
@@ -540,17 +549,17 @@ def _window_params(dims: int, kind: str) -> tuple[Param, ...]:
 def _op(kind: str, dims: int) -> PoolOp:
     if kind == "max":
         return PoolOp(f"max_pool{dims}d", dims, "max", f"{dims}-D max pooling.", (_input(dims),),
-                      _window_params(dims, "max"), TOLERANCES["max"], MAX_CONVENTIONS,
+                      _window_params(dims, "max"), TOLERANCES["max"], MAX_CONVENTIONS + (CEIL_CONVENTION,),
                       ("The gradient goes to one entry per window, torch's chosen one: see the conventions.",))
     if kind == "avg":
         return PoolOp(f"avg_pool{dims}d", dims, "avg", f"{dims}-D average pooling.", (_input(dims),),
-                      _window_params(dims, "avg"), TOLERANCES["avg"], (),
+                      _window_params(dims, "avg"), TOLERANCES["avg"], (CEIL_CONVENTION,),
                       ("D(i) is a count that depends on the position: padded positions count when"
                        " count_include_pad, a window overhanging the padded input (ceil_mode) never counts"
                        " its overhang, and divisor_override replaces D by a constant.",))
     if kind == "lp":
         return PoolOp(f"lp_pool{dims}d", dims, "lp", f"{dims}-D power-average (Lp) pooling.", (_input(dims),),
-                      _window_params(dims, "lp"), TOLERANCES["lp"], LP_CONVENTIONS,
+                      _window_params(dims, "lp"), TOLERANCES["lp"], LP_CONVENTIONS + (CEIL_CONVENTION,),
                       ("No padding and no dilation; defined as torch defines it: (K_tot·avg_pool(x^P))^(1/P).",))
     tup = _tuple_doc(dims)
     if kind == "adaptive_avg":

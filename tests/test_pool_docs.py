@@ -80,7 +80,8 @@ def test_page_shows_size_rule_code_and_checks(rendered: tuple[str, Path]) -> Non
                  "_avg_pool2d_forward", "_avg_pool2d_vjp", "_lp_pool2d_forward", "_lp_pool2d_vjp"):
         assert funcs[name][1] in page, name
     assert '??? note "max_pool3d"' in page  # the other ranks, collapsed
-    assert page.count("✔ exact") == len(pool.OPS) and "✘" not in page.split("## How frameworks")[0]
+    assert page.count("| ✔ exact |") == len(pool.OPS) - 2 and page.count("| ✔ to rounding |") == 2  # lp: rounded
+    assert "✘" not in page.split("## How frameworks")[0]
     frameworks = page.split("## How frameworks differ")[1].split("## Tolerances")[0]
     for source in ("github.com/pytorch/pytorch", "tensorflow.org", "github.com/tensorflow/tensorflow",
                    "github.com/jax-ml/jax", "github.com/openxla/stablehlo", "onnx.ai"):
@@ -115,6 +116,17 @@ def test_benchmark_rows_or_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "2026-01-01 on test box" in text
     assert "| 8, 64, 56, 56, 2, 2 | float64 | 3.0 | 2.0 | 1.50× | ≤ 2× ✔ |" in text
     assert "✘ **missed**" in text and "**1 case(s) missed the target in this run.**" in text
+    # conv_bench.py's own layout: the pooling table stamped separately, with its header and cells
+    rows[0] |= {"cells": ["max_pool2d", "8, 64, 56×56", "2×2 / 2 / 0", "float64", "3.0", "2.0", "1.50×", "≤ 2×"]}
+    rows[1] |= {"cells": ["avg_pool2d", "8, 64, 56×56", "3×3 / 1 / 1", "float32", "9.0", "3.0", "3.00×", "≤ 2.5×"]}
+    bench.write_text(json.dumps({"date": "old", "machine": "conv box", "pool_date": "2026-02-02",
+                                 "pool_machine": "pool box", "pool_repeats": 9, "pool_rows": rows,
+                                 "pool_header": ["op", "input", "kernel / stride / padding", "dtype", "nnref ms",
+                                                 "torch ms", "nnref / torch", "target"]}))
+    text = "\n".join(pool_docs._bench_section())
+    assert "2026-02-02 on pool box" in text and "over 9 alternating turns" in text
+    assert "| max_pool2d | 8, 64, 56×56 | 2×2 / 2 / 0 | float64 |" in text
+    assert "**1 case(s) missed the target in this run.**" in text
 
 
 @pytest.mark.parametrize("panel", range(len(pool_docs.PANELS)))

@@ -2295,6 +2295,13 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
                    'why': "The backward is the adjoint (scatter-add) of the forward's selection: "
                           'Σ_i g[i]·χ[i, k]·[j = s·i + d·k − p].',
                    'point': {},
+                   'params': {}},
+                  {'label': 'ceil_mode drops a window starting in the padding',
+                   'why': "torch sizes pooling outputs this way (ONNX's current MaxPool text "
+                          'states the same rule); the closed form min(⌈(L + 2p − d(K − 1) − 1)/s⌉ '
+                          "+ 1, ⌈(L + p)/s⌉) is derived in size_rule and checked against torch's "
+                          'two-step rule and its output shapes.',
+                   'point': {},
                    'params': {}}],
   'tolerances': {'float64': {'rtol': 1e-13,
                              'atol': 1e-13,
@@ -2387,6 +2394,13 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
                   {'label': 'overlapping windows accumulate',
                    'why': "The backward is the adjoint (scatter-add) of the forward's selection: "
                           'Σ_i g[i]·χ[i, k]·[j = s·i + d·k − p].',
+                   'point': {},
+                   'params': {}},
+                  {'label': 'ceil_mode drops a window starting in the padding',
+                   'why': "torch sizes pooling outputs this way (ONNX's current MaxPool text "
+                          'states the same rule); the closed form min(⌈(L + 2p − d(K − 1) − 1)/s⌉ '
+                          "+ 1, ⌈(L + p)/s⌉) is derived in size_rule and checked against torch's "
+                          'two-step rule and its output shapes.',
                    'point': {},
                    'params': {}}],
   'tolerances': {'float64': {'rtol': 1e-13,
@@ -2481,6 +2495,13 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
                    'why': "The backward is the adjoint (scatter-add) of the forward's selection: "
                           'Σ_i g[i]·χ[i, k]·[j = s·i + d·k − p].',
                    'point': {},
+                   'params': {}},
+                  {'label': 'ceil_mode drops a window starting in the padding',
+                   'why': "torch sizes pooling outputs this way (ONNX's current MaxPool text "
+                          'states the same rule); the closed form min(⌈(L + 2p − d(K − 1) − 1)/s⌉ '
+                          "+ 1, ⌈(L + p)/s⌉) is derived in size_rule and checked against torch's "
+                          'two-step rule and its output shapes.',
+                   'point': {},
                    'params': {}}],
   'tolerances': {'float64': {'rtol': 1e-13,
                              'atol': 1e-13,
@@ -2545,7 +2566,13 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
               'test_range': None,
               'doc': 'count padded positions in the divisor'}],
   'differentiable': ['input'],
-  'conventions': [],
+  'conventions': [{'label': 'ceil_mode drops a window starting in the padding',
+                   'why': "torch sizes pooling outputs this way (ONNX's current MaxPool text "
+                          'states the same rule); the closed form min(⌈(L + 2p − d(K − 1) − 1)/s⌉ '
+                          "+ 1, ⌈(L + p)/s⌉) is derived in size_rule and checked against torch's "
+                          'two-step rule and its output shapes.',
+                   'point': {},
+                   'params': {}}],
   'tolerances': {'float64': {'rtol': 1e-13,
                              'atol': 5e-12,
                              'why': 'a sum of at most 64 window entries and a division, possibly '
@@ -2615,7 +2642,13 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
               'test_range': None,
               'doc': 'divide every window by this int (>= 1) instead'}],
   'differentiable': ['input'],
-  'conventions': [],
+  'conventions': [{'label': 'ceil_mode drops a window starting in the padding',
+                   'why': "torch sizes pooling outputs this way (ONNX's current MaxPool text "
+                          'states the same rule); the closed form min(⌈(L + 2p − d(K − 1) − 1)/s⌉ '
+                          "+ 1, ⌈(L + p)/s⌉) is derived in size_rule and checked against torch's "
+                          'two-step rule and its output shapes.',
+                   'point': {},
+                   'params': {}}],
   'tolerances': {'float64': {'rtol': 1e-13,
                              'atol': 5e-12,
                              'why': 'a sum of at most 64 window entries and a division, possibly '
@@ -2685,7 +2718,13 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
               'test_range': None,
               'doc': 'divide every window by this int (>= 1) instead'}],
   'differentiable': ['input'],
-  'conventions': [],
+  'conventions': [{'label': 'ceil_mode drops a window starting in the padding',
+                   'why': "torch sizes pooling outputs this way (ONNX's current MaxPool text "
+                          'states the same rule); the closed form min(⌈(L + 2p − d(K − 1) − 1)/s⌉ '
+                          "+ 1, ⌈(L + p)/s⌉) is derived in size_rule and checked against torch's "
+                          'two-step rule and its output shapes.',
+                   'point': {},
+                   'params': {}}],
   'tolerances': {'float64': {'rtol': 1e-13,
                              'atol': 5e-12,
                              'why': 'a sum of at most 64 window entries and a division, possibly '
@@ -2750,6 +2789,13 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
                    'why': 'torch computes lp_pool as avg_pool(x^P)·K_tot, and avg_pool with '
                           'padding 0 divides an overhanging window by the entries inside the '
                           'input.',
+                   'point': {},
+                   'params': {}},
+                  {'label': 'ceil_mode drops a window starting in the padding',
+                   'why': "torch sizes pooling outputs this way (ONNX's current MaxPool text "
+                          'states the same rule); the closed form min(⌈(L + 2p − d(K − 1) − 1)/s⌉ '
+                          "+ 1, ⌈(L + p)/s⌉) is derived in size_rule and checked against torch's "
+                          'two-step rule and its output shapes.',
                    'point': {},
                    'params': {}}],
   'tolerances': {'float64': {'rtol': 1e-12,
@@ -2816,6 +2862,13 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
                    'why': 'torch computes lp_pool as avg_pool(x^P)·K_tot, and avg_pool with '
                           'padding 0 divides an overhanging window by the entries inside the '
                           'input.',
+                   'point': {},
+                   'params': {}},
+                  {'label': 'ceil_mode drops a window starting in the padding',
+                   'why': "torch sizes pooling outputs this way (ONNX's current MaxPool text "
+                          'states the same rule); the closed form min(⌈(L + 2p − d(K − 1) − 1)/s⌉ '
+                          "+ 1, ⌈(L + p)/s⌉) is derived in size_rule and checked against torch's "
+                          'two-step rule and its output shapes.',
                    'point': {},
                    'params': {}}],
   'tolerances': {'float64': {'rtol': 1e-12,
