@@ -74,9 +74,9 @@ MAX_CONVENTIONS = (
         "tie: first maximum",
         "Among entries equal to the window's maximum, the first in row-major order (over the kernel"
         " offsets k) is chosen; it receives the whole gradient and its index is returned.",
-        "torch's CPU and CUDA kernels scan the window in row-major order and replace the current choice"
-        " only when a value is strictly greater. SymPy's derivative of Max splits a tie evenly"
-        " (d/da max(a, b) = Heaviside(a − b), which is 1/2 at a = b)."),
+        "torch's CPU kernel (aten/src/ATen/native/cpu/MaxPoolKernel.cpp) scans the window in row-major order"
+        " and replaces the current choice only when a value is strictly greater. SymPy's derivative of Max"
+        " splits a tie evenly (d/da max(a, b) = Heaviside(a − b), which is 1/2 at a = b)."),
     PoolConvention(
         "NaN wins: the last NaN",
         "A window containing NaN has the value NaN; the last NaN in row-major order is chosen and"

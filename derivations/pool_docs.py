@@ -407,20 +407,15 @@ def _conventions_section(sizes: Any, plots: bool) -> list[str]:
     rule = pool.size_rule()
     rows = [[db.cell(c.label), db.cell(c.rule), db.cell(c.why), _names(ops)] for c, ops in _conventions()]
     n_sizes = f"on {sizes} settings" if isinstance(sizes, int) else "(check failed, see Output size)"
-    rows.append([
-        "ceil_mode: a window must start inside",
-        "With `ceil_mode` the count is rounded up, but a last window that would start in the right padding is"
-        " dropped: " + db.table_math("M = " + tex(rule.ceil_mode)) + ". The kept overhang is not a candidate"
-        " for the maximum and not counted in avg_pool's divisor.",
-        "torch's output-size rule (`pool_proofs.torch_rule`: round up, then drop a window starting at or past"
-        f" $L + p$); the derived closed form equals it {n_sizes}. See [Output size](#pool-output-size).",
-        _names([op for op in pool.OPS if op.kind in ("max", "avg", "lp")])])
     parts = [
         "Calculus leaves open which entry of a window receives the gradient when the maximum is not unique;"
         " IEEE arithmetic adds NaN, and the windows add padding, overlaps and overhangs. Each choice is"
         " declared in `derivations/pool.py` (torch's, with the reason) and the exact checks below compare the"
         " engine with the conventions written as a plain loop (`pool.chosen_tap`).", "",
-        db.table(["convention", "rule", "why", "ops"], rows), ""]
+        db.table(["convention", "rule", "why", "ops"], rows), "",
+        "The ceil_mode row in symbols: " + db.math_inline("M = " + tex(rule.ceil_mode)) + ", equal to torch's"
+        f" two-step rule {n_sizes} (see [Output size](#pool-output-size)). The kept overhang is not a candidate"
+        " for the maximum and not counted in avg_pool's divisor.", ""]
     if plots:
         parts += [f"![Where max_pool2d's gradient goes under each convention](assets/plots/{FIGURE})", "",
                   "Each panel: a tiny hand-made input with every window of `max_pool2d` outlined (one colour per"

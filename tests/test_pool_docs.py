@@ -62,7 +62,7 @@ def test_conventions_table_and_picture(rendered: tuple[str, Path]) -> None:
     assert "| convention | rule | why | ops |" in page
     for conv, _ in pool_docs._conventions():
         assert docs_build.cell(conv.label) in page
-    assert "ceil_mode: a window must start inside" in page
+    assert "ceil_mode drops a window starting in the padding" in page
     assert f"![Where max_pool2d's gradient goes under each convention](assets/plots/{pool_docs.FIGURE})" in page
     png = plots / pool_docs.FIGURE
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png in pool_docs.DRAWN

@@ -2274,10 +2274,10 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
               'doc': 'also return the flat index (within each plane) of each chosen entry'}],
   'differentiable': ['input'],
   'conventions': [{'label': 'tie: first maximum',
-                   'why': "torch's CPU and CUDA kernels scan the window in row-major order and "
-                          'replace the current choice only when a value is strictly greater. '
-                          "SymPy's derivative of Max splits a tie evenly (d/da max(a, b) = "
-                          'Heaviside(a − b), which is 1/2 at a = b).',
+                   'why': "torch's CPU kernel (aten/src/ATen/native/cpu/MaxPoolKernel.cpp) scans "
+                          'the window in row-major order and replaces the current choice only when '
+                          "a value is strictly greater. SymPy's derivative of Max splits a tie "
+                          'evenly (d/da max(a, b) = Heaviside(a − b), which is 1/2 at a = b).',
                    'point': {},
                    'params': {}},
                   {'label': 'NaN wins: the last NaN',
@@ -2374,10 +2374,10 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
               'doc': 'also return the flat index (within each plane) of each chosen entry'}],
   'differentiable': ['input'],
   'conventions': [{'label': 'tie: first maximum',
-                   'why': "torch's CPU and CUDA kernels scan the window in row-major order and "
-                          'replace the current choice only when a value is strictly greater. '
-                          "SymPy's derivative of Max splits a tie evenly (d/da max(a, b) = "
-                          'Heaviside(a − b), which is 1/2 at a = b).',
+                   'why': "torch's CPU kernel (aten/src/ATen/native/cpu/MaxPoolKernel.cpp) scans "
+                          'the window in row-major order and replaces the current choice only when '
+                          "a value is strictly greater. SymPy's derivative of Max splits a tie "
+                          'evenly (d/da max(a, b) = Heaviside(a − b), which is 1/2 at a = b).',
                    'point': {},
                    'params': {}},
                   {'label': 'NaN wins: the last NaN',
@@ -2474,10 +2474,10 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
               'doc': 'also return the flat index (within each plane) of each chosen entry'}],
   'differentiable': ['input'],
   'conventions': [{'label': 'tie: first maximum',
-                   'why': "torch's CPU and CUDA kernels scan the window in row-major order and "
-                          'replace the current choice only when a value is strictly greater. '
-                          "SymPy's derivative of Max splits a tie evenly (d/da max(a, b) = "
-                          'Heaviside(a − b), which is 1/2 at a = b).',
+                   'why': "torch's CPU kernel (aten/src/ATen/native/cpu/MaxPoolKernel.cpp) scans "
+                          'the window in row-major order and replaces the current choice only when '
+                          "a value is strictly greater. SymPy's derivative of Max splits a tie "
+                          'evenly (d/da max(a, b) = Heaviside(a − b), which is 1/2 at a = b).',
                    'point': {},
                    'params': {}},
                   {'label': 'NaN wins: the last NaN',
@@ -2977,10 +2977,10 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
               'doc': 'also return the flat index of each chosen entry'}],
   'differentiable': ['input'],
   'conventions': [{'label': 'tie: first maximum',
-                   'why': "torch's CPU and CUDA kernels scan the window in row-major order and "
-                          'replace the current choice only when a value is strictly greater. '
-                          "SymPy's derivative of Max splits a tie evenly (d/da max(a, b) = "
-                          'Heaviside(a − b), which is 1/2 at a = b).',
+                   'why': "torch's CPU kernel (aten/src/ATen/native/cpu/MaxPoolKernel.cpp) scans "
+                          'the window in row-major order and replaces the current choice only when '
+                          "a value is strictly greater. SymPy's derivative of Max splits a tie "
+                          'evenly (d/da max(a, b) = Heaviside(a − b), which is 1/2 at a = b).',
                    'point': {},
                    'params': {}},
                   {'label': 'NaN wins: the last NaN',
@@ -3035,10 +3035,10 @@ CATALOG: list[dict[str, Any]] = [{'name': 'sigmoid',
               'doc': 'also return the flat index of each chosen entry'}],
   'differentiable': ['input'],
   'conventions': [{'label': 'tie: first maximum',
-                   'why': "torch's CPU and CUDA kernels scan the window in row-major order and "
-                          'replace the current choice only when a value is strictly greater. '
-                          "SymPy's derivative of Max splits a tie evenly (d/da max(a, b) = "
-                          'Heaviside(a − b), which is 1/2 at a = b).',
+                   'why': "torch's CPU kernel (aten/src/ATen/native/cpu/MaxPoolKernel.cpp) scans "
+                          'the window in row-major order and replaces the current choice only when '
+                          "a value is strictly greater. SymPy's derivative of Max splits a tie "
+                          'evenly (d/da max(a, b) = Heaviside(a − b), which is 1/2 at a = b).',
                    'point': {},
                    'params': {}},
                   {'label': 'NaN wins: the last NaN',
