@@ -315,11 +315,11 @@ class PoolOp:
                 "    with _rt.quiet():",
                 f"        return _win.window_max(x, {index}, {letters!r}, {sizes}, small={ker!r}, choose=choose)",
                 "", "",
-                f"{head}_vjp(grad, x, chosen, kernel, stride, padding, dilation):",
+                f"{head}_vjp(grad, x, chosen, kernel, stride, padding, dilation, out=None):",
                 f'    """SymPy: {grad_tex}."""',
                 "    with _rt.quiet():",
                 f"        return _win.scatter_chosen(grad, chosen, {index}, x.shape, {self.sizes_code('grad.shape')},"
-                f" small={ker!r})",
+                f" small={ker!r}, out=out)",
                 ""])
         if self.kind == "avg":
             return "\n".join([

@@ -10,6 +10,9 @@ argument, what was expected and what was given) and handles unbatched input.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,12 +133,64 @@ def _window(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, paddi
     return _Window(op, dims, xb, kernel, stride_t, pad, dil, ceil, xb.shape[:2] + tuple(sizes), batched)
 
 
+# ----------------------------------------------------------------------------- planes in parallel
+
+# Every pooling kernel treats the (N, C) planes independently, so large inputs are split into
+# blocks of planes run in threads (NumPy releases the GIL inside its loops), as torch runs its
+# CPU pooling kernels in parallel over planes.  Each block computes exactly what the whole
+# would, so the result is the same bits for any number of threads (a test checks it).
+PARALLEL_MIN = 2**18  # input entries below which one thread is faster
+_POOL: ThreadPoolExecutor | None = None
+
+
+def threads() -> int:
+    """Threads for pooling: NNREF_NUM_THREADS, else the CPUs this process may use (at most 8)."""
+    env = os.environ.get("NNREF_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cpus, 8))
+
+
+def _map_planes(call: Callable[[list[Any]], Any], arrays: list[Any]) -> Any:
+    """call(arrays), or call on blocks of planes in threads, the results joined back."""
+    global _POOL
+    workers = threads()
+    first = arrays[0]
+    axis = 0 if first.shape[0] >= workers else 1
+    parts = min(workers, first.shape[axis])
+    if workers == 1 or first.size < PARALLEL_MIN or parts < 2:
+        return call(arrays)
+    if _POOL is None or _POOL._max_workers < parts:
+        _POOL = ThreadPoolExecutor(max_workers=parts, thread_name_prefix="nnref-pool")
+    cuts = [first.shape[axis] * k // parts for k in range(parts + 1)]
+    blocks = [[a[(slice(None),) * axis + (slice(lo, hi),)] for a in arrays] for lo, hi in zip(cuts, cuts[1:])]
+    results = list(_POOL.map(call, blocks))
+    if results[0] is None:  # the blocks wrote into an output they were given
+        return None
+    if isinstance(results[0], tuple):
+        return tuple(None if results[0][k] is None else numpy.concatenate([r[k] for r in results], axis=axis)
+                     for k in range(len(results[0])))
+    return numpy.concatenate(results, axis=axis)
+
+
 # ----------------------------------------------------------------------------- max_pool
 
 
-def _max(w: _Window, choose: bool = True) -> tuple[Array, Any]:
-    fwd = getattr(_k, f"_{w.op}_forward")
-    return fwd(w.x, w.kernel, w.stride, w.padding, w.dilation, w.out_shape, choose)
+def _max(w: _Window, choose: bool = True, x: Any = None) -> tuple[Array, Any]:
+    fwd = getattr(_k, f"_{w.op}_forward" if w.op.startswith("max_pool") else f"_max_pool{w.dims}d_forward")
+    return _map_planes(lambda a: fwd(a[0], w.kernel, w.stride, w.padding, w.dilation,
+                                     a[0].shape[:2] + w.out_shape[2:], choose), [w.x if x is None else x])
+
+
+def _max_vjp(w: _Window, g: Any, x: Any, chosen: Any) -> Array:
+    vjp = getattr(_k, f"_max_pool{w.dims}d_vjp")
+    out = numpy.empty(x.shape, dtype=g.dtype)  # the blocks write their planes here (no joining copy)
+    def block(a: list[Any]) -> None:
+        vjp(a[0], a[1], a[2], w.kernel, w.stride, w.padding, w.dilation, out=a[3])
+
+    _map_planes(block, [g, x, chosen, out])
+    return out
 
 
 def _index(w: _Window) -> tuple[Any, ...]:
@@ -161,10 +216,7 @@ def _max_pool_backward(op: str, dims: int, grad_output: Any, input: Any, kernel_
     _bool(op, "return_indices", return_indices)
     g = _grad(op, grad_output, w.unbatch(w.out_shape), w.x.dtype).reshape(w.out_shape)
     _, chosen = _max(w)
-    vjp = getattr(_k, f"_{op}_vjp")
-    with _rt.quiet():
-        gx = vjp(g, w.x, chosen, w.kernel, w.stride, w.padding, w.dilation)
-    return {"input": w.result(gx)}
+    return {"input": w.result(_max_vjp(w, g, w.x, chosen))}
 
 
 # ----------------------------------------------------------------------------- avg_pool
@@ -202,7 +254,8 @@ def _avg_pool(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, pad
               count_include_pad: Any, divisor_override: Any) -> Array:
     w, div = _avg_args(op, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     fwd = getattr(_k, f"_{op}_forward")
-    return w.result(fwd(w.x, w.kernel, w.stride, w.padding, div, w.out_shape))
+    return w.result(_map_planes(lambda a: fwd(a[0], w.kernel, w.stride, w.padding, div,
+                                              a[0].shape[:2] + w.out_shape[2:]), [w.x]))
 
 
 def _avg_pool_backward(op: str, dims: int, grad_output: Any, input: Any, kernel_size: Any, stride: Any,
@@ -210,7 +263,8 @@ def _avg_pool_backward(op: str, dims: int, grad_output: Any, input: Any, kernel_
     w, div = _avg_args(op, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     g = _grad(op, grad_output, w.unbatch(w.out_shape), w.x.dtype).reshape(w.out_shape)
     vjp = getattr(_k, f"_{op}_vjp")
-    return {"input": w.result(vjp(g, w.x, w.kernel, w.stride, w.padding, div))}
+    return {"input": w.result(_map_planes(lambda a: vjp(a[0], a[1], w.kernel, w.stride, w.padding, div),
+                                          [g, w.x]))}
 
 
 # ----------------------------------------------------------------------------- lp_pool
@@ -235,11 +289,11 @@ def _lp_pool(op: str, dims: int, input: Any, norm_type: Any, kernel_size: Any, s
     if math.isinf(p):
         # torch: max_pool(|x|) for inf, −max_pool(−|x|) for −inf
         sign = 1.0 if p > 0 else -1.0
-        values, _ = getattr(_k, f"_max_pool{dims}d_forward")(sign * numpy.abs(w.x), w.kernel, w.stride, w.padding,
-                                                             w.dilation, w.out_shape, False)
+        values, _ = _max(w, choose=False, x=sign * numpy.abs(w.x))
         return w.result(sign * values)
     fwd = getattr(_k, f"_{op}_forward")
-    return w.result(fwd(w.x, p, w.kernel, w.stride, div, w.out_shape))
+    return w.result(_map_planes(lambda a: fwd(a[0], p, w.kernel, w.stride, div, a[0].shape[:2] + w.out_shape[2:]),
+                                [w.x]))
 
 
 def _lp_pool_backward(op: str, dims: int, grad_output: Any, input: Any, norm_type: Any, kernel_size: Any,
@@ -249,12 +303,10 @@ def _lp_pool_backward(op: str, dims: int, grad_output: Any, input: Any, norm_typ
     if math.isinf(p):
         sign = 1.0 if p > 0 else -1.0
         z = sign * numpy.abs(w.x)
-        name = f"_max_pool{dims}d"
-        _, chosen = getattr(_k, f"{name}_forward")(z, w.kernel, w.stride, w.padding, w.dilation, w.out_shape)
-        gz = getattr(_k, f"{name}_vjp")(g, z, chosen, w.kernel, w.stride, w.padding, w.dilation)
-        return {"input": w.result(gz * numpy.sign(w.x))}
+        _, chosen = _max(w, x=z)
+        return {"input": w.result(_max_vjp(w, g, z, chosen) * numpy.sign(w.x))}
     vjp = getattr(_k, f"_{op}_vjp")
-    return {"input": w.result(vjp(g, w.x, p, w.kernel, w.stride, div))}
+    return {"input": w.result(_map_planes(lambda a: vjp(a[0], a[1], p, w.kernel, w.stride, div), [g, w.x]))}
 
 
 # ----------------------------------------------------------------------------- adaptive pooling

@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy
@@ -42,34 +43,117 @@ def prod(values: Any) -> int:
     return math.prod(int(v) for v in values)
 
 
-def _padded(x: NDArray[Any], pads: list[tuple[int, int]], fill: Any) -> NDArray[Any]:
-    if not any(lo or hi for lo, hi in pads):
-        return x
-    src = numpy.full(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pads)), fill, dtype=x.dtype)
-    src[tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape, pads))] = x
-    return src
+@dataclass(frozen=True)
+class _Layout:
+    """x padded for every tap to fall inside, and split by stride phase on each affine axis.
+
+    On an affine axis with position step s, padded entry j lives at phase j mod s, position
+    ⌊j/s⌋, and the phase axes lead.  A tap's positions s·i + o (o its offset) are then phase
+    o mod s, positions ⌊o/s⌋ + i: a unit-stride slice, which NumPy's loops run several times
+    faster than the stride-s view of the unsplit array.
+    """
+
+    shape: tuple[int, ...]  # of x
+    pads: tuple[tuple[int, int], ...]  # zeros before and after, the end rounded up to a multiple of the step
+    steps: tuple[int, ...]  # position step per axis (1 on plain axes)
+    slices: tuple[tuple[tuple[int, ...], tuple[Any, ...]], ...]  # (k, index into the split array) per tap
+
+    @property
+    def split(self) -> bool:
+        return any(s > 1 for s in self.steps)
+
+    @property
+    def padded_shape(self) -> tuple[int, ...]:
+        return tuple(n + lo + hi for n, (lo, hi) in zip(self.shape, self.pads))
+
+    def _split_shape(self) -> tuple[int, ...]:
+        padded = self.padded_shape
+        phases = tuple(s for s in self.steps if s > 1)
+        return phases + tuple(n // s for n, s in zip(padded, self.steps))
+
+    def _parts(self) -> Iterator[tuple[tuple[Any, ...], tuple[slice, ...]]]:
+        """(where in the split array, which entries of x) for every phase combination: on an
+        axis with step s and padding lo, x's entries m ≡ ph − lo (mod s) go to phase ph,
+        from position ⌊(m + lo)/s⌋ on."""
+        per_axis: list[list[tuple[int | None, slice, slice]]] = []
+        for n, (lo, _), s in zip(self.shape, self.pads, self.steps):
+            if s == 1:
+                per_axis.append([(None, slice(lo, lo + n), slice(None))])
+                continue
+            options: list[tuple[int | None, slice, slice]] = []
+            for ph in range(s):
+                m0 = (ph - lo) % s
+                count = len(range(m0, n, s))
+                q0 = (m0 + lo) // s
+                options.append((ph, slice(q0, q0 + count), slice(m0, n, s)))
+            per_axis.append(options)
+        for combo in itertools.product(*per_axis):
+            phases = tuple(ph for ph, _, _ in combo if ph is not None)
+            yield phases + tuple(dst for _, dst, _ in combo), tuple(src for _, _, src in combo)
+
+    def to_split(self, x: NDArray[Any], fill: Any) -> NDArray[Any]:
+        """x in the split layout, padding read as ``fill``: one pass over x, no padded copy."""
+        if not self.split and not any(lo or hi for lo, hi in self.pads):
+            return x
+        out = numpy.empty(self._split_shape(), dtype=x.dtype)
+        lead = len(self._split_shape()) - len(self.shape)
+        for dst, src in self._parts():
+            out[dst] = x[src]
+            # the padding: what the part leaves uncovered on each axis of its phase's block
+            block = out[dst[:lead]]
+            for a, part in enumerate(dst[lead:]):
+                if part.start:
+                    block[(slice(None),) * a + (slice(0, part.start),)] = fill
+                if part.stop < block.shape[a]:
+                    block[(slice(None),) * a + (slice(part.stop, None),)] = fill
+        return out
+
+    def zeros(self, dtype: Any) -> NDArray[Any]:
+        return numpy.zeros(self._split_shape(), dtype=dtype)
+
+    def from_split(self, buf: NDArray[Any], out: NDArray[Any] | None = None) -> NDArray[Any]:
+        """The inverse of to_split, the padding cropped (into ``out`` when given)."""
+        if out is None:
+            out = numpy.empty(self.shape, dtype=buf.dtype)
+        for dst, src in self._parts():
+            out[src] = buf[dst]
+        return out
+
+    @property
+    def inner(self) -> tuple[slice, ...]:
+        return tuple(slice(lo, lo + n) for n, (lo, _) in zip(self.shape, self.pads))
 
 
-def _tap_slices(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int], small: str
-                ) -> tuple[list[tuple[int, int]], list[tuple[tuple[int, ...], tuple[slice, ...]]]]:
-    """The zeros to add around an array of ``shape`` so every window tap falls inside, and for
-    every kernel offset k (row-major) the slice of that padded array it reads: one slice per
-    axis, the position letter's step on an affine axis (s·i + d·k − p, shifted by the padding)."""
+def _layout(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int], small: str,
+            split: bool = True) -> _Layout:
+    """The padding around an array of ``shape`` so every window tap falls inside, its phase
+    split, and for every kernel offset k (row-major) the part of the split array that tap
+    reads: s·i + d·k − p on an affine axis, shifted by the padding."""
     pads = _padding(index, shape, sizes, False)
+    steps, ext = [], []
+    for ax, n, (lo, hi) in zip(index, shape, pads):
+        step = 1 if isinstance(ax, str) else [st for v, st in ax.steps if v not in small][0]
+        steps.append(step if split else 1)
+        ext.append((lo, hi + (-(n + lo + hi)) % step))
     kernel = [letter for letter in small if any(isinstance(ax, At) and letter in dict(ax.steps) for ax in index)]
     out = []
     for values in itertools.product(*(range(sizes[letter]) for letter in kernel)):
         fixed = dict(zip(kernel, values))
+        phase: list[int] = []
         view: list[slice] = []
-        for ax, (lo, _) in zip(index, pads):
+        for ax, (lo, _), step in zip(index, ext, steps):
             if isinstance(ax, str):
                 view.append(slice(None))
                 continue
-            (letter, step), = [(v, st) for v, st in ax.steps if v not in small]
+            (letter, stride), = [(v, st) for v, st in ax.steps if v not in small]
             start = ax.offset + lo + sum(st * fixed[v] for v, st in ax.steps if v in small)
-            view.append(slice(start, start + step * (sizes[letter] - 1) + 1, step))
-        out.append((values, tuple(view)))
-    return pads, out
+            if step > 1:
+                phase.append(start % step)
+                view.append(slice(start // step, start // step + sizes[letter]))
+            else:
+                view.append(slice(start, start + stride * (sizes[letter] - 1) + 1, stride))
+        out.append((values, tuple(phase) + tuple(view)))
+    return _Layout(tuple(shape), tuple(ext), tuple(steps), tuple(out))
 
 
 def taps(x: Any, index: tuple[Any, ...], sizes: dict[str, int], small: str,
@@ -79,30 +163,33 @@ def taps(x: Any, index: tuple[Any, ...], sizes: dict[str, int], small: str,
     an affine axis); entries outside x read as ``fill``."""
     x = numpy.asarray(x)
     sizes = _sizes(index, x.shape, sizes)
-    pads, slices = _tap_slices(index, x.shape, sizes, small)
-    src = _padded(x, pads, fill)
-    for values, view in slices:
+    layout = _layout(index, x.shape, sizes, small, split=True)
+    src = layout.to_split(x, fill)
+    for values, view in layout.slices:
         yield values, src[view]
 
 
 def scatter_chosen(grad: Any, chosen: NDArray[Any], index: tuple[Any, ...], shape: tuple[int, ...],
-                   sizes: dict[str, int], small: str) -> NDArray[Any]:
+                   sizes: dict[str, int], small: str, out: NDArray[Any] | None = None) -> NDArray[Any]:
     """Σ_i Σ_k g[n, c, i]·χ[n, c, i, k]·[j = s·i + d·k − p] into zeros of ``shape``: for each tap
     k, the upstream gradient of the windows that chose k is added at the entries k reads
-    (the same slices ``taps`` reads), with no per-tap temporary but the mask."""
+    (the same parts of the same layout ``taps`` reads)."""
     grad = numpy.asarray(grad)
     sizes = _sizes(index, shape, sizes)
-    pads, slices = _tap_slices(index, shape, sizes, small)
-    buf = numpy.zeros(tuple(n + lo + hi for n, (lo, hi) in zip(shape, pads)), dtype=grad.dtype)
+    layout = _layout(index, shape, sizes, small, split=True)
+    buf = layout.zeros(grad.dtype)
     if grad.size:
         hit = numpy.empty(grad.shape, dtype=bool)
-        zero = numpy.zeros((), dtype=grad.dtype)
-        for t, (_, view) in enumerate(slices):
+        part = numpy.empty(grad.shape, dtype=grad.dtype)
+        finite = grad.dtype.kind == "f" and bool(numpy.isfinite(grad).all())
+        for t, (_, view) in enumerate(layout.slices):
             numpy.equal(chosen, t, out=hit)
-            # where(), not grad·hit (inf·0 would be NaN), and not add(..., where=hit), which
-            # NumPy runs several times slower on a strided target
-            buf[view] += numpy.where(hit, grad, zero)
-    return buf[tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape, pads))]
+            if finite:  # g·[chosen = t], branch-free; where() keeps inf·0 from making NaN otherwise
+                numpy.multiply(grad, hit, out=part)
+            else:
+                part = numpy.where(hit, grad, numpy.zeros((), dtype=grad.dtype))
+            buf[view] += part
+    return layout.from_split(buf, out)
 
 
 def window_sum(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, int], small: str) -> NDArray[Any]:
@@ -149,32 +236,46 @@ def window_max(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, in
 
     torch scans each window in row-major order from its first in-bounds tap, with the
     value −inf, and moves its choice to a tap whose value is strictly greater or NaN.  So
-    the choice is the first maximum, or the last NaN when there is one, and never padding.
-    Without NaN in x this is computed as the maximum (padding read as NaN, which fmax
-    skips) and then the first tap equal to it; with NaN, by the scan itself.  With
-    ``choose=False`` only the maximum is computed (the choice comes back as None).
+    the value is the maximum (NaN when the window holds one), and the choice is the first
+    tap equal to the maximum, or the last NaN, and never padding.  That is computed here
+    as: the maximum over the taps (padding reads −inf, NaN propagates); the first tap equal
+    to it; where the maximum is −inf (every real entry −inf), the first in-bounds tap; where
+    it is NaN, the last NaN tap.  With ``choose=False`` only the value is computed.
     """
     x = numpy.asarray(x)
     sizes = _sizes(index, x.shape, sizes)
     kernel = tuple(sizes[letter] for letter in small)
     out_shape = tuple(sizes[letter] for letter in letters)
-    # a tap number fits in one byte for every kernel up to 255 taps (less memory traffic)
-    chosen = numpy.empty(out_shape, dtype=numpy.uint8 if prod(kernel) < 256 else numpy.intp)
     if prod(out_shape) == 0:
-        return numpy.empty(out_shape, dtype=x.dtype), chosen
-    if x.dtype.kind != "f" or numpy.isnan(x).any():
+        return numpy.empty(out_shape, dtype=x.dtype), numpy.empty(out_shape, dtype=numpy.intp) if choose else None
+    if x.dtype.kind != "f":
+        chosen = numpy.empty(out_shape, dtype=numpy.intp)
         return _window_max_scan(x, index, sizes, small, kernel, out_shape, chosen)
-    views = [view for _, view in taps(x, index, sizes, small, fill=numpy.nan)]  # one padded copy
+    views = [view for _, view in taps(x, index, sizes, small, fill=-numpy.inf)]  # one padded copy
     best = numpy.array(views[0], copy=True)
     for view in views[1:]:
-        numpy.fmax(best, view, out=best)
+        numpy.maximum(best, view, out=best)
     if not choose:
         return best, None
-    # the first tap equal to the maximum: scan backwards so the earliest match is written last
+    # The first tap equal to the maximum is the number of taps before it that differ from it:
+    # chosen = Σ_t [view_0 ≠ best and … and view_t ≠ best], t < T − 1, branch-free (masked
+    # writes with scattered masks are several times slower in NumPy).  A tap number fits in
+    # one byte for every kernel up to 255 taps.
+    chosen = numpy.zeros(out_shape, dtype=numpy.uint8 if len(views) < 256 else numpy.intp)
     hit = numpy.empty(out_shape, dtype=bool)
-    for t in range(len(views) - 1, -1, -1):
-        numpy.equal(views[t], best, out=hit)
-        numpy.copyto(chosen, t, where=hit, casting="unsafe")
+    before = numpy.ones(out_shape, dtype=bool)
+    for view in views[:-1]:
+        numpy.not_equal(view, best, out=hit)
+        numpy.logical_and(before, hit, out=before)
+        numpy.add(chosen, before, out=chosen, casting="unsafe")
+    numpy.equal(best, -numpy.inf, out=hit)
+    if hit.any():  # every real entry −inf (padding may also read −inf): the first in-bounds tap
+        first = numpy.broadcast_to(first_valid(index, x.shape, sizes, small, kernel)[0], out_shape)
+        numpy.copyto(chosen, first, where=hit, casting="unsafe")
+    numpy.isnan(best, out=hit)
+    if hit.any():  # NaN: the last NaN tap (padding is never NaN)
+        for t, view in enumerate(views):
+            numpy.copyto(chosen, t, where=numpy.isnan(view), casting="unsafe")
     return best, chosen
 
 
