@@ -318,8 +318,8 @@ class PoolOp:
                 f"{head}_vjp(grad, x, chosen, kernel, stride, padding, dilation, out=None):",
                 f'    """SymPy: {grad_tex}."""',
                 "    with _rt.quiet():",
-                f"        return _win.scatter_chosen(grad, chosen, {index}, x.shape, {self.sizes_code('grad.shape')},"
-                f" small={ker!r}, out=out)",
+                f"        return _win.scatter_windows(grad, {index}, x.shape, {self.sizes_code('grad.shape')},"
+                f" small={ker!r}, chosen=chosen, out=out)",
                 ""])
         if self.kind == "avg":
             return "\n".join([
@@ -331,8 +331,8 @@ class PoolOp:
                 f"{head}_vjp(grad, x, kernel, stride, padding, divisor):",
                 f'    """SymPy: {grad_tex}."""',
                 "    with _rt.quiet():",
-                f"        cols = _win.spread(grad / divisor, {ker!r}, kernel)",
-                f"        return _af.scatter(cols, {ker + letters!r}, {index}, x.shape, small={ker!r})",
+                f"        return _win.scatter_windows(grad / divisor, {index}, x.shape,"
+                f" {self.sizes_code('grad.shape')}, small={ker!r})",
                 ""])
         if self.kind == "lp":
             return "\n".join([
@@ -350,9 +350,8 @@ class PoolOp:
                 f" {self.sizes_code('grad.shape')}, small={ker!r})"
                 " / divisor * _win.prod(kernel)",
                 "        v = _win.lp_root_grad(grad, u, norm_type) * _win.prod(kernel) / divisor",
-                f"        cols = _win.spread(v, {ker!r}, kernel)",
-                f"        return _af.scatter(cols, {ker + letters!r}, {index}, x.shape, small={ker!r})"
-                " * (norm_type * x ** (norm_type - 1))",
+                f"        return _win.scatter_windows(v, {index}, x.shape, {self.sizes_code('grad.shape')},"
+                f" small={ker!r}) * (norm_type * x ** (norm_type - 1))",
                 ""])
         raise ValueError(self.kind)
 

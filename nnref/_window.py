@@ -13,10 +13,8 @@ padding arithmetic, and adds the reductions a convolution does not need:
 * ``window_sum``   — Σ_k over those views (avg_pool, lp_pool);
 * ``window_max``   — the maximum and *which* tap torch chooses (first maximum, last NaN,
   never padding);
-* ``spread``       — avg / lp: every tap of a window gets the window's gradient, laid out
-  per tap for ``_affine.scatter`` (the convolution's col2im) to add back into the input;
-* ``scatter_chosen`` — max: each window's gradient added at its chosen tap only, through
-  the same tap slices as ``taps`` reads.
+* ``scatter_windows`` — the adjoint: each window's gradient added back at every tap (avg,
+  lp) or at its chosen tap only (max), through the same tap slices ``taps`` reads.
 
 Everything here also runs on object arrays of SymPy symbols (the sums), which is how the
 exact tests compare a kernel with its index formula.
@@ -35,7 +33,7 @@ from numpy.typing import NDArray
 
 from ._affine import At, _padding, _sizes
 
-__all__ = ["taps", "window_sum", "window_max", "scatter_chosen", "spread", "prod", "lp_root", "lp_root_grad",
+__all__ = ["taps", "window_sum", "window_max", "scatter_windows", "prod", "lp_root", "lp_root_grad",
            "first_valid", "flat_index"]
 
 
@@ -169,16 +167,20 @@ def taps(x: Any, index: tuple[Any, ...], sizes: dict[str, int], small: str,
         yield values, src[view]
 
 
-def scatter_chosen(grad: Any, chosen: NDArray[Any], index: tuple[Any, ...], shape: tuple[int, ...],
-                   sizes: dict[str, int], small: str, out: NDArray[Any] | None = None) -> NDArray[Any]:
-    """Σ_i Σ_k g[n, c, i]·χ[n, c, i, k]·[j = s·i + d·k − p] into zeros of ``shape``: for each tap
-    k, the upstream gradient of the windows that chose k is added at the entries k reads
-    (the same parts of the same layout ``taps`` reads)."""
+def scatter_windows(grad: Any, index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int], small: str,
+                    chosen: NDArray[Any] | None = None, out: NDArray[Any] | None = None) -> NDArray[Any]:
+    """The adjoint of reading windows: Σ_i Σ_k v[n, c, i, k]·[j = s·i + d·k − p] into zeros of
+    ``shape``, through the same layout and tap slices ``taps`` reads, where v is the
+    upstream gradient at every tap (avg_pool, lp_pool: v[..., k] = grad) or, given
+    ``chosen``, only at each window's chosen tap (max_pool: v = grad·χ)."""
     grad = numpy.asarray(grad)
     sizes = _sizes(index, shape, sizes)
-    layout = _layout(index, shape, sizes, small, split=True)
+    layout = _layout(index, shape, sizes, small)
     buf = layout.zeros(grad.dtype)
-    if grad.size:
+    if grad.size and chosen is None:
+        for _, view in layout.slices:
+            buf[view] += grad
+    elif grad.size:
         hit = numpy.empty(grad.shape, dtype=bool)
         part = numpy.empty(grad.shape, dtype=grad.dtype)
         finite = grad.dtype.kind == "f" and bool(numpy.isfinite(grad).all())
@@ -313,13 +315,6 @@ def flat_index(chosen: NDArray[Any], index: tuple[Any, ...], letters: str, shape
         j = ax.offset + step * i.reshape(shp) + dil * numpy.asarray(k, dtype=numpy.int64)
         flat = flat * length + j
     return flat
-
-
-def spread(v: Any, small: str, kernel: tuple[int, ...]) -> NDArray[Any]:
-    """v[n, c, i] repeated over the kernel offsets as leading axes (small + letters; a
-    broadcast view, no copy): every tap of a window receives the same gradient."""
-    v = numpy.asarray(v)
-    return numpy.broadcast_to(v, tuple(kernel) + v.shape)
 
 
 def lp_root(u: Any, p: float) -> Any:

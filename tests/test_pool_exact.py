@@ -119,8 +119,8 @@ def test_window_gradients_scatter_through_the_window_index(op: pool.PoolOp) -> N
     fwd, vjp = funcs[f"_{op.name}_forward"], funcs[f"_{op.name}_vjp"]
     index = op.index_code()
     assert index in fwd and index in vjp
-    # avg / lp: the convolution's col2im; max: the same tap slices, only at the chosen tap
-    assert ("_win.scatter_chosen(" if op.kind == "max" else "_af.scatter(") in vjp
+    # the adjoint of the window read: every tap (avg, lp) or the chosen one (max)
+    assert "_win.scatter_windows(" in vjp and ("chosen=chosen" in vjp) == (op.kind == "max")
 
 
 def test_size_rule_equals_torchs_two_step_rule() -> None:

@@ -47,7 +47,7 @@ def _max_pool1d_forward(x, kernel, stride, padding, dilation, out_shape, choose=
 def _max_pool1d_vjp(grad, x, chosen, kernel, stride, padding, dilation, out=None):
     """SymPy: Sum(δ(j', d·k + i·s - p)·chi[n', c', i, k]·g[n', c', i], (i, 0, M - 1), (k, 0, K - 1))."""
     with _rt.quiet():
-        return _win.scatter_chosen(grad, chosen, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), x.shape, {'i': grad.shape[2], 'k': kernel[0]}, small='k', out=out)
+        return _win.scatter_windows(grad, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), x.shape, {'i': grad.shape[2], 'k': kernel[0]}, small='k', chosen=chosen, out=out)
 
 
 def _max_pool2d_forward(x, kernel, stride, padding, dilation, out_shape, choose=True):
@@ -61,7 +61,7 @@ def _max_pool2d_forward(x, kernel, stride, padding, dilation, out_shape, choose=
 def _max_pool2d_vjp(grad, x, chosen, kernel, stride, padding, dilation, out=None):
     """SymPy: Sum(δ(j_0', d_0·k_0 + i_0·s_0 - p_0)·δ(j_1', d_1·k_1 + i_1·s_1 - p_1)·chi[n', c', i_0, i_1, k_0, k_1]·g[n', c', i_0, i_1], (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1))."""
     with _rt.quiet():
-        return _win.scatter_chosen(grad, chosen, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1]}, small='kl', out=out)
+        return _win.scatter_windows(grad, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1]}, small='kl', chosen=chosen, out=out)
 
 
 def _max_pool3d_forward(x, kernel, stride, padding, dilation, out_shape, choose=True):
@@ -75,7 +75,7 @@ def _max_pool3d_forward(x, kernel, stride, padding, dilation, out_shape, choose=
 def _max_pool3d_vjp(grad, x, chosen, kernel, stride, padding, dilation, out=None):
     """SymPy: Sum(δ(j_0', d_0·k_0 + i_0·s_0 - p_0)·δ(j_1', d_1·k_1 + i_1·s_1 - p_1)·δ(j_2', d_2·k_2 + i_2·s_2 - p_2)·chi[n', c', i_0, i_1, i_2, k_0, k_1, k_2]·g[n', c', i_0, i_1, i_2], (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (i_2, 0, M_2 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1), (k_2, 0, K_2 - 1))."""
     with _rt.quiet():
-        return _win.scatter_chosen(grad, chosen, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1], 'h': grad.shape[4], 'm': kernel[2]}, small='klm', out=out)
+        return _win.scatter_windows(grad, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1], 'h': grad.shape[4], 'm': kernel[2]}, small='klm', chosen=chosen, out=out)
 
 
 def _avg_pool1d_forward(x, kernel, stride, padding, divisor, out_shape):
@@ -87,8 +87,7 @@ def _avg_pool1d_forward(x, kernel, stride, padding, divisor, out_shape):
 def _avg_pool1d_vjp(grad, x, kernel, stride, padding, divisor):
     """SymPy: Sum(δ(j', i·s + k - p)·g[n', c', i]/D(i), (i, 0, M - 1), (k, 0, K - 1))."""
     with _rt.quiet():
-        cols = _win.spread(grad / divisor, 'k', kernel)
-        return _af.scatter(cols, 'knci', ('n', 'c', _af.at(-padding[0], i=stride[0], k=1)), x.shape, small='k')
+        return _win.scatter_windows(grad / divisor, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0]}, small='k')
 
 
 def _avg_pool2d_forward(x, kernel, stride, padding, divisor, out_shape):
@@ -100,8 +99,7 @@ def _avg_pool2d_forward(x, kernel, stride, padding, divisor, out_shape):
 def _avg_pool2d_vjp(grad, x, kernel, stride, padding, divisor):
     """SymPy: Sum(δ(j_0', i_0·s_0 + k_0 - p_0)·δ(j_1', i_1·s_1 + k_1 - p_1)·g[n', c', i_0, i_1]/D(i_0, i_1), (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1))."""
     with _rt.quiet():
-        cols = _win.spread(grad / divisor, 'kl', kernel)
-        return _af.scatter(cols, 'klncij', ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1)), x.shape, small='kl')
+        return _win.scatter_windows(grad / divisor, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1]}, small='kl')
 
 
 def _avg_pool3d_forward(x, kernel, stride, padding, divisor, out_shape):
@@ -113,8 +111,7 @@ def _avg_pool3d_forward(x, kernel, stride, padding, divisor, out_shape):
 def _avg_pool3d_vjp(grad, x, kernel, stride, padding, divisor):
     """SymPy: Sum(δ(j_0', i_0·s_0 + k_0 - p_0)·δ(j_1', i_1·s_1 + k_1 - p_1)·δ(j_2', i_2·s_2 + k_2 - p_2)·g[n', c', i_0, i_1, i_2]/D(i_0, i_1, i_2), (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (i_2, 0, M_2 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1), (k_2, 0, K_2 - 1))."""
     with _rt.quiet():
-        cols = _win.spread(grad / divisor, 'klm', kernel)
-        return _af.scatter(cols, 'klmncijh', ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1), _af.at(-padding[2], h=stride[2], m=1)), x.shape, small='klm')
+        return _win.scatter_windows(grad / divisor, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1), _af.at(-padding[2], h=stride[2], m=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1], 'h': grad.shape[4], 'm': kernel[2]}, small='klm')
 
 
 def _lp_pool1d_forward(x, norm_type, kernel, stride, divisor, out_shape):
@@ -129,8 +126,7 @@ def _lp_pool1d_vjp(grad, x, norm_type, kernel, stride, divisor):
     with _rt.quiet():
         u = _win.window_sum(x ** norm_type, ('n', 'c', _af.at(0, i=stride[0], k=1)), 'nci', {'i': grad.shape[2], 'k': kernel[0]}, small='k') / divisor * _win.prod(kernel)
         v = _win.lp_root_grad(grad, u, norm_type) * _win.prod(kernel) / divisor
-        cols = _win.spread(v, 'k', kernel)
-        return _af.scatter(cols, 'knci', ('n', 'c', _af.at(0, i=stride[0], k=1)), x.shape, small='k') * (norm_type * x ** (norm_type - 1))
+        return _win.scatter_windows(v, ('n', 'c', _af.at(0, i=stride[0], k=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0]}, small='k') * (norm_type * x ** (norm_type - 1))
 
 
 def _lp_pool2d_forward(x, norm_type, kernel, stride, divisor, out_shape):
@@ -145,5 +141,4 @@ def _lp_pool2d_vjp(grad, x, norm_type, kernel, stride, divisor):
     with _rt.quiet():
         u = _win.window_sum(x ** norm_type, ('n', 'c', _af.at(0, i=stride[0], k=1), _af.at(0, j=stride[1], l=1)), 'ncij', {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1]}, small='kl') / divisor * _win.prod(kernel)
         v = _win.lp_root_grad(grad, u, norm_type) * _win.prod(kernel) / divisor
-        cols = _win.spread(v, 'kl', kernel)
-        return _af.scatter(cols, 'klncij', ('n', 'c', _af.at(0, i=stride[0], k=1), _af.at(0, j=stride[1], l=1)), x.shape, small='kl') * (norm_type * x ** (norm_type - 1))
+        return _win.scatter_windows(v, ('n', 'c', _af.at(0, i=stride[0], k=1), _af.at(0, j=stride[1], l=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1]}, small='kl') * (norm_type * x ** (norm_type - 1))
