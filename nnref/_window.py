@@ -180,7 +180,7 @@ def scatter_windows(grad: Any, index: tuple[Any, ...], shape: tuple[int, ...], s
     if grad.size and chosen is None:
         for _, view in layout.slices:
             buf[view] += grad
-    elif grad.size:
+    elif grad.size and chosen is not None:
         hit = numpy.empty(grad.shape, dtype=bool)
         part = numpy.empty(grad.shape, dtype=grad.dtype)
         finite = grad.dtype.kind == "f" and bool(numpy.isfinite(grad).all())
