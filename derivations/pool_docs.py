@@ -459,8 +459,9 @@ def _size_section(sizes: Any) -> list[str]:
 CHECK_METHOD = {
     "avg": "arrays of SymPy symbols: forward = the index formula with $D$ from the divisor rule, VJP = SymPy's"
            " derivative; compared as polynomials",
-    "max": "small integers with ties, NaN and ±∞ (one plane all −∞): values, indices and gradient = the selector"
-           " formula and SymPy's derivative with $\\chi$ from the conventions' loop; compared exactly",
+    "max": "small integers with ties and ±∞ (one plane all −∞), once with NaN and once without (the engine's"
+           " two paths): values, indices and gradient = the selector formula and SymPy's derivative with"
+           " $\\chi$ from the conventions' loop; compared exactly",
     "lp": "rational inputs, $P = 2$ and $3$: the formula and SymPy's derivative evaluated in exact arithmetic"
           " and rounded once; the engine must agree to within rounding error (`lp_exact_check` states the bound)",
     "adaptive_avg": "arrays of SymPy symbols against the formula with $W$ and SymPy's derivative; polynomials",
@@ -487,7 +488,8 @@ def _exact_section(results: dict[str, Any]) -> list[str]:
         " `NNREF_PROFILE=thorough` runs the full grid). The window ops run over small configurations that vary"
         " size, kernel, stride, padding (0 and kernel/2), dilation (max_pool), ceil_mode, count_include_pad and"
         " divisor_override (avg_pool) — each axis on its own in 2-D — and skip configurations with an empty"
-        " window; the adaptive ops over output sizes that do and do not divide the input (and larger than it);"
+        " window (in 3-D two hand-picked configurations that between them have every feature); the adaptive"
+        " ops over output sizes that do and do not divide the input (and larger than it);"
         " max_unpool over one 2-channel plane per rank. An *entry* is one output value or one gradient entry"
         " compared.", "",
         *methods, "",
