@@ -348,7 +348,9 @@ def _pool(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
             assume(out >= 1)
             assume(all(any(0 <= s * i - p + d * t < n for t in range(k)) for i in range(out)))
         if kind == "lp_pool":
-            params["norm_type"] = draw(st.one_of(st.sampled_from([1.0, 2.0, 3.0, 1.5]), st.floats(1.0, 3.0)))
+            # ±inf: torch's max_pool of |x| (and minus that of −|x|)
+            params["norm_type"] = draw(st.one_of(st.sampled_from([1.0, 2.0, 3.0, 1.5, math.inf, -math.inf]),
+                                                 st.floats(1.0, 3.0)))
         params["kernel_size"] = as_param(kernel)
         if draw(st.integers(0, 3)) > 0:
             params["stride"] = as_param(stride)
