@@ -125,8 +125,18 @@ def gather(x: Any, index: tuple[Axis, ...], letters: str, sizes: dict[str, int])
     return out
 
 
+def _clip(begin: int, step: int, n: int, size: int) -> tuple[slice, slice] | None:
+    """Positions begin + step·t, t = 0 .. n−1, kept inside [0, size): the target and the
+    source slices, or None when none is inside."""
+    first = -(begin // step) if begin < 0 else 0
+    last = min(n - 1, (size - 1 - begin) // step)
+    if last < first:
+        return None
+    return slice(begin + step * first, begin + step * last + 1, step), slice(first, last + 1)
+
+
 def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...],
-            small: str = "") -> NDArray[Any]:
+            small: str = "", overwrite: bool = False) -> NDArray[Any]:
     """The adjoint of ``gather``: ``out[index(letters)] += v[letters]`` into zeros of ``shape``;
     entries that land outside ``shape`` are dropped.
 
@@ -134,6 +144,9 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
     added as a strided slice (positions distinct, no overlap) and the others, the
     ``small`` ones (kernel offsets), are looped over: K^D slice additions in all, each
     clipped to the part that lands inside ``out``.
+
+    ``overwrite=True`` lets the call change ``v`` (a temporary of the caller's).  It then
+    adds whole planes at once where the last two axes allow it (``_scatter_planes``).
     """
     v = numpy.asarray(v)
     sizes = dict(zip(letters, v.shape))
@@ -157,27 +170,105 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
     vec_iter = iter(vector)
     for ax in index:
         order.append(ax if isinstance(ax, str) else next(vec_iter)[0])
+    if overwrite and _scatter_planes(v, letters, index, out, sizes, loops, vector, order):
+        return out
     vt = v.transpose([letters.index(letter) for letter in order + loops])
     affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
     for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
         fixed = dict(zip(loops, values))
         target: list[slice] = [slice(None)] * len(index)
         source: list[slice] = [slice(None)] * len(index)
-        empty = False
         for (k, ax), (vec, step) in zip(affine_axes, vector):
             begin = ax.offset + sum(s * fixed[letter] for letter, s in ax.steps if letter != vec)
-            # positions begin + step·t for t = 0 .. n−1; keep those in [0, shape[k])
-            first = max(0, -(begin // step)) if begin < 0 else 0
-            last = min(sizes[vec] - 1, (shape[k] - 1 - begin) // step)
-            if last < first:
-                empty = True
+            clipped = _clip(begin, step, sizes[vec], shape[k])
+            if clipped is None:
                 break
-            target[k] = slice(begin + step * first, begin + step * last + 1, step)
-            source[k] = slice(first, last + 1)
-        if not empty:
+            target[k], source[k] = clipped
+        else:
             block = vt[(Ellipsis,) + values] if values else vt
             out[tuple(target)] += block[tuple(source)]
     return out
+
+
+def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], out: NDArray[Any],
+                    sizes: dict[str, int], loops: list[str], vector: list[tuple[str, int]], order: list[str]) -> bool:
+    """``scatter`` with each addition one unit-stride run per (row, column) plane; False
+    (nothing done) where the layout does not allow it.
+
+    When the last two axes are affine, the column letter has step 1, ``v`` holds each
+    (row letter, column letter) plane contiguously and its rows are exactly as long as
+    ``s·W`` (s the row letter's step, W the target's width: a "same"-size convolution's
+    input gradient), an entry of ``v`` at flat position t of its plane lands at flat
+    position start + t of the target's plane.  So one slice addition per kernel offset
+    does a whole plane, rather than one short run per row, once ``v``'s entries whose
+    column falls outside the target (which would wrap onto a neighbouring row) are set
+    to zero; rows outside the target are cut off the run's ends.
+    """
+    if len(index) < 2 or not all(isinstance(ax, At) for ax in index[-2:]):
+        return False
+    ax_r, ax_c = index[-2], index[-1]
+    assert isinstance(ax_r, At) and isinstance(ax_c, At)
+    (vr, sr), (vc, sc) = vector[-2], vector[-1]
+    height, width = out.shape[-2:]
+    n_r, n_c = sizes[vr], sizes[vc]
+    kr, kc = letters.index(vr), letters.index(vc)
+    if (sc != 1 or vr == vc or n_c != sr * width
+            or v.strides[kc] != v.itemsize or (n_r > 1 and v.strides[kr] != n_c * v.itemsize)):
+        return False
+    # Zero the entries whose column lands outside [0, width), per value of the column
+    # axis's other letters (the kernel's column offsets).
+    col_loops = [letter for letter, _ in ax_c.steps if letter != vc]
+    for values in itertools.product(*(range(sizes[letter]) for letter in col_loops)):
+        fixed = dict(zip(col_loops, values))
+        begin = ax_c.offset + sum(s * fixed[letter] for letter, s in ax_c.steps if letter != vc)
+        sel: list[Any] = [slice(None)] * v.ndim
+        for letter, value in fixed.items():
+            sel[letters.index(letter)] = value
+        for lo, hi in ((0, min(n_c, -begin)), (max(0, width - begin), n_c)):
+            if lo < hi:
+                sel[kc] = slice(lo, hi)
+                v[tuple(sel)] = 0
+    # v as (the target's leading axes, the loops, the flattened plane), a view.
+    vt = v.transpose([letters.index(letter) for letter in order[:-2] + loops] + [kr, kc])
+    flat_v = as_strided(vt, shape=vt.shape[:-2] + (n_r * n_c,), strides=vt.strides[:-2] + (v.itemsize,),
+                        writeable=False)
+    plane = height * width
+    flat_out = out.reshape(out.shape[:-2] + (plane,))
+    lead = len(index) - 2
+    affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
+    # Whole-plane runs are longer than NumPy's ufunc buffer would be useful for: with a
+    # buffer larger than a run, NumPy copies the strided operands through it.
+    old_bufsize = numpy.getbufsize()
+    numpy.setbufsize(16)
+    try:
+        for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
+            fixed = dict(zip(loops, values))
+            target: list[slice] = [slice(None)] * (lead + 1)
+            source: list[slice] = [slice(None)] * lead
+            begins = []
+            for (k, ax), (vec, step) in zip(affine_axes, vector):
+                begin = ax.offset + sum(s * fixed[letter] for letter, s in ax.steps if letter != vec)
+                if k < lead:
+                    clipped = _clip(begin, step, sizes[vec], out.shape[k])
+                    if clipped is None:
+                        break
+                    target[k], source[k] = clipped
+                else:
+                    begins.append(begin)
+            else:
+                rows = _clip(begins[0], sr, n_r, height)
+                if rows is None:
+                    continue
+                first, last = rows[1].start, rows[1].stop  # source rows kept
+                start = begins[0] * width + begins[1]  # target of the plane's entry 0
+                lo, hi = max(first * n_c, -start), min(last * n_c, plane - start)
+                if lo >= hi:
+                    continue
+                target[lead] = slice(start + lo, start + hi)
+                flat_out[tuple(target)] += flat_v[tuple(source) + values + (slice(lo, hi),)]
+    finally:
+        numpy.setbufsize(old_bufsize)
+    return True
 
 
 def _mergeable(shape: tuple[int, ...], strides: tuple[int, ...], groups: list[list[int]]) -> list[int] | None:
