@@ -195,14 +195,16 @@ def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], out:
     """``scatter`` with each addition one unit-stride run per (row, column) plane; False
     (nothing done) where the layout does not allow it.
 
-    When the last two axes are affine, the column letter has step 1, ``v`` holds each
-    (row letter, column letter) plane contiguously and its rows are exactly as long as
-    ``s·W`` (s the row letter's step, W the target's width: a "same"-size convolution's
-    input gradient), an entry of ``v`` at flat position t of its plane lands at flat
-    position start + t of the target's plane.  So one slice addition per kernel offset
-    does a whole plane, rather than one short run per row, once ``v``'s entries whose
-    column falls outside the target (which would wrap onto a neighbouring row) are set
-    to zero; rows outside the target are cut off the run's ends.
+    This needs the last two axes affine and ``v`` holding each (row letter, column letter)
+    plane contiguously.  With steps s_r and s_c on those letters, the target splits into
+    s_r·s_c phases (rows ≡ a mod s_r, columns ≡ b mod s_c); a kernel offset writes into one
+    phase, at unit steps there.  When ``v``'s rows are exactly as long as a phase's (a
+    "same"-size convolution's input gradient: W/s_c columns), an entry of ``v`` at flat
+    position t of its plane lands at flat position start + t of the phase's plane, so one
+    slice addition per kernel offset does a whole plane, rather than one short run per
+    row, once ``v``'s entries whose column falls outside the phase (which would wrap onto
+    a neighbouring row) are set to zero; rows outside are cut off the run's ends.  The
+    phases (one, the target itself, for unit steps) are interleaved into the target last.
     """
     if len(index) < 2 or not all(isinstance(ax, At) for ax in index[-2:]):
         return False
@@ -210,21 +212,22 @@ def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], out:
     assert isinstance(ax_r, At) and isinstance(ax_c, At)
     (vr, sr), (vc, sc) = vector[-2], vector[-1]
     height, width = out.shape[-2:]
+    rows, cols = -(-height // sr), -(-width // sc)  # a phase's (largest) size
     n_r, n_c = sizes[vr], sizes[vc]
     kr, kc = letters.index(vr), letters.index(vc)
-    if (sc != 1 or vr == vc or n_c != sr * width
-            or v.strides[kc] != v.itemsize or (n_r > 1 and v.strides[kr] != n_c * v.itemsize)):
+    if (vr == vc or n_c != cols or v.strides[kc] != v.itemsize
+            or (n_r > 1 and v.strides[kr] != n_c * v.itemsize)):
         return False
-    # Zero the entries whose column lands outside [0, width), per value of the column
+    # Zero the entries whose column lands outside the phase, per value of the column
     # axis's other letters (the kernel's column offsets).
     col_loops = [letter for letter, _ in ax_c.steps if letter != vc]
     for values in itertools.product(*(range(sizes[letter]) for letter in col_loops)):
         fixed = dict(zip(col_loops, values))
-        begin = ax_c.offset + sum(s * fixed[letter] for letter, s in ax_c.steps if letter != vc)
+        shift = (ax_c.offset + sum(s * fixed[letter] for letter, s in ax_c.steps if letter != vc)) // sc
         sel: list[Any] = [slice(None)] * v.ndim
         for letter, value in fixed.items():
             sel[letters.index(letter)] = value
-        for lo, hi in ((0, min(n_c, -begin)), (max(0, width - begin), n_c)):
+        for lo, hi in ((0, min(n_c, -shift)), (max(0, cols - shift), n_c)):
             if lo < hi:
                 sel[kc] = slice(lo, hi)
                 v[tuple(sel)] = 0
@@ -232,9 +235,14 @@ def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], out:
     vt = v.transpose([letters.index(letter) for letter in order[:-2] + loops] + [kr, kc])
     flat_v = as_strided(vt, shape=vt.shape[:-2] + (n_r * n_c,), strides=vt.strides[:-2] + (v.itemsize,),
                         writeable=False)
-    plane = height * width
-    flat_out = out.reshape(out.shape[:-2] + (plane,))
     lead = len(index) - 2
+    plane = rows * cols
+    phased = sr * sc > 1
+    if phased:
+        phases = _zeros(out.shape[:-2] + (sr, sc, rows, cols), v.dtype)
+        flat_out = phases.reshape(out.shape[:-2] + (sr, sc, plane))
+    else:
+        flat_out = out.reshape(out.shape[:-2] + (plane,))
     affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
     # Whole-plane runs are longer than NumPy's ufunc buffer would be useful for: with a
     # buffer larger than a run, NumPy copies the strided operands through it.
@@ -243,7 +251,7 @@ def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], out:
     try:
         for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
             fixed = dict(zip(loops, values))
-            target: list[slice] = [slice(None)] * (lead + 1)
+            target: list[Any] = [slice(None)] * lead
             source: list[slice] = [slice(None)] * lead
             begins = []
             for (k, ax), (vec, step) in zip(affine_axes, vector):
@@ -256,18 +264,23 @@ def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], out:
                 else:
                     begins.append(begin)
             else:
-                rows = _clip(begins[0], sr, n_r, height)
-                if rows is None:
-                    continue
-                first, last = rows[1].start, rows[1].stop  # source rows kept
-                start = begins[0] * width + begins[1]  # target of the plane's entry 0
+                (a, q_r), (b, q_c) = (begins[0] % sr, begins[0] // sr), (begins[1] % sc, begins[1] // sc)
+                # source rows whose phase row q_r + i is inside [0, rows)
+                first, last = max(0, -q_r), min(n_r, rows - q_r)
+                start = q_r * cols + q_c  # where the plane's entry 0 lands
                 lo, hi = max(first * n_c, -start), min(last * n_c, plane - start)
                 if lo >= hi:
                     continue
-                target[lead] = slice(start + lo, start + hi)
+                target += [a, b] if phased else []
+                target.append(slice(start + lo, start + hi))
                 flat_out[tuple(target)] += flat_v[tuple(source) + values + (slice(lo, hi),)]
     finally:
         numpy.setbufsize(old_bufsize)
+    if phased:
+        for a in range(min(sr, height)):
+            for b in range(min(sc, width)):
+                part = out[..., a::sr, b::sc]
+                part[...] = phases[..., a, b, :part.shape[-2], :part.shape[-1]]
     return True
 
 
