@@ -418,7 +418,17 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
                 break
     bat = [*batch, *promoted]
     con = [letter for letter in contracted if letter not in promoted]
-    prod = numpy.matmul(_operand(a, sa, bat, rows, con), _operand(b, sb, bat, con, cols))
+    left, right = _operand(a, sa, bat, rows, con), _operand(b, sb, bat, con, cols)
+    if left.shape[-2] < right.shape[-1] and out_size < max(a.size, b.size):
+        # A result with fewer rows than columns is computed transposed, as (many rows) ×
+        # (few columns), unless it is the largest array (col2im wants its rows).  OpenBLAS
+        # splits such a product between its threads along the many rows, each thread on
+        # its own; the other way round the threads wait on each other many times per call,
+        # which costs a scheduler time slice each time another process holds a core.
+        prod = numpy.matmul(right.swapaxes(-1, -2), left.swapaxes(-1, -2))
+        rows, cols = cols, rows
+    else:
+        prod = numpy.matmul(left, right)
     order = [*bat, *rows, *cols]
     full = prod.reshape([sizes[letter] for letter in order])
     if promoted:
