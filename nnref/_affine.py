@@ -22,10 +22,11 @@ kernel on arrays of SymPy symbols and compare it with the index formula exactly.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy
 from numpy.lib.stride_tricks import as_strided
@@ -297,40 +298,69 @@ def _mergeable(shape: tuple[int, ...], strides: tuple[int, ...], groups: list[li
     return out
 
 
-def _merged(arr: NDArray[Any], groups: list[list[int]]) -> NDArray[Any] | None:
-    """``arr`` with each group of axes (in the given order) merged into one axis, as a view;
-    None when that would need a copy."""
-    strides = _mergeable(arr.shape, arr.strides, groups)
-    if strides is None:
-        return None
-    shape = [math.prod(arr.shape[ax] for ax in group) for group in groups]
-    if arr.size == 0:
-        return numpy.empty(shape, dtype=arr.dtype)
-    strides = [st if st else arr.itemsize for st in strides]
-    return as_strided(arr, shape=tuple(shape), strides=tuple(strides), writeable=False)
+class _Spec(NamedTuple):
+    """What the product's plan depends on: an operand's shape and strides."""
+
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+class _Recipe(NamedTuple):
+    """How an operand becomes (batch..., rows, cols): size-1 axes appended, a transpose,
+    then a reshape that is a view (``swap``: of the (cols, rows) order, the last two axes
+    swapped back) or, when ``copy``, a copy."""
+
+    newaxes: int
+    perm: tuple[int, ...]
+    shape: tuple[int, ...]
+    swap: bool
+    copy: bool
+
+
+def _recipe(spec: _Spec, subs: str, batch: list[str], rows: list[str], cols: list[str]) -> _Recipe:
+    """``_operand``'s plan: a view when the memory allows (either orientation of the last
+    two axes: BLAS takes a transposed matrix as it is), else a copy.  A batch letter the
+    array lacks becomes a broadcast axis of size 1."""
+    pos = {letter: subs.index(letter) for letter in subs}
+    shape, strides = list(spec.shape), list(spec.strides)
+    newaxes = 0
+    for letter in batch:
+        if letter not in pos:
+            pos[letter] = len(shape)
+            shape.append(1)
+            strides.append(0)
+            newaxes += 1
+    bperm = [pos[letter] for letter in batch]
+    r, c = [pos[letter] for letter in rows], [pos[letter] for letter in cols]
+    bshape = [shape[ax] for ax in bperm]
+    n_r, n_c = math.prod(shape[ax] for ax in r), math.prod(shape[ax] for ax in c)
+    bgroups = [[ax] for ax in bperm]
+    if _mergeable(tuple(shape), tuple(strides), [*bgroups, r, c]) is not None:
+        return _Recipe(newaxes, tuple(bperm + r + c), tuple(bshape + [n_r, n_c]), False, False)
+    if _mergeable(tuple(shape), tuple(strides), [*bgroups, c, r]) is not None:
+        return _Recipe(newaxes, tuple(bperm + c + r), tuple(bshape + [n_c, n_r]), True, False)
+    return _Recipe(newaxes, tuple(bperm + r + c), tuple(bshape + [n_r, n_c]), False, True)
+
+
+def _apply(rec: _Recipe, arr: NDArray[Any]) -> NDArray[Any]:
+    if rec.newaxes:
+        arr = arr.reshape(arr.shape + (1,) * rec.newaxes)
+    moved = arr.transpose(rec.perm)
+    if rec.copy:
+        return numpy.ascontiguousarray(moved).reshape(rec.shape)
+    view = moved.reshape(rec.shape)  # no copy: the recipe checked that the axes merge
+    return view.swapaxes(-1, -2) if rec.swap else view
 
 
 def _operand(arr: NDArray[Any], subs: str, batch: list[str], rows: list[str], cols: list[str]) -> NDArray[Any]:
     """``arr`` as (batch..., rows, cols), a view when its memory allows (either orientation of
     the last two axes: BLAS takes a transposed matrix as it is), else a copy.  A batch letter
     the array lacks becomes a broadcast axis of size 1."""
-    pos = {letter: subs.index(letter) for letter in subs}
-    expanded = arr
-    for letter in batch:
-        if letter not in pos:
-            expanded = expanded[..., numpy.newaxis]
-            pos[letter] = expanded.ndim - 1
-    bgroups = [[pos[letter]] for letter in batch]
-    r, c = [pos[letter] for letter in rows], [pos[letter] for letter in cols]
-    for groups, swap in (([*bgroups, r, c], False), ([*bgroups, c, r], True)):
-        view = _merged(expanded, groups)
-        if view is not None:
-            return view.swapaxes(-1, -2) if swap else view
-    perm = [ax for g in bgroups for ax in g] + r + c
-    dense = numpy.ascontiguousarray(expanded.transpose(perm))
-    shape = [expanded.shape[g[0]] for g in bgroups] + [math.prod(expanded.shape[a] for a in r),
-                                                     math.prod(expanded.shape[a] for a in c)]
-    return dense.reshape(shape)
+    return _apply(_recipe(_Spec(arr.shape, arr.strides), subs, batch, rows, cols), arr)
 
 
 def _split(out: str, sa: str, sb: str) -> tuple[str, str, str, bool]:
@@ -355,6 +385,20 @@ def _split(out: str, sa: str, sb: str) -> tuple[str, str, str, bool]:
     return out[:start], out[start:end], out[end:], head == "b"
 
 
+class _Plan(NamedTuple):
+    """A product's plan (``_plan``): which operand gives the rows, how each becomes a
+    matrix, whether the product runs transposed, how the result is reshaped, which batch
+    axes are summed and how its axes are ordered."""
+
+    swap: bool
+    left: _Recipe
+    right: _Recipe
+    transposed: bool
+    shape: tuple[int, ...]
+    summed: tuple[int, ...]
+    perm: tuple[int, ...]
+
+
 def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
     """``numpy.einsum(subscripts, a, b)`` for two operands, as one batched matrix product.
 
@@ -363,7 +407,8 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
     allows, for fewer and larger products); letters in both operands and not in the output
     are contracted.  An operand whose memory cannot be viewed as a matrix is copied when it
     is small; else the contracted letter in the way becomes a batch letter summed
-    afterwards.  The result may be a transposed view.
+    afterwards.  The result may be a transposed view.  The plan depends only on the
+    subscripts, shapes and strides, and is kept for the next call (a batch chunk's).
     """
     a, b = numpy.asarray(a), numpy.asarray(b)
     lhs, out = subscripts.split("->")
@@ -382,6 +427,22 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
                 sa, a = s, arr
             else:
                 sb, b = s, arr
+    plan = _plan(sa, sb, out, _Spec(a.shape, a.strides), _Spec(b.shape, b.strides))
+    if plan.swap:
+        a, b = b, a
+    left, right = _apply(plan.left, a), _apply(plan.right, b)
+    if plan.transposed:
+        prod = numpy.matmul(right.swapaxes(-1, -2), left.swapaxes(-1, -2))
+    else:
+        prod = numpy.matmul(left, right)
+    full = prod.reshape(plan.shape)
+    if plan.summed:
+        full = full.sum(axis=plan.summed)
+    return full.transpose(plan.perm)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(sa: str, sb: str, out: str, a: _Spec, b: _Spec) -> _Plan:
     split = _split(out, sa, sb)
     if split[3]:
         a, b, sa, sb = b, a, sb, sa
@@ -418,26 +479,25 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
                 break
     bat = [*batch, *promoted]
     con = [letter for letter in contracted if letter not in promoted]
-    left, right = _operand(a, sa, bat, rows, con), _operand(b, sb, bat, con, cols)
-    if left.shape[-2] < right.shape[-1] and out_size < max(a.size, b.size):
-        # A result with fewer rows than columns is computed transposed, as (many rows) ×
-        # (few columns), unless it is the largest array (col2im wants its rows).  OpenBLAS
-        # splits such a product between its threads along the many rows, each thread on
-        # its own; the other way round the threads wait on each other many times per call,
-        # which costs a scheduler time slice each time another process holds a core.
-        prod = numpy.matmul(right.swapaxes(-1, -2), left.swapaxes(-1, -2))
+    left, right = _recipe(a, sa, bat, rows, con), _recipe(b, sb, bat, con, cols)
+    # A result with fewer rows than columns is computed transposed, as (many rows) × (few
+    # columns), unless it is the largest array (col2im wants its rows).  OpenBLAS splits
+    # such a product between its threads along the many rows, each thread on its own; the
+    # other way round the threads wait on each other many times per call, which costs a
+    # scheduler time slice each time another process holds a core.
+    transposed = left.shape[-2] < right.shape[-1] and out_size < max(a.size, b.size)
+    if transposed:
         rows, cols = cols, rows
-    else:
-        prod = numpy.matmul(left, right)
     order = [*bat, *rows, *cols]
-    full = prod.reshape([sizes[letter] for letter in order])
+    summed: tuple[int, ...] = ()
     if promoted:
-        full = full.sum(axis=tuple(range(len(batch), len(bat))))
+        summed = tuple(range(len(batch), len(bat)))
         order = [*batch, *rows, *cols]
-    return full.transpose([order.index(letter) for letter in out])
+    return _Plan(split[3], left, right, transposed, tuple(sizes[letter] for letter in [*bat, *rows, *cols]),
+                 summed, tuple(order.index(letter) for letter in out))
 
 
-def _merged_ok(arr: NDArray[Any], subs: str, rows: list[str], cols: list[str]) -> bool:
+def _merged_ok(arr: _Spec | NDArray[Any], subs: str, rows: list[str], cols: list[str]) -> bool:
     r, c = [subs.index(letter) for letter in rows], [subs.index(letter) for letter in cols]
     return (_mergeable(arr.shape, arr.strides, [r, c]) is not None
             or _mergeable(arr.shape, arr.strides, [c, r]) is not None)
