@@ -154,9 +154,8 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
     plain = [ax for ax in index if isinstance(ax, str)]
     if len(plain) + sum(len(ax.steps) for ax in index if isinstance(ax, At)) != len(letters):
         raise ValueError(f"scatter: letters {letters!r} do not match the index")
-    out = _zeros(tuple(shape), v.dtype)
     if not v.size:
-        return out
+        return _zeros(tuple(shape), v.dtype)
     loops: list[str] = []
     vector: list[tuple[str, int]] = []  # per affine axis: the letter added as a slice, its step
     for ax in index:
@@ -171,8 +170,11 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
     vec_iter = iter(vector)
     for ax in index:
         order.append(ax if isinstance(ax, str) else next(vec_iter)[0])
-    if overwrite and _scatter_planes(v, letters, index, out, sizes, loops, vector, order):
-        return out
+    if overwrite:
+        planes = _scatter_planes(v, letters, index, tuple(shape), sizes, loops, vector, order)
+        if planes is not None:
+            return planes
+    out = _zeros(tuple(shape), v.dtype)
     vt = v.transpose([letters.index(letter) for letter in order + loops])
     affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
     for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
@@ -191,9 +193,10 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
     return out
 
 
-def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], out: NDArray[Any],
-                    sizes: dict[str, int], loops: list[str], vector: list[tuple[str, int]], order: list[str]) -> bool:
-    """``scatter`` with each addition one unit-stride run per (row, column) plane; False
+def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], shape: tuple[int, ...],
+                    sizes: dict[str, int], loops: list[str], vector: list[tuple[str, int]],
+                    order: list[str]) -> NDArray[Any] | None:
+    """``scatter`` with each addition one unit-stride run per (row, column) plane; None
     (nothing done) where the layout does not allow it.
 
     This needs the last two axes affine and ``v`` holding each (row letter, column letter)
@@ -204,21 +207,22 @@ def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], out:
     position t of its plane lands at flat position start + t of the phase's plane, so one
     slice addition per kernel offset does a whole plane, rather than one short run per
     row, once ``v``'s entries whose column falls outside the phase (which would wrap onto
-    a neighbouring row) are set to zero; rows outside are cut off the run's ends.  The
-    phases (one, the target itself, for unit steps) are interleaved into the target last.
+    a neighbouring row) are set to zero; rows outside are cut off the run's ends.  With
+    unit steps the one phase is the target itself; else the phases are summed one at a
+    time in a buffer of a phase's size and copied into their rows and columns of the target.
     """
     if len(index) < 2 or not all(isinstance(ax, At) for ax in index[-2:]):
-        return False
+        return None
     ax_r, ax_c = index[-2], index[-1]
     assert isinstance(ax_r, At) and isinstance(ax_c, At)
     (vr, sr), (vc, sc) = vector[-2], vector[-1]
-    height, width = out.shape[-2:]
+    height, width = shape[-2:]
     rows, cols = -(-height // sr), -(-width // sc)  # a phase's (largest) size
     n_r, n_c = sizes[vr], sizes[vc]
     kr, kc = letters.index(vr), letters.index(vc)
     if (vr == vc or n_c != cols or v.strides[kc] != v.itemsize
             or (n_r > 1 and v.strides[kr] != n_c * v.itemsize)):
-        return False
+        return None
     # Zero the entries whose column lands outside the phase, per value of the column
     # axis's other letters (the kernel's column offsets).
     col_loops = [letter for letter, _ in ax_c.steps if letter != vc]
@@ -238,51 +242,53 @@ def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], out:
                         writeable=False)
     lead = len(index) - 2
     plane = rows * cols
-    phased = sr * sc > 1
-    if phased:
-        phases = _zeros(out.shape[:-2] + (sr, sc, rows, cols), v.dtype)
-        flat_out = phases.reshape(out.shape[:-2] + (sr, sc, plane))
-    else:
-        flat_out = out.reshape(out.shape[:-2] + (plane,))
+    # The additions, per phase: (target slices of the leading axes + the run, source index).
+    adds: dict[tuple[int, int], list[tuple[tuple[Any, ...], tuple[Any, ...]]]] = {}
     affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
+    for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
+        fixed = dict(zip(loops, values))
+        target: list[Any] = [slice(None)] * lead
+        source: list[slice] = [slice(None)] * lead
+        begins = []
+        for (k, ax), (vec, step) in zip(affine_axes, vector):
+            begin = ax.offset + sum(s * fixed[letter] for letter, s in ax.steps if letter != vec)
+            if k < lead:
+                clipped = _clip(begin, step, sizes[vec], shape[k])
+                if clipped is None:
+                    break
+                target[k], source[k] = clipped
+            else:
+                begins.append(begin)
+        else:
+            (a, q_r), (b, q_c) = (begins[0] % sr, begins[0] // sr), (begins[1] % sc, begins[1] // sc)
+            # source rows whose phase row q_r + i is inside [0, rows)
+            first, last = max(0, -q_r), min(n_r, rows - q_r)
+            start = q_r * cols + q_c  # where the plane's entry 0 lands
+            lo, hi = max(first * n_c, -start), min(last * n_c, plane - start)
+            if lo < hi:
+                adds.setdefault((a, b), []).append((tuple(target) + (slice(start + lo, start + hi),),
+                                                    tuple(source) + values + (slice(lo, hi),)))
+    phased = sr * sc > 1
+    out = numpy.empty(shape, dtype=v.dtype) if phased else _zeros(shape, v.dtype)
+    buffer = _zeros(shape[:-2] + (rows, cols), v.dtype) if phased else out
+    flat_out = buffer.reshape(shape[:-2] + (plane,))
     # Whole-plane runs are longer than NumPy's ufunc buffer would be useful for: with a
     # buffer larger than a run, NumPy copies the strided operands through it.
     old_bufsize = numpy.getbufsize()
     numpy.setbufsize(16)
     try:
-        for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
-            fixed = dict(zip(loops, values))
-            target: list[Any] = [slice(None)] * lead
-            source: list[slice] = [slice(None)] * lead
-            begins = []
-            for (k, ax), (vec, step) in zip(affine_axes, vector):
-                begin = ax.offset + sum(s * fixed[letter] for letter, s in ax.steps if letter != vec)
-                if k < lead:
-                    clipped = _clip(begin, step, sizes[vec], out.shape[k])
-                    if clipped is None:
-                        break
-                    target[k], source[k] = clipped
-                else:
-                    begins.append(begin)
-            else:
-                (a, q_r), (b, q_c) = (begins[0] % sr, begins[0] // sr), (begins[1] % sc, begins[1] // sc)
-                # source rows whose phase row q_r + i is inside [0, rows)
-                first, last = max(0, -q_r), min(n_r, rows - q_r)
-                start = q_r * cols + q_c  # where the plane's entry 0 lands
-                lo, hi = max(first * n_c, -start), min(last * n_c, plane - start)
-                if lo >= hi:
-                    continue
-                target += [a, b] if phased else []
-                target.append(slice(start + lo, start + hi))
-                flat_out[tuple(target)] += flat_v[tuple(source) + values + (slice(lo, hi),)]
-    finally:
-        numpy.setbufsize(old_bufsize)
-    if phased:
         for a in range(min(sr, height)):
             for b in range(min(sc, width)):
-                part = out[..., a::sr, b::sc]
-                part[...] = phases[..., a, b, :part.shape[-2], :part.shape[-1]]
-    return True
+                if phased and a + b:
+                    buffer.fill(0)
+                for target_at, source_at in adds.get((a, b), []):
+                    flat_out[target_at] += flat_v[source_at]
+                if phased:
+                    part = out[..., a::sr, b::sc]
+                    part[...] = buffer[..., :part.shape[-2], :part.shape[-1]]
+    finally:
+        numpy.setbufsize(old_bufsize)
+    return out
 
 
 def _mergeable(shape: tuple[int, ...], strides: tuple[int, ...], groups: list[list[int]]) -> list[int] | None:
