@@ -175,11 +175,20 @@ def _grouped(op: str, dims: int, transposed: bool, xb: Any, w: Any, b: Any, stri
 
 
 # The largest temporary a kernel call allocates is the im2col (or col2im) buffer.  The batch
-# is processed in chunks so that buffer holds at most CHUNK_ELEMENTS entries (2 MiB in
-# float32, 4 MiB in float64): that bounds the memory, keeps the buffer cache-friendly and
-# lets malloc hand the same block back for every chunk, while each chunk stays large
-# enough for the matrix products to run at BLAS speed.
+# is processed in chunks so that buffer holds about CHUNK_ELEMENTS entries (2 MiB in
+# float32, 4 MiB in float64): that bounds the memory and keeps the buffer in cache, while
+# each chunk stays large enough for the matrix products to run at BLAS speed.  Each chunk
+# also costs three more matrix products (thread hand-offs inside OpenBLAS), fixed Python
+# work and, whenever glibc has handed the previous chunk's buffers back to the system, page
+# faults on fresh ones; so where a sample carries little arithmetic (few channels) a chunk
+# takes enough samples for CHUNK_MACS multiply-adds in its forward product, up to
+# FLOAT64_CHUNK_ELEMENTS (16 MiB) in float64 -- well under torch's float64 path, which
+# holds the columns of the whole batch -- and no more than CHUNK_ELEMENTS in other dtypes
+# (torch's float32 path, oneDNN, needs next to no temporary memory).  The chunks are of
+# equal size (within one sample), not full chunks and a small rest.
 CHUNK_ELEMENTS = 2**19
+CHUNK_MACS = 2**25
+FLOAT64_CHUNK_ELEMENTS = 2**21
 
 
 def _chunks(p: _Problem, chunk: int | None) -> list[slice]:
@@ -188,10 +197,17 @@ def _chunks(p: _Problem, chunk: int | None) -> list[slice]:
         if p.transposed:
             per_sample = p.out_shape[1] * p.out_shape[2] * math.prod(p.w.shape[3:]) * \
                 math.prod(p.x.shape[3:])
+            macs = per_sample * p.x.shape[2]
         else:
             per_sample = p.x.shape[1] * p.x.shape[2] * math.prod(p.w.shape[3:]) * \
                 math.prod(p.out_shape[3:])
-        chunk = max(1, CHUNK_ELEMENTS // max(1, per_sample))
+            macs = per_sample * p.out_shape[2]
+        dtype = numpy.dtype(p.dtype)
+        most = FLOAT64_CHUNK_ELEMENTS if dtype.kind == "f" and dtype.itemsize >= 8 else CHUNK_ELEMENTS
+        samples = max(CHUNK_ELEMENTS // max(1, per_sample), -(-CHUNK_MACS // max(1, macs)))
+        samples = max(1, min(samples, most // max(1, per_sample)))
+        count = -(-n // samples)
+        return [slice(k * n // count, (k + 1) * n // count) for k in range(count)] if n else [slice(0, 0)]
     return [slice(start, min(n, start + chunk)) for start in range(0, max(n, 1), chunk)] if n else [slice(0, 0)]
 
 
