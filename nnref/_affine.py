@@ -147,34 +147,22 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
     clipped to the part that lands inside ``out``.
 
     ``overwrite=True`` lets the call change ``v`` (a temporary of the caller's).  It then
-    adds whole planes at once where the last two axes allow it (``_scatter_planes``).
+    adds whole planes at once where the last two axes allow it (``_planes``).
     """
     v = numpy.asarray(v)
-    sizes = dict(zip(letters, v.shape))
+    shape = tuple(shape)
     plain = [ax for ax in index if isinstance(ax, str)]
     if len(plain) + sum(len(ax.steps) for ax in index if isinstance(ax, At)) != len(letters):
         raise ValueError(f"scatter: letters {letters!r} do not match the index")
     if not v.size:
-        return _zeros(tuple(shape), v.dtype)
-    loops: list[str] = []
-    vector: list[tuple[str, int]] = []  # per affine axis: the letter added as a slice, its step
-    for ax in index:
-        if isinstance(ax, At):
-            # Vectorise over the letter that is not small (the largest, if none is named).
-            cands = [letter for letter, _ in ax.steps if letter not in small] or [letter for letter, _ in ax.steps]
-            vec = max(cands, key=lambda letter: sizes[letter])
-            vector.append((vec, dict(ax.steps)[vec]))
-            loops += [letter for letter, _ in ax.steps if letter != vec]
-    # v's axes in the order: the target's axes (plain letter or vector letter), then the loops.
-    order = []
-    vec_iter = iter(vector)
-    for ax in index:
-        order.append(ax if isinstance(ax, str) else next(vec_iter)[0])
+        return _zeros(shape, v.dtype)
     if overwrite:
-        planes = _scatter_planes(v, letters, index, tuple(shape), sizes, loops, vector, order)
-        if planes is not None:
-            return planes
-    out = _zeros(tuple(shape), v.dtype)
+        plan = _planes(letters, index, shape, small, v.shape, v.strides, v.itemsize)
+        if plan is not None:
+            return _scatter_planes(v, shape, plan)
+    sizes = dict(zip(letters, v.shape))
+    loops, vector, order = _scatter_axes(letters, index, sizes, small)
+    out = _zeros(shape, v.dtype)
     vt = v.transpose([letters.index(letter) for letter in order + loops])
     affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
     for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
@@ -193,11 +181,43 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
     return out
 
 
-def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], shape: tuple[int, ...],
-                    sizes: dict[str, int], loops: list[str], vector: list[tuple[str, int]],
-                    order: list[str]) -> NDArray[Any] | None:
-    """``scatter`` with each addition one unit-stride run per (row, column) plane; None
-    (nothing done) where the layout does not allow it.
+def _scatter_axes(letters: str, index: tuple[Axis, ...], sizes: dict[str, int],
+                  small: str) -> tuple[list[str], list[tuple[str, int]], list[str]]:
+    """Per affine axis the letter added as a slice and its step (``vector``), the letters
+    looped over (``loops``), and the target's axes as letters (``order``: a plain letter or
+    the vector letter)."""
+    loops: list[str] = []
+    vector: list[tuple[str, int]] = []
+    for ax in index:
+        if isinstance(ax, At):
+            # Vectorise over the letter that is not small (the largest, if none is named).
+            cands = [letter for letter, _ in ax.steps if letter not in small] or [letter for letter, _ in ax.steps]
+            vec = max(cands, key=lambda letter: sizes[letter])
+            vector.append((vec, dict(ax.steps)[vec]))
+            loops += [letter for letter, _ in ax.steps if letter != vec]
+    order = []
+    vec_iter = iter(vector)
+    for ax in index:
+        order.append(ax if isinstance(ax, str) else next(vec_iter)[0])
+    return loops, vector, order
+
+
+class _PlanesPlan(NamedTuple):
+    """What ``_scatter_planes`` does, worked out once per letters, index, shapes and strides."""
+
+    zero: list[tuple[Any, ...]]  # entries of v set to zero first
+    perm: tuple[int, ...]  # v's axes as (target's leading axes, loops, row letter, column letter)
+    plane: int  # entries of v's (row, column) plane
+    steps: tuple[int, int]  # the row and column letters' steps: the phases
+    phase: tuple[int, int]  # a phase's (largest) size
+    adds: list[tuple[int, int, list[tuple[tuple[Any, ...], tuple[Any, ...]]]]]  # per phase (a, b): (target, source)
+
+
+@functools.lru_cache(maxsize=256)
+def _planes(letters: str, index: tuple[Axis, ...], shape: tuple[int, ...], small: str, v_shape: tuple[int, ...],
+            v_strides: tuple[int, ...], itemsize: int) -> _PlanesPlan | None:
+    """``scatter`` with each addition one unit-stride run per (row, column) plane: its plan,
+    or None where the layout does not allow it.
 
     This needs the last two axes affine and ``v`` holding each (row letter, column letter)
     plane contiguously.  With steps s_r and s_c on those letters, the target splits into
@@ -213,6 +233,8 @@ def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], shap
     """
     if len(index) < 2 or not all(isinstance(ax, At) for ax in index[-2:]):
         return None
+    sizes = dict(zip(letters, v_shape))
+    loops, vector, order = _scatter_axes(letters, index, sizes, small)
     ax_r, ax_c = index[-2], index[-1]
     assert isinstance(ax_r, At) and isinstance(ax_c, At)
     (vr, sr), (vc, sc) = vector[-2], vector[-1]
@@ -220,29 +242,24 @@ def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], shap
     rows, cols = -(-height // sr), -(-width // sc)  # a phase's (largest) size
     n_r, n_c = sizes[vr], sizes[vc]
     kr, kc = letters.index(vr), letters.index(vc)
-    if (vr == vc or n_c != cols or v.strides[kc] != v.itemsize
-            or (n_r > 1 and v.strides[kr] != n_c * v.itemsize)):
+    if vr == vc or n_c != cols or v_strides[kc] != itemsize or (n_r > 1 and v_strides[kr] != n_c * itemsize):
         return None
-    # Zero the entries whose column lands outside the phase, per value of the column
-    # axis's other letters (the kernel's column offsets).
+    # The entries whose column lands outside the phase, per value of the column axis's
+    # other letters (the kernel's column offsets).
+    zero = []
     col_loops = [letter for letter, _ in ax_c.steps if letter != vc]
     for values in itertools.product(*(range(sizes[letter]) for letter in col_loops)):
         fixed = dict(zip(col_loops, values))
         shift = (ax_c.offset + sum(s * fixed[letter] for letter, s in ax_c.steps if letter != vc)) // sc
-        sel: list[Any] = [slice(None)] * v.ndim
+        sel: list[Any] = [slice(None)] * len(letters)
         for letter, value in fixed.items():
             sel[letters.index(letter)] = value
         for lo, hi in ((0, min(n_c, -shift)), (max(0, cols - shift), n_c)):
             if lo < hi:
                 sel[kc] = slice(lo, hi)
-                v[tuple(sel)] = 0
-    # v as (the target's leading axes, the loops, the flattened plane), a view.
-    vt = v.transpose([letters.index(letter) for letter in order[:-2] + loops] + [kr, kc])
-    flat_v = as_strided(vt, shape=vt.shape[:-2] + (n_r * n_c,), strides=vt.strides[:-2] + (v.itemsize,),
-                        writeable=False)
+                zero.append(tuple(sel))
     lead = len(index) - 2
     plane = rows * cols
-    # The additions, per phase: (target slices of the leading axes + the run, source index).
     adds: dict[tuple[int, int], list[tuple[tuple[Any, ...], tuple[Any, ...]]]] = {}
     affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
     for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
@@ -268,24 +285,35 @@ def _scatter_planes(v: NDArray[Any], letters: str, index: tuple[Axis, ...], shap
             if lo < hi:
                 adds.setdefault((a, b), []).append((tuple(target) + (slice(start + lo, start + hi),),
                                                     tuple(source) + values + (slice(lo, hi),)))
+    perm = tuple([letters.index(letter) for letter in order[:-2] + loops] + [kr, kc])
+    phases = [(a, b, adds.get((a, b), [])) for a in range(min(sr, height)) for b in range(min(sc, width))]
+    return _PlanesPlan(zero, perm, n_r * n_c, (sr, sc), (rows, cols), phases)
+
+
+def _scatter_planes(v: NDArray[Any], shape: tuple[int, ...], plan: _PlanesPlan) -> NDArray[Any]:
+    for sel in plan.zero:
+        v[sel] = 0
+    vt = v.transpose(plan.perm)
+    flat_v = as_strided(vt, shape=vt.shape[:-2] + (plan.plane,), strides=vt.strides[:-2] + (v.itemsize,),
+                        writeable=False)
+    (sr, sc), (rows, cols) = plan.steps, plan.phase
     phased = sr * sc > 1
     out = numpy.empty(shape, dtype=v.dtype) if phased else _zeros(shape, v.dtype)
     buffer = _zeros(shape[:-2] + (rows, cols), v.dtype) if phased else out
-    flat_out = buffer.reshape(shape[:-2] + (plane,))
+    flat_out = buffer.reshape(shape[:-2] + (rows * cols,))
     # Whole-plane runs are longer than NumPy's ufunc buffer would be useful for: with a
     # buffer larger than a run, NumPy copies the strided operands through it.
     old_bufsize = numpy.getbufsize()
     numpy.setbufsize(16)
     try:
-        for a in range(min(sr, height)):
-            for b in range(min(sc, width)):
-                if phased and a + b:
-                    buffer.fill(0)
-                for target_at, source_at in adds.get((a, b), []):
-                    flat_out[target_at] += flat_v[source_at]
-                if phased:
-                    part = out[..., a::sr, b::sc]
-                    part[...] = buffer[..., :part.shape[-2], :part.shape[-1]]
+        for a, b, adds in plan.adds:
+            if phased and a + b:
+                buffer.fill(0)
+            for target_at, source_at in adds:
+                flat_out[target_at] += flat_v[source_at]
+            if phased:
+                part = out[..., a::sr, b::sc]
+                part[...] = buffer[..., :part.shape[-2], :part.shape[-1]]
     finally:
         numpy.setbufsize(old_bufsize)
     return out
