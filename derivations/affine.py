@@ -386,10 +386,12 @@ def print_outputs(outputs: list[Output], sched: Schedule, arrays: dict[str, str]
             lines, temps = [], []
             if any(ax.letter is None for ax in term.target_index):
                 cols = f"{out.name}_cols"
+                # A product is a new array, which scatter may then use as its work space.
+                fresh = ", overwrite=True" if len(operands) == 2 or term.coefficient != 1 else ""
                 lines.append(f"{cols} = {expr}")
                 temps.append(cols)
                 expr = (f"_af.scatter({cols}, {out_letters!r}, {_index_code(term.target_index, sched, pr)},"
-                        f" {out.shape}, small={sched.small!r})")
+                        f" {out.shape}, small={sched.small!r}{fresh})")
             lines.append(f"{out.name} = {out.name} + {expr}" if started else f"{out.name} = {expr}")
             codes.append((out, term, _TermCode(gathers, lines, temps, guard), started))
     last_use: dict[str, int] = {}

@@ -458,9 +458,12 @@ def _bench_section() -> list[str]:
         db.table([db.cell(h) for h in data["header"]], [[db.cell(c) for c in r] for r in rows]), "",
         "Targets: forward + backward within 1.5× torch in float64 and 2.5× in float32, peak memory no more than"
         " torch's. torch runs float32 through oneDNN and float64 through im2col + MKL; nnref runs both through"
-        " its generated gather + batched matrix product + scatter on OpenBLAS, the batch in chunks whose"
-        " im2col buffer holds at most 2^19 entries (`nnref/_conv.py`). The machine is shared: numbers move with the"
-        " load; the ratios are what the targets are about.",
+        " its generated gather + batched matrix product + scatter on OpenBLAS, the batch in chunks of equal size"
+        " whose im2col buffer holds about 2^19 entries, more where a sample carries little arithmetic (up to"
+        " 2^21 in float64), and col2im adds one slice per kernel offset over whole planes (`nnref/_conv.py`,"
+        " `nnref/_affine.py`). The machine is shared: numbers move with the load (OpenBLAS's threads wait on"
+        " each other inside each matrix product, which costs most when another process holds a core); the"
+        " ratios are what the targets are about.",
     ]
     missed = [f"{r['dtype']} ({', '.join(map(str, r['case']))})" for r in data["rows"]
               if r["ratio"] > r["target"]]
@@ -470,8 +473,9 @@ def _bench_section() -> list[str]:
         lines += ["", "**Not met in this run**: " + "; ".join(
             ([f"time for {', '.join(missed)}"] if missed else []) + ([f"memory for {', '.join(over)}"] if over else []))
             + ". The small-channel case (3 → 16 channels, 5×5 kernel) is the hard one: its matrix products are"
-            " small (16 output channels), and col2im adds 25 slices per chunk, so fixed per-call costs weigh"
-            " more than in torch's fused kernels."]
+            " small (16 output channels) and its batch runs in several chunks, three OpenBLAS calls and 25"
+            " col2im additions each, so fixed per-call costs and a busy machine weigh more than in torch's"
+            " fused kernels."]
     return lines
 
 

@@ -22,10 +22,11 @@ kernel on arrays of SymPy symbols and compare it with the index formula exactly.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy
 from numpy.lib.stride_tricks import as_strided
@@ -125,8 +126,18 @@ def gather(x: Any, index: tuple[Axis, ...], letters: str, sizes: dict[str, int])
     return out
 
 
+def _clip(begin: int, step: int, n: int, size: int) -> tuple[slice, slice] | None:
+    """Positions begin + step·t, t = 0 .. n−1, kept inside [0, size): the target and the
+    source slices, or None when none is inside."""
+    first = -(begin // step) if begin < 0 else 0
+    last = min(n - 1, (size - 1 - begin) // step)
+    if last < first:
+        return None
+    return slice(begin + step * first, begin + step * last + 1, step), slice(first, last + 1)
+
+
 def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...],
-            small: str = "") -> NDArray[Any]:
+            small: str = "", overwrite: bool = False) -> NDArray[Any]:
     """The adjoint of ``gather``: ``out[index(letters)] += v[letters]`` into zeros of ``shape``;
     entries that land outside ``shape`` are dropped.
 
@@ -134,17 +145,49 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
     added as a strided slice (positions distinct, no overlap) and the others, the
     ``small`` ones (kernel offsets), are looped over: K^D slice additions in all, each
     clipped to the part that lands inside ``out``.
+
+    ``overwrite=True`` lets the call change ``v`` (a temporary of the caller's).  It then
+    adds whole planes at once where the last two axes allow it (``_planes``).
     """
     v = numpy.asarray(v)
-    sizes = dict(zip(letters, v.shape))
+    shape = tuple(shape)
     plain = [ax for ax in index if isinstance(ax, str)]
     if len(plain) + sum(len(ax.steps) for ax in index if isinstance(ax, At)) != len(letters):
         raise ValueError(f"scatter: letters {letters!r} do not match the index")
-    out = _zeros(tuple(shape), v.dtype)
     if not v.size:
-        return out
+        return _zeros(shape, v.dtype)
+    if overwrite:
+        plan = _planes(letters, index, shape, small, v.shape, v.strides, v.itemsize)
+        if plan is not None:
+            return _scatter_planes(v, shape, plan)
+    sizes = dict(zip(letters, v.shape))
+    loops, vector, order = _scatter_axes(letters, index, sizes, small)
+    out = _zeros(shape, v.dtype)
+    vt = v.transpose([letters.index(letter) for letter in order + loops])
+    affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
+    for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
+        fixed = dict(zip(loops, values))
+        target: list[slice] = [slice(None)] * len(index)
+        source: list[slice] = [slice(None)] * len(index)
+        for (k, ax), (vec, step) in zip(affine_axes, vector):
+            begin = ax.offset + sum(s * fixed[letter] for letter, s in ax.steps if letter != vec)
+            clipped = _clip(begin, step, sizes[vec], shape[k])
+            if clipped is None:
+                break
+            target[k], source[k] = clipped
+        else:
+            block = vt[(Ellipsis,) + values] if values else vt
+            out[tuple(target)] += block[tuple(source)]
+    return out
+
+
+def _scatter_axes(letters: str, index: tuple[Axis, ...], sizes: dict[str, int],
+                  small: str) -> tuple[list[str], list[tuple[str, int]], list[str]]:
+    """Per affine axis the letter added as a slice and its step (``vector``), the letters
+    looped over (``loops``), and the target's axes as letters (``order``: a plain letter or
+    the vector letter)."""
     loops: list[str] = []
-    vector: list[tuple[str, int]] = []  # per affine axis: the letter added as a slice, its step
+    vector: list[tuple[str, int]] = []
     for ax in index:
         if isinstance(ax, At):
             # Vectorise over the letter that is not small (the largest, if none is named).
@@ -152,31 +195,127 @@ def scatter(v: Any, letters: str, index: tuple[Axis, ...], shape: tuple[int, ...
             vec = max(cands, key=lambda letter: sizes[letter])
             vector.append((vec, dict(ax.steps)[vec]))
             loops += [letter for letter, _ in ax.steps if letter != vec]
-    # v's axes in the order: the target's axes (plain letter or vector letter), then the loops.
     order = []
     vec_iter = iter(vector)
     for ax in index:
         order.append(ax if isinstance(ax, str) else next(vec_iter)[0])
-    vt = v.transpose([letters.index(letter) for letter in order + loops])
+    return loops, vector, order
+
+
+class _PlanesPlan(NamedTuple):
+    """What ``_scatter_planes`` does, worked out once per letters, index, shapes and strides."""
+
+    zero: list[tuple[Any, ...]]  # entries of v set to zero first
+    perm: tuple[int, ...]  # v's axes as (target's leading axes, loops, row letter, column letter)
+    plane: int  # entries of v's (row, column) plane
+    steps: tuple[int, int]  # the row and column letters' steps: the phases
+    phase: tuple[int, int]  # a phase's (largest) size
+    adds: list[tuple[int, int, list[tuple[tuple[Any, ...], tuple[Any, ...]]]]]  # per phase (a, b): (target, source)
+
+
+@functools.lru_cache(maxsize=256)
+def _planes(letters: str, index: tuple[Axis, ...], shape: tuple[int, ...], small: str, v_shape: tuple[int, ...],
+            v_strides: tuple[int, ...], itemsize: int) -> _PlanesPlan | None:
+    """``scatter`` with each addition one unit-stride run per (row, column) plane: its plan,
+    or None where the layout does not allow it.
+
+    This needs the last two axes affine and ``v`` holding each (row letter, column letter)
+    plane contiguously.  With steps s_r and s_c on those letters, the target splits into
+    s_r·s_c phases (rows ≡ a mod s_r, columns ≡ b mod s_c); a kernel offset writes into one
+    phase, at unit steps there.  When ``v``'s rows are exactly as long as a phase's (a
+    "same"-size convolution's input gradient: W/s_c columns), an entry of ``v`` at flat
+    position t of its plane lands at flat position start + t of the phase's plane, so one
+    slice addition per kernel offset does a whole plane, rather than one short run per
+    row, once ``v``'s entries whose column falls outside the phase (which would wrap onto
+    a neighbouring row) are set to zero; rows outside are cut off the run's ends.  With
+    unit steps the one phase is the target itself; else the phases are summed one at a
+    time in a buffer of a phase's size and copied into their rows and columns of the target.
+    """
+    if len(index) < 2 or not all(isinstance(ax, At) for ax in index[-2:]):
+        return None
+    sizes = dict(zip(letters, v_shape))
+    loops, vector, order = _scatter_axes(letters, index, sizes, small)
+    ax_r, ax_c = index[-2], index[-1]
+    assert isinstance(ax_r, At) and isinstance(ax_c, At)
+    (vr, sr), (vc, sc) = vector[-2], vector[-1]
+    height, width = shape[-2:]
+    rows, cols = -(-height // sr), -(-width // sc)  # a phase's (largest) size
+    n_r, n_c = sizes[vr], sizes[vc]
+    kr, kc = letters.index(vr), letters.index(vc)
+    if vr == vc or n_c != cols or v_strides[kc] != itemsize or (n_r > 1 and v_strides[kr] != n_c * itemsize):
+        return None
+    # The entries whose column lands outside the phase, per value of the column axis's
+    # other letters (the kernel's column offsets).
+    zero = []
+    col_loops = [letter for letter, _ in ax_c.steps if letter != vc]
+    for values in itertools.product(*(range(sizes[letter]) for letter in col_loops)):
+        fixed = dict(zip(col_loops, values))
+        shift = (ax_c.offset + sum(s * fixed[letter] for letter, s in ax_c.steps if letter != vc)) // sc
+        sel: list[Any] = [slice(None)] * len(letters)
+        for letter, value in fixed.items():
+            sel[letters.index(letter)] = value
+        for lo, hi in ((0, min(n_c, -shift)), (max(0, cols - shift), n_c)):
+            if lo < hi:
+                sel[kc] = slice(lo, hi)
+                zero.append(tuple(sel))
+    lead = len(index) - 2
+    plane = rows * cols
+    adds: dict[tuple[int, int], list[tuple[tuple[Any, ...], tuple[Any, ...]]]] = {}
     affine_axes = [(k, ax) for k, ax in enumerate(index) if isinstance(ax, At)]
     for values in itertools.product(*(range(sizes[letter]) for letter in loops)):
         fixed = dict(zip(loops, values))
-        target: list[slice] = [slice(None)] * len(index)
-        source: list[slice] = [slice(None)] * len(index)
-        empty = False
+        target: list[Any] = [slice(None)] * lead
+        source: list[slice] = [slice(None)] * lead
+        begins = []
         for (k, ax), (vec, step) in zip(affine_axes, vector):
             begin = ax.offset + sum(s * fixed[letter] for letter, s in ax.steps if letter != vec)
-            # positions begin + step·t for t = 0 .. n−1; keep those in [0, shape[k])
-            first = max(0, -(begin // step)) if begin < 0 else 0
-            last = min(sizes[vec] - 1, (shape[k] - 1 - begin) // step)
-            if last < first:
-                empty = True
-                break
-            target[k] = slice(begin + step * first, begin + step * last + 1, step)
-            source[k] = slice(first, last + 1)
-        if not empty:
-            block = vt[(Ellipsis,) + values] if values else vt
-            out[tuple(target)] += block[tuple(source)]
+            if k < lead:
+                clipped = _clip(begin, step, sizes[vec], shape[k])
+                if clipped is None:
+                    break
+                target[k], source[k] = clipped
+            else:
+                begins.append(begin)
+        else:
+            (a, q_r), (b, q_c) = (begins[0] % sr, begins[0] // sr), (begins[1] % sc, begins[1] // sc)
+            # source rows whose phase row q_r + i is inside [0, rows)
+            first, last = max(0, -q_r), min(n_r, rows - q_r)
+            start = q_r * cols + q_c  # where the plane's entry 0 lands
+            lo, hi = max(first * n_c, -start), min(last * n_c, plane - start)
+            if lo < hi:
+                adds.setdefault((a, b), []).append((tuple(target) + (slice(start + lo, start + hi),),
+                                                    tuple(source) + values + (slice(lo, hi),)))
+    perm = tuple([letters.index(letter) for letter in order[:-2] + loops] + [kr, kc])
+    phases = [(a, b, adds.get((a, b), [])) for a in range(min(sr, height)) for b in range(min(sc, width))]
+    return _PlanesPlan(zero, perm, n_r * n_c, (sr, sc), (rows, cols), phases)
+
+
+def _scatter_planes(v: NDArray[Any], shape: tuple[int, ...], plan: _PlanesPlan) -> NDArray[Any]:
+    for sel in plan.zero:
+        v[sel] = 0
+    vt = v.transpose(plan.perm)
+    flat_v = as_strided(vt, shape=vt.shape[:-2] + (plan.plane,), strides=vt.strides[:-2] + (v.itemsize,),
+                        writeable=False)
+    (sr, sc), (rows, cols) = plan.steps, plan.phase
+    phased = sr * sc > 1
+    out = numpy.empty(shape, dtype=v.dtype) if phased else _zeros(shape, v.dtype)
+    buffer = _zeros(shape[:-2] + (rows, cols), v.dtype) if phased else out
+    flat_out = buffer.reshape(shape[:-2] + (rows * cols,))
+    # Whole-plane runs are longer than NumPy's ufunc buffer would be useful for: with a
+    # buffer larger than a run, NumPy copies the strided operands through it.
+    old_bufsize = numpy.getbufsize()
+    numpy.setbufsize(16)
+    try:
+        for a, b, adds in plan.adds:
+            if phased and a + b:
+                buffer.fill(0)
+            for target_at, source_at in adds:
+                flat_out[target_at] += flat_v[source_at]
+            if phased:
+                part = out[..., a::sr, b::sc]
+                part[...] = buffer[..., :part.shape[-2], :part.shape[-1]]
+    finally:
+        numpy.setbufsize(old_bufsize)
     return out
 
 
@@ -193,40 +332,69 @@ def _mergeable(shape: tuple[int, ...], strides: tuple[int, ...], groups: list[li
     return out
 
 
-def _merged(arr: NDArray[Any], groups: list[list[int]]) -> NDArray[Any] | None:
-    """``arr`` with each group of axes (in the given order) merged into one axis, as a view;
-    None when that would need a copy."""
-    strides = _mergeable(arr.shape, arr.strides, groups)
-    if strides is None:
-        return None
-    shape = [math.prod(arr.shape[ax] for ax in group) for group in groups]
-    if arr.size == 0:
-        return numpy.empty(shape, dtype=arr.dtype)
-    strides = [st if st else arr.itemsize for st in strides]
-    return as_strided(arr, shape=tuple(shape), strides=tuple(strides), writeable=False)
+class _Spec(NamedTuple):
+    """What the product's plan depends on: an operand's shape and strides."""
+
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+class _Recipe(NamedTuple):
+    """How an operand becomes (batch..., rows, cols): size-1 axes appended, a transpose,
+    then a reshape that is a view (``swap``: of the (cols, rows) order, the last two axes
+    swapped back) or, when ``copy``, a copy."""
+
+    newaxes: int
+    perm: tuple[int, ...]
+    shape: tuple[int, ...]
+    swap: bool
+    copy: bool
+
+
+def _recipe(spec: _Spec, subs: str, batch: list[str], rows: list[str], cols: list[str]) -> _Recipe:
+    """``_operand``'s plan: a view when the memory allows (either orientation of the last
+    two axes: BLAS takes a transposed matrix as it is), else a copy.  A batch letter the
+    array lacks becomes a broadcast axis of size 1."""
+    pos = {letter: subs.index(letter) for letter in subs}
+    shape, strides = list(spec.shape), list(spec.strides)
+    newaxes = 0
+    for letter in batch:
+        if letter not in pos:
+            pos[letter] = len(shape)
+            shape.append(1)
+            strides.append(0)
+            newaxes += 1
+    bperm = [pos[letter] for letter in batch]
+    r, c = [pos[letter] for letter in rows], [pos[letter] for letter in cols]
+    bshape = [shape[ax] for ax in bperm]
+    n_r, n_c = math.prod(shape[ax] for ax in r), math.prod(shape[ax] for ax in c)
+    bgroups = [[ax] for ax in bperm]
+    if _mergeable(tuple(shape), tuple(strides), [*bgroups, r, c]) is not None:
+        return _Recipe(newaxes, tuple(bperm + r + c), tuple(bshape + [n_r, n_c]), False, False)
+    if _mergeable(tuple(shape), tuple(strides), [*bgroups, c, r]) is not None:
+        return _Recipe(newaxes, tuple(bperm + c + r), tuple(bshape + [n_c, n_r]), True, False)
+    return _Recipe(newaxes, tuple(bperm + r + c), tuple(bshape + [n_r, n_c]), False, True)
+
+
+def _apply(rec: _Recipe, arr: NDArray[Any]) -> NDArray[Any]:
+    if rec.newaxes:
+        arr = arr.reshape(arr.shape + (1,) * rec.newaxes)
+    moved = arr.transpose(rec.perm)
+    if rec.copy:
+        return numpy.ascontiguousarray(moved).reshape(rec.shape)
+    view = moved.reshape(rec.shape)  # no copy: the recipe checked that the axes merge
+    return view.swapaxes(-1, -2) if rec.swap else view
 
 
 def _operand(arr: NDArray[Any], subs: str, batch: list[str], rows: list[str], cols: list[str]) -> NDArray[Any]:
     """``arr`` as (batch..., rows, cols), a view when its memory allows (either orientation of
     the last two axes: BLAS takes a transposed matrix as it is), else a copy.  A batch letter
     the array lacks becomes a broadcast axis of size 1."""
-    pos = {letter: subs.index(letter) for letter in subs}
-    expanded = arr
-    for letter in batch:
-        if letter not in pos:
-            expanded = expanded[..., numpy.newaxis]
-            pos[letter] = expanded.ndim - 1
-    bgroups = [[pos[letter]] for letter in batch]
-    r, c = [pos[letter] for letter in rows], [pos[letter] for letter in cols]
-    for groups, swap in (([*bgroups, r, c], False), ([*bgroups, c, r], True)):
-        view = _merged(expanded, groups)
-        if view is not None:
-            return view.swapaxes(-1, -2) if swap else view
-    perm = [ax for g in bgroups for ax in g] + r + c
-    dense = numpy.ascontiguousarray(expanded.transpose(perm))
-    shape = [expanded.shape[g[0]] for g in bgroups] + [math.prod(expanded.shape[a] for a in r),
-                                                     math.prod(expanded.shape[a] for a in c)]
-    return dense.reshape(shape)
+    return _apply(_recipe(_Spec(arr.shape, arr.strides), subs, batch, rows, cols), arr)
 
 
 def _split(out: str, sa: str, sb: str) -> tuple[str, str, str, bool]:
@@ -251,6 +419,20 @@ def _split(out: str, sa: str, sb: str) -> tuple[str, str, str, bool]:
     return out[:start], out[start:end], out[end:], head == "b"
 
 
+class _Plan(NamedTuple):
+    """A product's plan (``_plan``): which operand gives the rows, how each becomes a
+    matrix, whether the product runs transposed, how the result is reshaped, which batch
+    axes are summed and how its axes are ordered."""
+
+    swap: bool
+    left: _Recipe
+    right: _Recipe
+    transposed: bool
+    shape: tuple[int, ...]
+    summed: tuple[int, ...]
+    perm: tuple[int, ...]
+
+
 def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
     """``numpy.einsum(subscripts, a, b)`` for two operands, as one batched matrix product.
 
@@ -259,7 +441,8 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
     allows, for fewer and larger products); letters in both operands and not in the output
     are contracted.  An operand whose memory cannot be viewed as a matrix is copied when it
     is small; else the contracted letter in the way becomes a batch letter summed
-    afterwards.  The result may be a transposed view.
+    afterwards.  The result may be a transposed view.  The plan depends only on the
+    subscripts, shapes and strides, and is kept for the next call (a batch chunk's).
     """
     a, b = numpy.asarray(a), numpy.asarray(b)
     lhs, out = subscripts.split("->")
@@ -278,6 +461,22 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
                 sa, a = s, arr
             else:
                 sb, b = s, arr
+    plan = _plan(sa, sb, out, _Spec(a.shape, a.strides), _Spec(b.shape, b.strides))
+    if plan.swap:
+        a, b = b, a
+    left, right = _apply(plan.left, a), _apply(plan.right, b)
+    if plan.transposed:
+        prod = numpy.matmul(right.swapaxes(-1, -2), left.swapaxes(-1, -2))
+    else:
+        prod = numpy.matmul(left, right)
+    full = prod.reshape(plan.shape)
+    if plan.summed:
+        full = full.sum(axis=plan.summed)
+    return full.transpose(plan.perm)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(sa: str, sb: str, out: str, a: _Spec, b: _Spec) -> _Plan:
     split = _split(out, sa, sb)
     if split[3]:
         a, b, sa, sb = b, a, sb, sa
@@ -314,16 +513,25 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
                 break
     bat = [*batch, *promoted]
     con = [letter for letter in contracted if letter not in promoted]
-    prod = numpy.matmul(_operand(a, sa, bat, rows, con), _operand(b, sb, bat, con, cols))
+    left, right = _recipe(a, sa, bat, rows, con), _recipe(b, sb, bat, con, cols)
+    # A result with fewer rows than columns is computed transposed, as (many rows) × (few
+    # columns), unless it is the largest array (col2im wants its rows).  OpenBLAS splits
+    # such a product between its threads along the many rows, each thread on its own; the
+    # other way round the threads wait on each other many times per call, which costs a
+    # scheduler time slice each time another process holds a core.
+    transposed = left.shape[-2] < right.shape[-1] and out_size < max(a.size, b.size)
+    if transposed:
+        rows, cols = cols, rows
     order = [*bat, *rows, *cols]
-    full = prod.reshape([sizes[letter] for letter in order])
+    summed: tuple[int, ...] = ()
     if promoted:
-        full = full.sum(axis=tuple(range(len(batch), len(bat))))
+        summed = tuple(range(len(batch), len(bat)))
         order = [*batch, *rows, *cols]
-    return full.transpose([order.index(letter) for letter in out])
+    return _Plan(split[3], left, right, transposed, tuple(sizes[letter] for letter in [*bat, *rows, *cols]),
+                 summed, tuple(order.index(letter) for letter in out))
 
 
-def _merged_ok(arr: NDArray[Any], subs: str, rows: list[str], cols: list[str]) -> bool:
+def _merged_ok(arr: _Spec | NDArray[Any], subs: str, rows: list[str], cols: list[str]) -> bool:
     r, c = [subs.index(letter) for letter in rows], [subs.index(letter) for letter in cols]
     return (_mergeable(arr.shape, arr.strides, [r, c]) is not None
             or _mergeable(arr.shape, arr.strides, [c, r]) is not None)

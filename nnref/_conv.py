@@ -175,29 +175,78 @@ def _grouped(op: str, dims: int, transposed: bool, xb: Any, w: Any, b: Any, stri
 
 
 # The largest temporary a kernel call allocates is the im2col (or col2im) buffer.  The batch
-# is processed in chunks so that buffer holds at most CHUNK_ELEMENTS entries (2 MiB in
-# float32, 4 MiB in float64): that bounds the memory, keeps the buffer cache-friendly and
-# lets malloc hand the same block back for every chunk, while each chunk stays large
-# enough for the matrix products to run at BLAS speed.
+# is processed in chunks so that buffer holds about CHUNK_ELEMENTS entries (2 MiB in
+# float32, 4 MiB in float64): that bounds the memory and keeps the buffer in cache, while
+# each chunk stays large enough for the matrix products to run at BLAS speed.  Each chunk
+# also costs three more matrix products (thread hand-offs inside OpenBLAS), fixed Python
+# work and, whenever glibc has handed the previous chunk's buffers back to the system, page
+# faults on fresh ones; so where a sample carries little arithmetic (few channels) a chunk
+# takes enough samples for CHUNK_MACS multiply-adds in its forward product, up to
+# FLOAT64_CHUNK_ELEMENTS (16 MiB) in float64 -- well under torch's float64 path, which
+# holds the columns of the whole batch -- and no more than CHUNK_ELEMENTS in other dtypes
+# (torch's float32 path, oneDNN, needs next to no temporary memory).  The chunks are of
+# equal size (within one sample), not full chunks and a small rest.
 CHUNK_ELEMENTS = 2**19
+CHUNK_MACS = 2**25
+FLOAT64_CHUNK_ELEMENTS = 2**21
+
+
+def _per_sample(p: _Problem) -> tuple[int, int]:
+    """Entries of the im2col (col2im) buffer per sample, and multiply-adds of the forward
+    product per sample."""
+    if p.transposed:
+        per_sample = p.out_shape[1] * p.out_shape[2] * math.prod(p.w.shape[3:]) * math.prod(p.x.shape[3:])
+        return per_sample, per_sample * p.x.shape[2]
+    per_sample = p.x.shape[1] * p.x.shape[2] * math.prod(p.w.shape[3:]) * math.prod(p.out_shape[3:])
+    return per_sample, per_sample * p.out_shape[2]
 
 
 def _chunks(p: _Problem, chunk: int | None) -> list[slice]:
     n = p.x.shape[0]
     if chunk is None:
-        if p.transposed:
-            per_sample = p.out_shape[1] * p.out_shape[2] * math.prod(p.w.shape[3:]) * \
-                math.prod(p.x.shape[3:])
-        else:
-            per_sample = p.x.shape[1] * p.x.shape[2] * math.prod(p.w.shape[3:]) * \
-                math.prod(p.out_shape[3:])
-        chunk = max(1, CHUNK_ELEMENTS // max(1, per_sample))
+        per_sample, macs = _per_sample(p)
+        dtype = numpy.dtype(p.dtype)
+        most = FLOAT64_CHUNK_ELEMENTS if dtype.kind == "f" and dtype.itemsize >= 8 else CHUNK_ELEMENTS
+        samples = max(CHUNK_ELEMENTS // max(1, per_sample), -(-CHUNK_MACS // max(1, macs)))
+        samples = max(1, min(samples, most // max(1, per_sample)))
+        count = -(-n // samples)
+        return [slice(k * n // count, (k + 1) * n // count) for k in range(count)] if n else [slice(0, 0)]
     return [slice(start, min(n, start + chunk)) for start in range(0, max(n, 1), chunk)] if n else [slice(0, 0)]
+
+
+# glibc's malloc gives blocks of at least its mmap threshold their own mapping and trims the
+# top of its heap once the free space there exceeds twice that threshold; the threshold
+# starts at 128 KiB and rises (up to 32 MiB) to the size of each larger mapped block that is
+# freed.  A call's temporaries and results (several MiB, in many blocks) would otherwise be
+# faulted in afresh on every call: the heap grows by them during the call and is trimmed
+# back when they are freed (at about 4 us per 4 KiB page on this virtual machine, as much as
+# the arithmetic: e.g. 4000 faults in a 45 ms float64 forward + backward).  So before its
+# first call of a given size nnref asks for one block about as large as a call's working set
+# and frees it at once, untouched (no page of it is ever used); glibc then keeps that much
+# memory for reuse, as it would after any program's large array.  Where the thresholds are
+# fixed (MALLOC_MMAP_THRESHOLD_ or mallopt) or another allocator is in use this does nothing.
+HEAP_HINT_LIMIT = 31 * 2**20  # glibc raises its threshold for freed blocks of at most 32 MiB
+_heap_hint = 0
+
+
+def _hint_heap(p: _Problem, parts: list[slice]) -> None:
+    global _heap_hint
+    dtype = numpy.dtype(p.dtype)
+    if dtype.hasobject:
+        return
+    per_sample, _ = _per_sample(p)
+    chunk = max((part.stop - part.start for part in parts), default=0)
+    working = dtype.itemsize * (p.x.size + math.prod(p.out_shape) + 2 * per_sample * chunk)
+    working = min(working, HEAP_HINT_LIMIT)
+    if working > _heap_hint:
+        _heap_hint = working
+        numpy.empty(working, dtype=numpy.uint8)
 
 
 def _forward(p: _Problem, chunk: int | None = None) -> Any:
     kernel = getattr(_k, f"_{p.op}_forward")
     parts = _chunks(p, chunk)
+    _hint_heap(p, parts)
     if len(parts) == 1:
         out = kernel(p.x, p.w, p.b, p.stride, p.pad_lo, p.dilation, p.out_shape)
         return out.reshape(p.result_shape)
@@ -212,6 +261,7 @@ def _vjp(p: _Problem, grad: Any, chunk: int | None = None) -> dict[str, Any]:
     kernel = getattr(_k, f"_{p.op}_vjp")
     g = grad.reshape(p.out_shape)
     parts = _chunks(p, chunk)
+    _hint_heap(p, parts)
     if len(parts) == 1:
         grads = kernel(g, p.x, p.w, p.stride, p.pad_lo, p.dilation)
     else:

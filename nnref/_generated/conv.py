@@ -40,7 +40,7 @@ def _conv1d_vjp(grad, x, weight, stride, padding, dilation):
     with _rt.quiet():
         # grad_input[n, γ, c, s·i + d·k - p] += Σ_(i, k, o) grad[n, γ, o, i] · weight[γ, o, c, k]
         grad_input_cols = _af.gemm('ngoi,gock->ngcki', grad, weight)
-        grad_input = _af.scatter(grad_input_cols, 'ngcki', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), x.shape, small='k')
+        grad_input = _af.scatter(grad_input_cols, 'ngcki', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), x.shape, small='k', overwrite=True)
         del grad_input_cols
         # grad_weight[γ, o, c, k] += Σ_(i, n) grad[n, γ, o, i] · x[n, γ, c, s·i + d·k - p]
         x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'gckni', {'i': grad.shape[3], 'k': weight.shape[3]})
@@ -69,7 +69,7 @@ def _conv2d_vjp(grad, x, weight, stride, padding, dilation):
     with _rt.quiet():
         # grad_input[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1] += Σ_(i_0, i_1, k_0, k_1, o) grad[n, γ, o, i_0, i_1] · weight[γ, o, c, k_0, k_1]
         grad_input_cols = _af.gemm('ngoij,gockl->ngcklij', grad, weight)
-        grad_input = _af.scatter(grad_input_cols, 'ngcklij', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), x.shape, small='kl')
+        grad_input = _af.scatter(grad_input_cols, 'ngcklij', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), x.shape, small='kl', overwrite=True)
         del grad_input_cols
         # grad_weight[γ, o, c, k_0, k_1] += Σ_(i_0, i_1, n) grad[n, γ, o, i_0, i_1] · x[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1]
         x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'gcklnij', {'i': grad.shape[3], 'k': weight.shape[3], 'j': grad.shape[4], 'l': weight.shape[4]})
@@ -98,7 +98,7 @@ def _conv3d_vjp(grad, x, weight, stride, padding, dilation):
     with _rt.quiet():
         # grad_input[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1, s_2·i_2 + d_2·k_2 - p_2] += Σ_(i_0, i_1, i_2, k_0, k_1, k_2, o) grad[n, γ, o, i_0, i_1, i_2] · weight[γ, o, c, k_0, k_1, k_2]
         grad_input_cols = _af.gemm('ngoijh,gocklm->ngcklmijh', grad, weight)
-        grad_input = _af.scatter(grad_input_cols, 'ngcklmijh', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), x.shape, small='klm')
+        grad_input = _af.scatter(grad_input_cols, 'ngcklmijh', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), x.shape, small='klm', overwrite=True)
         del grad_input_cols
         # grad_weight[γ, o, c, k_0, k_1, k_2] += Σ_(i_0, i_1, i_2, n) grad[n, γ, o, i_0, i_1, i_2] · x[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1, s_2·i_2 + d_2·k_2 - p_2]
         x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'gcklmnijh', {'i': grad.shape[3], 'k': weight.shape[3], 'j': grad.shape[4], 'l': weight.shape[4], 'h': grad.shape[5], 'm': weight.shape[5]})
@@ -114,7 +114,7 @@ def _conv_transpose1d_forward(x, weight, bias, stride, padding, dilation, out_sh
     with _rt.quiet():
         # out[n, γ, o, s·i + d·k - p] += Σ_(c, i, k) weight[γ, c, o, k] · x[n, γ, c, i]
         out_cols = _af.gemm('gcok,ngci->ngoki', weight, x)
-        out = _af.scatter(out_cols, 'ngoki', ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0])), out_shape, small='k')
+        out = _af.scatter(out_cols, 'ngoki', ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0])), out_shape, small='k', overwrite=True)
         del out_cols
         if bias is not None:
             # out[n, γ, o, j] += bias[γ, o]
@@ -141,7 +141,7 @@ def _conv_transpose2d_forward(x, weight, bias, stride, padding, dilation, out_sh
     with _rt.quiet():
         # out[n, γ, o, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1] += Σ_(c, i_0, i_1, k_0, k_1) weight[γ, c, o, k_0, k_1] · x[n, γ, c, i_0, i_1]
         out_cols = _af.gemm('gcokl,ngcij->ngoklij', weight, x)
-        out = _af.scatter(out_cols, 'ngoklij', ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), out_shape, small='kl')
+        out = _af.scatter(out_cols, 'ngoklij', ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), out_shape, small='kl', overwrite=True)
         del out_cols
         if bias is not None:
             # out[n, γ, o, j_0, j_1] += bias[γ, o]
@@ -168,7 +168,7 @@ def _conv_transpose3d_forward(x, weight, bias, stride, padding, dilation, out_sh
     with _rt.quiet():
         # out[n, γ, o, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1, s_2·i_2 + d_2·k_2 - p_2] += Σ_(c, i_0, i_1, i_2, k_0, k_1, k_2) weight[γ, c, o, k_0, k_1, k_2] · x[n, γ, c, i_0, i_1, i_2]
         out_cols = _af.gemm('gcoklm,ngcijh->ngoklmijh', weight, x)
-        out = _af.scatter(out_cols, 'ngoklmijh', ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), out_shape, small='klm')
+        out = _af.scatter(out_cols, 'ngoklmijh', ('n', 'g', 'o', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), out_shape, small='klm', overwrite=True)
         del out_cols
         if bias is not None:
             # out[n, γ, o, j_0, j_1, j_2] += bias[γ, o]
