@@ -11,8 +11,6 @@ written by ``benchmarks/conv_bench.py``).
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +46,7 @@ _PROOFS: dict[str, Any] = {}
 
 
 def _profile() -> str:
-    return "thorough" if os.environ.get("NNREF_PROFILE") == "thorough" else "ci"
+    return _db().profile()
 
 
 def _grid_job(name: str) -> Proof | str:
@@ -63,15 +61,7 @@ def proofs() -> dict[str, Any]:
     if _PROOFS:
         return _PROOFS
     names = [op.name for op in conv.OPS]
-    if sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(min(len(names), os.cpu_count() or 1),
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
-            grids = list(pool.map(_grid_job, names))
-    else:
-        grids = [_grid_job(nm) for nm in names]
+    grids = _db().fork_map(_grid_job, names)
     _PROOFS["grid"] = dict(zip(names, grids))
     _PROOFS["relations"] = {
         "weight": conv_proofs.weight_grad_is_correlation(),
@@ -324,12 +314,11 @@ same weights serve an image of any size).
 
 
 def _code_block(src: str, indent: str = "") -> str:
-    body = "\n".join(indent + line if line else "" for line in src.splitlines())
-    return f"{indent}```python\n{body}\n{indent}```"
+    return _db().code_block(src, indent)
 
 
 def _kernel(name: str) -> str:
-    return _db()._generated_functions()[name][1]
+    return _db().generated_kernel(name)
 
 
 def _proof_line(p: Proof | str) -> str:

@@ -271,6 +271,34 @@ def _job(job: tuple[str, str, str]) -> tuple[str, str, Any]:
     return kind, name, make_plot(op, Path(plots_dir))
 
 
+def fork_map(fn: Any, items: list[Any]) -> list[Any]:
+    """[fn(item) for item in items], in parallel processes where the platform forks (each
+    proof or check is independent and some take seconds)."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers > 1 and sys.platform.startswith("linux"):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(fn, items))
+    return [fn(item) for item in items]
+
+
+def profile() -> str:
+    """The exact-check grid the docs run: 'thorough' with NNREF_PROFILE=thorough, else 'ci'."""
+    return "thorough" if os.environ.get("NNREF_PROFILE") == "thorough" else "ci"
+
+
+def code_block(src: str, indent: str = "") -> str:
+    body = "\n".join(indent + line if line else "" for line in src.splitlines())
+    return f"{indent}```python\n{body}\n{indent}```"
+
+
+def generated_kernel(name: str) -> str:
+    """The exact source of one generated function."""
+    return _generated_functions()[name][1]
+
+
 def run_jobs(ops: list[Op], plots_dir: Path | None = None) -> None:
     """Every op's proofs and (with plots_dir) every plot, once, in parallel processes
     where the platform forks; the sections then read the results."""
@@ -278,16 +306,7 @@ def run_jobs(ops: list[Op], plots_dir: Path | None = None) -> None:
     if plots_dir is not None:
         jobs += [("plot", op.name, str(plots_dir)) for op in ops
                  if not (isinstance(op, PointwiseOp) and op.variant_of) and op.name not in _PLOTTED]
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers > 1 and sys.platform.startswith("linux"):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            results = list(pool.map(_job, jobs))
-    else:
-        results = [_job(j) for j in jobs]
-    for kind, name, result in results:
+    for kind, name, result in fork_map(_job, jobs):
         (_PROOFS if kind == "proof" else _PLOTTED)[name] = result
 
 

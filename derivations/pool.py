@@ -38,7 +38,7 @@ import numpy as np
 import sympy as sp
 
 from . import affine
-from .conv import AxisSymbols, axis_symbols, primed
+from .conv import AxisSymbols, Derived, axis_symbols, primed
 from .spec import Arg, Param, Tol
 
 FAMILY = "pooling"
@@ -252,7 +252,7 @@ class PoolOp:
         return self.out_index()
 
     @cached_property
-    def gradient(self) -> affine_derived:
+    def gradient(self) -> Derived:
         """SymPy's derivative of ⟨g, y⟩ with respect to x[n', c', j'...] (raw, and with the
         Kronecker deltas summed out)."""
         A = self.axes
@@ -270,7 +270,7 @@ class PoolOp:
         # Sum out the deltas that tie a summation letter to the entry's own index (n = n′,
         # c = c′, and for max_unpool j = idx[n, c, i′]); the one tying the input position to
         # the window, j′ = s·i + d·k − p, stays: it says where the gradient is written.
-        return affine_derived(raw, _sum_out_index_delta(raw), target)
+        return Derived(_sum_out_index_delta(raw), raw, target)
 
     # ------------------------------------------------------------------ code
 
@@ -354,13 +354,6 @@ class PoolOp:
                 f" small={ker!r}) * (norm_type * x ** (norm_type - 1))",
                 ""])
         raise ValueError(self.kind)
-
-
-@dataclass(frozen=True)
-class affine_derived:  # noqa: N801 - a record, named like conv's Derived
-    raw: sp.Expr
-    formula: sp.Expr
-    target: tuple[sp.Symbol, ...]
 
 
 def window_indicator() -> sp.Lambda:

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +77,7 @@ def _unshadow(expr: sp.Expr, bound: frozenset[sp.Symbol] = frozenset()) -> sp.Ex
 
 
 def _profile() -> str:
-    return "thorough" if os.environ.get("NNREF_PROFILE") == "thorough" else "ci"
+    return _db().profile()
 
 
 def _ops_of(kind: str) -> list[PoolOp]:
@@ -122,15 +120,7 @@ def checks() -> dict[str, Any]:
     if _CHECKS:
         return _CHECKS
     names = [op.name for op in pool.OPS]
-    if sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(min(len(names), os.cpu_count() or 1),
-                                 mp_context=multiprocessing.get_context("fork")) as workers:
-            results = list(workers.map(check_op, names))
-    else:
-        results = [check_op(nm) for nm in names]
+    results = _db().fork_map(check_op, names)
     _CHECKS["ops"] = dict(zip(names, results))
     try:
         _CHECKS["sizes"] = pool_proofs.size_rule_agrees()
@@ -265,12 +255,11 @@ def draw_figure(path: Path) -> None:
 
 
 def _code_block(src: str, indent: str = "") -> str:
-    body = "\n".join(indent + line if line else "" for line in src.splitlines())
-    return f"{indent}```python\n{body}\n{indent}```"
+    return _db().code_block(src, indent)
 
 
 def _kernel(name: str) -> str:
-    return _db()._generated_functions()[name][1]
+    return _db().generated_kernel(name)
 
 
 def _collapsed_math(title: str, t: str) -> str:

@@ -30,21 +30,6 @@ __all__ = [
 Array = NDArray[numpy.floating]
 
 
-def _ints(op: str, name: str, value: Any, dims: int, low: int) -> tuple[int, ...]:
-    """An int or a tuple of ``dims`` ints, each >= low, as a tuple."""
-    tup = "an int or a tuple of " + ("1 int" if dims == 1 else f"{dims} ints")
-    if isinstance(value, (int, numpy.integer)) and not isinstance(value, bool):
-        values: tuple[Any, ...] = (int(value),) * dims
-    elif isinstance(value, (tuple, list)) and len(value) == dims and all(
-            isinstance(v, (int, numpy.integer)) and not isinstance(v, bool) for v in value):
-        values = tuple(int(v) for v in value)
-    else:
-        raise NNRefError(f"{op}: {name}: expected {tup}, got {value!r}")
-    if any(v < low for v in values):
-        raise NNRefError(f"{op}: {name}: expected every entry >= {low}, got {value!r}")
-    return values
-
-
 @dataclass
 class _Problem:
     """A checked call: grouped views of the arrays, per-axis parameters, output shape."""
@@ -92,8 +77,8 @@ def _check(op: str, dims: int, transposed: bool, input: Any, weight: Any, bias: 
     if channels % groups:
         raise NNRefError(f"{op}: groups: expected a divisor of in_channels = {channels} (dim 1 of input, shape"
                          f" {x.shape}), got {groups}")
-    stride_t = _ints(op, "stride", stride, dims, 1)
-    dilation_t = _ints(op, "dilation", dilation, dims, 1)
+    stride_t = _rt.int_tuple(op, "stride", stride, dims, 1)
+    dilation_t = _rt.int_tuple(op, "dilation", dilation, dims, 1)
     ksize = w.shape[2:]
     if transposed:
         if w.shape[0] != channels:
@@ -103,8 +88,8 @@ def _check(op: str, dims: int, transposed: bool, input: Any, weight: Any, bias: 
         if isinstance(padding, str):
             raise NNRefError(f"{op}: padding: expected an int or a tuple of ints (a transposed convolution has no"
                              f" 'valid' or 'same'), got {padding!r}")
-        pad_t = _ints(op, "padding", padding, dims, 0)
-        out_pad = _ints(op, "output_padding", output_padding, dims, 0)
+        pad_t = _rt.int_tuple(op, "padding", padding, dims, 0)
+        out_pad = _rt.int_tuple(op, "output_padding", output_padding, dims, 0)
         for a in range(dims):
             if out_pad[a] >= max(stride_t[a], dilation_t[a]):
                 raise NNRefError(f"{op}: output_padding: expected each entry < max(stride, dilation) ="
@@ -137,7 +122,7 @@ def _check(op: str, dims: int, transposed: bool, input: Any, weight: Any, bias: 
             else:
                 raise NNRefError(f"{op}: padding: expected an int, a tuple of ints, 'valid' or 'same', got {padding!r}")
         else:
-            pad_lo = _ints(op, "padding", padding, dims, 0)
+            pad_lo = _rt.int_tuple(op, "padding", padding, dims, 0)
             pad_total = tuple(2 * p for p in pad_lo)
         for a in range(dims):
             span = dilation_t[a] * (ksize[a] - 1) + 1

@@ -33,22 +33,6 @@ Array = NDArray[Any]
 POS, KER = "ijh", "klm"
 
 
-def _ints(op: str, name: str, value: Any, dims: int, low: int, none_ok: bool = False) -> tuple[Any, ...]:
-    tup = "an int or a tuple of " + ("1 int" if dims == 1 else f"{dims} ints")
-    ok = (lambda v: isinstance(v, (int, numpy.integer)) and not isinstance(v, bool)
-          or (none_ok and v is None))
-    if ok(value) and value is not None:
-        values: tuple[Any, ...] = (int(value),) * dims
-    elif isinstance(value, (tuple, list)) and len(value) == dims and all(ok(v) for v in value):
-        values = tuple(None if v is None else int(v) for v in value)
-    else:
-        extra = " (None keeps that axis)" if none_ok else ""
-        raise NNRefError(f"{op}: {name}: expected {tup}{extra}, got {value!r}")
-    if any(v is not None and v < low for v in values):
-        raise NNRefError(f"{op}: {name}: expected every entry >= {low}, got {value!r}")
-    return values
-
-
 def _input(op: str, dims: int, value: Any, name: str = "input") -> tuple[Array, bool]:
     x = _rt.float_array(op, name, value)
     spatial = ", ".join(f"L{a}" for a in range(dims)) if dims > 1 else "L"
@@ -67,10 +51,6 @@ def _grad(op: str, grad_output: Any, shape: tuple[int, ...], dtype: Any) -> Arra
     if g.shape != shape:
         raise NNRefError(f"{op}: grad_output: expected shape {shape} (the output's shape), got {g.shape}")
     return g.astype(dtype, copy=False)
-
-
-def _bool(op: str, name: str, value: Any) -> bool:
-    return _rt.check_bool(op, name, value)
 
 
 @dataclass
@@ -99,12 +79,12 @@ class _Window:
 def _window(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
             ceil_mode: Any) -> _Window:
     xb, batched = _input(op, dims, input)
-    kernel = _ints(op, "kernel_size", kernel_size, dims, 1)
+    kernel = _rt.int_tuple(op, "kernel_size", kernel_size, dims, 1)
     stride_t = kernel if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) else \
-        _ints(op, "stride", stride, dims, 1)
-    pad = _ints(op, "padding", padding, dims, 0)
-    dil = _ints(op, "dilation", dilation, dims, 1)
-    ceil = _bool(op, "ceil_mode", ceil_mode)
+        _rt.int_tuple(op, "stride", stride, dims, 1)
+    pad = _rt.int_tuple(op, "padding", padding, dims, 0)
+    dil = _rt.int_tuple(op, "dilation", dilation, dims, 1)
+    ceil = _rt.check_bool(op, "ceil_mode", ceil_mode)
     for a in range(dims):
         if pad[a] > kernel[a] // 2:
             raise NNRefError(f"{op}: padding: expected at most half of kernel_size ({kernel[a]} // 2 ="
@@ -202,7 +182,7 @@ def _index(w: _Window) -> tuple[Any, ...]:
 def _max_pool(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
               ceil_mode: Any, return_indices: Any) -> Any:
     w = _window(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode)
-    ret = _bool(op, "return_indices", return_indices)
+    ret = _rt.check_bool(op, "return_indices", return_indices)
     values, chosen = _max(w, choose=ret)
     if not ret:
         return w.result(values)
@@ -213,7 +193,7 @@ def _max_pool(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, pad
 def _max_pool_backward(op: str, dims: int, grad_output: Any, input: Any, kernel_size: Any, stride: Any,
                        padding: Any, dilation: Any, ceil_mode: Any, return_indices: Any) -> dict[str, Array]:
     w = _window(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode)
-    _bool(op, "return_indices", return_indices)
+    _rt.check_bool(op, "return_indices", return_indices)
     g = _grad(op, grad_output, w.unbatch(w.out_shape), w.x.dtype).reshape(w.out_shape)
     _, chosen = _max(w)
     return {"input": w.result(_max_vjp(w, g, w.x, chosen))}
@@ -222,17 +202,25 @@ def _max_pool_backward(op: str, dims: int, grad_output: Any, input: Any, kernel_
 # ----------------------------------------------------------------------------- avg_pool
 
 
+def _outer_product(per_axis: list[Any]) -> Any:
+    """c[i_0, i_1, ...] = Π_a c_a[i_a]: a window's count is the product of its per-axis counts."""
+    out = numpy.ones((1,) * len(per_axis), dtype=numpy.int64)
+    for a, c in enumerate(per_axis):
+        shape = [1] * len(per_axis)
+        shape[a] = c.size
+        out = out * c.reshape(shape)
+    return out
+
+
 def _divisor(w: _Window, count_include_pad: bool, divisor_override: Any) -> Any:
     if divisor_override is not None:
         return divisor_override
-    out = numpy.ones((1,) * w.dims, dtype=numpy.int64)
-    for a in range(w.dims):
-        d = _k.avg_divisor(w.x.shape[2 + a], w.kernel[a], w.stride[a], w.padding[a], w.out_shape[2 + a],
-                           count_include_pad)
-        shape = [1] * w.dims
-        shape[a] = d.size
-        out = out * d.reshape(shape)
-    return out
+    return _outer_product([_k.avg_divisor(w.x.shape[2 + a], w.kernel[a], w.stride[a], w.padding[a],
+                                          w.out_shape[2 + a], count_include_pad) for a in range(w.dims)])
+
+
+def _adaptive_count(bounds: list[Any]) -> Any:
+    return _outer_product([end - start for start, end in bounds])
 
 
 def _avg_args(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: Any,
@@ -242,7 +230,7 @@ def _avg_args(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, pad
         # torch's avg_pool3d (only it) also asks the unpadded input to hold a whole kernel
         raise NNRefError(f"{op}: kernel_size: expected at most the input's spatial size {w.x.shape[2:]} on every"
                          f" axis (avg_pool3d checks the input before padding), got {kernel_size!r}")
-    include = _bool(op, "count_include_pad", count_include_pad)
+    include = _rt.check_bool(op, "count_include_pad", count_include_pad)
     if divisor_override is not None:
         divisor_override = _rt.check_int(op, "divisor_override", divisor_override)
         if divisor_override == 0:
@@ -314,7 +302,7 @@ def _lp_pool_backward(op: str, dims: int, grad_output: Any, input: Any, norm_typ
 
 def _adaptive(op: str, dims: int, input: Any, output_size: Any) -> tuple[Array, bool, tuple[int, ...], list[Any]]:
     xb, batched = _input(op, dims, input)
-    sizes = _ints(op, "output_size", output_size, dims, 0, none_ok=True)
+    sizes = _rt.int_tuple(op, "output_size", output_size, dims, 0, none_ok=True)
     out = tuple(xb.shape[2 + a] if s is None else s for a, s in enumerate(sizes))
     bounds = [_k.adaptive_bounds(xb.shape[2 + a], out[a]) for a in range(dims)]
     return xb, batched, out, bounds
@@ -331,7 +319,6 @@ def _axis_windows(start: Array, end: Array) -> tuple[Array, Array]:
 def _adaptive_avg(xb: Array, bounds: list[Any]) -> tuple[Array, Array]:
     """Σ over each adaptive window, one axis at a time (boxes are separable), and the counts."""
     acc = xb
-    count = numpy.ones((1,) * len(bounds), dtype=numpy.int64)
     for a, (start, end) in enumerate(bounds):
         axis = 2 + a
         if start.size == 0:
@@ -343,10 +330,7 @@ def _adaptive_avg(xb: Array, bounds: list[Any]) -> tuple[Array, Array]:
             taken = numpy.take(acc, pos, axis=axis)  # (..., M, T, ...)
             mask = inside.reshape((1,) * axis + inside.shape + (1,) * (acc.ndim - axis - 1))
             acc = numpy.where(mask, taken, numpy.zeros((), xb.dtype)).sum(axis=axis + 1)
-        shape = [1] * len(bounds)
-        shape[a] = start.size
-        count = count * (end - start).reshape(shape)
-    return acc, count
+    return acc, _adaptive_count(bounds)
 
 
 def _adaptive_avg_vjp(g: Array, shape: tuple[int, ...], bounds: list[Any], count: Array) -> Array:
@@ -437,9 +421,9 @@ def _unpool_args(op: str, dims: int, input: Any, indices: Any, kernel_size: Any,
     indb = ind if batched else ind[numpy.newaxis]
     if indb.shape != xb.shape:
         raise NNRefError(f"{op}: indices: expected the input's shape {numpy.shape(input)}, got {ind.shape}")
-    kernel = _ints(op, "kernel_size", kernel_size, dims, 1)
-    stride_t = kernel if stride is None else _ints(op, "stride", stride, dims, 1)
-    pad = _ints(op, "padding", padding, dims, 0)
+    kernel = _rt.int_tuple(op, "kernel_size", kernel_size, dims, 1)
+    stride_t = kernel if stride is None else _rt.int_tuple(op, "stride", stride, dims, 1)
+    pad = _rt.int_tuple(op, "padding", padding, dims, 0)
     default = tuple((xb.shape[2 + a] - 1) * stride_t[a] + kernel[a] - 2 * pad[a] for a in range(dims))
     if output_size is None:
         out = default
@@ -619,19 +603,15 @@ def _adaptive_avg_pool_backward(op: str, dims: int, grad_output: Any, input: Any
     xb, batched, out, bounds = _adaptive(op, dims, input, output_size)
     shape = xb.shape[:2] + out
     g = _grad(op, grad_output, shape if batched else shape[1:], xb.dtype).reshape(shape)
-    count = numpy.ones((1,) * dims, dtype=numpy.int64)
-    for a, (start, end) in enumerate(bounds):
-        s = [1] * dims
-        s[a] = start.size
-        count = count * (end - start).reshape(s)
     with _rt.quiet():
-        gx = numpy.ascontiguousarray(_adaptive_avg_vjp(g, xb.shape, bounds, count), dtype=xb.dtype)
+        gx = numpy.ascontiguousarray(_adaptive_avg_vjp(g, xb.shape, bounds, _adaptive_count(bounds)),
+                                     dtype=xb.dtype)
     return {"input": gx if batched else gx[0]}
 
 
 def _adaptive_max_pool(op: str, dims: int, input: Any, output_size: Any, return_indices: Any) -> Any:
     xb, batched, _, bounds = _adaptive(op, dims, input, output_size)
-    ret = _bool(op, "return_indices", return_indices)
+    ret = _rt.check_bool(op, "return_indices", return_indices)
     val, flat = _adaptive_max(xb, bounds)
     val = numpy.ascontiguousarray(val, dtype=xb.dtype)
     if not batched:
@@ -642,7 +622,7 @@ def _adaptive_max_pool(op: str, dims: int, input: Any, output_size: Any, return_
 def _adaptive_max_pool_backward(op: str, dims: int, grad_output: Any, input: Any, output_size: Any,
                                 return_indices: Any) -> dict[str, Array]:
     xb, batched, out, bounds = _adaptive(op, dims, input, output_size)
-    _bool(op, "return_indices", return_indices)
+    _rt.check_bool(op, "return_indices", return_indices)
     shape = xb.shape[:2] + out
     g = _grad(op, grad_output, shape if batched else shape[1:], xb.dtype).reshape(shape)
     _, flat = _adaptive_max(xb, bounds)

@@ -128,6 +128,25 @@ def check_int(op: str, name: str, value: Any) -> int:
     return int(value)
 
 
+def int_tuple(op: str, name: str, value: Any, dims: int, low: int, none_ok: bool = False) -> tuple[Any, ...]:
+    """An int or a tuple of ``dims`` ints, each >= low, as a tuple (the per-axis arguments of
+    convolution and pooling); with ``none_ok``, None entries pass through (adaptive sizes)."""
+    def ok(v: Any) -> bool:
+        return (isinstance(v, (int, numpy.integer)) and not isinstance(v, bool)) or (none_ok and v is None)
+
+    tup = "an int or a tuple of " + ("1 int" if dims == 1 else f"{dims} ints")
+    if value is not None and ok(value):
+        values: tuple[Any, ...] = (int(value),) * dims
+    elif isinstance(value, (tuple, list)) and len(value) == dims and all(ok(v) for v in value):
+        values = tuple(None if v is None else int(v) for v in value)
+    else:
+        extra = " (None keeps that axis)" if none_ok else ""
+        raise NNRefError(f"{op}: {name}: expected {tup}{extra}, got {value!r}")
+    if any(v is not None and v < low for v in values):
+        raise NNRefError(f"{op}: {name}: expected every entry >= {low}, got {value!r}")
+    return values
+
+
 def like(value: Any, ref: NDArray[Any], shape: tuple[int, ...] | None = None) -> NDArray[Any]:
     """The result as an ndarray of the reference's dtype (and of ``shape``, default the reference's)."""
     arr = numpy.asarray(value)

@@ -41,6 +41,13 @@ def prod(values: Any) -> int:
     return math.prod(int(v) for v in values)
 
 
+def _position(ax: At, small: str) -> tuple[str, int, int]:
+    """A window axis s·i + d·k − p: its position letter i, the stride s and the dilation d."""
+    (pos, step), = [(v, st) for v, st in ax.steps if v not in small]
+    (_, dil), = [(v, st) for v, st in ax.steps if v in small]
+    return pos, step, dil
+
+
 @dataclass(frozen=True)
 class _Layout:
     """x padded for every tap to fall inside, and split by stride phase on each affine axis.
@@ -130,7 +137,7 @@ def _layout(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int
     pads = _padding(index, shape, sizes, False)
     steps, ext = [], []
     for ax, n, (lo, hi) in zip(index, shape, pads):
-        step = 1 if isinstance(ax, str) else [st for v, st in ax.steps if v not in small][0]
+        step = 1 if isinstance(ax, str) else _position(ax, small)[1]
         steps.append(step if split else 1)
         ext.append((lo, hi + (-(n + lo + hi)) % step))
     kernel = [letter for letter in small if any(isinstance(ax, At) and letter in dict(ax.steps) for ax in index)]
@@ -143,7 +150,7 @@ def _layout(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int
             if isinstance(ax, str):
                 view.append(slice(None))
                 continue
-            (letter, stride), = [(v, st) for v, st in ax.steps if v not in small]
+            letter, stride, _ = _position(ax, small)
             start = ax.offset + lo + sum(st * fixed[v] for v, st in ax.steps if v in small)
             if step > 1:
                 phase.append(start % step)
@@ -206,35 +213,22 @@ def window_sum(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, in
     return acc
 
 
-def first_valid(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int], small: str,
-                kernel: tuple[int, ...]) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Per output position: the first kernel offset (flat, row-major) that reads inside x, and
-    whether one exists on every axis.  offset + step·i + d·k >= 0  ⇔  k >= ⌈−(offset + step·i)/d⌉."""
-    firsts, ok = [], []
-    for ax, length in zip(index, shape):
-        if isinstance(ax, str):
-            continue
-        (pos, step), = [(v, st) for v, st in ax.steps if v not in small]
-        (_, dil), = [(v, st) for v, st in ax.steps if v in small]
-        i = numpy.arange(sizes[pos])
-        start = ax.offset + step * i
+def first_valid(index: tuple[Any, ...], sizes: dict[str, int], small: str, kernel: tuple[int, ...]) -> NDArray[Any]:
+    """Per output position, the first kernel offset (flat, row-major) that reads inside x:
+    offset + s·i + d·k >= 0  ⇔  k >= ⌈−(offset + s·i)/d⌉ on every axis."""
+    flat = numpy.zeros((), dtype=numpy.intp)
+    for ax, kern in zip([ax for ax in index if not isinstance(ax, str)], kernel):
+        pos, step, dil = _position(ax, small)
+        start = ax.offset + step * numpy.arange(sizes[pos])
         k = numpy.maximum(0, -(start // dil))  # ⌈−start/d⌉ for start < 0, else 0
-        firsts.append(k)
-        ok.append((k < kernel[len(firsts) - 1]) & (start + dil * k < length))
-    dims = len(firsts)
-    flat = numpy.zeros([1] * dims, dtype=numpy.intp)
-    valid = numpy.ones([1] * dims, dtype=bool)
-    for a, (k, v) in enumerate(zip(firsts, ok)):
-        shape_a = [1] * dims
-        shape_a[a] = k.size
-        flat = flat * kernel[a] + k.reshape(shape_a)
-        valid = valid & v.reshape(shape_a)
-    return flat, valid
+        flat = flat[..., numpy.newaxis] * kern + k
+    return flat
 
 
 def window_max(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, int],
                small: str, choose: bool = True) -> tuple[NDArray[Any], NDArray[Any] | None]:
-    """The window maximum and the tap torch chooses (flat kernel offset, row-major).
+    """The window maximum and the tap torch chooses (flat kernel offset, row-major), for a
+    floating-point x.
 
     torch scans each window in row-major order from its first in-bounds tap, with the
     value −inf, and moves its choice to a tap whose value is strictly greater or NaN.  So
@@ -250,9 +244,6 @@ def window_max(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, in
     out_shape = tuple(sizes[letter] for letter in letters)
     if prod(out_shape) == 0:
         return numpy.empty(out_shape, dtype=x.dtype), numpy.empty(out_shape, dtype=numpy.intp) if choose else None
-    if x.dtype.kind != "f":
-        chosen = numpy.empty(out_shape, dtype=numpy.intp)
-        return _window_max_scan(x, index, sizes, small, kernel, out_shape, chosen)
     views = [view for _, view in taps(x, index, sizes, small, fill=-numpy.inf)]  # one padded copy
     best = numpy.array(views[0], copy=True)
     for view in views[1:]:
@@ -272,31 +263,12 @@ def window_max(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, in
         numpy.add(chosen, before, out=chosen, casting="unsafe")
     numpy.equal(best, -numpy.inf, out=hit)
     if hit.any():  # every real entry −inf (padding may also read −inf): the first in-bounds tap
-        first = numpy.broadcast_to(first_valid(index, x.shape, sizes, small, kernel)[0], out_shape)
+        first = numpy.broadcast_to(first_valid(index, sizes, small, kernel), out_shape)
         numpy.copyto(chosen, first, where=hit, casting="unsafe")
     numpy.isnan(best, out=hit)
     if hit.any():  # NaN: the last NaN tap (padding is never NaN)
         for t, view in enumerate(views):
             numpy.copyto(chosen, t, where=numpy.isnan(view), casting="unsafe")
-    return best, chosen
-
-
-def _window_max_scan(x: NDArray[Any], index: tuple[Any, ...], sizes: dict[str, int], small: str,
-                     kernel: tuple[int, ...], out_shape: tuple[int, ...],
-                     chosen: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
-    """torch's scan, vectorised over windows: start at the first in-bounds tap with −inf,
-    take strictly greater values (padding reads −inf and never is), then every NaN in order."""
-    best = numpy.full(out_shape, -numpy.inf, dtype=x.dtype)
-    chosen[...] = first_valid(index, x.shape, sizes, small, kernel)[0]
-    for t, (_, view) in enumerate(taps(x, index, sizes, small, fill=-numpy.inf)):
-        better = view > best
-        numpy.copyto(best, view, where=better)
-        numpy.putmask(chosen, better, t)
-    if x.dtype.kind == "f":
-        for t, (_, view) in enumerate(taps(x, index, sizes, small, fill=-numpy.inf)):
-            nan = numpy.isnan(view)
-            numpy.copyto(best, view, where=nan)
-            numpy.putmask(chosen, nan, t)
     return best, chosen
 
 
@@ -307,8 +279,7 @@ def flat_index(chosen: NDArray[Any], index: tuple[Any, ...], letters: str, shape
     spatial = [(ax, n) for ax, n in zip(index, shape) if not isinstance(ax, str)]
     flat = numpy.zeros(chosen.shape, dtype=numpy.int64)
     for (ax, length), k in zip(spatial, ks):
-        (pos, step), = [(v, st) for v, st in ax.steps if v not in small]
-        (_, dil), = [(v, st) for v, st in ax.steps if v in small]
+        pos, step, dil = _position(ax, small)
         i = numpy.arange(chosen.shape[letters.index(pos)])
         shp = [1] * chosen.ndim
         shp[letters.index(pos)] = i.size

@@ -16,6 +16,8 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from derivations.pool_proofs import torch_rule  # torch's output-size rule, written out as torch's source has it
+
 Case = tuple[dict[str, np.ndarray], dict[str, Any]]
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -344,7 +346,7 @@ def _pool(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
             size = tuple(max(n, k) for n, k in zip(size, kernel))
         # Every window must read an input entry (nnref refuses the others, see nnref/_pool.py).
         for k, s, d, p, n in zip(kernel, stride, dilation, padding, size):
-            out = _pool_out(n, k, s, d, p, ceil)
+            out = torch_rule(n, k, s, p, d, ceil)
             assume(out >= 1)
             assume(all(any(0 <= s * i - p + d * t < n for t in range(k)) for i in range(out)))
         if kind == "lp_pool":
@@ -407,15 +409,6 @@ def _pool(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
     if out_shape != tuple(default) or draw(st.booleans()):
         params["output_size"] = out_shape
     return {"input": x, "indices": indices}, params
-
-
-def _pool_out(n: int, k: int, s: int, d: int, p: int, ceil: bool) -> int:
-    """torch's pooling_output_shape, written out independently of nnref's derived rule."""
-    span = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)
-    out = span // s + 1
-    if ceil and (out - 1) * s >= n + p:
-        out -= 1
-    return out
 
 
 for _name in ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "lp_pool1d",
