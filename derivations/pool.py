@@ -315,11 +315,11 @@ class PoolOp:
                 "    with _rt.quiet():",
                 f"        return _win.window_max(x, {index}, {letters!r}, {sizes}, small={ker!r}, choose=choose)",
                 "", "",
-                f"{head}_vjp(grad, x, chosen, kernel, stride, padding, dilation, out=None):",
-                f'    """SymPy: {grad_tex}."""',
+                f"{head}_vjp(grad, x, kernel, stride, padding, dilation, out=None):",
+                f'    """SymPy: {grad_tex}, χ chosen from x as in the forward."""',
                 "    with _rt.quiet():",
                 f"        return _win.scatter_windows(grad, {index}, x.shape, {self.sizes_code('grad.shape')},"
-                f" small={ker!r}, chosen=chosen, out=out)",
+                f" small={ker!r}, choose_from=x, out=out)",
                 ""])
         if self.kind == "avg":
             return "\n".join([
@@ -328,11 +328,11 @@ class PoolOp:
                 "    with _rt.quiet():",
                 f"        return _win.window_sum(x, {index}, {letters!r}, {sizes}, small={ker!r}) / divisor",
                 "", "",
-                f"{head}_vjp(grad, x, kernel, stride, padding, divisor):",
+                f"{head}_vjp(grad, x, kernel, stride, padding, divisor, out=None):",
                 f'    """SymPy: {grad_tex}."""',
                 "    with _rt.quiet():",
                 f"        return _win.scatter_windows(grad / divisor, {index}, x.shape,"
-                f" {self.sizes_code('grad.shape')}, small={ker!r})",
+                f" {self.sizes_code('grad.shape')}, small={ker!r}, out=out)",
                 ""])
         if self.kind == "lp":
             return "\n".join([

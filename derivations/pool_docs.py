@@ -362,7 +362,7 @@ def _derivation_section(tie: Any) -> list[str]:
         " one Kronecker delta per index; the deltas that tie a summation letter to the entry's own index"
         " ($n = n'$, $c = c'$, and $j = j'$ for the adaptive ops) are summed out. The delta that ties the input"
         " position to the window, $j' = s\\,i + d\\,k - p$, stays: it says *where* each output's gradient is"
-        " written, which the engine does with the convolution's scatter (col2im).", ""]
+        " written, which the engine does as the adjoint of its window read (`_window.scatter_windows`).", ""]
     for kind, title in KIND_TITLES.items():
         op = _ops_of(kind)[0]
         parts += [f"**{title}** (`{op.name}`):", "", *_derivation_block(op), ""]
@@ -498,10 +498,11 @@ def _code_section() -> list[str]:
         "Printed into `nnref/_generated/pool.py` by `python -m derivations generate` (never edited; a test"
         " fails when the file differs from what the derivations produce). `_win` is `nnref/_window.py` (windows"
         " read with the same affine `At` indices as the convolution's gather), `_af` is `nnref/_affine.py`"
-        " (the convolution's `scatter`), `_rt` is `nnref/_runtime.py`. The docstring of each VJP is SymPy's"
+        " (the convolution's affine index `at`), `_rt` is `nnref/_runtime.py`. The docstring of each VJP is SymPy's"
         " derived formula. The size, divisor and window-bound rules, printed from the SymPy expressions above:", "",
         _code_block("\n\n\n".join(_kernel(n) for n in ("pool_out_size", "avg_divisor", "adaptive_bounds"))), "",
-        "max_pool2d (`chosen` is the tap each window chose, which the VJP routes the gradient to):", "",
+        "max_pool2d (the forward returns `chosen`, the tap each window chose; the VJP takes no indices, makes"
+        " the same choice again from `x` and routes the gradient to it):", "",
         _code_block(_kernel("_max_pool2d_forward") + "\n\n\n" + _kernel("_max_pool2d_vjp")), "",
         "avg_pool2d and lp_pool2d:", "",
         _code_block(_kernel("_avg_pool2d_forward") + "\n\n\n" + _kernel("_avg_pool2d_vjp")), "",
@@ -564,14 +565,18 @@ def _bench_section() -> list[str]:
             + (f" over {repeats} alternating turns" if repeats else "") + ".", "",
             table, "",
             f"**{len(missed)} case(s) missed the target in this run.**" if missed else "Every case met its target.",
-            "", "Target: forward + backward within 2× torch. nnref reads each window's taps from one copy of the input"
-            " split by stride phase (so every tap is a unit-stride slice), reduces them tap by tap, and runs blocks of"
-            " planes in threads as torch does. Two costs are its own: max_pool's backward takes no indices, so it"
-            " recomputes the window maximum and the first tap equal to it before adding the gradient back, where"
-            " torch's backward reuses the indices its forward saved; and every step is a separate pass of NumPy over"
-            " arrays of the input's size (copy, compare, add), where torch's kernel makes one pass per window. The"
-            " benchmark pauses between turns, and on this virtual machine the first calls after a pause run slower"
-            " (about 20 ms back to back against 36 ms after a 0.2 s pause, for max_pool2d 3×3 in float64)."]
+            "", "Target: forward + backward within 2× torch. How nnref gets there (`nnref/_window.py`): the input is"
+            " copied once into a layout split by stride phase, in which each tap's entries for every output of every"
+            " plane form one contiguous run, so a window reduction is a handful of long NumPy loops (one per tap);"
+            " the few grid positions that are not outputs are computed and dropped. max_pool's backward takes no"
+            " indices, so it makes the forward's choice again (the maximum, then the first tap equal to it) and then"
+            " builds the gradient inside that same split copy, assigning the first tap of each phase and adding the"
+            " rest, before copying it back to the input's layout. Large inputs run in blocks of planes, so the"
+            " temporaries of one block are reused while still in the cache, in threads. Two costs remain nnref's"
+            " own: the recomputed choice (torch's backward reuses the indices its forward saved), and a separate"
+            " NumPy pass per step where torch's kernel makes one pass per window. On this 2-core virtual machine"
+            " the second thread helps back to back (max_pool2d 3×3 float64: 0.77× the one-thread time) but not"
+            " after the benchmark's 0.2 s pause between turns (1.02×), so these numbers are close to one thread's."]
 
 
 # ----------------------------------------------------------------------------- how frameworks differ

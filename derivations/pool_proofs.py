@@ -144,7 +144,7 @@ def _engine(op: PoolOp, xv: np.ndarray, cfg: WindowConfig, out: tuple[int, ...],
     if op.kind == "max":
         fwd, chosen = getattr(k, f"_{op.name}_forward")(xv, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation,
                                                         out_shape)
-        grad = getattr(k, f"_{op.name}_vjp")(gv, xv, chosen, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation)
+        grad = getattr(k, f"_{op.name}_vjp")(gv, xv, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation)
         return (fwd, chosen), grad
     raise ValueError(op.kind)
 

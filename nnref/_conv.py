@@ -199,33 +199,13 @@ def _chunks(p: _Problem, chunk: int | None) -> list[slice]:
     return [slice(start, min(n, start + chunk)) for start in range(0, max(n, 1), chunk)] if n else [slice(0, 0)]
 
 
-# glibc's malloc gives blocks of at least its mmap threshold their own mapping and trims the
-# top of its heap once the free space there exceeds twice that threshold; the threshold
-# starts at 128 KiB and rises (up to 32 MiB) to the size of each larger mapped block that is
-# freed.  A call's temporaries and results (several MiB, in many blocks) would otherwise be
-# faulted in afresh on every call: the heap grows by them during the call and is trimmed
-# back when they are freed (at about 4 us per 4 KiB page on this virtual machine, as much as
-# the arithmetic: e.g. 4000 faults in a 45 ms float64 forward + backward).  So before its
-# first call of a given size nnref asks for one block about as large as a call's working set
-# and frees it at once, untouched (no page of it is ever used); glibc then keeps that much
-# memory for reuse, as it would after any program's large array.  Where the thresholds are
-# fixed (MALLOC_MMAP_THRESHOLD_ or mallopt) or another allocator is in use this does nothing.
-HEAP_HINT_LIMIT = 31 * 2**20  # glibc raises its threshold for freed blocks of at most 32 MiB
-_heap_hint = 0
-
-
 def _hint_heap(p: _Problem, parts: list[slice]) -> None:
-    global _heap_hint
     dtype = numpy.dtype(p.dtype)
     if dtype.hasobject:
         return
     per_sample, _ = _per_sample(p)
     chunk = max((part.stop - part.start for part in parts), default=0)
-    working = dtype.itemsize * (p.x.size + math.prod(p.out_shape) + 2 * per_sample * chunk)
-    working = min(working, HEAP_HINT_LIMIT)
-    if working > _heap_hint:
-        _heap_hint = working
-        numpy.empty(working, dtype=numpy.uint8)
+    _rt.hint_heap(dtype.itemsize * (p.x.size + math.prod(p.out_shape) + 2 * per_sample * chunk))
 
 
 def _forward(p: _Problem, chunk: int | None = None) -> Any:

@@ -118,3 +118,23 @@ def test_every_declared_convention_has_a_case() -> None:
     labels = {c[0] for c in CASES} | {"duplicate indices: first write"}  # test_unpool_duplicate_indices
     declared = {conv["label"] for e in CATALOG if e["family"] == "pooling" for conv in e["conventions"]}
     assert declared <= labels, declared - labels
+
+
+@pytest.mark.parametrize("params", [
+    {"kernel_size": 1},  # no padding, no phase split: the kernel reads x itself
+    {"kernel_size": 3, "stride": 1},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": 2, "stride": 2},
+], ids=str)
+@pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d"])
+def test_backward_leaves_its_arguments_untouched(op: str, params: dict[str, Any]) -> None:
+    """max_pool's backward builds the gradient in its split copy of the input: never in the
+    input itself, whatever the layout."""
+    rng = np.random.default_rng(3)
+    x = np.round(rng.standard_normal((2, 3, 9, 8)), 1)
+    y = getattr(nnref, op)(x, **params)
+    g = rng.standard_normal(y.shape)
+    x0, g0 = x.copy(), g.copy()
+    grad = getattr(nnref, op + "_backward")(g, x, **params)["input"]
+    assert np.array_equal(x, x0) and np.array_equal(g, g0)
+    assert not np.shares_memory(grad, x) and not np.shares_memory(grad, g)

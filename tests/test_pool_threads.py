@@ -1,5 +1,6 @@
-"""Large pooling inputs run in threads over blocks of planes (nnref/_pool.py): the result
-must be the same bits as one thread, and agree with torch."""
+"""Large pooling inputs run on blocks of planes, in threads (nnref/_pool.py): the result must
+be the same bits as one call on the whole input, for any number of threads and any block
+size, and agree with torch."""
 
 from __future__ import annotations
 
@@ -33,18 +34,28 @@ def test_threads_give_the_same_bits(name: str, args: tuple[Any, ...], kwargs: di
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     x = np.abs(big) if name.startswith("lp") else big
     fwd, bwd = getattr(nnref, name), getattr(nnref, name + "_backward")
+    # (threads, block entries); None: one call on the whole input, no blocks
+    setups: dict[str, tuple[str, int] | None] = {"whole": None, "1": ("1", _pool.BLOCK_ENTRIES),
+                                                  "2": ("2", _pool.BLOCK_ENTRIES), "3": ("3", _pool.BLOCK_ENTRIES),
+                                                  "2, channel blocks": ("2", 2**12)}
     results = {}
-    for n in ("1", "2", "3"):
-        monkeypatch.setenv("NNREF_NUM_THREADS", n)
+    for label, setup in setups.items():
+        if setup is None:
+            monkeypatch.setattr(_pool, "PARALLEL_MIN", x.size + 1)
+        else:
+            monkeypatch.setattr(_pool, "PARALLEL_MIN", 2**18)
+            monkeypatch.setenv("NNREF_NUM_THREADS", setup[0])
+            monkeypatch.setattr(_pool, "BLOCK_ENTRIES", setup[1])
         y = fwd(x, *args, **kwargs)
         values = y[0] if isinstance(y, tuple) else y
         g = np.linspace(-1, 1, values.size).reshape(values.shape)
-        results[n] = (y, bwd(g, x, *args, **kwargs)["input"])
-    for n in ("2", "3"):
-        (y1, g1), (yn, gn) = results["1"], results[n]
+        results[label] = (y, bwd(g, x, *args, **kwargs)["input"])
+    assert len(_pool._blocks(x.shape, -(-x.size // 2**12))) > x.shape[0]  # the last setup cuts channels
+    for label in setups:
+        (y1, g1), (yn, gn) = results["whole"], results[label]
         for a, b in zip(y1 if isinstance(y1, tuple) else (y1,), yn if isinstance(yn, tuple) else (yn,)):
-            assert np.array_equal(a, b, equal_nan=True), (name, n)
-        assert np.array_equal(g1, gn), (name, n)
+            assert np.array_equal(a, b, equal_nan=True), (name, label)
+        assert np.array_equal(g1, gn), (name, label)
 
 
 def test_threaded_path_agrees_with_torch(big: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,10 +44,10 @@ def _max_pool1d_forward(x, kernel, stride, padding, dilation, out_shape, choose=
         return _win.window_max(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'nci', {'i': out_shape[2], 'k': kernel[0]}, small='k', choose=choose)
 
 
-def _max_pool1d_vjp(grad, x, chosen, kernel, stride, padding, dilation, out=None):
-    """SymPy: Sum(δ(j', d·k + i·s - p)·chi[n', c', i, k]·g[n', c', i], (i, 0, M - 1), (k, 0, K - 1))."""
+def _max_pool1d_vjp(grad, x, kernel, stride, padding, dilation, out=None):
+    """SymPy: Sum(δ(j', d·k + i·s - p)·chi[n', c', i, k]·g[n', c', i], (i, 0, M - 1), (k, 0, K - 1)), χ chosen from x as in the forward."""
     with _rt.quiet():
-        return _win.scatter_windows(grad, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), x.shape, {'i': grad.shape[2], 'k': kernel[0]}, small='k', chosen=chosen, out=out)
+        return _win.scatter_windows(grad, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), x.shape, {'i': grad.shape[2], 'k': kernel[0]}, small='k', choose_from=x, out=out)
 
 
 def _max_pool2d_forward(x, kernel, stride, padding, dilation, out_shape, choose=True):
@@ -58,10 +58,10 @@ def _max_pool2d_forward(x, kernel, stride, padding, dilation, out_shape, choose=
         return _win.window_max(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'ncij', {'i': out_shape[2], 'k': kernel[0], 'j': out_shape[3], 'l': kernel[1]}, small='kl', choose=choose)
 
 
-def _max_pool2d_vjp(grad, x, chosen, kernel, stride, padding, dilation, out=None):
-    """SymPy: Sum(δ(j_0', d_0·k_0 + i_0·s_0 - p_0)·δ(j_1', d_1·k_1 + i_1·s_1 - p_1)·chi[n', c', i_0, i_1, k_0, k_1]·g[n', c', i_0, i_1], (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1))."""
+def _max_pool2d_vjp(grad, x, kernel, stride, padding, dilation, out=None):
+    """SymPy: Sum(δ(j_0', d_0·k_0 + i_0·s_0 - p_0)·δ(j_1', d_1·k_1 + i_1·s_1 - p_1)·chi[n', c', i_0, i_1, k_0, k_1]·g[n', c', i_0, i_1], (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1)), χ chosen from x as in the forward."""
     with _rt.quiet():
-        return _win.scatter_windows(grad, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1]}, small='kl', chosen=chosen, out=out)
+        return _win.scatter_windows(grad, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1]}, small='kl', choose_from=x, out=out)
 
 
 def _max_pool3d_forward(x, kernel, stride, padding, dilation, out_shape, choose=True):
@@ -72,10 +72,10 @@ def _max_pool3d_forward(x, kernel, stride, padding, dilation, out_shape, choose=
         return _win.window_max(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'ncijh', {'i': out_shape[2], 'k': kernel[0], 'j': out_shape[3], 'l': kernel[1], 'h': out_shape[4], 'm': kernel[2]}, small='klm', choose=choose)
 
 
-def _max_pool3d_vjp(grad, x, chosen, kernel, stride, padding, dilation, out=None):
-    """SymPy: Sum(δ(j_0', d_0·k_0 + i_0·s_0 - p_0)·δ(j_1', d_1·k_1 + i_1·s_1 - p_1)·δ(j_2', d_2·k_2 + i_2·s_2 - p_2)·chi[n', c', i_0, i_1, i_2, k_0, k_1, k_2]·g[n', c', i_0, i_1, i_2], (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (i_2, 0, M_2 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1), (k_2, 0, K_2 - 1))."""
+def _max_pool3d_vjp(grad, x, kernel, stride, padding, dilation, out=None):
+    """SymPy: Sum(δ(j_0', d_0·k_0 + i_0·s_0 - p_0)·δ(j_1', d_1·k_1 + i_1·s_1 - p_1)·δ(j_2', d_2·k_2 + i_2·s_2 - p_2)·chi[n', c', i_0, i_1, i_2, k_0, k_1, k_2]·g[n', c', i_0, i_1, i_2], (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (i_2, 0, M_2 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1), (k_2, 0, K_2 - 1)), χ chosen from x as in the forward."""
     with _rt.quiet():
-        return _win.scatter_windows(grad, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1], 'h': grad.shape[4], 'm': kernel[2]}, small='klm', chosen=chosen, out=out)
+        return _win.scatter_windows(grad, ('n', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1], 'h': grad.shape[4], 'm': kernel[2]}, small='klm', choose_from=x, out=out)
 
 
 def _avg_pool1d_forward(x, kernel, stride, padding, divisor, out_shape):
@@ -84,10 +84,10 @@ def _avg_pool1d_forward(x, kernel, stride, padding, divisor, out_shape):
         return _win.window_sum(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1)), 'nci', {'i': out_shape[2], 'k': kernel[0]}, small='k') / divisor
 
 
-def _avg_pool1d_vjp(grad, x, kernel, stride, padding, divisor):
+def _avg_pool1d_vjp(grad, x, kernel, stride, padding, divisor, out=None):
     """SymPy: Sum(δ(j', i·s + k - p)·g[n', c', i]/D(i), (i, 0, M - 1), (k, 0, K - 1))."""
     with _rt.quiet():
-        return _win.scatter_windows(grad / divisor, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0]}, small='k')
+        return _win.scatter_windows(grad / divisor, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0]}, small='k', out=out)
 
 
 def _avg_pool2d_forward(x, kernel, stride, padding, divisor, out_shape):
@@ -96,10 +96,10 @@ def _avg_pool2d_forward(x, kernel, stride, padding, divisor, out_shape):
         return _win.window_sum(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1)), 'ncij', {'i': out_shape[2], 'k': kernel[0], 'j': out_shape[3], 'l': kernel[1]}, small='kl') / divisor
 
 
-def _avg_pool2d_vjp(grad, x, kernel, stride, padding, divisor):
+def _avg_pool2d_vjp(grad, x, kernel, stride, padding, divisor, out=None):
     """SymPy: Sum(δ(j_0', i_0·s_0 + k_0 - p_0)·δ(j_1', i_1·s_1 + k_1 - p_1)·g[n', c', i_0, i_1]/D(i_0, i_1), (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1))."""
     with _rt.quiet():
-        return _win.scatter_windows(grad / divisor, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1]}, small='kl')
+        return _win.scatter_windows(grad / divisor, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1]}, small='kl', out=out)
 
 
 def _avg_pool3d_forward(x, kernel, stride, padding, divisor, out_shape):
@@ -108,10 +108,10 @@ def _avg_pool3d_forward(x, kernel, stride, padding, divisor, out_shape):
         return _win.window_sum(x, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1), _af.at(-padding[2], h=stride[2], m=1)), 'ncijh', {'i': out_shape[2], 'k': kernel[0], 'j': out_shape[3], 'l': kernel[1], 'h': out_shape[4], 'm': kernel[2]}, small='klm') / divisor
 
 
-def _avg_pool3d_vjp(grad, x, kernel, stride, padding, divisor):
+def _avg_pool3d_vjp(grad, x, kernel, stride, padding, divisor, out=None):
     """SymPy: Sum(δ(j_0', i_0·s_0 + k_0 - p_0)·δ(j_1', i_1·s_1 + k_1 - p_1)·δ(j_2', i_2·s_2 + k_2 - p_2)·g[n', c', i_0, i_1, i_2]/D(i_0, i_1, i_2), (i_0, 0, M_0 - 1), (i_1, 0, M_1 - 1), (i_2, 0, M_2 - 1), (k_0, 0, K_0 - 1), (k_1, 0, K_1 - 1), (k_2, 0, K_2 - 1))."""
     with _rt.quiet():
-        return _win.scatter_windows(grad / divisor, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1), _af.at(-padding[2], h=stride[2], m=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1], 'h': grad.shape[4], 'm': kernel[2]}, small='klm')
+        return _win.scatter_windows(grad / divisor, ('n', 'c', _af.at(-padding[0], i=stride[0], k=1), _af.at(-padding[1], j=stride[1], l=1), _af.at(-padding[2], h=stride[2], m=1)), x.shape, {'i': grad.shape[2], 'k': kernel[0], 'j': grad.shape[3], 'l': kernel[1], 'h': grad.shape[4], 'm': kernel[2]}, small='klm', out=out)
 
 
 def _lp_pool1d_forward(x, norm_type, kernel, stride, divisor, out_shape):
