@@ -309,7 +309,9 @@ def _lp_args(op: str, dims: int, input: Any, norm_type: Any, kernel_size: Any, s
              ceil_mode: Any) -> tuple[_Window, float, Any]:
     p = _norm(op, norm_type)
     w = _window(op, dims, input, kernel_size, stride, 0, 1, ceil_mode)
-    return w, p, _divisor(w, True, None)
+    # In the input's dtype, as torch divides: a float32 window mean of tiny powers can round
+    # to zero there (and then passes no gradient), which a float64 divisor would not.
+    return w, p, numpy.asarray(_divisor(w, True, None), dtype=w.x.dtype)
 
 
 def _lp_pool(op: str, dims: int, input: Any, norm_type: Any, kernel_size: Any, stride: Any, ceil_mode: Any) -> Array:

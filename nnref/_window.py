@@ -177,7 +177,8 @@ class _Runs:
     output of *every* plane are the single run  split.flat[start_t : start_t + span]:  one
     long unit-stride loop per tap instead of a short loop per row.  The price is the "wide"
     result: it has an entry for every grid position, of which the first O_a on each axis are
-    the outputs and the rest (at most one more per axis and step) are discarded.  Nothing is
+    the outputs and the rest (about d·(K − 1)/s more per axis, the window's reach past
+    the last output) are discarded.  Nothing is
     read outside the split array, because a run ends at the last real output.
     """
 

@@ -138,3 +138,20 @@ def test_backward_leaves_its_arguments_untouched(op: str, params: dict[str, Any]
     grad = getattr(nnref, op + "_backward")(g, x, **params)["input"]
     assert np.array_equal(x, x0) and np.array_equal(g, g0)
     assert not np.shares_memory(grad, x) and not np.shares_memory(grad, g)
+
+
+def test_lp_pool_float32_divides_in_float32(impl: Any) -> None:
+    """lp_pool is avg_pool(x^P)·K in torch, each step in the input's dtype.  In float32,
+    (1e-15)^3 is the smallest subnormal and its mean over two entries rounds to zero, so the
+    value and the gradient are 0 (the zero-window convention), not what float64 would give.
+    Found by the thorough hypothesis profile."""
+    x = np.array([[[[1e-15, 0.0]]]], dtype=np.float32)
+    params = {"norm_type": 3.0, "kernel_size": (1, 2)}
+    g = np.ones((1, 1, 1, 1), dtype=np.float32)
+    assert np.array_equal(nnref.lp_pool2d(x, **params), np.zeros((1, 1, 1, 1), np.float32))
+    assert np.array_equal(nnref.lp_pool2d_backward(g, x, **params)["input"], np.zeros_like(x))
+    inputs = {"input": x}
+    assert np.array_equal(impl.forward("lp_pool2d", inputs, params, "cpu"), np.zeros((1, 1, 1, 1), np.float32))
+    assert np.array_equal(impl.vjp("lp_pool2d", inputs, params, g, ["input"], "cpu")["input"], np.zeros_like(x))
+    # float64 keeps the power: the same input gives a nonzero value there
+    assert nnref.lp_pool2d(x.astype(np.float64), **params)[0, 0, 0, 0] > 0
