@@ -1,6 +1,6 @@
 """Convolution and pooling benchmark: nnref against torch on the CPU, forward + backward.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/conv_bench.py [--repeats 9] [--json FILE]
+    PYTHONPATH=. .venv/bin/python benchmarks/conv_bench.py [--repeats 9] [--runs 1] [--json FILE]
 
 For each shape and dtype:
 
@@ -9,7 +9,9 @@ For each shape and dtype:
   take turns: after one warm-up each, nnref runs once, then torch once, ``--repeats``
   times, with a short pause between turns so neither library's idle threads are still
   spinning.  Taking turns means both see the same background load on a shared machine;
-  the table gives the median of each.
+  the table gives the median of each.  With ``--runs K`` the whole table is timed K times
+  (a case's runs are minutes apart), and a case's ratio is the median of its K runs'
+  ratios, shown with their range: on a shared machine one run can land on a slow minute.
 * **peak memory** — measured the same way for both, in a fresh process per library and
   case: the peak resident set size (VmHWM, reset through /proc/self/clear_refs once the
   inputs exist and a warm-up run is done) minus the resident size at that moment, over one
@@ -229,52 +231,76 @@ def timed(workers: dict[str, Worker], setup: dict, repeats: int, pause: float) -
     return times
 
 
+def _runs(workers: dict[str, Worker], args: argparse.Namespace, op: str,
+          cases: list[tuple[str, tuple]]) -> list[dict[str, list[list[float]]]]:
+    """Per case, the turn times of each run: ``--runs`` passes over the whole table, so the runs
+    of one case are minutes apart and see the machine's drift, not one moment of it."""
+    per_case: list[dict[str, list[list[float]]]] = [{"nnref": [], "torch": []} for _ in cases]
+    for _ in range(args.runs):
+        for slot, (dtype, case) in zip(per_case, cases):
+            times = timed(workers, {"op": op, "dtype": dtype, "case": case}, args.repeats, args.pause)
+            for impl, ts in times.items():
+                slot[impl].append(ts)
+    return per_case
+
+
+def _summary(runs: dict[str, list[list[float]]]) -> tuple[dict[str, float], float, list[float]]:
+    """Median time per library (median over runs of each run's median), the median of the runs'
+    nnref / torch ratios, and every run's ratio."""
+    med = {impl: statistics.median(statistics.median(ts) for ts in per_run) for impl, per_run in runs.items()}
+    ratios = [statistics.median(a) / statistics.median(b) for a, b in zip(runs["nnref"], runs["torch"])]
+    return med, statistics.median(ratios), ratios
+
+
+def _spread(ratios: list[float]) -> str:
+    return f"{min(ratios):.2f}–{max(ratios):.2f}×" if len(ratios) > 1 else "—"
+
+
 def conv_table(workers: dict[str, Worker], args: argparse.Namespace) -> tuple[list[str], list[dict]]:
-    header = ["shape: N, C, H×W → O, k, s, p", "dtype", "nnref ms", "torch ms", "nnref / torch", "target",
-              "nnref peak MiB", "torch peak MiB", "memory", "nnref tracemalloc MiB"]
+    header = ["shape: N, C, H×W → O, k, s, p", "dtype", "nnref ms", "torch ms", "nnref / torch",
+              f"ratio over {args.runs} runs", "target", "nnref peak MiB", "torch peak MiB", "memory",
+              "nnref tracemalloc MiB"]
+    cases = [(dtype, case) for dtype in DTYPES for case in CASES]
+    per_case = _runs(workers, args, "setup", cases)
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     rows = []
-    for dtype in DTYPES:
-        for case in CASES:
-            times = timed(workers, {"op": "setup", "dtype": dtype, "case": case}, args.repeats, args.pause)
-            mem = {impl: memory(impl, dtype, case) for impl in workers}
-            med = {impl: statistics.median(ts) for impl, ts in times.items()}
-            ratio = med["nnref"] / med["torch"]
-            target = TARGETS[dtype]
-            ours, theirs = mem["nnref"]["rss_peak"], mem["torch"]["rss_peak"]
-            mem_ok = ours is not None and theirs is not None and ours <= theirs
-            n, c, h, o, k, s, p = case
-            cells = [f"{n}, {c}, {h}×{h} → {o}, k={k}, s={s}, p={p}", dtype, f"{1e3 * med['nnref']:.1f}",
-                     f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×",
-                     f"≤ {target}× {'✅' if ratio <= target else '❌'}",
-                     mib(ours), mib(theirs), "✅ ≤ torch" if mem_ok else "❌ > torch",
-                     mib(mem["nnref"].get("tracemalloc_peak"))]
-            print("| " + " | ".join(cells) + " |", flush=True)
-            rows.append({"case": case, "dtype": dtype, "times": times, "median_s": med, "ratio": ratio,
-                         "target": target, "memory": mem, "cells": cells})
+    for (dtype, case), runs in zip(cases, per_case):
+        mem = {impl: memory(impl, dtype, case) for impl in workers}
+        med, ratio, ratios = _summary(runs)
+        target = TARGETS[dtype]
+        ours, theirs = mem["nnref"]["rss_peak"], mem["torch"]["rss_peak"]
+        mem_ok = ours is not None and theirs is not None and ours <= theirs
+        n, c, h, o, k, s, p = case
+        cells = [f"{n}, {c}, {h}×{h} → {o}, k={k}, s={s}, p={p}", dtype, f"{1e3 * med['nnref']:.1f}",
+                 f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×", _spread(ratios),
+                 f"≤ {target}× {'✅' if ratio <= target else '❌'}",
+                 mib(ours), mib(theirs), "✅ ≤ torch" if mem_ok else "❌ > torch",
+                 mib(mem["nnref"].get("tracemalloc_peak"))]
+        print("| " + " | ".join(cells) + " |", flush=True)
+        rows.append({"case": case, "dtype": dtype, "times": runs, "median_s": med, "ratio": ratio,
+                     "run_ratios": ratios, "target": target, "memory": mem, "cells": cells})
     return header, rows
 
 
 def pool_table(workers: dict[str, Worker], args: argparse.Namespace) -> tuple[list[str], list[dict]]:
     header = ["op", "input N, C, H×W", "kernel / stride / padding", "dtype", "nnref ms", "torch ms",
-              "nnref / torch", "target"]
+              "nnref / torch", f"ratio over {args.runs} runs", "target"]
+    cases = [(dtype, case) for dtype in DTYPES for case in POOL_CASES]
+    per_case = _runs(workers, args, "setup_pool", cases)
     print("\n| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     rows = []
-    for dtype in DTYPES:
-        for case in POOL_CASES:
-            times = timed(workers, {"op": "setup_pool", "dtype": dtype, "case": case}, args.repeats, args.pause)
-            med = {impl: statistics.median(ts) for impl, ts in times.items()}
-            ratio = med["nnref"] / med["torch"]
-            op, n, c, h, k, s, p = case
-            cells = [op, f"{n}, {c}, {h}×{h}", f"{k}×{k} / {s} / {p}", dtype, f"{1e3 * med['nnref']:.1f}",
-                     f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×",
-                     f"≤ {POOL_TARGET}× {'✅' if ratio <= POOL_TARGET else '❌'}"]
-            print("| " + " | ".join(cells) + " |", flush=True)
-            rows.append({"case": case, "dtype": dtype, "times": times, "median_s": med, "ratio": ratio,
-                         "target": POOL_TARGET, "nnref_ms": 1e3 * med["nnref"], "torch_ms": 1e3 * med["torch"],
-                         "cells": cells})
+    for (dtype, case), runs in zip(cases, per_case):
+        med, ratio, ratios = _summary(runs)
+        op, n, c, h, k, s, p = case
+        cells = [op, f"{n}, {c}, {h}×{h}", f"{k}×{k} / {s} / {p}", dtype, f"{1e3 * med['nnref']:.1f}",
+                 f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×", _spread(ratios),
+                 f"≤ {POOL_TARGET}× {'✅' if ratio <= POOL_TARGET else '❌'}"]
+        print("| " + " | ".join(cells) + " |", flush=True)
+        rows.append({"case": case, "dtype": dtype, "times": runs, "median_s": med, "ratio": ratio,
+                     "run_ratios": ratios, "target": POOL_TARGET, "nnref_ms": 1e3 * med["nnref"],
+                     "torch_ms": 1e3 * med["torch"], "cells": cells})
     return header, rows
 
 
@@ -282,13 +308,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=9, help="timed turns per library and case (median reported)")
     ap.add_argument("--pause", type=float, default=0.2, help="seconds between turns")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="passes over each table; a case's ratio is the median of its runs' ratios")
     ap.add_argument("--only", choices=["conv", "pool", "all"], default="all", help="which table(s) to run")
     ap.add_argument("--json", type=Path, help="also write the results here (a table not run keeps its old rows)")
     args = ap.parse_args(argv)
     when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     print(f"forward + backward; {when}; {machine()}; {versions()}; load average {load:.2f} at start;"
-          f" median of {args.repeats} alternating turns")
+          f" median of {args.repeats} alternating turns, {args.runs} run(s)")
     workers = {impl: Worker(impl) for impl in ("nnref", "torch")}
     result: dict = {}
     if args.json and args.json.exists():
@@ -297,12 +325,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in ("conv", "all"):
             header, rows = conv_table(workers, args)
             result.update({"date": when, "machine": machine(), "versions": versions(), "load": load,
-                           "repeats": args.repeats, "header": header, "rows": rows})
+                           "repeats": args.repeats, "runs": args.runs, "header": header, "rows": rows})
         if args.only in ("pool", "all"):
             header, rows = pool_table(workers, args)
             result.update({"pool_date": when, "pool_machine": machine(), "pool_versions": versions(),
-                           "pool_load": load, "pool_repeats": args.repeats, "pool_header": header,
-                           "pool_rows": rows})
+                           "pool_load": load, "pool_repeats": args.repeats, "pool_runs": args.runs,
+                           "pool_header": header, "pool_rows": rows})
     finally:
         for wk in workers.values():
             wk.close()

@@ -443,7 +443,9 @@ def _bench_section() -> list[str]:
         " (`benchmarks/conv_bench.py`; the method is in its docstring: nnref and torch take turns so they see"
         " the same background load; peak memory is the rise of the resident set over one forward + backward,"
         " in a fresh process per library, measured the same way for both). conv2d, forward then the backward"
-        " for input, weight and bias:", "",
+        " for input, weight and bias"
+        + (f". The table was timed {data['runs']} times, minutes apart; a case's ratio is the median of its"
+           " runs' ratios, and their range is shown" if data.get("runs", 1) > 1 else "") + ":", "",
         db.table([db.cell(h) for h in data["header"]], [[db.cell(c) for c in r] for r in rows]), "",
         "Targets: forward + backward within 1.5× torch in float64 and 2.5× in float32, peak memory no more than"
         " torch's. torch runs float32 through oneDNN and float64 through im2col + MKL; nnref runs both through"
@@ -458,6 +460,7 @@ def _bench_section() -> list[str]:
               if r["ratio"] > r["target"]]
     over = [f"{r['dtype']} ({', '.join(map(str, r['case']))})" for r in data["rows"]
             if r["memory"]["nnref"]["rss_peak"] > r["memory"]["torch"]["rss_peak"]]
+    lines += db.run_misses(data["rows"], lambda r: f"{r['cells'][0]} {r['dtype']}")
     if missed or over:
         lines += ["", "**Not met in this run**: " + "; ".join(
             ([f"time for {', '.join(missed)}"] if missed else []) + ([f"memory for {', '.join(over)}"] if over else []))

@@ -271,6 +271,17 @@ def _job(job: tuple[str, str, str]) -> tuple[str, str, Any]:
     return kind, name, make_plot(op, Path(plots_dir))
 
 
+def run_misses(rows: list[dict[str, Any]], label: Callable[[dict[str, Any]], str]) -> list[str]:
+    """A benchmark note naming the cases some of whose runs missed their target (a table's
+    ratio is the median over runs, so a slow run is otherwise hidden)."""
+    late = []
+    for r in rows:
+        over = [x for x in r.get("run_ratios", []) if x > r["target"]]
+        if over:
+            late.append(f"{label(r)}: {len(over)} of {len(r['run_ratios'])} ({', '.join(f'{x:.2f}×' for x in over)})")
+    return ["", "Runs above the target: " + "; ".join(late) + "."] if late else []
+
+
 def fork_map(fn: Any, items: list[Any]) -> list[Any]:
     """[fn(item) for item in items], in parallel processes where the platform forks (each
     proof or check is independent and some take seconds)."""

@@ -560,11 +560,16 @@ def _bench_section() -> list[str]:
         table = db.table(["case", "dtype", "nnref ms", "torch ms", "nnref / torch", "target"], body)
     missed = [r for r in rows if float(r["ratio"]) > float(r["target"])]
     repeats = data.get("pool_repeats")
+    runs = int(data.get("pool_runs", 1))
     return [f"Measured {when} on {where}" + (f" ({versions})" if versions else "")
             + " by `benchmarks/conv_bench.py`: forward then backward, median time per library"
-            + (f" over {repeats} alternating turns" if repeats else "") + ".", "",
+            + (f" over {repeats} alternating turns" if repeats else "")
+            + (f", in each of {runs} runs over the whole table; a case's ratio is the median of its runs' ratios"
+               " (their range is shown)" if runs > 1 else "") + ".", "",
             table, "",
-            f"**{len(missed)} case(s) missed the target in this run.**" if missed else "Every case met its target.",
+            f"**{len(missed)} case(s) missed the target in this run.**" if missed
+            else "Every case met its target" + (" (median over runs)." if runs > 1 else "."),
+            *db.run_misses(rows, lambda r: f"{r['cells'][0]} {r['cells'][2]} {r['dtype']}"),
             "", "Target: forward + backward within 2× torch. How nnref gets there (`nnref/_window.py`): the input is"
             " copied once into a layout split by stride phase, in which each tap's entries for every output of every"
             " plane form one contiguous run, so a window reduction is a handful of long NumPy loops (one per tap);"
