@@ -446,7 +446,7 @@ def _bench_section() -> list[str]:
         " for input, weight and bias"
         + (f". The table was timed {data['runs']} times, minutes apart; a case's ratio is the median of its"
            " runs' ratios, and their range is shown" if data.get("runs", 1) > 1 else "") + ":", "",
-        db.table([db.cell(h) for h in data["header"]], [[db.cell(c) for c in r] for r in rows]), "",
+        db.table([db.cell(h) for h in data["header"]], [[db.bench_cell(c) for c in r] for r in rows]), "",
         "Targets: forward + backward within 1.5× torch in float64 and 2.5× in float32, peak memory no more than"
         " torch's. torch runs float32 through oneDNN and float64 through im2col + MKL; nnref runs both through"
         " its generated gather + batched matrix product + scatter on OpenBLAS, the batch in chunks of equal size"

@@ -271,6 +271,12 @@ def _job(job: tuple[str, str, str]) -> tuple[str, str, Any]:
     return kind, name, make_plot(op, Path(plots_dir))
 
 
+def bench_cell(text: str) -> str:
+    """A benchmark table cell: the script's ✅ / ❌ (emoji, which a browser without an emoji font
+    draws as empty boxes) as the text marks the other tables use."""
+    return cell(str(text).replace("✅", "✔").replace("❌", "✘"))
+
+
 def run_misses(rows: list[dict[str, Any]], label: Callable[[dict[str, Any]], str]) -> list[str]:
     """A benchmark note naming the cases some of whose runs missed their target (a table's
     ratio is the median over runs, so a slow run is otherwise hidden)."""

@@ -547,7 +547,7 @@ def _bench_section() -> list[str]:
     versions = data.get("pool_versions", data.get("versions"))
     header = data.get("pool_header")
     if header and all("cells" in r for r in rows):
-        table = db.table([db.cell(h) for h in header], [[db.cell(c) for c in r["cells"]] for r in rows])
+        table = db.table([db.cell(h) for h in header], [[db.bench_cell(c) for c in r["cells"]] for r in rows])
     else:
         body = []
         for r in rows:
