@@ -116,11 +116,11 @@ def _window(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, paddi
 
 # ----------------------------------------------------------------------------- planes in parallel
 
-# Every pooling kernel treats the (N, C) planes independently, so large inputs are split into
-# blocks of planes run in threads (NumPy releases the GIL inside its loops), as torch runs its
-# CPU pooling kernels run on blocks of planes (n, c), in threads.  Each block computes exactly
-# what the whole would, so the result is the same bits for any number of threads or blocks (a
-# test checks it).  A block holds about BLOCK_ENTRIES entries of the largest array: every
+# Every pooling kernel treats the (N, C) planes independently, so large inputs run on blocks
+# of planes, in threads (NumPy releases the GIL inside its loops), as torch runs its CPU
+# pooling kernels in parallel over planes.  Each block computes exactly what the whole would,
+# so the result is the same bits for any number of threads or blocks (a test checks it).  A
+# block holds about BLOCK_ENTRIES entries of the largest array: every
 # kernel makes a few temporaries of that size (the split copy, the wide arrays), and block
 # by block they are reused from the cache instead of streaming whole-input temporaries
 # through memory.  Measured on a 2-core machine for max_pool2d 3×3 / 2 / 1 float64 on
