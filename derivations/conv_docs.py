@@ -471,8 +471,9 @@ def _bench_section() -> list[str]:
             " about 45% of the time (measured 2026-11-21: 8 ms of products, 3 ms of gathers, 1.5 ms of"
             " col2im, 2 ms else, per call). torch's float64 path (`aten/src/ATen/native/ConvolutionMM2d.cpp`,"
             " in the version read) unfolds, multiplies and folds back one sample at a time, in parallel over"
-            " the batch, in its forward and its input gradient. Chunk sizes from 1 to 32 samples made no difference beyond the noise,"
-            " and copying in two Python threads was slower (it contends with OpenBLAS's threads)."]
+            " the batch, in its forward and its input gradient. Chunk sizes from 1 to 32 samples made no"
+            " difference beyond the noise, and copying in two Python threads was slower (it contends with"
+            " OpenBLAS's threads)."]
     return lines
 
 
