@@ -82,6 +82,7 @@ def _ranges(op: PointwiseOp) -> dict[sp.Symbol, tuple[float, float]]:
 
 
 SIMPLIFY_SECONDS = 3
+ALARM_REPEAT = 0.05
 
 
 class _OutOfTime(Exception):
@@ -93,20 +94,29 @@ def _simplifies_to_zero(diff: sp.Expr) -> bool:
 
     simplify can run for minutes on nested piecewise forms, and failing to simplify
     proves nothing either way, so the numeric check takes over."""
+    done = False
+
     def on_alarm(signum: int, frame: object) -> None:
-        raise _OutOfTime
+        if not done:
+            raise _OutOfTime
 
     use_alarm = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGALRM")
     if use_alarm:
         previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, SIMPLIFY_SECONDS)
+        # The alarm repeats every ALARM_REPEAT seconds after the first: a raise that lands in
+        # code which swallows it (a garbage-collector callback, seen in CI as "Exception
+        # ignored in gc_callback") is followed by another, instead of simplify running on.
+        signal.setitimer(signal.ITIMER_REAL, SIMPLIFY_SECONDS, ALARM_REPEAT)
     try:
         return bool(sp.simplify(sp.piecewise_fold(diff)) == 0)
     except _OutOfTime:
+        done = True
         return False
     except Exception:  # noqa: BLE001 - SymPy can raise anything while simplifying
+        done = True
         return False
     finally:
+        done = True
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
