@@ -252,8 +252,15 @@ def _summary(runs: dict[str, list[list[float]]]) -> tuple[dict[str, float], floa
     return med, statistics.median(ratios), ratios
 
 
-def _spread(ratios: list[float]) -> str:
-    return f"{min(ratios):.2f}–{max(ratios):.2f}×" if len(ratios) > 1 else "—"
+def _time_cells(med: dict[str, float], ratio: float, ratios: list[float], target: float) -> list[str]:
+    """nnref ms, torch ms, the ratio, its range over the runs and the target mark."""
+    spread = f"{min(ratios):.2f}–{max(ratios):.2f}×" if len(ratios) > 1 else "—"
+    return [f"{1e3 * med['nnref']:.1f}", f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×", spread,
+            f"≤ {target}× {'✅' if ratio <= target else '❌'}"]
+
+
+def _print_row(cells: list[str]) -> None:
+    print("| " + " | ".join(cells) + " |", flush=True)
 
 
 def conv_table(workers: dict[str, Worker], args: argparse.Namespace) -> tuple[list[str], list[dict]]:
@@ -262,7 +269,7 @@ def conv_table(workers: dict[str, Worker], args: argparse.Namespace) -> tuple[li
               "nnref tracemalloc MiB"]
     cases = [(dtype, case) for dtype in DTYPES for case in CASES]
     per_case = _runs(workers, args, "setup", cases)
-    print("| " + " | ".join(header) + " |")
+    _print_row(header)
     print("|" + "---|" * len(header))
     rows = []
     for (dtype, case), runs in zip(cases, per_case):
@@ -272,12 +279,10 @@ def conv_table(workers: dict[str, Worker], args: argparse.Namespace) -> tuple[li
         ours, theirs = mem["nnref"]["rss_peak"], mem["torch"]["rss_peak"]
         mem_ok = ours is not None and theirs is not None and ours <= theirs
         n, c, h, o, k, s, p = case
-        cells = [f"{n}, {c}, {h}×{h} → {o}, k={k}, s={s}, p={p}", dtype, f"{1e3 * med['nnref']:.1f}",
-                 f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×", _spread(ratios),
-                 f"≤ {target}× {'✅' if ratio <= target else '❌'}",
+        cells = [f"{n}, {c}, {h}×{h} → {o}, k={k}, s={s}, p={p}", dtype, *_time_cells(med, ratio, ratios, target),
                  mib(ours), mib(theirs), "✅ ≤ torch" if mem_ok else "❌ > torch",
                  mib(mem["nnref"].get("tracemalloc_peak"))]
-        print("| " + " | ".join(cells) + " |", flush=True)
+        _print_row(cells)
         rows.append({"case": case, "dtype": dtype, "times": runs, "median_s": med, "ratio": ratio,
                      "run_ratios": ratios, "target": target, "memory": mem, "cells": cells})
     return header, rows
@@ -288,16 +293,16 @@ def pool_table(workers: dict[str, Worker], args: argparse.Namespace) -> tuple[li
               "nnref / torch", f"ratio over {args.runs} runs", "target"]
     cases = [(dtype, case) for dtype in DTYPES for case in POOL_CASES]
     per_case = _runs(workers, args, "setup_pool", cases)
-    print("\n| " + " | ".join(header) + " |")
+    print()
+    _print_row(header)
     print("|" + "---|" * len(header))
     rows = []
     for (dtype, case), runs in zip(cases, per_case):
         med, ratio, ratios = _summary(runs)
         op, n, c, h, k, s, p = case
-        cells = [op, f"{n}, {c}, {h}×{h}", f"{k}×{k} / {s} / {p}", dtype, f"{1e3 * med['nnref']:.1f}",
-                 f"{1e3 * med['torch']:.1f}", f"{ratio:.2f}×", _spread(ratios),
-                 f"≤ {POOL_TARGET}× {'✅' if ratio <= POOL_TARGET else '❌'}"]
-        print("| " + " | ".join(cells) + " |", flush=True)
+        cells = [op, f"{n}, {c}, {h}×{h}", f"{k}×{k} / {s} / {p}", dtype,
+                 *_time_cells(med, ratio, ratios, POOL_TARGET)]
+        _print_row(cells)
         rows.append({"case": case, "dtype": dtype, "times": runs, "median_s": med, "ratio": ratio,
                      "run_ratios": ratios, "target": POOL_TARGET, "nnref_ms": 1e3 * med["nnref"],
                      "torch_ms": 1e3 * med["torch"], "cells": cells})

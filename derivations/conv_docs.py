@@ -589,7 +589,5 @@ against torch on random ones.
               "From the cross-check (`tests/test_crosscheck.py`, hypothesis strategies in `tests/strategies.py`:"
               " groups and depthwise, dilation above 1, strides larger than the kernel, `'same'` with even"
               " kernels, batch 0, unbatched input, 1×1 kernels), forward and the three gradients:", ""]
-    for op in ops:
-        section = db.verification_section(op, verification, "###").split("\n", 1)
-        parts += [f"### {op.name} {{#{db.anchor(op.name)}}}\n" + (section[1] if len(section) > 1 else ""), ""]
+    parts += db.verification_subsections(ops, verification)
     return "\n".join(parts), len(ops), plots

@@ -589,6 +589,15 @@ def _status(r: dict[str, Any]) -> str:
     return "**FAILED**" if r.get("failed") else "passed"
 
 
+def verification_subsections(ops: list[Any], data: dict[str, Any] | None) -> list[str]:
+    """One "### op" subsection per op with its verification table (a family page's last section)."""
+    parts = []
+    for op in ops:
+        section = verification_section(op, data, "###").split("\n", 1)
+        parts += [f"### {op.name} {{#{anchor(op.name)}}}\n" + (section[1] if len(section) > 1 else ""), ""]
+    return parts
+
+
 def verification_section(op: Op, data: dict[str, Any] | None, h: str) -> str:
     name = public_name(op)
     parts = [f"{h} Verification against torch {{#{anchor(op.name)}-verification}}", ""]

@@ -720,7 +720,5 @@ single answer: the **conventions** say which entry receives the gradient, and wh
               "From the cross-check (`tests/test_crosscheck.py`, hypothesis strategies in `tests/strategies.py`:"
               " ties, NaN and ±∞, windows overhanging with ceil_mode, padding up to half the kernel, dilation,"
               " batch 0, adaptive sizes, unpool indices), forward and input gradient:", ""]
-    for op in ops:
-        section = db.verification_section(op, verification, "###").split("\n", 1)
-        parts += [f"### {op.name} {{#{db.anchor(op.name)}}}\n" + (section[1] if len(section) > 1 else ""), ""]
+    parts += db.verification_subsections(ops, verification)
     return "\n".join(parts), len(ops), plots

@@ -61,20 +61,17 @@ class _Layout:
     shape: tuple[int, ...]  # of x
     pads: tuple[tuple[int, int], ...]  # zeros before and after, the end rounded up to a multiple of the step
     steps: tuple[int, ...]  # position step per axis (1 on plain axes)
-    slices: tuple[tuple[tuple[int, ...], tuple[Any, ...]], ...]  # (k, index into the split array) per tap
+    starts: tuple[tuple[int, ...], ...]  # per tap (k row-major), where it starts in the split array
 
     @property
     def split(self) -> bool:
         return any(s > 1 for s in self.steps)
 
-    @property
-    def padded_shape(self) -> tuple[int, ...]:
-        return tuple(n + lo + hi for n, (lo, hi) in zip(self.shape, self.pads))
-
-    def _split_shape(self) -> tuple[int, ...]:
-        padded = self.padded_shape
+    @functools.cached_property
+    def split_shape(self) -> tuple[int, ...]:
+        """(phases..., plain axes..., positions per phase...)."""
         phases = tuple(s for s in self.steps if s > 1)
-        return phases + tuple(n // s for n, s in zip(padded, self.steps))
+        return phases + tuple((n + lo + hi) // s for n, (lo, hi), s in zip(self.shape, self.pads, self.steps))
 
     @functools.cached_property
     def parts(self) -> list[tuple[tuple[Any, ...], tuple[slice, ...]]]:
@@ -104,8 +101,8 @@ class _Layout:
         """x in the split layout, padding read as ``fill``: one pass over x, no padded copy."""
         if not self.split and not any(lo or hi for lo, hi in self.pads):
             return x
-        out = numpy.empty(self._split_shape(), dtype=x.dtype)
-        lead = len(self._split_shape()) - len(self.shape)
+        out = numpy.empty(self.split_shape, dtype=x.dtype)
+        lead = len(self.split_shape) - len(self.shape)
         for dst, src in self.parts:
             out[dst] = x[src]
             # the padding: what the part leaves uncovered on each axis of its phase's block
@@ -117,10 +114,6 @@ class _Layout:
                     block[(slice(None),) * a + (slice(part.stop, None),)] = fill
         return out
 
-    @property
-    def split_shape(self) -> tuple[int, ...]:
-        return self._split_shape()
-
     def from_split(self, buf: NDArray[Any], out: NDArray[Any] | None = None) -> NDArray[Any]:
         """The inverse of to_split, the padding cropped (into ``out`` when given)."""
         if out is None:
@@ -129,41 +122,33 @@ class _Layout:
             out[src] = buf[dst]
         return out
 
-    @property
-    def inner(self) -> tuple[slice, ...]:
-        return tuple(slice(lo, lo + n) for n, (lo, _) in zip(self.shape, self.pads))
 
-
-def _layout(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int], small: str,
-            split: bool = True) -> _Layout:
+def _layout(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int], small: str) -> _Layout:
     """The padding around an array of ``shape`` so every window tap falls inside, its phase
-    split, and for every kernel offset k (row-major) the part of the split array that tap
-    reads: s·i + d·k − p on an affine axis, shifted by the padding."""
+    split, and for every kernel offset k (row-major) where that tap starts in the split
+    array: s·i + d·k − p on an affine axis, shifted by the padding, at i = 0."""
     pads = _padding(index, shape, sizes, False)
     steps, ext = [], []
     for ax, n, (lo, hi) in zip(index, shape, pads):
         step = 1 if isinstance(ax, str) else _position(ax, small)[1]
-        steps.append(step if split else 1)
+        steps.append(step)
         ext.append((lo, hi + (-(n + lo + hi)) % step))
     kernel = [letter for letter in small if any(isinstance(ax, At) and letter in dict(ax.steps) for ax in index)]
-    out = []
+    starts = []
     for values in itertools.product(*(range(sizes[letter]) for letter in kernel)):
         fixed = dict(zip(kernel, values))
         phase: list[int] = []
-        view: list[slice] = []
+        where: list[int] = []
         for ax, (lo, _), step in zip(index, ext, steps):
             if isinstance(ax, str):
-                view.append(slice(None))
+                where.append(0)
                 continue
-            letter, stride, _ = _position(ax, small)
             start = ax.offset + lo + sum(st * fixed[v] for v, st in ax.steps if v in small)
             if step > 1:
                 phase.append(start % step)
-                view.append(slice(start // step, start // step + sizes[letter]))
-            else:
-                view.append(slice(start, start + stride * (sizes[letter] - 1) + 1, stride))
-        out.append((values, tuple(phase) + tuple(view)))
-    return _Layout(tuple(shape), tuple(ext), tuple(steps), tuple(out))
+            where.append(start // step)
+        starts.append(tuple(phase) + tuple(where))
+    return _Layout(tuple(shape), tuple(ext), tuple(steps), tuple(starts))
 
 
 @dataclass(frozen=True)
@@ -217,16 +202,13 @@ class _Runs:
 
 
 def _runs(layout: _Layout, index: tuple[Any, ...], sizes: dict[str, int], small: str) -> _Runs:
-    split_shape = layout._split_shape()
+    split_shape = layout.split_shape
     lead_axes = len(split_shape) - len(layout.shape)
     plain = [a for a, ax in enumerate(index) if isinstance(ax, str)]
     if plain != list(range(len(plain))):
         raise ValueError("window runs: the plain axes must lead the index")
     strides = [prod(split_shape[a + 1:]) for a in range(len(split_shape))]
-    starts = []
-    for _, where in layout.slices:
-        at = [w if isinstance(w, int) else (w.start or 0) for w in where]
-        starts.append(sum(i * st for i, st in zip(at, strides)))
+    starts = [sum(i * st for i, st in zip(where, strides)) for where in layout.starts]
     lead = tuple(split_shape[lead_axes:lead_axes + len(plain)])
     grid = tuple(split_shape[lead_axes + len(plain):])
     out = tuple(sizes[_position(ax, small)[0]] for ax in index[len(plain):])
@@ -249,8 +231,8 @@ class _Plan:
 
     layout: _Layout
     runs: _Runs
-    kernel: tuple[int, ...]
     out_shape: tuple[int, ...]  # (n, c, positions...)
+    first: NDArray[Any]  # per output position, its first tap that reads inside x (first_valid)
 
 
 def _plan(index: tuple[Any, ...], shape: tuple[int, ...], sizes: dict[str, int], small: str) -> _Plan:
@@ -263,8 +245,8 @@ def _cached_plan(index: tuple[Any, ...], shape: tuple[int, ...], size_items: tup
     sizes = _sizes(index, shape, dict(size_items))
     layout = _layout(index, shape, sizes, small)
     runs = _runs(layout, index, sizes, small)
-    kernel = tuple(sizes[letter] for letter in small)
-    return _Plan(layout, runs, kernel, runs.lead + runs.out)
+    first = first_valid(index, sizes, small, tuple(sizes[letter] for letter in small))
+    return _Plan(layout, runs, runs.lead + runs.out, first)
 
 
 def _split(plan: _Plan, x: NDArray[Any], fill: Any) -> tuple[NDArray[Any], bool]:
@@ -274,8 +256,7 @@ def _split(plan: _Plan, x: NDArray[Any], fill: Any) -> tuple[NDArray[Any], bool]
     return numpy.ascontiguousarray(src).reshape(-1), copied or not x.flags.c_contiguous
 
 
-def _window_max(plan: _Plan, src: NDArray[Any], index: tuple[Any, ...], sizes: dict[str, int], small: str,
-                choose: bool) -> tuple[NDArray[Any], NDArray[Any] | None]:
+def _window_max(plan: _Plan, src: NDArray[Any], choose: bool) -> tuple[NDArray[Any], NDArray[Any] | None]:
     """The wide maximum and, with ``choose``, the wide chosen tap (see window_max)."""
     runs = plan.runs
     views = [run for _, run in taps(src, runs)]
@@ -304,7 +285,7 @@ def _window_max(plan: _Plan, src: NDArray[Any], index: tuple[Any, ...], sizes: d
             numpy.copyto(count, t, where=numpy.isnan(view), casting="unsafe")
     low = corner == -numpy.inf
     if low.any():  # every real entry −inf (padding may also read −inf): the first in-bounds tap
-        first = numpy.broadcast_to(first_valid(index, sizes, small, plan.kernel), plan.out_shape)
+        first = numpy.broadcast_to(plan.first, plan.out_shape)
         numpy.copyto(runs.corner(picked), first, where=low, casting="unsafe")
     return wide, picked
 
@@ -345,7 +326,6 @@ def scatter_windows(grad: Any, index: tuple[Any, ...], shape: tuple[int, ...], s
     window_max chooses).  The wide gradient is zero off the outputs, so the discarded grid
     positions add nothing."""
     grad = numpy.asarray(grad)
-    sizes = _sizes(index, shape, sizes)
     plan = _plan(index, tuple(shape), sizes, small)
     runs = plan.runs
     written: set[int] = set()  # phase blocks holding a tap's run already
@@ -368,7 +348,7 @@ def scatter_windows(grad: Any, index: tuple[Any, ...], shape: tuple[int, ...], s
             buf = out if out is not None and direct else numpy.empty(plan.layout.split_shape, dtype=grad.dtype)
         flat = buf.reshape(-1)
         if runs.span:
-            _, picked = _window_max(plan, src, index, sizes, small, True)
+            _, picked = _window_max(plan, src, True)
             assert picked is not None
             g = runs.widen(grad)
             pick = picked[:runs.span]
@@ -431,13 +411,12 @@ def window_max(x: Any, index: tuple[Any, ...], letters: str, sizes: dict[str, in
     it is NaN, the last NaN tap.  With ``choose=False`` only the value is computed.
     """
     x = numpy.asarray(x)
-    sizes = _sizes(index, x.shape, sizes)
     plan = _plan(index, x.shape, sizes, small)
     if prod(plan.out_shape) == 0:
         return (numpy.empty(plan.out_shape, dtype=x.dtype),
                 numpy.empty(plan.out_shape, dtype=numpy.intp) if choose else None)
     src, _ = _split(plan, x, -numpy.inf)  # one padded copy
-    wide, picked = _window_max(plan, src, index, sizes, small, choose)
+    wide, picked = _window_max(plan, src, choose)
     return plan.runs.crop(wide), None if picked is None else plan.runs.crop(picked)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pytest
 
 
 def max_errors(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> tuple[float, float, float]:
@@ -47,3 +49,14 @@ def assert_close(actual: Any, expected: np.ndarray, rtol: float, atol: float, wh
                             f" expected {e64[tuple(ix)]!r}" for ix in idx)
         raise AssertionError(f"{what}: {int(wrong.sum())} of {wrong.size} entries differ"
                              f" (rtol={rtol}, atol={atol}); {samples}")
+
+
+def assert_error_names(call: Callable[[], Any], fragments: list[str],
+                       errors: type[BaseException] | tuple[type[BaseException], ...]) -> None:
+    """call() raises one of ``errors`` whose message holds every fragment (the op, the
+    argument, what was expected and what was given)."""
+    with pytest.raises(errors) as info:
+        call()
+    message = str(info.value)
+    missing = [f for f in fragments if f not in message]
+    assert not missing, f"error message {message!r} lacks {missing}"
