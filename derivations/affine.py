@@ -214,6 +214,7 @@ class Output:
     formula: sp.Expr
     target: tuple[sp.Symbol, ...]
     shape: str  # how the kernel spells the result's shape, e.g. 'out_shape' or 'x.shape'
+    into: str | None = None  # the kernel's argument naming an array to write the result into, if any
 
 
 @dataclass
@@ -337,7 +338,9 @@ def print_outputs(outputs: list[Output], sched: Schedule, arrays: dict[str, str]
     Each term becomes: a ``gather`` for every factor read at affine indices, one ``gemm``
     for the product of two factors (or a sum / broadcast for one), and a ``scatter`` when
     the target index is affine.  A gather two terms share is done once; every temporary
-    is deleted after its last use, so one large buffer is alive at a time.
+    is deleted after its last use, so one large buffer is alive at a time.  An output with
+    ``into`` adds its later terms into that array when the caller passes one (its block of
+    a larger result) and is placed there, so no copy joins the blocks afterwards.
     """
     pr = IndexPrinter(sched.names or {})
     letter_syms = set(sched.letters)
@@ -392,7 +395,12 @@ def print_outputs(outputs: list[Output], sched: Schedule, arrays: dict[str, str]
                 temps.append(cols)
                 expr = (f"_af.scatter({cols}, {out_letters!r}, {_index_code(term.target_index, sched, pr)},"
                         f" {out.shape}, small={sched.small!r}{fresh})")
-            lines.append(f"{out.name} = {out.name} + {expr}" if started else f"{out.name} = {expr}")
+            if not started:
+                lines.append(f"{out.name} = {expr}")
+            elif out.into:
+                lines.append(f"{out.name} = _af.add({out.name}, {expr}, {out.into})")
+            else:
+                lines.append(f"{out.name} = {out.name} + {expr}")
             codes.append((out, term, _TermCode(gathers, lines, temps, guard), started))
     last_use: dict[str, int] = {}
     for t, (_, _, code, _) in enumerate(codes):
@@ -422,6 +430,8 @@ def print_outputs(outputs: list[Output], sched: Schedule, arrays: dict[str, str]
             chunk.append(f"{pad}del {', '.join(dict.fromkeys(dead))}")
         if code.guard:
             chunk.insert(0, f"{ind}if {code.guard}:")
+        if out.into and all(other is not out for other, *_ in codes[t + 1:]):
+            chunk.append(f"{ind}{out.name} = _af.place({out.name}, {out.into})")
         body += chunk
     return body
 

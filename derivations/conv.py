@@ -221,14 +221,16 @@ class ConvOp:
         arrays = {"x": "x", "w": "weight", "b": "bias", "g": "grad"}
         sched = self.schedule
         shape_of = {"input": "x.shape", "weight": "weight.shape", "bias": "grad.shape[1:3]"}
-        fwd = affine.print_outputs([affine.Output("out", st.forward.formula, st.forward.target, "out_shape")],
+        fwd = affine.print_outputs([affine.Output("out", st.forward.formula, st.forward.target, "out_shape",
+                                                   into="into")],
                                    sched, arrays)
         vjp = affine.print_outputs([affine.Output(f"grad_{k}", d.formula, d.target, shape_of[k])
                                     for k, d in st.grads.items()], sched, arrays)
         layout = ("x (N, G, C_g, L...), weight (G, C_g, O_g, K...), bias (G, O_g) or None" if self.transposed
                   else "x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None")
-        src = [f"def _{self.name}_forward(x, weight, bias, stride, padding, dilation, out_shape):",
-               f'    """{self.name} on grouped arrays: {layout}; out_shape (N, G, O_g, M...)."""',
+        src = [f"def _{self.name}_forward(x, weight, bias, stride, padding, dilation, out_shape, into=None):",
+               f'    """{self.name} on grouped arrays: {layout}; out_shape (N, G, O_g, M...); the result'
+               ' is written into ``into`` when given."""',
                "    with _rt.quiet():", *fwd, "        return out", "", "",
                f"def _{self.name}_vjp(grad, x, weight, stride, padding, dilation):",
                f'    """Gradients of <grad, {self.name}(x, weight, bias)>, each term derived by SymPy'

@@ -32,7 +32,7 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 from numpy.typing import NDArray
 
-__all__ = ["At", "at", "gather", "scatter", "gemm", "align", "total"]
+__all__ = ["At", "at", "gather", "scatter", "gemm", "align", "total", "add", "place"]
 
 
 @dataclass(frozen=True)
@@ -514,12 +514,14 @@ def _plan(sa: str, sb: str, out: str, a: _Spec, b: _Spec) -> _Plan:
     bat = [*batch, *promoted]
     con = [letter for letter in contracted if letter not in promoted]
     left, right = _recipe(a, sa, bat, rows, con), _recipe(b, sb, bat, con, cols)
-    # A result with fewer rows than columns is computed transposed, as (many rows) × (few
-    # columns), unless it is the largest array (col2im wants its rows).  OpenBLAS splits
-    # such a product between its threads along the many rows, each thread on its own; the
-    # other way round the threads wait on each other many times per call, which costs a
-    # scheduler time slice each time another process holds a core.
-    transposed = left.shape[-2] < right.shape[-1] and out_size < max(a.size, b.size)
+    # A result with fewer rows than columns, smaller than either operand (a long contraction,
+    # such as a weight gradient's), is computed transposed, as (many rows) × (few columns).
+    # OpenBLAS splits such a product between its threads along the many rows, each thread on
+    # its own; the other way round the threads wait on each other many times per call, which
+    # costs a scheduler time slice each time another process holds a core.  A result as large
+    # as an operand (a forward's) is left as it is: measured, its few rows times many columns
+    # run faster than the transposed product.
+    transposed = left.shape[-2] < right.shape[-1] and out_size < min(a.size, b.size)
     if transposed:
         rows, cols = cols, rows
     order = [*bat, *rows, *cols]
@@ -535,6 +537,22 @@ def _merged_ok(arr: _Spec | NDArray[Any], subs: str, rows: list[str], cols: list
     r, c = [subs.index(letter) for letter in rows], [subs.index(letter) for letter in cols]
     return (_mergeable(arr.shape, arr.strides, [r, c]) is not None
             or _mergeable(arr.shape, arr.strides, [c, r]) is not None)
+
+
+def add(a: Any, b: Any, into: NDArray[Any] | None = None) -> NDArray[Any]:
+    """``a + b``, written into ``into`` when given: a later term of a result that is placed
+    into the caller's block of a larger array (``a`` may be ``into`` itself)."""
+    if into is None:
+        return numpy.add(a, b)
+    return numpy.add(a, b, out=into)
+
+
+def place(a: Any, into: NDArray[Any] | None = None) -> NDArray[Any]:
+    """``a`` itself, or copied into ``into`` when that is given and ``a`` is not it already."""
+    if into is None or a is into:
+        return numpy.asarray(a)
+    numpy.copyto(into, a)
+    return into
 
 
 def total(a: Any, letters: str, out: str) -> NDArray[Any]:

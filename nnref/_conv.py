@@ -212,14 +212,22 @@ def _forward(p: _Problem, chunk: int | None = None) -> Any:
     kernel = getattr(_k, f"_{p.op}_forward")
     parts = _chunks(p, chunk)
     _hint_heap(p, parts)
-    if len(parts) == 1:
-        out = kernel(p.x, p.w, p.b, p.stride, p.pad_lo, p.dilation, p.out_shape)
-        return out.reshape(p.result_shape)
+    # Each chunk's kernel writes its block of the result (bias added on the way), so no copy
+    # joins the blocks and none reorders a product that comes back transposed.
     out = numpy.empty(p.out_shape, dtype=p.x.dtype)
     for part in parts:
         rows = part.stop - part.start
-        out[part] = kernel(p.x[part], p.w, p.b, p.stride, p.pad_lo, p.dilation, (rows,) + p.out_shape[1:])
+        kernel(p.x[part], p.w, p.b, p.stride, p.pad_lo, p.dilation, (rows,) + p.out_shape[1:], into=out[part])
     return out.reshape(p.result_shape)
+
+
+def _sample_inner(p: _Problem, g: Any) -> Any:
+    """A convolution's output gradient (N, G, O_g, M...) as a view of a copy laid out as
+    (G, O_g, N, M...): both products of the backward read it as a matrix of (group, out
+    channel) by (sample, position), and each would otherwise copy it into that order."""
+    if p.transposed or g.shape[0] < 2 or not g.size:
+        return g
+    return numpy.moveaxis(numpy.ascontiguousarray(numpy.moveaxis(g, 0, 2)), 2, 0)
 
 
 def _vjp(p: _Problem, grad: Any, chunk: int | None = None) -> dict[str, Any]:
@@ -228,12 +236,12 @@ def _vjp(p: _Problem, grad: Any, chunk: int | None = None) -> dict[str, Any]:
     parts = _chunks(p, chunk)
     _hint_heap(p, parts)
     if len(parts) == 1:
-        grads = kernel(g, p.x, p.w, p.stride, p.pad_lo, p.dilation)
+        grads = kernel(_sample_inner(p, g), p.x, p.w, p.stride, p.pad_lo, p.dilation)
     else:
         # The input gradient is per sample; the weight and bias gradients sum over samples.
         grads = {"input": numpy.empty(p.x.shape, dtype=p.x.dtype)}
         for k, part in enumerate(parts):
-            one = kernel(g[part], p.x[part], p.w, p.stride, p.pad_lo, p.dilation)
+            one = kernel(_sample_inner(p, g[part]), p.x[part], p.w, p.stride, p.pad_lo, p.dilation)
             grads["input"][part] = one["input"]
             if k == 0:
                 grads["weight"], grads["bias"] = one["weight"], one["bias"]

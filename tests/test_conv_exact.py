@@ -55,8 +55,8 @@ def test_exact_check_catches_a_wrong_engine(monkeypatch: pytest.MonkeyPatch) -> 
 
     real = kernels._conv1d_forward
 
-    def shifted(x, weight, bias, stride, padding, dilation, out_shape):  # noqa: ANN001, ANN202
-        return real(x, weight, bias, stride, tuple(p + 1 for p in padding), dilation, out_shape)
+    def shifted(x, weight, bias, stride, padding, dilation, out_shape, into=None):  # noqa: ANN001, ANN202
+        return real(x, weight, bias, stride, tuple(p + 1 for p in padding), dilation, out_shape, into)
 
     monkeypatch.setattr(kernels, "_conv1d_forward", shifted)
     cfg = conv.Config(1, False, 1, 1, 1, (4,), (2,), (1,), (1,), (1,), 1)

@@ -22,8 +22,8 @@ def conv_transpose_out_size(size, kernel, stride, dilation, padding, output_padd
     return kernel*dilation + size*stride + output_padding - dilation - 2*padding - stride + 1
 
 
-def _conv1d_forward(x, weight, bias, stride, padding, dilation, out_shape):
-    """conv1d on grouped arrays: x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...)."""
+def _conv1d_forward(x, weight, bias, stride, padding, dilation, out_shape, into=None):
+    """conv1d on grouped arrays: x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...); the result is written into ``into`` when given."""
     with _rt.quiet():
         # out[n, γ, o, i] += Σ_(c, k) weight[γ, o, c, k] · x[n, γ, c, s·i + d·k - p]
         x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), 'gckni', {'i': out_shape[3], 'k': weight.shape[3]})
@@ -31,7 +31,8 @@ def _conv1d_forward(x, weight, bias, stride, padding, dilation, out_shape):
         del x_at
         if bias is not None:
             # out[n, γ, o, i] += bias[γ, o]
-            out = out + _af.align(bias, 'go', 'ngoi')
+            out = _af.add(out, _af.align(bias, 'go', 'ngoi'), into)
+        out = _af.place(out, into)
         return out
 
 
@@ -51,8 +52,8 @@ def _conv1d_vjp(grad, x, weight, stride, padding, dilation):
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
 
 
-def _conv2d_forward(x, weight, bias, stride, padding, dilation, out_shape):
-    """conv2d on grouped arrays: x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...)."""
+def _conv2d_forward(x, weight, bias, stride, padding, dilation, out_shape, into=None):
+    """conv2d on grouped arrays: x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...); the result is written into ``into`` when given."""
     with _rt.quiet():
         # out[n, γ, o, i_0, i_1] += Σ_(c, k_0, k_1) weight[γ, o, c, k_0, k_1] · x[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1]
         x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), 'gcklnij', {'i': out_shape[3], 'k': weight.shape[3], 'j': out_shape[4], 'l': weight.shape[4]})
@@ -60,7 +61,8 @@ def _conv2d_forward(x, weight, bias, stride, padding, dilation, out_shape):
         del x_at
         if bias is not None:
             # out[n, γ, o, i_0, i_1] += bias[γ, o]
-            out = out + _af.align(bias, 'go', 'ngoij')
+            out = _af.add(out, _af.align(bias, 'go', 'ngoij'), into)
+        out = _af.place(out, into)
         return out
 
 
@@ -80,8 +82,8 @@ def _conv2d_vjp(grad, x, weight, stride, padding, dilation):
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
 
 
-def _conv3d_forward(x, weight, bias, stride, padding, dilation, out_shape):
-    """conv3d on grouped arrays: x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...)."""
+def _conv3d_forward(x, weight, bias, stride, padding, dilation, out_shape, into=None):
+    """conv3d on grouped arrays: x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...); the result is written into ``into`` when given."""
     with _rt.quiet():
         # out[n, γ, o, i_0, i_1, i_2] += Σ_(c, k_0, k_1, k_2) weight[γ, o, c, k_0, k_1, k_2] · x[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1, s_2·i_2 + d_2·k_2 - p_2]
         x_at = _af.gather(x, ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), 'gcklmnijh', {'i': out_shape[3], 'k': weight.shape[3], 'j': out_shape[4], 'l': weight.shape[4], 'h': out_shape[5], 'm': weight.shape[5]})
@@ -89,7 +91,8 @@ def _conv3d_forward(x, weight, bias, stride, padding, dilation, out_shape):
         del x_at
         if bias is not None:
             # out[n, γ, o, i_0, i_1, i_2] += bias[γ, o]
-            out = out + _af.align(bias, 'go', 'ngoijh')
+            out = _af.add(out, _af.align(bias, 'go', 'ngoijh'), into)
+        out = _af.place(out, into)
         return out
 
 
@@ -109,8 +112,8 @@ def _conv3d_vjp(grad, x, weight, stride, padding, dilation):
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
 
 
-def _conv_transpose1d_forward(x, weight, bias, stride, padding, dilation, out_shape):
-    """conv_transpose1d on grouped arrays: x (N, G, C_g, L...), weight (G, C_g, O_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...)."""
+def _conv_transpose1d_forward(x, weight, bias, stride, padding, dilation, out_shape, into=None):
+    """conv_transpose1d on grouped arrays: x (N, G, C_g, L...), weight (G, C_g, O_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...); the result is written into ``into`` when given."""
     with _rt.quiet():
         # out[n, γ, o, s·i + d·k - p] += Σ_(c, i, k) weight[γ, c, o, k] · x[n, γ, c, i]
         out_cols = _af.gemm('gcok,ngci->ngoki', weight, x)
@@ -118,7 +121,8 @@ def _conv_transpose1d_forward(x, weight, bias, stride, padding, dilation, out_sh
         del out_cols
         if bias is not None:
             # out[n, γ, o, j] += bias[γ, o]
-            out = out + _af.align(bias, 'go', 'ngot')
+            out = _af.add(out, _af.align(bias, 'go', 'ngot'), into)
+        out = _af.place(out, into)
         return out
 
 
@@ -136,8 +140,8 @@ def _conv_transpose1d_vjp(grad, x, weight, stride, padding, dilation):
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
 
 
-def _conv_transpose2d_forward(x, weight, bias, stride, padding, dilation, out_shape):
-    """conv_transpose2d on grouped arrays: x (N, G, C_g, L...), weight (G, C_g, O_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...)."""
+def _conv_transpose2d_forward(x, weight, bias, stride, padding, dilation, out_shape, into=None):
+    """conv_transpose2d on grouped arrays: x (N, G, C_g, L...), weight (G, C_g, O_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...); the result is written into ``into`` when given."""
     with _rt.quiet():
         # out[n, γ, o, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1] += Σ_(c, i_0, i_1, k_0, k_1) weight[γ, c, o, k_0, k_1] · x[n, γ, c, i_0, i_1]
         out_cols = _af.gemm('gcokl,ngcij->ngoklij', weight, x)
@@ -145,7 +149,8 @@ def _conv_transpose2d_forward(x, weight, bias, stride, padding, dilation, out_sh
         del out_cols
         if bias is not None:
             # out[n, γ, o, j_0, j_1] += bias[γ, o]
-            out = out + _af.align(bias, 'go', 'ngotu')
+            out = _af.add(out, _af.align(bias, 'go', 'ngotu'), into)
+        out = _af.place(out, into)
         return out
 
 
@@ -163,8 +168,8 @@ def _conv_transpose2d_vjp(grad, x, weight, stride, padding, dilation):
         return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}
 
 
-def _conv_transpose3d_forward(x, weight, bias, stride, padding, dilation, out_shape):
-    """conv_transpose3d on grouped arrays: x (N, G, C_g, L...), weight (G, C_g, O_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...)."""
+def _conv_transpose3d_forward(x, weight, bias, stride, padding, dilation, out_shape, into=None):
+    """conv_transpose3d on grouped arrays: x (N, G, C_g, L...), weight (G, C_g, O_g, K...), bias (G, O_g) or None; out_shape (N, G, O_g, M...); the result is written into ``into`` when given."""
     with _rt.quiet():
         # out[n, γ, o, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1, s_2·i_2 + d_2·k_2 - p_2] += Σ_(c, i_0, i_1, i_2, k_0, k_1, k_2) weight[γ, c, o, k_0, k_1, k_2] · x[n, γ, c, i_0, i_1, i_2]
         out_cols = _af.gemm('gcoklm,ngcijh->ngoklmijh', weight, x)
@@ -172,7 +177,8 @@ def _conv_transpose3d_forward(x, weight, bias, stride, padding, dilation, out_sh
         del out_cols
         if bias is not None:
             # out[n, γ, o, j_0, j_1, j_2] += bias[γ, o]
-            out = out + _af.align(bias, 'go', 'ngotuv')
+            out = _af.add(out, _af.align(bias, 'go', 'ngotuv'), into)
+        out = _af.place(out, into)
         return out
 
 
