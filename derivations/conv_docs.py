@@ -430,6 +430,17 @@ def _size_section(pf: dict[str, Any]) -> list[str]:
     ]
 
 
+def _split_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """The benchmark's row as two tables, time then peak memory, each with the case's shape and
+    dtype: one table of eleven columns is wider than the page."""
+    db = _db()
+    split = header.index("nnref peak MiB")
+    time_cols, mem_cols = list(range(split)), [0, 1, *range(split, len(header))]
+    return [db.table([db.cell(header[k]) for k in time_cols], [[db.bench_cell(r[k]) for k in time_cols] for r in rows]),
+            "", "Peak memory, the same cases:", "",
+            db.table([db.cell(header[k]) for k in mem_cols], [[db.bench_cell(r[k]) for k in mem_cols] for r in rows])]
+
+
 def _bench_section() -> list[str]:
     db = _db()
     if not BENCH.exists():
@@ -446,7 +457,7 @@ def _bench_section() -> list[str]:
         " for input, weight and bias"
         + (f". The table was timed {data['runs']} times, minutes apart; a case's ratio is the median of its"
            " runs' ratios, and their range is shown" if data.get("runs", 1) > 1 else "") + ":", "",
-        db.table([db.cell(h) for h in data["header"]], [[db.bench_cell(c) for c in r] for r in rows]), "",
+        *_split_table(data["header"], rows), "",
         "Targets: forward + backward within 1.5× torch in float64 and 2.5× in float32, peak memory no more than"
         " torch's. torch runs float32 through oneDNN and float64 through im2col + MKL; nnref runs both through"
         " its generated gather + batched matrix product + scatter on OpenBLAS, the batch in chunks of equal size"
@@ -464,16 +475,29 @@ def _bench_section() -> list[str]:
     if missed or over:
         lines += ["", "**Not met in this run**: " + "; ".join(
             ([f"time for {', '.join(missed)}"] if missed else []) + ([f"memory for {', '.join(over)}"] if over else []))
-            + ". The small-channel case (3 → 16 channels, 5×5 kernel) is the hard one. Its three matrix"
-            " products per chunk run within about 10% of a bare NumPy matmul of the same shape (about 36"
-            " GFLOP/s in float64 here), but they are small (16 output channels, 75 im2col rows), so the"
-            " im2col gathers, the col2im additions and the bias pass, which NumPy runs on one core, take"
-            " about 45% of the time (measured 2026-11-21: 8 ms of products, 3 ms of gathers, 1.5 ms of"
-            " col2im, 2 ms else, per call). torch's float64 path (`aten/src/ATen/native/ConvolutionMM2d.cpp`,"
-            " in the version read) unfolds, multiplies and folds back one sample at a time, in parallel over"
-            " the batch, in its forward and its input gradient. Chunk sizes from 1 to 32 samples made no"
-            " difference beyond the noise, and copying in two Python threads was slower (it contends with"
-            " OpenBLAS's threads)."]
+            + "."]
+    lines += [
+        "", "**The small-channel case** (3 → 16 channels, 5×5 kernel, float64) is the one nearest its target."
+        " Where one call of nnref's spends its time (measured 2026-11-21, after the same 0.2 s pause, median"
+        " of 40; about 15–16 ms in all): 7.4–8.0 ms in its six matrix products (three per chunk of 16"
+        " samples, each within about 10% of a bare NumPy matmul of the same shape), 3.2–3.5 ms in the four"
+        " im2col gathers, 1.9–2.2 ms in col2im, and about 2.5 ms in the rest (the bias and its gradient,"
+        " argument checks, Python). The products are small (16 output channels, 75 im2col rows) and bound by"
+        " memory traffic, and the gathers and col2im run on one core. torch's float64 path"
+        " (`aten/src/ATen/native/ConvolutionMM2d.cpp`, in the version read) unfolds, multiplies and folds back"
+        " one sample at a time, in parallel over the batch, with buffers that stay in cache. What was tried:"
+        " chunk sizes from 2 to 32 samples (16 is best within the memory target; one chunk of 32 would need"
+        " about 28 MiB, more than torch's 23.5), copies and products split between two Python threads"
+        " (no faster: copies on this machine are bound by memory bandwidth, and two threads calling"
+        " OpenBLAS at once wait on each other), and products split one sample at a time (slower). What"
+        " helped (2026-11-21): each chunk's forward writes its block of the output with the bias added on the"
+        " way, the backward lays out each chunk's output gradient once for both of its products, and a"
+        " forward-sized product is no longer computed transposed; five A/B runs against the previous code"
+        " (the two taking turns with torch, 20–40 turns each) put the gain between −3% and 8%, within this"
+        " machine's noise. The spread of this case's ratio over runs comes"
+        " mostly from torch's side: its time for this case moved between about 11 and 19 ms over the day,"
+        " with the load of the shared machine, while nnref's moved between about 15 and 24 ms.",
+    ]
     return lines
 
 
