@@ -89,3 +89,15 @@ def test_page_shows_derived_formulas_proofs_sizes_code(page: str) -> None:
     assert "assets/plots/conv_receptive_field.png" in page
     for op_ in conv.OPS:
         assert f"{{#{docs_build.anchor(op_.name)}}}" in page  # op links land on the page
+
+
+def test_benchmark_table_is_split_into_time_and_memory() -> None:
+    """The eleven benchmark columns become a time table and a memory table, each row keeping
+    its case and dtype, so neither is wider than the page."""
+    header = ["shape", "dtype", "nnref ms", "torch ms", "nnref / torch", "range", "target", "nnref peak MiB",
+              "torch peak MiB", "memory", "nnref tracemalloc MiB"]
+    row = ["8, 64", "float64", "1.0", "2.0", "0.50×", "0.4–0.6×", "≤ 1.5× ✅", "3.0", "4.0", "✅ ≤ torch", "3.1"]
+    time_table, _, _, _, memory_table = conv_docs._split_table(header, [row])
+    assert time_table.splitlines()[0].count("|") == 8 and "peak" not in time_table
+    assert "| 8, 64 | float64 | 1.0 | 2.0 | 0.50× | 0.4–0.6× | ≤ 1.5× ✔ |" in time_table
+    assert "| 8, 64 | float64 | 3.0 | 4.0 | ✔ ≤ torch | 3.1 |" in memory_table and "nnref ms" not in memory_table

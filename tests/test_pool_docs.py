@@ -127,6 +127,18 @@ def test_benchmark_rows_or_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "2026-02-02 on pool box" in text and "over 9 alternating turns" in text
     assert "| max_pool2d | 8, 64, 56×56 | 2×2 / 2 / 0 | float64 |" in text
     assert "**1 case(s) missed the target in this run.**" in text
+    # The benchmark's own header: an input shape shared by every case is said once, not in a column
+    data = json.loads(bench.read_text())
+    data["pool_header"][1] = "input N, C, H×W"
+    bench.write_text(json.dumps(data))
+    text = "\n".join(pool_docs._bench_section())
+    assert "Input (N, C, H×W) = (8, 64, 56×56) in every case." in text
+    assert "input N, C" not in text
+    # and the two times share a column, "nnref / torch"
+    assert "| ms: nnref / torch |" in text and "| max_pool2d | 2×2 / 2 / 0 | float64 | 3.0 / 2.0 | 1.50× |" in text
+    rows[1]["cells"][1] = "4, 64, 56×56"
+    bench.write_text(json.dumps(data | {"pool_rows": rows}))
+    assert "| max_pool2d | 8, 64, 56×56 | 2×2 / 2 / 0 |" in "\n".join(pool_docs._bench_section())
 
 
 @pytest.mark.parametrize("panel", range(len(pool_docs.PANELS)))
