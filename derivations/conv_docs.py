@@ -477,8 +477,9 @@ def _bench_section() -> list[str]:
             ([f"time for {', '.join(missed)}"] if missed else []) + ([f"memory for {', '.join(over)}"] if over else []))
             + "."]
     lines += [
-        "", "**The small-channel case** (3 → 16 channels, 5×5 kernel, float64) is the one nearest its target."
-        " Where one call of nnref's spends its time (measured 2026-11-21, after the same 0.2 s pause, median"
+        "", "**The small-channel case** (3 → 16 channels, 5×5 kernel, float64) is where this engine's design"
+        " costs most against torch's; an analysis of 2026-11-21, with its own numbers (the table above may be"
+        " newer). Where one call of nnref's spends its time (after the same 0.2 s pause, median"
         " of 40; about 15–16 ms in all): 7.4–8.0 ms in its six matrix products (three per chunk of 16"
         " samples, each within about 10% of a bare NumPy matmul of the same shape), 3.2–3.5 ms in the four"
         " im2col gathers, 1.9–2.2 ms in col2im, and about 2.5 ms in the rest (the bias and its gradient,"
@@ -487,11 +488,12 @@ def _bench_section() -> list[str]:
         " (`aten/src/ATen/native/ConvolutionMM2d.cpp`, in the version read) unfolds, multiplies and folds back"
         " one sample at a time, in parallel over the batch, with buffers that stay in cache. What was tried:"
         " chunk sizes from 2 to 32 samples (16 is best within the memory target; one chunk of 32 would need"
-        " about 28 MiB, more than torch's 23.5), copies and products split between two Python threads"
+        " about 28 MiB, more than torch's 23.4), copies and products split between two Python threads"
         " (no faster: copies on this machine are bound by memory bandwidth, and two threads calling"
         " OpenBLAS at once wait on each other), and products split one sample at a time (slower). What"
         " helped (2026-11-21): each chunk's forward writes its block of the output with the bias added on the"
-        " way, the backward lays out each chunk's output gradient once for both of its products, and a"
+        " way, the backward lays out each chunk's output gradient once for both of its products (where its"
+        " input-gradient product would copy it anyway), and a"
         " forward-sized product is no longer computed transposed; five A/B runs against the previous code"
         " (the two taking turns with torch, 20–40 turns each) put the gain between −3% and 8%, within this"
         " machine's noise. The spread of this case's ratio over runs comes"

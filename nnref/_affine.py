@@ -32,7 +32,7 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 from numpy.typing import NDArray
 
-__all__ = ["At", "at", "gather", "scatter", "gemm", "align", "total", "add", "place"]
+__all__ = ["At", "at", "gather", "scatter", "gemm", "copies", "align", "total", "add", "place"]
 
 
 @dataclass(frozen=True)
@@ -473,6 +473,15 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
     if plan.summed:
         full = full.sum(axis=plan.summed)
     return full.transpose(plan.perm)
+
+
+def copies(subscripts: str, a: Any, b: Any) -> tuple[bool, bool]:
+    """Whether ``gemm(subscripts, a, b)`` would copy ``a`` and ``b`` into matrix order: its
+    plan only, nothing is computed (letters in one operand only are not handled here)."""
+    lhs, out = subscripts.split("->")
+    sa, sb = lhs.split(",")
+    plan = _plan(sa, sb, out, _Spec(a.shape, a.strides), _Spec(b.shape, b.strides))
+    return (plan.right.copy, plan.left.copy) if plan.swap else (plan.left.copy, plan.right.copy)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy
 from numpy.typing import ArrayLike, NDArray
 
+from . import _affine as _af
 from . import _runtime as _rt
 from ._generated import conv as _k
 from ._runtime import NNRefError
@@ -212,8 +213,12 @@ def _forward(p: _Problem, chunk: int | None = None) -> Any:
     kernel = getattr(_k, f"_{p.op}_forward")
     parts = _chunks(p, chunk)
     _hint_heap(p, parts)
-    # Each chunk's kernel writes its block of the result (bias added on the way), so no copy
-    # joins the blocks and none reorders a product that comes back transposed.
+    if len(parts) == 1:
+        # One chunk: the result is allocated by the kernel, after its im2col buffer is freed.
+        out = kernel(p.x, p.w, p.b, p.stride, p.pad_lo, p.dilation, p.out_shape)
+        return out.reshape(p.result_shape)
+    # Several: each chunk's kernel writes its block of the result (bias added on the way), so
+    # no copy joins the blocks and none reorders a product that comes back transposed.
     out = numpy.empty(p.out_shape, dtype=p.x.dtype)
     for part in parts:
         rows = part.stop - part.start
@@ -222,10 +227,15 @@ def _forward(p: _Problem, chunk: int | None = None) -> Any:
 
 
 def _sample_inner(p: _Problem, g: Any) -> Any:
-    """A convolution's output gradient (N, G, O_g, M...) as a view of a copy laid out as
-    (G, O_g, N, M...): both products of the backward read it as a matrix of (group, out
-    channel) by (sample, position), and each would otherwise copy it into that order."""
+    """A convolution's output gradient (N, G, O_g, M...), as a view of a copy laid out as
+    (G, O_g, N, M...) where the input-gradient product would copy it into that order anyway
+    (it takes the samples into its columns when its result is large against g): then both
+    products of the backward read the one copy, where each would make its own.  Elsewhere
+    (a product batched over samples) g is passed as it is."""
     if p.transposed or g.shape[0] < 2 or not g.size:
+        return g
+    spatial, kernel = "ijh"[:p.dims], "klm"[:p.dims]
+    if not _af.copies(f"ngo{spatial},goc{kernel}->ngc{kernel}{spatial}", g, p.w)[0]:
         return g
     return numpy.moveaxis(numpy.ascontiguousarray(numpy.moveaxis(g, 0, 2)), 2, 0)
 

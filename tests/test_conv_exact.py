@@ -204,3 +204,24 @@ def test_same_padding_keeps_the_size_and_puts_the_extra_zero_at_the_end() -> Non
         total = d * (k - 1)
         explicit = nnref.conv1d(np.pad(x, ((0, 0), (0, 0), (total // 2, total - total // 2))), w, dilation=d)
         np.testing.assert_allclose(ours, explicit, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize(("shape", "laid_out"), [((16, 3, 32, 16, 5), True), ((8, 3, 16, 16, 3), False),
+                                               ((2, 32, 8, 64, 3), True), ((1, 4, 8, 4, 3), False)])
+def test_copies_says_what_gemm_does(shape: tuple[int, ...], laid_out: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_affine.copies``, which decides whether the backward lays out each chunk's output
+    gradient once, reports the operand copies the product it plans makes: the samples go into
+    the product's columns (a copy) when its result is large against g, as in the benchmark's
+    small-channel case, and the product is batched over samples (no copy) otherwise."""
+    from nnref import _affine
+
+    n, c, h, o, k = shape
+    rng = np.random.default_rng(0)
+    g, w = rng.standard_normal((n, 1, o, h, h)), rng.standard_normal((1, o, c, k, k))
+    made: list[tuple[tuple[int, ...], bool]] = []
+    real = _affine._apply
+    monkeypatch.setattr(_affine, "_apply", lambda rec, arr: made.append((arr.shape, rec.copy)) or real(rec, arr))
+    _affine.gemm("ngoij,gockl->ngcklij", g, w)
+    said = _affine.copies("ngoij,gockl->ngcklij", g, w)
+    assert sorted(made) == sorted([(g.shape, said[0]), (w.shape, said[1])])
+    assert said[0] is laid_out
