@@ -498,11 +498,11 @@ def _bench_section() -> list[str]:
         " (the two taking turns with torch, 20–40 turns each) put the gain between −3% and 8%, within this"
         " machine's noise. The spread of this case's ratio over runs comes"
         " mostly from torch's side: its time for this case moved between about 11 and 19 ms over the day,"
-        " with the load of the shared machine, while nnref's moved between about 15 and 24 ms. Two other"
-        " full runs of this table on 2026-11-21 after the change (5 runs each, 20:18 and 20:57 UTC) gave this"
-        " case medians of 1.49× (1.27–1.74×) and 1.38× (1.16–1.81×), and the stride-2 float64 case 1.33×"
-        " (1.26–1.50×) and 1.42× (1.07–1.62×): within the target by the median each time, with single runs"
-        " above it.",
+        " with the load of the shared machine, while nnref's moved between about 15 and 24 ms. Three other"
+        " full runs of this table on 2026-11-21 after the change (20:18 UTC, 5 runs; 20:27, 7 runs; 20:57, 5"
+        " runs) gave this case medians of 1.49× (1.27–1.74×), 1.34× (1.13–1.58×) and 1.38× (1.16–1.81×), and"
+        " the stride-2 float64 case 1.33× (1.26–1.50×), 1.37× (0.94–1.51×) and 1.42× (1.07–1.62×): within the"
+        " target by the median each time, with single runs above it.",
     ]
     return lines
 
