@@ -8,10 +8,12 @@ derivative, and finally lays the declared conventions over it at their exact poi
 
 from __future__ import annotations
 
+import gc
 import random
 import signal
 import threading
 from dataclasses import dataclass
+from types import FrameType
 
 import mpmath
 import sympy as sp
@@ -89,6 +91,16 @@ class _OutOfTime(Exception):
     pass
 
 
+def _in_gc_callback(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside one of the garbage collector's callbacks."""
+    codes = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _simplifies_to_zero(diff: sp.Expr) -> bool:
     """Try SymPy's simplify for a few seconds; False when it cannot show 0 in that time.
 
@@ -96,16 +108,19 @@ def _simplifies_to_zero(diff: sp.Expr) -> bool:
     proves nothing either way, so the numeric check takes over."""
     done = False
 
-    def on_alarm(signum: int, frame: object) -> None:
-        if not done:
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        # Not inside a garbage-collector callback: Python would print the exception as
+        # "Exception ignored" and carry on; the alarm's next repeat lands in simplify.
+        if not done and not _in_gc_callback(frame):
             raise _OutOfTime
 
     use_alarm = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGALRM")
     if use_alarm:
         previous = signal.signal(signal.SIGALRM, on_alarm)
-        # The alarm repeats every ALARM_REPEAT seconds after the first: a raise that lands in
-        # code which swallows it (a garbage-collector callback, seen in CI as "Exception
-        # ignored in gc_callback") is followed by another, instead of simplify running on.
+        # The alarm repeats every ALARM_REPEAT seconds after the first: an alarm that lands
+        # in a garbage-collector callback (seen in CI as "Exception ignored in gc_callback"),
+        # or in code that swallows the exception, is followed by another, instead of
+        # simplify running on.
         signal.setitimer(signal.ITIMER_REAL, SIMPLIFY_SECONDS, ALARM_REPEAT)
     try:
         return bool(sp.simplify(sp.piecewise_fold(diff)) == 0)

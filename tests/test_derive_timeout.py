@@ -4,7 +4,9 @@ where Python prints "Exception ignored" and carries on)."""
 
 from __future__ import annotations
 
+import gc
 import signal
+import sys
 import time
 
 import pytest
@@ -31,3 +33,31 @@ def test_time_limit_survives_a_swallowed_alarm(monkeypatch: pytest.MonkeyPatch) 
     assert time.monotonic() - start < 3
     # and the alarm is off afterwards
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="the time limit uses SIGALRM")
+def test_alarm_is_not_raised_inside_a_gc_callback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An alarm that lands in a garbage-collector callback is let pass (Python would print the
+    exception as "Exception ignored" and drop it); the next repeat stops simplify."""
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    def slow_callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            time.sleep(0.4)  # the 0.2 s alarm fires in here
+
+    def simplify_with_a_collection(expr: sp.Expr) -> sp.Expr:
+        gc.callbacks.append(slow_callback)
+        try:
+            gc.collect()
+        finally:
+            gc.callbacks.remove(slow_callback)
+        time.sleep(5)
+        return expr
+
+    monkeypatch.setattr(derive, "SIMPLIFY_SECONDS", 0.2)
+    monkeypatch.setattr(derive.sp, "simplify", simplify_with_a_collection)
+    start = time.monotonic()
+    assert derive._simplifies_to_zero(sp.Symbol("x")) is False
+    assert time.monotonic() - start < 3
+    assert unraisable == []
