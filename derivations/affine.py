@@ -347,6 +347,7 @@ def print_outputs(outputs: list[Output], sched: Schedule, arrays: dict[str, str]
     all_terms = [(o, terms(o.formula, o.target, letter_syms)) for o in outputs]
     sizes = _size_sources(sched, arrays, all_terms)
     codes: list[tuple[Output, Term, _TermCode, bool]] = []
+    products: list[tuple[str, str, str]] = []  # (subscripts, a, b) of the unguarded two-array terms
     for out, ts in all_terms:
         for k_term, term in enumerate(ts):
             started = k_term > 0
@@ -374,6 +375,8 @@ def print_outputs(outputs: list[Output], sched: Schedule, arrays: dict[str, str]
             if len(operands) == 2:
                 (a, la), (b, lb) = operands
                 expr = f"_af.gemm('{la},{lb}->{out_letters}', {a}, {b})"
+                if not guard:
+                    products.append((f"{la},{lb}->{out_letters}", a, b))
             elif len(operands) == 1:
                 (a, la), = operands
                 if set(la) < set(out_letters):
@@ -408,7 +411,7 @@ def print_outputs(outputs: list[Output], sched: Schedule, arrays: dict[str, str]
             last_use[key] = t
     names: dict[str, str] = {}
     ind = "        "
-    body: list[str] = []
+    body = _shared_operands(products, ind)
     for t, (out, term, code, _) in enumerate(codes):
         pad = ind + ("    " if code.guard else "")
         chunk = [pad + describe(term, out.name, sched, arrays)]
@@ -434,6 +437,25 @@ def print_outputs(outputs: list[Output], sched: Schedule, arrays: dict[str, str]
             chunk.append(f"{ind}{out.name} = _af.place({out.name}, {out.into})")
         body += chunk
     return body
+
+
+def _shared_operands(products: list[tuple[str, str, str]], ind: str) -> list[str]:
+    """Lines laying out, once, a kernel argument that several products read: in the order the
+    first of them would copy it into (when it would), so the later ones read that copy rather
+    than each making their own (a convolution's output gradient, read by the input- and the
+    weight-gradient products).  Only where the first product's other operand is an argument
+    too, so the layout can be chosen before any work."""
+    lines: list[str] = []
+    plain = [name for _, a, b in products for name in (a, b) if not name.startswith("{")]
+    for name in dict.fromkeys(plain):
+        if plain.count(name) < 2:
+            continue
+        subscripts, a, b = next(p for p in products if name in p[1:])
+        if a.startswith("{") or b.startswith("{"):
+            continue
+        lines += [f"{ind}# {name} is read by several products: laid out once, as the first would copy it",
+                  f"{ind}{name} = _af.shared_operand({subscripts!r}, {a}, {b}, {(a, b).index(name)})"]
+    return lines
 
 
 # ----------------------------------------------------------------------------- evaluation

@@ -32,7 +32,7 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 from numpy.typing import NDArray
 
-__all__ = ["At", "at", "gather", "scatter", "gemm", "copies", "align", "total", "add", "place"]
+__all__ = ["At", "at", "gather", "scatter", "gemm", "copies", "shared_operand", "align", "total", "add", "place"]
 
 
 @dataclass(frozen=True)
@@ -475,13 +475,32 @@ def gemm(subscripts: str, a: Any, b: Any) -> NDArray[Any]:
     return full.transpose(plan.perm)
 
 
-def copies(subscripts: str, a: Any, b: Any) -> tuple[bool, bool]:
-    """Whether ``gemm(subscripts, a, b)`` would copy ``a`` and ``b`` into matrix order: its
-    plan only, nothing is computed (letters in one operand only are not handled here)."""
+def _recipes(subscripts: str, a: Any, b: Any) -> tuple[_Recipe, _Recipe]:
+    """How ``gemm(subscripts, a, b)`` makes ``a`` and ``b`` into matrices: its plan only,
+    nothing is computed (letters in one operand only are not handled here)."""
     lhs, out = subscripts.split("->")
     sa, sb = lhs.split(",")
     plan = _plan(sa, sb, out, _Spec(a.shape, a.strides), _Spec(b.shape, b.strides))
-    return (plan.right.copy, plan.left.copy) if plan.swap else (plan.left.copy, plan.right.copy)
+    return (plan.right, plan.left) if plan.swap else (plan.left, plan.right)
+
+
+def copies(subscripts: str, a: Any, b: Any) -> tuple[bool, bool]:
+    """Whether ``gemm(subscripts, a, b)`` would copy ``a`` and ``b`` into matrix order."""
+    rec_a, rec_b = _recipes(subscripts, a, b)
+    return rec_a.copy, rec_b.copy
+
+
+def shared_operand(subscripts: str, a: Any, b: Any, k: int) -> NDArray[Any]:
+    """Operand ``k`` (0: ``a``, 1: ``b``) of ``gemm(subscripts, a, b)``: where the product
+    would copy it into matrix order, that copy, viewed back in the operand's own axis order,
+    so this product and any other that wants the same order read it without copying; else
+    the operand itself."""
+    arr = numpy.asarray((a, b)[k])
+    rec = _recipes(subscripts, a, b)[k]
+    if not rec.copy:
+        return arr
+    moved = numpy.ascontiguousarray(arr.reshape(arr.shape + (1,) * rec.newaxes).transpose(rec.perm))
+    return moved.transpose(numpy.argsort(rec.perm)).reshape(arr.shape)
 
 
 @functools.lru_cache(maxsize=1024)

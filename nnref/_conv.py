@@ -17,7 +17,6 @@ from typing import Any
 import numpy
 from numpy.typing import ArrayLike, NDArray
 
-from . import _affine as _af
 from . import _runtime as _rt
 from ._generated import conv as _k
 from ._runtime import NNRefError
@@ -226,32 +225,18 @@ def _forward(p: _Problem, chunk: int | None = None) -> Any:
     return out.reshape(p.result_shape)
 
 
-def _sample_inner(p: _Problem, g: Any) -> Any:
-    """A convolution's output gradient (N, G, O_g, M...), as a view of a copy laid out as
-    (G, O_g, N, M...) where the input-gradient product would copy it into that order anyway
-    (it takes the samples into its columns when its result is large against g): then both
-    products of the backward read the one copy, where each would make its own.  Elsewhere
-    (a product batched over samples) g is passed as it is."""
-    if p.transposed or g.shape[0] < 2 or not g.size:
-        return g
-    spatial, kernel = "ijh"[:p.dims], "klm"[:p.dims]
-    if not _af.copies(f"ngo{spatial},goc{kernel}->ngc{kernel}{spatial}", g, p.w)[0]:
-        return g
-    return numpy.moveaxis(numpy.ascontiguousarray(numpy.moveaxis(g, 0, 2)), 2, 0)
-
-
 def _vjp(p: _Problem, grad: Any, chunk: int | None = None) -> dict[str, Any]:
     kernel = getattr(_k, f"_{p.op}_vjp")
     g = grad.reshape(p.out_shape)
     parts = _chunks(p, chunk)
     _hint_heap(p, parts)
     if len(parts) == 1:
-        grads = kernel(_sample_inner(p, g), p.x, p.w, p.stride, p.pad_lo, p.dilation)
+        grads = kernel(g, p.x, p.w, p.stride, p.pad_lo, p.dilation)
     else:
         # The input gradient is per sample; the weight and bias gradients sum over samples.
         grads = {"input": numpy.empty(p.x.shape, dtype=p.x.dtype)}
         for k, part in enumerate(parts):
-            one = kernel(_sample_inner(p, g[part]), p.x[part], p.w, p.stride, p.pad_lo, p.dilation)
+            one = kernel(g[part], p.x[part], p.w, p.stride, p.pad_lo, p.dilation)
             grads["input"][part] = one["input"]
             if k == 0:
                 grads["weight"], grads["bias"] = one["weight"], one["bias"]

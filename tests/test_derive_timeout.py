@@ -8,11 +8,21 @@ import gc
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 import pytest
 import sympy as sp
 
 from derivations import derive
+
+
+def _seconds_to_give_up(monkeypatch: pytest.MonkeyPatch, simplify: Callable[[sp.Expr], sp.Expr]) -> float:
+    """How long _simplifies_to_zero takes to return False with this simplify and a 0.2 s limit."""
+    monkeypatch.setattr(derive, "SIMPLIFY_SECONDS", 0.2)
+    monkeypatch.setattr(derive.sp, "simplify", simplify)
+    start = time.monotonic()
+    assert derive._simplifies_to_zero(sp.Symbol("x")) is False
+    return time.monotonic() - start
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="the time limit uses SIGALRM")
@@ -25,12 +35,8 @@ def test_time_limit_survives_a_swallowed_alarm(monkeypatch: pytest.MonkeyPatch) 
         time.sleep(5)  # and simplify runs on
         return expr
 
-    monkeypatch.setattr(derive, "SIMPLIFY_SECONDS", 0.2)
-    monkeypatch.setattr(derive.sp, "simplify", stubborn)
-    start = time.monotonic()
-    assert derive._simplifies_to_zero(sp.Symbol("x")) is False
     # one repeat of the alarm after the swallowed one; without it this takes 10 s
-    assert time.monotonic() - start < 3
+    assert _seconds_to_give_up(monkeypatch, stubborn) < 3
     # and the alarm is off afterwards
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
@@ -55,9 +61,5 @@ def test_alarm_is_not_raised_inside_a_gc_callback(monkeypatch: pytest.MonkeyPatc
         time.sleep(5)
         return expr
 
-    monkeypatch.setattr(derive, "SIMPLIFY_SECONDS", 0.2)
-    monkeypatch.setattr(derive.sp, "simplify", simplify_with_a_collection)
-    start = time.monotonic()
-    assert derive._simplifies_to_zero(sp.Symbol("x")) is False
-    assert time.monotonic() - start < 3
+    assert _seconds_to_give_up(monkeypatch, simplify_with_a_collection) < 3
     assert unraisable == []

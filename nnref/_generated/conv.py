@@ -39,6 +39,8 @@ def _conv1d_forward(x, weight, bias, stride, padding, dilation, out_shape, into=
 def _conv1d_vjp(grad, x, weight, stride, padding, dilation):
     """Gradients of <grad, conv1d(x, weight, bias)>, each term derived by SymPy (derivations/conv.py)."""
     with _rt.quiet():
+        # grad is read by several products: laid out once, as the first would copy it
+        grad = _af.shared_operand('ngoi,gock->ngcki', grad, weight, 0)
         # grad_input[n, γ, c, s·i + d·k - p] += Σ_(i, k, o) grad[n, γ, o, i] · weight[γ, o, c, k]
         grad_input_cols = _af.gemm('ngoi,gock->ngcki', grad, weight)
         grad_input = _af.scatter(grad_input_cols, 'ngcki', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0])), x.shape, small='k', overwrite=True)
@@ -69,6 +71,8 @@ def _conv2d_forward(x, weight, bias, stride, padding, dilation, out_shape, into=
 def _conv2d_vjp(grad, x, weight, stride, padding, dilation):
     """Gradients of <grad, conv2d(x, weight, bias)>, each term derived by SymPy (derivations/conv.py)."""
     with _rt.quiet():
+        # grad is read by several products: laid out once, as the first would copy it
+        grad = _af.shared_operand('ngoij,gockl->ngcklij', grad, weight, 0)
         # grad_input[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1] += Σ_(i_0, i_1, k_0, k_1, o) grad[n, γ, o, i_0, i_1] · weight[γ, o, c, k_0, k_1]
         grad_input_cols = _af.gemm('ngoij,gockl->ngcklij', grad, weight)
         grad_input = _af.scatter(grad_input_cols, 'ngcklij', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1])), x.shape, small='kl', overwrite=True)
@@ -99,6 +103,8 @@ def _conv3d_forward(x, weight, bias, stride, padding, dilation, out_shape, into=
 def _conv3d_vjp(grad, x, weight, stride, padding, dilation):
     """Gradients of <grad, conv3d(x, weight, bias)>, each term derived by SymPy (derivations/conv.py)."""
     with _rt.quiet():
+        # grad is read by several products: laid out once, as the first would copy it
+        grad = _af.shared_operand('ngoijh,gocklm->ngcklmijh', grad, weight, 0)
         # grad_input[n, γ, c, s_0·i_0 + d_0·k_0 - p_0, s_1·i_1 + d_1·k_1 - p_1, s_2·i_2 + d_2·k_2 - p_2] += Σ_(i_0, i_1, i_2, k_0, k_1, k_2, o) grad[n, γ, o, i_0, i_1, i_2] · weight[γ, o, c, k_0, k_1, k_2]
         grad_input_cols = _af.gemm('ngoijh,gocklm->ngcklmijh', grad, weight)
         grad_input = _af.scatter(grad_input_cols, 'ngcklmijh', ('n', 'g', 'c', _af.at(-padding[0], i=stride[0], k=dilation[0]), _af.at(-padding[1], j=stride[1], l=dilation[1]), _af.at(-padding[2], h=stride[2], m=dilation[2])), x.shape, small='klm', overwrite=True)
