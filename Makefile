@@ -28,7 +28,7 @@ verify: generate
 
 docs: $(STAMP)
 	@echo "==> [docs] pages, plots and results -> docs/"
-	$(PY) -m derivations.docs_build
+	$(PY) -m pages
 	@echo "==> [docs] mkdocs build --strict -> site/"
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 

@@ -1,23 +1,23 @@
-"""The one description of an operation.
+"""The schema: what every op description is made of, and the one protocol every family follows.
 
-Every op in nnref is a ``PointwiseOp`` (here) or a ``structured.StructuredOp`` declared
-once in a family module (``activations.py``, ``losses.py``, ``structured.py``).  From that
-single record:
+An op is declared once, as a record in a family module under ``derivations/ops/``
+(``PointwiseOp`` and ``StructuredOp`` here; ``ConvOp`` and ``PoolOp`` beside their
+index formulas).  Every record type satisfies ``OpRecord``, so the code printers
+(``derivations/codegen/``), the catalog, the tests and the page builder (``pages/``)
+iterate over ops through ``derivations/registry.py`` and never over record types.
 
-* ``derive.py`` differentiates the definition with SymPy and proves every rewrite and
-  every quoted closed form equal to the raw derivative;
-* ``codegen.py`` prints the engine (``nnref/_generated/*.py``) with SymPy's NumPy printer;
-* the tests read the conventions, domains and tolerances from the generated catalog;
-* ``docs_build.py`` renders the docs page.
-
-Nothing about an op is written anywhere else.
+Owns: the building blocks (``Arg``, ``Param``, ``Convention``, ``Tol``, ``Rewrite``,
+``ClosedForm``, ``Step``), the pointwise and step-list record types, ``OpRecord``,
+``Module`` and ``Family``.  Imports: SymPy, mpmath and NumPy only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import numpy as np
 import sympy as sp
 from mpmath.libmp import prec_to_dps
 from sympy.core.function import ArgumentIndexError
@@ -248,6 +248,17 @@ class PointwiseOp:
     # the parameter names, what was expected), e.g. hardtanh's min_val <= max_val.
     relations: tuple[tuple[str, str, str], ...] = ()
 
+    printer: ClassVar[str] = "pointwise"
+    renderer: ClassVar[str] = "pointwise"
+
+    @property
+    def inputs(self) -> tuple[Arg, ...]:
+        return self.args
+
+    def derivation(self) -> Derivation:
+        """The definition and SymPy's raw derivative with respect to each differentiable input."""
+        return Derivation(self.definition, {a.name: sp.diff(self.definition, a.symbol) for a in self.args if a.grad})
+
     @property
     def public(self) -> str:
         return self.variant_of[0] if self.variant_of else self.name
@@ -264,3 +275,132 @@ class PointwiseOp:
     @property
     def differentiable(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.args if a.grad)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the engine: ``name = expr`` elementwise, or reduced over the axis, or
+    an einsum contraction of named arrays."""
+
+    name: str
+    expr: sp.Expr | None = None
+    reduce: str | None = None  # 'sum' | 'max' over `axis`, keepdims
+    contract: tuple[str, tuple[str, ...]] | None = None
+
+
+@dataclass
+class StructuredOp:
+    name: str
+    family: str
+    summary: str
+    inputs: tuple[Arg, ...]
+    params: tuple[Param, ...]
+    definition_latex: str
+    #: textbook definition on object arrays of symbols: (arrays by symbol name, axis) -> output
+    definition: Callable[[dict[str, np.ndarray], int], np.ndarray]
+    forward: tuple[Step, ...]
+    vjp: tuple[Step, ...]
+    #: shapes of the symbol arrays used in the proofs, one dict per instance
+    instances: tuple[dict[str, Any], ...]
+    axis: int = -1
+    closed_forms: tuple[tuple[str, str], ...] = ()  # (LaTeX, what it says)
+    conventions: tuple[Convention, ...] = ()
+    tolerances: dict[str, Tol] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    reduction: bool = False
+    reductions: tuple[str, ...] = ("none", "mean", "sum")
+    kind: str = "structured"
+    #: symbols of the arrays the kernels take, in order (the engine's argument names)
+    kernel_args: tuple[str, ...] = ()
+
+    printer: ClassVar[str] = "steps"
+    renderer: ClassVar[str] = "structured"
+
+    @property
+    def public(self) -> str:
+        return self.name
+
+    def derivation(self) -> Derivation:
+        """The textbook definition (on symbol arrays) and the VJP as engine steps, proved equal
+        to SymPy's derivative of it by ``derivations.steps.prove_structured``."""
+        return Derivation(self.definition, {a.name: self.vjp for a in self.inputs if a.grad})
+
+    def tol(self, dtype: str) -> Tol:
+        return self.tolerances.get(dtype, DEFAULT_TOLS[dtype])
+
+    @property
+    def differentiable(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.inputs if a.grad)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What SymPy works from and what it derived: the forward definition and, per
+    differentiable input, the vector-Jacobian product (a SymPy expression or index formula;
+    for step-list ops, the engine steps proved equal to it)."""
+
+    forward: Any
+    vjps: dict[str, Any]
+
+
+@runtime_checkable
+class OpRecord(Protocol):
+    """The one op protocol.  Every family's record type has these members, so nothing
+    downstream needs to know which record type it holds:
+
+    * ``name`` (the record's own name; ``public`` is the function users call, which differs
+      for variants such as gelu's approximate='tanh'), ``family`` (its page), ``summary``;
+    * ``inputs`` (array arguments), ``params`` (everything else), ``differentiable``;
+    * ``derivation()``: the forward definition and the derived VJPs;
+    * ``conventions``, ``closed_forms``, ``notes`` and ``tol(dtype)``;
+    * ``printer``: the key of the code printer that writes its engine
+      (``derivations.codegen.PRINTERS``), and ``renderer``: the key of the page section
+      that shows it (``pages``).
+    """
+
+    name: str
+    family: str
+    summary: str
+    inputs: tuple[Arg, ...]
+    params: tuple[Param, ...]
+    conventions: tuple[Any, ...]
+    closed_forms: tuple[Any, ...]
+    notes: tuple[str, ...]
+    reduction: bool
+    printer: ClassVar[str]
+    renderer: ClassVar[str]
+
+    @property
+    def public(self) -> str: ...
+
+    @property
+    def differentiable(self) -> tuple[str, ...]: ...
+
+    def derivation(self) -> Derivation: ...
+
+    def tol(self, dtype: str) -> Tol: ...
+
+
+@dataclass(frozen=True)
+class Module:
+    """A description module under ``derivations/ops/`` and the engine module printed from
+    it (``nnref/_generated/<name>.py``), by the printer its records name."""
+
+    name: str
+    ops: tuple[OpRecord, ...]
+
+    @property
+    def printer(self) -> str:
+        kinds = {op.printer for op in self.ops}
+        if len(kinds) != 1:
+            raise ValueError(f"module {self.name}: its ops name several printers {sorted(kinds)}")
+        return kinds.pop()
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of ops as the site groups them: ``name`` is what ``op.family`` says."""
+
+    name: str
+    page: str
+    title: str

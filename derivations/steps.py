@@ -11,8 +11,7 @@ import sympy as sp
 from nnref._runtime import contract
 
 from .derive import Proof, prove_equal
-from .printing import EnginePrinter
-from .structured import Step, StructuredOp
+from .spec import Step, StructuredOp
 
 GRAD = sp.Symbol("g", real=True)
 
@@ -89,34 +88,3 @@ def prove_structured(op: StructuredOp) -> list[Proof]:
                                       f"{op.name} [{shape_txt}]: engine VJP for {arg} equals SymPy's"
                                       f" derivative of <g, definition>", seed=100 + n))
     return proofs
-
-
-def kernel_source(op: StructuredOp) -> str:
-    """The op's forward and VJP kernels as NumPy source."""
-    printer = EnginePrinter()
-    params = [p.symbol.name for p in op.params if p.symbol is not None]
-    args = list(op.kernel_args) + params + ["axis"]
-
-    def body(steps: tuple[Step, ...]) -> list[str]:
-        lines = []
-        for st in steps:
-            if st.contract is not None:
-                subs, operands = st.contract
-                rhs = f"_rt.contract({subs!r}, {', '.join(operands)})"
-            elif st.reduce is not None:
-                assert st.expr is not None
-                fn = "_rt.sum_along" if st.reduce == "sum" else "_rt.max_along"
-                rhs = f"{fn}({printer.doprint(st.expr)}, axis)"
-            else:
-                assert st.expr is not None
-                rhs = printer.doprint(st.expr)
-            lines.append(f"        {st.name} = {rhs}")
-        return lines
-
-    grads = [a for a in op.inputs if a.grad]
-    src = [f"def _{op.name}_forward({', '.join(args)}):", "    with _rt.quiet():"]
-    src += body(op.forward) + ["        return out", "", ""]
-    src += [f"def _{op.name}_vjp({', '.join(['g'] + args)}):", "    with _rt.quiet():"]
-    src += body(op.vjp)
-    src += ["        return {"] + [f"            {a.name!r}: grad_{a.name}," for a in grads] + ["        }", ""]
-    return "\n".join(src)

@@ -16,7 +16,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from derivations.pool_proofs import torch_rule  # torch's output-size rule, written out as torch's source has it
+from derivations.proofs.pool import torch_rule  # torch's output-size rule, written out as torch's source has it
 
 Case = tuple[dict[str, np.ndarray], dict[str, Any]]
 

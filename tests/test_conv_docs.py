@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from derivations import conv, conv_docs, conv_proofs, docs_build
+from derivations.ops import conv
+from derivations.proofs import conv as conv_proofs
+from pages import build as docs_build
+from pages import conv as conv_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 

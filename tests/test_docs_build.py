@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from derivations import activations, docs_build, structured
+from derivations.ops import activations, structured
+from pages import build as docs_build
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derivations import docs_build, pool, pool_docs, pool_proofs
+from derivations.ops import pool
+from derivations.proofs import pool as pool_proofs
+from pages import build as docs_build
+from pages import pool as pool_docs
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from .spec import Arg, ClosedForm, Convention, IsInf, IsNaN, Param, PointwiseOp, Rewrite, Tol
+from ..spec import Arg, ClosedForm, Convention, IsInf, IsNaN, Param, PointwiseOp, Rewrite, Tol
 
 x = sp.Symbol("x", real=True)
 INPUT = (Arg("input", x, "input tensor, any shape"),)

@@ -26,8 +26,10 @@ import numpy as np
 import sympy as sp
 from sympy.tensor.indexed import Indexed
 
-from . import affine
-from .conv import (
+from .. import affine
+from ..codegen.index import IndexPrinter
+from ..derive import Proof
+from ..ops.conv import (
     C,
     Cg,
     Config,
@@ -44,13 +46,12 @@ from .conv import (
     o,
     op_named,
 )
-from .derive import Proof
-from .steps import symbol_array
+from ..steps import symbol_array
 
 # ----------------------------------------------------------------------------- formulas as Python
 
 
-class _CodePrinter(affine.IndexPrinter):
+class _CodePrinter(IndexPrinter):
     """Integer index arithmetic in plain Python (floor(a/b) as a // b)."""
 
     def _print_floor(self, expr: sp.Expr) -> str:
@@ -71,7 +72,7 @@ def compile_formula(expr: sp.Expr, free: tuple[sp.Symbol, ...], values: dict[sp.
     pr.names = {s.name: names[s] for s in names}
     lines[0] = f"def _f({', '.join(names[s] for s in free)}, arrays):"
     for term in sp.Add.make_args(expr):
-        summand, limits = affine._flatten(term)
+        summand, limits = affine.flatten(term)
         ind = "    "
         body = []
         for v, lo, hi in limits:
@@ -292,8 +293,8 @@ def check_grid(op: ConvOp, profile: str = "thorough") -> tuple[int, int]:
 
 def same_sum(a: sp.Expr, b: sp.Expr) -> bool:
     """Two sums of products are the same: same summands term by term, same ranges (in any order)."""
-    ta = sorted((affine._flatten(t) for t in sp.Add.make_args(a)), key=str)
-    tb = sorted((affine._flatten(t) for t in sp.Add.make_args(b)), key=str)
+    ta = sorted((affine.flatten(t) for t in sp.Add.make_args(a)), key=str)
+    tb = sorted((affine.flatten(t) for t in sp.Add.make_args(b)), key=str)
     if len(ta) != len(tb):
         return False
     for (fa, la), (fb, lb) in zip(ta, tb):

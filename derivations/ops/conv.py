@@ -28,19 +28,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import sympy as sp
 
-from . import affine
-from .spec import Arg, Param, Tol
+from .. import affine
+from ..spec import Arg, Derivation, Param, Tol
 
 FAMILY = "convolution"
 
-# Einsum letters of the index symbols in the generated code.
-POSITION_LETTERS = "ijh"   # positions on the short side (conv output, conv_transpose input)
-TARGET_LETTERS = "tuv"     # positions on the long side (conv input, conv_transpose output)
-KERNEL_LETTERS = "klm"     # kernel offsets: the small letters, looped over by scatter
 
 x, w, b, g = (sp.IndexedBase(name) for name in ("x", "w", "b", "g"))
 n, gamma, c, o = sp.symbols("n gamma c o", integer=True, nonnegative=True)
@@ -125,6 +121,18 @@ class ConvOp:
     conventions: tuple[Any, ...] = ()
     closed_forms: tuple[Any, ...] = ()
 
+    printer: ClassVar[str] = "conv"
+    renderer: ClassVar[str] = "conv"
+
+    @property
+    def public(self) -> str:
+        return self.name
+
+    def derivation(self) -> Derivation:
+        """The stated index formula and SymPy's derivative of ⟨g, y⟩ at each operand."""
+        st = self.stated
+        return Derivation(st.forward.formula, {k: d.formula for k, d in st.grads.items()})
+
     def tol(self, dtype: str) -> Tol:
         return self.tolerances[dtype]
 
@@ -202,42 +210,6 @@ class ConvOp:
     def grouped(self) -> Statement:
         """Channels split into (group, channel in group): every index affine (what the engine runs)."""
         return self._statement(grouped=True)
-
-    # ------------------------------------------------------------------ code
-
-    @property
-    def schedule(self) -> affine.Schedule:
-        letters = {n: "n", gamma: "g", c: "c", o: "o"}
-        names: dict[str, str] = {}
-        for a, ax in enumerate(self.axes):
-            letters[ax.i] = POSITION_LETTERS[a]
-            letters[ax.j] = TARGET_LETTERS[a]
-            letters[ax.k] = KERNEL_LETTERS[a]
-            names.update({ax.s.name: f"stride[{a}]", ax.d.name: f"dilation[{a}]", ax.p.name: f"padding[{a}]"})
-        return affine.Schedule(letters, small=KERNEL_LETTERS[:self.dims], optional=("b",), names=names)
-
-    def kernel_source(self) -> str:
-        st = self.grouped
-        arrays = {"x": "x", "w": "weight", "b": "bias", "g": "grad"}
-        sched = self.schedule
-        shape_of = {"input": "x.shape", "weight": "weight.shape", "bias": "grad.shape[1:3]"}
-        fwd = affine.print_outputs([affine.Output("out", st.forward.formula, st.forward.target, "out_shape",
-                                                   into="into")],
-                                   sched, arrays)
-        vjp = affine.print_outputs([affine.Output(f"grad_{k}", d.formula, d.target, shape_of[k])
-                                    for k, d in st.grads.items()], sched, arrays)
-        layout = ("x (N, G, C_g, L...), weight (G, C_g, O_g, K...), bias (G, O_g) or None" if self.transposed
-                  else "x (N, G, C_g, L...), weight (G, O_g, C_g, K...), bias (G, O_g) or None")
-        src = [f"def _{self.name}_forward(x, weight, bias, stride, padding, dilation, out_shape, into=None):",
-               f'    """{self.name} on grouped arrays: {layout}; out_shape (N, G, O_g, M...); the result'
-               ' is written into ``into`` when given."""',
-               "    with _rt.quiet():", *fwd, "        return out", "", "",
-               f"def _{self.name}_vjp(grad, x, weight, stride, padding, dilation):",
-               f'    """Gradients of <grad, {self.name}(x, weight, bias)>, each term derived by SymPy'
-               ' (derivations/conv.py)."""',
-               "    with _rt.quiet():", *vjp,
-               "        return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}", ""]
-        return "\n".join(src)
 
 
 # ----------------------------------------------------------------------------- output sizes
@@ -412,48 +384,3 @@ class Config:
         if self.transposed:
             out["output_padding"] = self.output_padding or (0,) * self.dims
         return out
-
-
-# ----------------------------------------------------------------------------- the generated module
-
-SIZE_NAMES = {"L": "size", "K": "kernel", "s": "stride", "d": "dilation", "P": "pad_total", "p": "padding",
-              "a": "output_padding"}
-
-
-class _SizePrinter(affine.IndexPrinter):
-    """Integer arithmetic: floor(a/b) prints as Python's floor division."""
-
-    def _print_floor(self, expr: sp.Expr) -> str:
-        num, den = sp.fraction(sp.together(expr.args[0]))
-        return f"({self.doprint(num)})//{self.doprint(den)}"
-
-
-def size_source() -> str:
-    rule = size_rule()
-    pr = _SizePrinter(SIZE_NAMES)
-    return "\n".join([
-        "def conv_out_size(size, kernel, stride, dilation, pad_total):",
-        '    """Output length of a convolution, derived in derivations/conv.py: the last output position is',
-        '    the largest i with s·i + d·(K − 1) − p <= L − 1 + (P − p), P the total padding."""',
-        f"    return {pr.doprint(rule.conv)}",
-        "",
-        "",
-        "def conv_transpose_out_size(size, kernel, stride, dilation, padding, output_padding):",
-        '    """Output length of a transposed convolution: the last write s·(L − 1) + d·(K − 1) − p, plus',
-        '    one, minus the padding cropped at the end, plus output_padding."""',
-        f"    return {pr.doprint(rule.transposed)}",
-        "",
-    ])
-
-
-def module_source() -> str:
-    """nnref/_generated/conv.py: the output sizes and every op's forward and VJP kernels."""
-    from .codegen import HEADER
-
-    head = HEADER.format(source="conv").replace("import numpy\nfrom numpy.typing import ArrayLike, NDArray\n\n", "")
-    head = head.replace("from .. import _runtime as _rt\n",
-                        "from .. import _affine as _af\nfrom .. import _runtime as _rt\n")
-    parts = [head, "\n\n" + size_source()]
-    for op in OPS:
-        parts.append("\n\n" + op.kernel_source())
-    return "".join(parts)

@@ -38,11 +38,10 @@ import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter, greek_letters_set
 
-from . import activations, structured
-from .derive import Proof, engine_derivative, prove_op, raw_derivative
-from .spec import Arg, Convention, Param, PointwiseOp
-from .steps import prove_structured
-from .structured import Step, StructuredOp
+from derivations.derive import Proof, engine_derivative, prove_op, raw_derivative
+from derivations.ops import activations, structured
+from derivations.spec import Arg, Convention, Param, PointwiseOp, Step, StructuredOp
+from derivations.steps import prove_structured
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -70,9 +69,9 @@ STRAY_TEX = ("\\frac", "\\(", "\\[", "$$", "\\begin{")
 # ----------------------------------------------------------------------------- the ops
 
 def pointwise_ops() -> list[PointwiseOp]:
-    from . import losses
+    from derivations.ops import losses
 
-    return list(activations.OPS) + list(getattr(losses, "POINTWISE", []))
+    return list(activations.OPS) + list(losses.OPS)
 
 
 def structured_ops() -> list[StructuredOp]:
@@ -96,11 +95,11 @@ def variants_of(op: Op) -> list[PointwiseOp]:
 def family_ops(family: str) -> list[Op]:
     """Every op record of a family: pointwise first (declaration order), then structured."""
     if family == "convolution":  # their own page: derivations/conv_docs.py
-        from . import conv
+        from derivations.ops import conv
 
         return list(conv.OPS)  # type: ignore[arg-type]
     if family == "pooling":  # their own page: derivations/pool_docs.py
-        from . import pool
+        from derivations.ops import pool
 
         return list(pool.OPS)  # type: ignore[arg-type]
     return [op for op in all_ops() if op.family == family]
@@ -1075,11 +1074,11 @@ def render_family_page(family: str, title: str, verification: dict[str, Any] | N
                        plots_dir: Path | None) -> tuple[str, int, int]:
     """(page text, op records, plots drawn)."""
     if family == "convolution":
-        from . import conv_docs
+        from . import conv as conv_docs
 
         return conv_docs.render_page(title, verification, plots_dir)
     if family == "pooling":
-        from . import pool_docs
+        from . import pool as pool_docs
 
         return pool_docs.render_page(title, verification, plots_dir)
     ops = family_ops(family)
@@ -1194,7 +1193,7 @@ def render_conventions() -> str:
     structured_notes = [f"- {op_link(op)}: {md(n)}" for op in structured_ops() for n in op.notes
                         if "overflow" in n]
     # Pooling's conventions are shared by several ops (max_pool1d-3d, ...): one row each.
-    from . import pool
+    from derivations.ops import pool
 
     pooled: dict[str, tuple[Any, list[Any]]] = {}
     for pop in pool.OPS:
@@ -1619,7 +1618,7 @@ def worked_example_claims() -> list[Claim]:
                               "relu(z) = z: " + ", ".join(f"{v:.0e}" for v in big)
                               + f"; min on the grid {fmt(e6['relu_min'])}",
                               bool(np.all(big == e6["big"])) and e6["relu_min"] >= 0, big))
-    from . import conv_docs
+    from . import conv as conv_docs
 
     return claims + conv_docs.e4_e5_claims()
 
@@ -1660,7 +1659,7 @@ def _e3_tables(res: dict[str, Any]) -> str:
 
 
 def render_worked_examples() -> str:
-    from . import conv_docs
+    from . import conv as conv_docs
 
     claims = worked_example_claims()
     by = lambda p: [c for c in claims if c.key.startswith(p)]  # noqa: E731
@@ -1786,11 +1785,11 @@ def main(argv: list[str] | None = None) -> int:
         write_page(page, text)
         drawn |= {PLOTS / f"{op.name}.png" for op in family_ops(family)}
         if family == "convolution":
-            from . import conv_docs
+            from . import conv as conv_docs
 
             drawn |= conv_docs.DRAWN
         if family == "pooling":
-            from . import pool_docs
+            from . import pool as pool_docs
 
             drawn |= pool_docs.DRAWN
         print(f"  page {page} ({n_ops} ops, {n_plots} plots)")

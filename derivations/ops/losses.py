@@ -14,8 +14,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
+from ..spec import Arg, ClosedForm, Convention, IsInf, IsNaN, Param, PointwiseOp, Rewrite, xlogy
 from .activations import stable_sigmoid
-from .spec import Arg, ClosedForm, Convention, IsInf, IsNaN, Param, PointwiseOp, Rewrite, xlogy
 
 FAMILY = "loss"
 R = sp.S.Reals
@@ -202,7 +202,7 @@ def _gaussian(full: bool) -> PointwiseOp:
     )
 
 
-POINTWISE: list[PointwiseOp] = [
+OPS: list[PointwiseOp] = [
     PointwiseOp(
         name="mse_loss", family=FAMILY, latex_name=r"\operatorname{mse}",
         summary="Squared error (input - target)^2.",

@@ -16,63 +16,13 @@ Argument checking and the class-index plumbing of the losses live in
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 import sympy as sp
 
-from .spec import Arg, Convention, Param, Tol
+from ..spec import Arg, Convention, Param, Step, StructuredOp, Tol
 
 x, g, w, b, t, cw = sp.symbols("x g weight bias target class_weight", real=True)
 m, e, s, p, gp, sg, st, out = sp.symbols("m e s p gp sg st out", real=True)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of the engine: ``name = expr`` elementwise, or reduced over the axis, or
-    an einsum contraction of named arrays."""
-
-    name: str
-    expr: sp.Expr | None = None
-    reduce: str | None = None  # 'sum' | 'max' over `axis`, keepdims
-    contract: tuple[str, tuple[str, ...]] | None = None
-
-
-@dataclass
-class StructuredOp:
-    name: str
-    family: str
-    summary: str
-    inputs: tuple[Arg, ...]
-    params: tuple[Param, ...]
-    definition_latex: str
-    #: textbook definition on object arrays of symbols: (arrays by symbol name, axis) -> output
-    definition: Callable[[dict[str, np.ndarray], int], np.ndarray]
-    forward: tuple[Step, ...]
-    vjp: tuple[Step, ...]
-    #: shapes of the symbol arrays used in the proofs, one dict per instance
-    instances: tuple[dict[str, Any], ...]
-    axis: int = -1
-    closed_forms: tuple[tuple[str, str], ...] = ()  # (LaTeX, what it says)
-    conventions: tuple[Convention, ...] = ()
-    tolerances: dict[str, Tol] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-    reduction: bool = False
-    reductions: tuple[str, ...] = ("none", "mean", "sum")
-    kind: str = "structured"
-    #: symbols of the arrays the kernels take, in order (the engine's argument names)
-    kernel_args: tuple[str, ...] = ()
-
-    def tol(self, dtype: str) -> Tol:
-        from .spec import DEFAULT_TOLS
-
-        return self.tolerances.get(dtype, DEFAULT_TOLS[dtype])
-
-    @property
-    def differentiable(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.inputs if a.grad)
 
 
 def _softmax_def(arrs: dict[str, np.ndarray], axis: int) -> np.ndarray:

@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import affine, pool
-from .pool import D, Kt, P, PoolOp, c, chi, g, idx, n, x
+from .. import affine
+from ..codegen.pool import KERNEL_LETTERS, POSITION_LETTERS
+from ..ops import pool
+from ..ops.pool import D, Kt, P, PoolOp, c, chi, g, idx, n, x
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,8 @@ def max_exact_check(op: PoolOp, cfg: WindowConfig, seed: int, specials: bool = T
 
     w = _Window(op.name, op.dims, xv, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation, cfg.ceil_mode,
                 xv.shape[:2] + out, True)
-    flat = flat_index(chosen, _index(w), "nc" + pool.POSITION_LETTERS[:op.dims], xv.shape,
-                      pool.KERNEL_LETTERS[:op.dims], cfg.kernel)
+    flat = flat_index(chosen, _index(w), "nc" + POSITION_LETTERS[:op.dims], xv.shape,
+                      KERNEL_LETTERS[:op.dims], cfg.kernel)
     if not np.array_equal(fwd, want_y, equal_nan=True):
         raise AssertionError(f"{op.name} {cfg}: forward differs from the selector formula")
     if not np.array_equal(flat, want_i):

@@ -32,18 +32,16 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import sympy as sp
 
-from . import affine
+from .. import affine
+from ..spec import Arg, Derivation, Param, Tol
 from .conv import AxisSymbols, Derived, axis_symbols, primed
-from .spec import Arg, Param, Tol
 
 FAMILY = "pooling"
-POSITION_LETTERS = "ijh"
-KERNEL_LETTERS = "klm"
 
 x, g, chi, idx = (sp.IndexedBase(name) for name in ("x", "g", "chi", "idx"))
 n, c = sp.symbols("n c", integer=True, nonnegative=True)
@@ -187,6 +185,17 @@ class PoolOp:
     reduction: bool = False
     closed_forms: tuple[Any, ...] = ()
 
+    printer: ClassVar[str] = "pool"
+    renderer: ClassVar[str] = "pool"
+
+    @property
+    def public(self) -> str:
+        return self.name
+
+    def derivation(self) -> Derivation:
+        """The index formula and SymPy's derivative of ⟨g, y⟩ at an input entry."""
+        return Derivation(self.forward, {"input": self.gradient.formula})
+
     def tol(self, dtype: str) -> Tol:
         return self.tolerances[dtype]
 
@@ -272,89 +281,6 @@ class PoolOp:
         # the window, j′ = s·i + d·k − p, stays: it says where the gradient is written.
         return Derived(_sum_out_index_delta(raw), raw, target)
 
-    # ------------------------------------------------------------------ code
-
-    def schedule(self) -> affine.Schedule:
-        letters = {n: "n", c: "c"}
-        names: dict[str, str] = {}
-        for a, ax in enumerate(self.axes):
-            letters[ax.i] = POSITION_LETTERS[a]
-            letters[ax.k] = KERNEL_LETTERS[a]
-            names.update({ax.s.name: f"stride[{a}]", ax.d.name: f"dilation[{a}]", ax.p.name: f"padding[{a}]"})
-        return affine.Schedule(letters, small=KERNEL_LETTERS[:self.dims], names=names)
-
-    def index_code(self) -> str:
-        """The window index of x, printed from the formula: ('n', 'c', _af.at(-p, i=s, k=d), ...)."""
-        sched = self.schedule()
-        letters = set(sched.letters)
-        index = tuple(affine.affine(e, letters) for e in (n, c, *self.window()))
-        pr = affine.IndexPrinter(sched.names or {})
-        return affine._index_code(index, sched, pr)
-
-    def sizes_code(self, shape: str = "out_shape") -> str:
-        parts = []
-        for a in range(self.dims):
-            parts.append(f"{POSITION_LETTERS[a]!r}: {shape}[{2 + a}], {KERNEL_LETTERS[a]!r}: kernel[{a}]")
-        return "{" + ", ".join(parts) + "}"
-
-    def kernel_source(self) -> str:
-        """The forward and VJP kernels of a windowed op (max, avg, lp), printed from its formulas."""
-        d = self.dims
-        pos, ker = POSITION_LETTERS[:d], KERNEL_LETTERS[:d]
-        letters = "nc" + pos
-        index = self.index_code()
-        sizes = self.sizes_code()
-        grad_tex = affine_text(self.gradient.formula)
-        head = f"def _{self.name}"
-        if self.kind == "max":
-            return "\n".join([
-                f"{head}_forward(x, kernel, stride, padding, dilation, out_shape, choose=True):",
-                f'    """{self.name}: y[n, c, i] = Σ_k χ[n, c, i, k]·x[n, c, s·i + d·k − p], χ the chosen tap',
-                '    (first maximum, last NaN, never padding).  Returns (values, chosen tap per output, or None',
-                '    without choose)."""',
-                "    with _rt.quiet():",
-                f"        return _win.window_max(x, {index}, {letters!r}, {sizes}, small={ker!r}, choose=choose)",
-                "", "",
-                f"{head}_vjp(grad, x, kernel, stride, padding, dilation, out=None):",
-                f'    """SymPy: {grad_tex}, χ chosen from x as in the forward."""',
-                "    with _rt.quiet():",
-                f"        return _win.scatter_windows(grad, {index}, x.shape, {self.sizes_code('grad.shape')},"
-                f" small={ker!r}, choose_from=x, out=out)",
-                ""])
-        if self.kind == "avg":
-            return "\n".join([
-                f"{head}_forward(x, kernel, stride, padding, divisor, out_shape):",
-                f'    """{self.name}: y[n, c, i] = Σ_k x[n, c, s·i + k − p] / D(i)."""',
-                "    with _rt.quiet():",
-                f"        return _win.window_sum(x, {index}, {letters!r}, {sizes}, small={ker!r}) / divisor",
-                "", "",
-                f"{head}_vjp(grad, x, kernel, stride, padding, divisor, out=None):",
-                f'    """SymPy: {grad_tex}."""',
-                "    with _rt.quiet():",
-                f"        return _win.scatter_windows(grad / divisor, {index}, x.shape,"
-                f" {self.sizes_code('grad.shape')}, small={ker!r}, out=out)",
-                ""])
-        if self.kind == "lp":
-            return "\n".join([
-                f"{head}_forward(x, norm_type, kernel, stride, divisor, out_shape):",
-                f'    """{self.name}: y[n, c, i] = (K_tot/D(i)·Σ_k x[n, c, s·i + k]^P)^(1/P), P = norm_type."""',
-                "    with _rt.quiet():",
-                f"        u = _win.window_sum(x ** norm_type, {index}, {letters!r}, {sizes}, small={ker!r})"
-                " / divisor * _win.prod(kernel)",
-                "        return _win.lp_root(u, norm_type)",
-                "", "",
-                f"{head}_vjp(grad, x, norm_type, kernel, stride, divisor):",
-                f'    """SymPy: {grad_tex}."""',
-                "    with _rt.quiet():",
-                f"        u = _win.window_sum(x ** norm_type, {index}, {letters!r},"
-                f" {self.sizes_code('grad.shape')}, small={ker!r})"
-                " / divisor * _win.prod(kernel)",
-                "        v = _win.lp_root_grad(grad, u, norm_type) * _win.prod(kernel) / divisor",
-                f"        return _win.scatter_windows(v, {index}, x.shape, {self.sizes_code('grad.shape')},"
-                f" small={ker!r}) * (norm_type * x ** (norm_type - 1))",
-                ""])
-        raise ValueError(self.kind)
-
 
 def window_indicator() -> sp.Lambda:
     """W(i, j, L, M) = [⌊i·L/M⌋ ≤ j < ⌈(i+1)·L/M⌉]: input entry j is in adaptive window i."""
@@ -369,7 +295,7 @@ def _sum_out_index_delta(expr: sp.Expr) -> sp.Expr:
     a recorded index idx[...] (which max_unpool checks lies in v's range)."""
     out = []
     for term in sp.Add.make_args(expr):
-        body, limits = affine._flatten(term)
+        body, limits = affine.flatten(term)
         changed = True
         while changed:
             changed = False
@@ -390,11 +316,6 @@ def _sum_out_index_delta(expr: sp.Expr) -> sp.Expr:
                     break
         out.append(sp.Sum(body, *limits) if limits else body)
     return sp.Add(*out)
-
-
-def affine_text(expr: sp.Expr) -> str:
-    """A derived formula as one line of plain text for a docstring."""
-    return str(expr).replace("**", "^").replace("*", "·").replace("KroneckerDelta", "δ")
 
 
 # ----------------------------------------------------------------------------- sizes, divisors, windows
@@ -439,63 +360,6 @@ def divisor_rule() -> dict[str, sp.Expr]:
         "include_pad": sp.Min(start + K, L + p) - start,
         "exclude_pad": sp.Min(start + K, L) - sp.Max(start, 0),
     }
-
-
-SIZE_NAMES = {"L": "size", "K": "kernel", "s": "stride", "d": "dilation", "p": "padding", "i": "i", "M": "out"}
-
-
-class _IntPrinter(affine.IndexPrinter):
-    """Integer arithmetic on Python ints and NumPy integer arrays: floor(a/b) as a//b,
-    ceiling(a/b) as −((−a)//b), Min / Max as numpy.minimum / numpy.maximum."""
-
-    def _print_floor(self, expr: sp.Expr) -> str:
-        num, den = sp.fraction(sp.together(expr.args[0]))
-        return f"(({self.doprint(num)})//({self.doprint(den)}))"
-
-    def _print_ceiling(self, expr: sp.Expr) -> str:
-        num, den = sp.fraction(sp.together(expr.args[0]))
-        return f"(-((-({self.doprint(num)}))//({self.doprint(den)})))"
-
-    def _print_Min(self, expr: sp.Expr) -> str:
-        a, b = expr.args
-        return f"numpy.minimum({self.doprint(a)}, {self.doprint(b)})"
-
-    def _print_Max(self, expr: sp.Expr) -> str:
-        a, b = expr.args
-        return f"numpy.maximum({self.doprint(a)}, {self.doprint(b)})"
-
-
-def size_source() -> str:
-    rule = size_rule()
-    div = divisor_rule()
-    pr = _IntPrinter(SIZE_NAMES)
-    i, L, M = sp.symbols("i L M", integer=True)
-    lo, hi = adaptive_bounds(i, L, M)
-    return "\n".join([
-        "def pool_out_size(size, kernel, stride, padding, dilation, ceil_mode):",
-        '    """Output length of a pooling window, derived in derivations/pool.py (size_rule): floor mode',
-        '    keeps windows whose last tap is inside the padded input; ceil mode rounds up but drops a last',
-        '    window that would start in the right padding."""',
-        "    if ceil_mode:",
-        f"        return int({pr.doprint(rule.ceil_mode)})",
-        f"    return {pr.doprint(rule.floor_mode)}",
-        "",
-        "",
-        "def avg_divisor(size, kernel, stride, padding, out, count_include_pad):",
-        '    """avg_pool\'s divisor at each output position of one axis (derivations/pool.py: divisor_rule)."""',
-        "    i = numpy.arange(out)",
-        "    if count_include_pad:",
-        f"        return {pr.doprint(div['include_pad'])}",
-        f"    return {pr.doprint(div['exclude_pad'])}",
-        "",
-        "",
-        "def adaptive_bounds(size, out):",
-        '    """Adaptive window i: [start, end) = [⌊i·L/M⌋, ⌈(i+1)·L/M⌉), for every i of one axis."""',
-        "    i = numpy.arange(out)",
-        f"    return {_IntPrinter({'L': 'size', 'M': 'out'}).doprint(lo)}, "
-        f"{_IntPrinter({'L': 'size', 'M': 'out'}).doprint(hi)}",
-        "",
-    ])
 
 
 # ----------------------------------------------------------------------------- records
@@ -630,21 +494,3 @@ def reference_max_pool(xv: np.ndarray, kernel: tuple[int, ...], stride: tuple[in
             ind[(b, cc, *pos)] = int(np.ravel_multi_index(j, size))
             gx[(b, cc, *j)] += float(grad[(b, cc, *pos)])
     return y, ind, gx
-
-
-# ----------------------------------------------------------------------------- the generated module
-
-
-def module_source() -> str:
-    """nnref/_generated/pool.py: output sizes, divisors, adaptive bounds and the window kernels."""
-    from .codegen import HEADER
-
-    head = HEADER.format(source="pool").replace("from numpy.typing import ArrayLike, NDArray\n", "")
-    head = head.replace("from .. import _runtime as _rt\n",
-                        "from .. import _affine as _af\nfrom .. import _runtime as _rt\n"
-                        "from .. import _window as _win\n")
-    parts = [head, "\n\n" + size_source()]
-    for op in OPS:
-        if op.kind in ("max", "avg", "lp"):
-            parts.append("\n\n" + op.kernel_source())
-    return "".join(parts)

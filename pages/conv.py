@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import conv, conv_proofs
-from .derive import Proof
+from derivations.derive import Proof
+from derivations.ops import conv
+from derivations.proofs import conv as conv_proofs
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "conv_bench.json"
@@ -27,7 +28,7 @@ DRAWN: set[Path] = set()  # the plots this module drew (docs_build keeps them)
 
 
 def _db() -> Any:
-    from . import docs_build
+    from . import build as docs_build
 
     return docs_build
 

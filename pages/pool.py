@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import pool, pool_proofs
-from .pool import PoolConvention, PoolOp
+from derivations.ops import pool
+from derivations.ops.pool import PoolConvention, PoolOp
+from derivations.proofs import pool as pool_proofs
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "conv_bench.json"
@@ -44,7 +45,7 @@ KIND_TITLES = {
 
 
 def _db() -> Any:
-    from . import docs_build
+    from . import build as docs_build
 
     return docs_build
 

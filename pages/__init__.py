@@ -1,0 +1,1 @@
+"""The site builder: ``docs/*.md`` and their plots, from the op records and nnref's results."""

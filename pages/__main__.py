@@ -1,0 +1,10 @@
+"""`python -m pages`: write the documentation pages and plots into docs/."""
+
+from __future__ import annotations
+
+import sys
+
+from .build import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
