@@ -1,4 +1,7 @@
-"""`python -m derivations generate|check`: write or verify the generated engine."""
+"""`python -m derivations generate|check`: write or verify the generated engine.
+
+Owns: the command line.  Imports: ``.codegen``.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,9 @@ SymPy differentiates the *definition*; nothing here types a derivative in by han
 The engine then uses, for each argument, the declared closed form when the op marks one
 for the engine (after it has been proved equal to the raw derivative), else the raw
 derivative, and finally lays the declared conventions over it at their exact points.
+
+Owns: the pointwise derivatives (raw, engine), the proof machinery (``prove_equal``,
+``Proof``) and the simplify time limit.  Imports: ``.spec``, SymPy and mpmath.
 """
 
 from __future__ import annotations

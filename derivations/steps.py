@@ -1,5 +1,9 @@
 """Run a structured op's engine steps on arrays of SymPy symbols, print them as NumPy,
-and prove them equal to the op's definition and to SymPy's derivative of it."""
+and prove them equal to the op's definition and to SymPy's derivative of it.
+
+Owns: evaluating engine steps on symbol arrays and proving them.  Imports: ``.spec``,
+``.derive`` and ``nnref._runtime.contract`` (the einsum the engine runs).
+"""
 
 from __future__ import annotations
 

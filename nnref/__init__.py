@@ -4,6 +4,9 @@ Every function here was printed by SymPy from a symbolic derivation (see derivat
 and is cross-checked against PyTorch autograd by the test suite.  Runtime needs NumPy
 only.  Each op ``f`` has ``f_backward(grad_output, *inputs, **params)`` returning a
 dict of gradients, and ``get_op(name)`` finds either by name.
+
+Owns: the public namespace.  Imports: its own modules and NumPy; never SymPy, torch or
+``derivations``.
 """
 
 from . import _conv, _pool, _structured

@@ -1,4 +1,7 @@
-"""`python -m nnref ops [--json]`: list every op with its inputs, parameters and backward."""
+"""`python -m nnref ops [--json]`: list every op with its inputs, parameters and backward.
+
+Owns: the command line.  Imports: ``nnref`` only.
+"""
 
 from __future__ import annotations
 

@@ -18,6 +18,8 @@ Three moves do all of it:
 ``derivations/affine.py`` prints kernels made of these calls from SymPy's index
 expressions.  Everything here also works on object arrays, which is how the tests run a
 kernel on arrays of SymPy symbols and compare it with the index formula exactly.
+
+Owns: gather / gemm / scatter on affine indices.  Imports: NumPy only.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """Public convolution functions: argument checks and channel bookkeeping around the kernels.
 
 The mathematics (every index formula, forward and backward, and the output-size
-arithmetic) is printed into ``_generated/conv.py`` from ``derivations/conv.py``.  This
+arithmetic) is printed into ``_generated/conv.py`` from ``derivations/ops/conv.py``.  This
 module only validates the arguments the way torch.nn.functional does (errors name the
 argument, what was expected and what was given), resolves stride / padding / dilation /
 output_padding into one int per spatial axis, and splits the channel axes into
 (group, channel in group), which is the layout the kernels are written in.
+
+Owns: the public convolution functions.  Imports: NumPy, ``._runtime``, ``._affine`` and
+the generated kernels.
 """
 
 from __future__ import annotations

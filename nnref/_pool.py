@@ -1,11 +1,14 @@
 """Public pooling functions: argument checks and plumbing around the generated kernels.
 
 The mathematics (window indices, output sizes, divisors, adaptive bounds and the kernels)
-is printed into ``_generated/pool.py`` from ``derivations/pool.py``; the windows run on
+is printed into ``_generated/pool.py`` from ``derivations/ops/pool.py``; the windows run on
 ``_window.py`` (the windows and the adjoint that adds the gradients back, on the
 convolution's affine indices).
 This module validates arguments the way torch.nn.functional does (errors name the
 argument, what was expected and what was given) and handles unbatched input.
+
+Owns: the public pooling functions and the hand-written adaptive / unpool kernels.
+Imports: NumPy, ``._runtime``, ``._window``, ``._affine`` and the generated kernels.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Every op by name: one lookup for tools and the conformance suite."""
+"""Every op by name: one lookup for tools and the conformance suite.
+
+Owns: ``Op``, ``get_op``, ``all_ops``.  Imports: ``nnref`` and its generated catalog,
+lazily.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Everything mathematical is in the generated modules; this file only validates input,
 casts, and reduces.  Error messages name the op, the argument, what was expected and
 what was given.
+
+Owns: ``NNRefError``, argument checks, reductions' plumbing.  Imports: NumPy only.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """Public functions for the ops that mix elements.
 
 The formulas are the generated kernels in ``_generated/structured.py`` (printed from
-``derivations/structured.py``).  This module only checks arguments and does the
+``derivations/ops/structured.py``).  This module only checks arguments and does the
 bookkeeping around them: which axis, class indices to one-hot rows, ignore_index,
 label smoothing, and the loss reductions.
+
+Owns: the public functions of the ops that mix elements.  Imports: NumPy, ``._runtime``
+and the generated kernels.
 """
 
 from __future__ import annotations

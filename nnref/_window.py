@@ -17,6 +17,8 @@ of every plane are a single contiguous run (``_Runs``, ``taps``); then
 
 Everything here also runs on object arrays of SymPy symbols (the sums), which is how the
 exact tests compare a kernel with its index formula.
+
+Owns: window reductions and their scatter.  Imports: NumPy and ``._affine``.
 """
 
 from __future__ import annotations

@@ -232,7 +232,7 @@ def _conv(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
     padding (ints, tuples, 'valid', 'same' with even kernels), dilation, output_padding,
     1×1 kernels, strides larger than the kernel, batch 0 and unbatched input.  Sizes keep
     every sum at most 200 terms and every value at most 2 in magnitude (the tolerances'
-    assumptions, see derivations/conv.py)."""
+    assumptions, see derivations/ops/conv.py)."""
     name = meta["name"]
     transposed = name.startswith("conv_transpose")
     dims = int(name[-2])

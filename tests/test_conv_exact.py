@@ -3,7 +3,7 @@ the relationships people quote, and the output-size arithmetic against torch.
 
 The engine (``nnref/_generated/conv.py``) is printed from SymPy's derived index formulas;
 these tests check what it computes, with no tolerance, on a grid of small configurations
-(``derivations/conv_proofs.py``): forward = the stated formula, every gradient = SymPy's
+(``derivations/proofs/conv.py``): forward = the stated formula, every gradient = SymPy's
 derivative of ⟨g, y⟩ = the derived formula shown in the docs.
 """
 

@@ -3,7 +3,7 @@
 The cross-check meets kinks only when hypothesis happens to draw them; here each
 convention's point (and parameters) is evaluated directly, forward and backward, as a
 whole SIMD vector of copies (torch's scalar tail path differs at NaN, see
-derivations/activations.py), and the implementation must agree with nnref exactly up to
+derivations/ops/activations.py), and the implementation must agree with nnref exactly up to
 the op's tolerance.
 """
 

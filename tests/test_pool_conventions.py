@@ -1,7 +1,7 @@
 """Pooling's declared conventions, at hand-built inputs, against the implementation under
 test and against nnref.
 
-Each expected value below is worked out by hand from the rule as derivations/pool.py
+Each expected value below is worked out by hand from the rule as derivations/ops/pool.py
 states it (which entry a window chooses, what its gradient is), not taken from either
 engine.  The upstream gradients are distinct powers of two, so every sum says which
 windows sent it.

@@ -1,5 +1,5 @@
 """Pooling, exactly: the engine against its index formulas, the conventions and the
-output-size rule (derivations/pool_proofs.py), with no tolerance.
+output-size rule (derivations/proofs/pool.py), with no tolerance.
 
 avg_pool and adaptive_avg_pool run on arrays of SymPy symbols; max-type ops run on
 small-integer arrays with ties, NaN and ±inf and are compared with the selector formula

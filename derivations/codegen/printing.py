@@ -1,4 +1,7 @@
-"""SymPy -> NumPy source, readable, with the few functions NumPy lacks routed to nnref's runtime."""
+"""SymPy -> NumPy source, readable, with the few functions NumPy lacks routed to nnref's runtime.
+
+Owns: ``EnginePrinter`` and ``print_block``.  Imports: SymPy only.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,2 @@
+"""Owns: nothing; each module here is one family's records.  Imports: nothing.
+"""

@@ -4,6 +4,9 @@ Piecewise definitions list their branches in the order torch's kernels test them
 point on a boundary (and NaN, which fails every comparison) lands in the same branch as
 in torch.  Where SymPy's own answer at a kink differs from torch's, a ``Convention``
 overrides it and says why.
+
+Owns: the activation records.  Imports: ``derivations.spec`` and SymPy; no printer,
+no page code, no engine.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ From that single statement:
 * the tests check the engine exactly, on arrays of SymPy symbols, against the stated
   formula and SymPy's derivative of it over a grid of small configurations, and against
   torch on random ones; the docs page shows all of it.
+
+Owns: the convolution records, their index formulas and SymPy's derivatives of them, and
+the output-size rule.  Imports: ``derivations.spec``, ``derivations.affine`` and SymPy.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ it.  Where torch's backward is not the derivative of its forward (binary_cross_e
 floored denominator, gaussian_nll_loss's clamp taken under ``no_grad``), a ``Convention``
 says what torch returns there and why.  Piecewise definitions list their branches in the
 order torch's kernels test them, so a point on a boundary lands in torch's branch.
+
+Owns: the elementwise loss records.  Imports: ``derivations.spec``, ``.activations``
+(the stable sigmoid) and SymPy.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Pooling in 1, 2 and 3 dimensions: the one description.
 
 Pooling is convolution's sliding window with another reduction and no weights.  With the
-same affine index as ``derivations/conv.py`` (stride s, dilation d, low-side padding p per
+same affine index as ``derivations/ops/conv.py`` (stride s, dilation d, low-side padding p per
 spatial axis, every array reading as zero outside its index range),
 
     sum window:   S[n, c, i] = Σ_k x[n, c, s·i + d·k − p]
@@ -25,6 +25,10 @@ From this module:
 * the kernels run on ``nnref/_window.py``, which reads windows with the same affine
   ``At`` indices as the convolution's gather and writes gradients back with the
   convolution's ``scatter`` (col2im): one piece of code for both.
+
+Owns: the pooling records, their conventions, index formulas and derivatives, the size,
+divisor and adaptive-window rules, and the reference loop for the tie rule.  Imports:
+``derivations.spec``, ``derivations.affine``, ``.conv`` (shared axis symbols), SymPy, NumPy.
 """
 
 from __future__ import annotations

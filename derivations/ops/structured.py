@@ -12,6 +12,9 @@ Each op is described by
 shapes and proves them equal to the definition and to SymPy's derivative of it.
 Argument checking and the class-index plumbing of the losses live in
 ``nnref/_structured.py``; the mathematics is here only.
+
+Owns: the records of the ops that mix elements (their definitions and engine steps).
+Imports: ``derivations.spec``, SymPy and NumPy.
 """
 
 from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Owns: nothing; the exact checks of the printed engine against the descriptions live in
+the modules here.  Imports: nothing.
+"""

@@ -13,6 +13,10 @@
 * ``relationship_proofs``: the three relationships people quote, proved symbolically on the
   index formulas and checked on symbol arrays.
 * ``size_proofs``: Dumoulin & Visin's output-size relationships against the derived rule.
+
+Owns: the convolution checks.  Imports: the descriptions, ``derivations.affine``,
+``derivations.derive``, ``derivations.steps``, ``derivations.codegen.index`` (to compile
+formulas) and the engine ``nnref``.
 """
 
 from __future__ import annotations

@@ -2,13 +2,17 @@
 
 * avg_pool and adaptive_avg_pool run on arrays of SymPy symbols, forward and backward, and
   must equal the stated index formula and SymPy's derivative of ⟨g, y⟩ (with the divisor
-  rule and the adaptive bounds derived in ``derivations/pool.py``) with no tolerance;
+  rule and the adaptive bounds derived in ``derivations/ops/pool.py``) with no tolerance;
 * max_pool and adaptive_max_pool run on small-integer arrays with ties, NaN and −inf, and
   must equal the selector formula Σ_k χ·x and its SymPy derivative, χ taken from
   ``pool.chosen_tap`` (the conventions written as a plain loop over each window), exactly;
 * lp_pool's engine is compared with its index formula and SymPy's derivative evaluated
   in exact rational arithmetic at rational points (P = 2 and 3), then rounded once;
 * the output-size rule is compared with torch's two-step rule over a grid.
+
+Owns: the pooling checks and torch's size rule as torch writes it.  Imports: the
+descriptions, ``derivations.affine``, ``derivations.codegen.pool`` (the einsum letters) and
+the engine ``nnref``.
 """
 
 from __future__ import annotations
