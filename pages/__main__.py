@@ -1,4 +1,8 @@
-"""`python -m pages`: write the documentation pages and plots into docs/."""
+"""`python -m pages`: write the documentation pages and plots into docs/.
+
+Owns: the command line entry.
+Imports: ``.build`` only.
+"""
 
 from __future__ import annotations
 

@@ -1,11 +1,15 @@
-"""The convolution page and the worked examples E4 and E5, from derivations/conv.py.
+"""The convolution page and the worked examples E4 and E5, from ``derivations/ops/conv.py``.
 
-``docs_build`` calls ``render_page`` for the "convolution" family and ``e4_e5_claims`` /
-``render_e4_e5`` for the worked-examples page.  Everything shown is computed here: SymPy's
-formulas and derivatives, the proofs and exact checks (``conv_proofs``), the output-size
-table, the picture (drawn with nnref's own gradients), the generated code (read from
-``nnref/_generated/conv.py``) and the benchmark table (``benchmarks/conv_bench.json``,
-written by ``benchmarks/conv_bench.py``).
+Everything shown is computed here: SymPy's formulas and derivatives, the proofs and exact
+checks (``derivations.proofs.conv``), the output-size table, the picture (drawn with nnref's own
+gradients), the generated code (read from ``nnref/_generated/conv.py``) and the benchmark table
+(``benchmarks/conv_bench.json``, written by ``benchmarks/conv_bench.py``).
+
+Owns: ``render_page`` for records whose renderer is "conv" (template ``convolution.md.j2``),
+``e4_e5_claims`` / ``render_e4_e5`` for the worked-examples page, ``DRAWN``.  Imports:
+``derivations`` (ops.conv, proofs.conv, derive), ``nnref``, ``.claims``, ``.jobs``, ``.kernels``,
+``.latex``, ``.markup``, ``.paths``, ``.tables``, ``.templating``, ``.verification``; no other
+page module.
 """
 
 from __future__ import annotations
@@ -21,21 +25,36 @@ from derivations.derive import Proof
 from derivations.ops import conv
 from derivations.proofs import conv as conv_proofs
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks" / "conv_bench.json"
+from .claims import check_claim, claims_table, numeric_claim
+from .jobs import fork_map, profile
+from .kernels import generated_kernel, signature_line
+from .latex import tex as base_tex
+from .markup import (
+    bench_cell,
+    cell,
+    code_block,
+    fmt,
+    fmt_vec,
+    math_block,
+    maybe_collapsed,
+    md,
+    run_misses,
+    table,
+    table_math,
+)
+from .paths import BENCH
+from .tables import arguments_table, tolerance_table
+from .templating import render
+from .verification import verification_subsections
+
 FIGURE = "conv_receptive_field.png"
-DRAWN: set[Path] = set()  # the plots this module drew (docs_build keeps them)
+DRAWN: set[Path] = set()  # the plots this module drew (pages.build keeps them)
 
-
-def _db() -> Any:
-    from . import build as docs_build
-
-    return docs_build
 
 
 def tex(expr: Any) -> str:
     """SymPy's LaTeX, with primed letters (the entry a derivative is taken at) as n′."""
-    out = _db().tex(expr)
+    out = base_tex(expr)
     for name in ("n", "c", "o", "gamma", "j", "k", "i", "j_{0}", "j_{1}", "j_{2}"):
         out = out.replace(r"\text{%s'}" % name, f"{name}'")
     return out.replace(r"\text{gamma'}", r"\gamma'")
@@ -47,7 +66,7 @@ _PROOFS: dict[str, Any] = {}
 
 
 def _profile() -> str:
-    return _db().profile()
+    return profile()
 
 
 def _grid_job(name: str) -> Proof | str:
@@ -62,7 +81,7 @@ def proofs() -> dict[str, Any]:
     if _PROOFS:
         return _PROOFS
     names = [op.name for op in conv.OPS]
-    grids = _db().fork_map(_grid_job, names)
+    grids = fork_map(_grid_job, names)
     _PROOFS["grid"] = dict(zip(names, grids))
     _PROOFS["relations"] = {
         "weight": conv_proofs.weight_grad_is_correlation(),
@@ -222,45 +241,44 @@ def compute_e5() -> dict[str, Any]:
 
 
 def e4_e5_claims() -> list[Any]:
-    db = _db()
     e4 = compute_e4()
     inp = "I: every row [4, 3, 2, 1, 0]; K: every row [1, 0, −1]"
     claims = [
-        db.numeric_claim("E4.00", "$(I * K)(0, 0) = \\sum_m \\sum_n I(m, n)\\,K(m, n)$ (`nnref.conv2d`)", inp, 10.0,
+        numeric_claim("E4.00", "$(I * K)(0, 0) = \\sum_m \\sum_n I(m, n)\\,K(m, n)$ (`nnref.conv2d`)", inp, 10.0,
                          e4["fmap"][0, 0], 0, claimed_text="(4·1)+(3·0)+(2·−1) three times = 10",
                          note="The nine products are 4, 0, −2 in each of the three rows: 2 per row, 6 in all. The"
                               " source's 10 is an arithmetic slip; its formula is right."),
-        db.check_claim("E4.map", "sliding the 3×3 filter over the 5×5 image gives the feature map", inp,
-                       "a feature map", f"3×3, every entry {db.fmt(e4['fmap'][0, 0])}: {db.fmt_vec(e4['fmap'])}",
+        check_claim("E4.map", "sliding the 3×3 filter over the 5×5 image gives the feature map", inp,
+                       "a feature map", f"3×3, every entry {fmt(e4['fmap'][0, 0])}: {fmt_vec(e4['fmap'])}",
                        e4["fmap"].shape == (3, 3), e4["fmap"],
                        "Every 3×3 window of this image holds the same three columns up to a shift of 1, and the"
                        " filter's columns sum to 0, so every position gives 6."),
-        db.check_claim("E4.corr", "the formula is cross-correlation; true convolution flips the kernel", inp,
+        check_claim("E4.corr", "the formula is cross-correlation; true convolution flips the kernel", inp,
                        "cross-correlation (called convolution)",
-                       f"true convolution (kernel flipped) gives {db.fmt(e4['true_conv'][0, 0])} everywhere",
+                       f"true convolution (kernel flipped) gives {fmt(e4['true_conv'][0, 0])} everywhere",
                        bool(np.all(e4["true_conv"] == -e4["fmap"])), e4["true_conv"]),
     ]
     e5 = compute_e5()
     f = e5["fields"]
     claims += [
-        db.numeric_claim("E5.rf1", "input pixels one unit of a 3×3 layer sees", "one 3×3 convolution", 9,
+        numeric_claim("E5.rf1", "input pixels one unit of a 3×3 layer sees", "one 3×3 convolution", 9,
                          f["one 3×3 layer"][1], 0, claimed_text="9"),
-        db.check_claim("E5.rf2", "a unit of a second 3×3 layer is influenced by a larger region",
+        check_claim("E5.rf2", "a unit of a second 3×3 layer is influenced by a larger region",
                        "two 3×3 convolutions, stride 1", "larger than 3×3",
                        f"{f['two 3×3 layers'][0]}×{f['two 3×3 layers'][0]} = {f['two 3×3 layers'][1]} pixels",
                        f["two 3×3 layers"][1] > 9, f["two 3×3 layers"][1]),
-        db.check_claim("E5.rf_stride", "… with stride 2 in the first layer", "3×3 stride 2, then 3×3",
+        check_claim("E5.rf_stride", "… with stride 2 in the first layer", "3×3 stride 2, then 3×3",
                        "(computed only)", f"{f['two 3×3 layers, stride 2 in the first'][0]}×"
                        f"{f['two 3×3 layers, stride 2 in the first'][0]}", None,
                        f["two 3×3 layers, stride 2 in the first"][0]),
-        db.check_claim("E5.rf_pool", "… with 2×2 pooling (stride 2) between the layers", "3×3, pool 2×2, 3×3",
+        check_claim("E5.rf_pool", "… with 2×2 pooling (stride 2) between the layers", "3×3, pool 2×2, 3×3",
                        "(computed only)", f"{f['3×3, 2×2 pooling, 3×3'][0]}×{f['3×3, 2×2 pooling, 3×3'][0]}", None,
                        f["3×3, 2×2 pooling, 3×3"][0]),
-        db.check_claim("E5.dense", "a dense layer on a multi-million-pixel image with a thousand units needs"
+        check_claim("E5.dense", "a dense layer on a multi-million-pixel image with a thousand units needs"
                        " billions of weights", f"{E5_IMAGE[1]}×{E5_IMAGE[2]} RGB image, {E5_UNITS} units",
                        "billions", f"{e5['dense_weights']:,} weights (+{e5['dense_biases']:,} biases)",
                        e5["dense_weights"] >= 1e9, e5["dense_weights"]),
-        db.check_claim("E5.conv", "a convolutional layer shares one small kernel per (input, output channel) pair",
+        check_claim("E5.conv", "a convolutional layer shares one small kernel per (input, output channel) pair",
                        f"3 → {E5_CONV_OUT} channels, 3×3 kernels", "one kernel per pair",
                        f"{e5['kernels']} kernels of 9 weights = {e5['conv_weights']:,} weights (+{e5['conv_biases']}"
                        " biases), whatever the image size", e5["conv_weights"] == e5["kernels"] * 9,
@@ -270,11 +288,10 @@ def e4_e5_claims() -> list[Any]:
 
 
 def render_e4_e5(claims: list[Any]) -> str:
-    db = _db()
     e4 = compute_e4()
     by = lambda p: [c for c in claims if c.key.startswith(p)]  # noqa: E731
     prod = e4["products"]
-    rows = [[f"row {r}"] + [db.fmt(v) for v in prod[r]] + [db.fmt(prod[r].sum())] for r in range(3)]
+    rows = [[f"row {r}"] + [fmt(v) for v in prod[r]] + [fmt(prod[r].sum())] for r in range(3)]
     e5 = compute_e5()
     fields = [[name, f"{ext}×{ext}", str(count)] for name, (ext, count) in e5["fields"].items()]
     return f"""## E4 — a 3×3 filter over a 5×5 image {{#e4-convolution}}
@@ -284,9 +301,9 @@ and the source's formula is $(I * K)(i, j) = \\sum_m \\sum_n I(i+m, j+n)\\,K(m, 
 learning calls convolution, and what mathematics calls cross-correlation (no kernel flip);
 `nnref.conv2d` computes exactly that. The nine products at position $(0, 0)$:
 
-{db.table(["", "n = 0", "n = 1", "n = 2", "row sum"], rows)}
+{table(["", "n = 0", "n = 1", "n = 2", "row sum"], rows)}
 
-{db._claims_table(by("E4"))}
+{claims_table(by("E4"))}
 
 The [convolution page](convolution.md#conv-relationships) proves in general that
 cross-correlation is true convolution with the kernel flipped.
@@ -299,7 +316,7 @@ computed with `nnref.conv2d_backward` (all-ones kernels, so nothing cancels), ce
 the last layer; a 2×2 pooling step is a 2×2 window with stride 2, the same window max or
 average pooling reads.
 
-{db.table(["layers", "receptive field", "input pixels"], fields)}
+{table(["layers", "receptive field", "input pixels"], fields)}
 
 Parameter counts for stated sizes: a {E5_IMAGE[1]}×{E5_IMAGE[2]} RGB image
 ({E5_IMAGE[0] * E5_IMAGE[1] * E5_IMAGE[2]:,} inputs) into a dense layer of {E5_UNITS} units
@@ -307,7 +324,7 @@ Parameter counts for stated sizes: a {E5_IMAGE[1]}×{E5_IMAGE[2]} RGB image
 {E5_CONV_OUT} channels (`nnref.conv2d`'s weight has shape ({E5_CONV_OUT}, 3, 3, 3), and the
 same weights serve an image of any size).
 
-{db._claims_table(by("E5"))}
+{claims_table(by("E5"))}
 """
 
 
@@ -315,35 +332,32 @@ same weights serve an image of any size).
 
 
 def _code_block(src: str, indent: str = "") -> str:
-    return _db().code_block(src, indent)
+    return code_block(src, indent)
 
 
 def _kernel(name: str) -> str:
-    return _db().generated_kernel(name)
+    return generated_kernel(name)
 
 
 def _proof_line(p: Proof | str) -> str:
-    db = _db()
     if isinstance(p, str):
-        return f"- ✘ **check failed**: {db.md(p)}"
-    return f"- ✔ **{p.method}**: {db.md(p.claim)}. *{db.md(p.detail)}.*"
+        return f"- ✘ **check failed**: {md(p)}"
+    return f"- ✔ **{p.method}**: {md(p.claim)}. *{md(p.detail)}.*"
 
 
 def _formula_section(op: conv.ConvOp) -> list[str]:
-    db = _db()
     st = op.stated
     name = op.name
     parts = [f"**{name}**, as stated (channels numbered across groups; $C_g$, $O_g$ channels per group):", "",
-             db.math_block(r"y_{" + ",".join(tex(s) for s in st.out_index) + "} = " + tex(st.forward.formula)),
+             math_block(r"y_{" + ",".join(tex(s) for s in st.out_index) + "} = " + tex(st.forward.formula)),
              "", "and as the engine runs it, the channel axes split into (group $\\gamma$, channel in group), so"
              " every index is affine:", "",
-             db.math_block(r"y_{" + ",".join(tex(s) for s in op.grouped.out_index) + "} = "
+             math_block(r"y_{" + ",".join(tex(s) for s in op.grouped.out_index) + "} = "
                            + tex(op.grouped.forward.formula))]
     return parts
 
 
 def _derivation_section(op: conv.ConvOp) -> list[str]:
-    db = _db()
     parts = []
     st = op.stated
     ax = op.axes[0]
@@ -354,15 +368,14 @@ def _derivation_section(op: conv.ConvOp) -> list[str]:
             sym[key], ",".join(tex(conv.primed(t)) if not str(t).endswith("'") else tex(t) for t in d.target))
         parts += ["", f"**With respect to `{key}`** — SymPy's `diff` of $\\langle g, y\\rangle ="
                   " \\sum g\\,y$ gives Kronecker deltas, one per index:", "",
-                  db.maybe_collapsed(f"{raw_lhs} = {tex(d.raw)}", title="SymPy's raw derivative"), "",
+                  maybe_collapsed(f"{raw_lhs} = {tex(d.raw)}", title="SymPy's raw derivative"), "",
                   "and with every delta that fixes a summation letter summed out:", "",
-                  db.math_block(f"{lhs} = {tex(d.formula)}")]
+                  math_block(f"{lhs} = {tex(d.formula)}")]
     del ax
     return parts
 
 
 def _relationships_section(pf: dict[str, Any]) -> list[str]:
-    db = _db()
     rel = pf["relations"]
     w_dw, w_corr, w_ok = rel["weight"]
     i_dx, i_tr, i_ok = rel["input"]
@@ -373,24 +386,24 @@ def _relationships_section(pf: dict[str, Any]) -> list[str]:
         "Each is proved on the index formulas (SymPy: the two sides are the same sum after renaming, term by"
         " term and range by range) and checked through the engine on arrays of symbols.", "",
         "**1. The weight gradient is a correlation of the input with the output gradient.** The derived"
-        " weight gradient (groups = 1)", "", db.math_block(r"\frac{\partial \langle g, y\rangle}{\partial w_{o,c,k}}"
+        " weight gradient (groups = 1)", "", math_block(r"\frac{\partial \langle g, y\rangle}{\partial w_{o,c,k}}"
                                                             " = " + tex(w_dw)), "",
         "is conv1d's own formula with the roles renamed — its batch is $c$, its channels (summed) are $n$,"
         " its kernel is $g$ (with batch and channels swapped) read at offsets $i$, its stride is $d$ and its"
-        " dilation $s$ — evaluated at output position $k$:", "", db.math_block(tex(w_corr)), "",
+        " dilation $s$ — evaluated at output position $k$:", "", math_block(tex(w_corr)), "",
         f"- {mark(w_ok)}: the two sums are identical.",
         "", "**2. The input gradient is a transposed convolution of the output gradient with the same"
         " weights** (same stride, padding, dilation and groups; output_padding picks the input length back):", "",
-        db.math_block(r"\frac{\partial \langle g, y\rangle}{\partial x_{n,\gamma,c,j}} = " + tex(i_dx)), "",
+        math_block(r"\frac{\partial \langle g, y\rangle}{\partial x_{n,\gamma,c,j}} = " + tex(i_dx)), "",
         "is conv_transpose1d's forward (without bias) with its channel letters swapped and $g$ as its input:", "",
-        db.math_block(tex(i_tr)), "", f"- {mark(i_ok)}: the two sums are identical.",
+        math_block(tex(i_tr)), "", f"- {mark(i_ok)}: the two sums are identical.",
         "", "**3. Cross-correlation is true convolution with the kernel flipped.** With"
         " $\\tilde w_q = w_{K-1-q}$, the true convolution at $i + K - 1$ is", "",
-        db.math_block(tex(f_true) + r" = " + tex(f_corr)), "",
+        math_block(tex(f_true) + r" = " + tex(f_corr)), "",
         "(substitute $m = i + k$).", "", f"- {mark(f_ok)}: SymPy's `change_index` turns the left sum into the right.",
     ]
     if isinstance(checks, str):
-        lines += ["", f"- ✘ **check failed**: {db.md(checks)}"]
+        lines += ["", f"- ✘ **check failed**: {md(checks)}"]
     else:
         lines += ["", f"- ✔ **exact**: on arrays of SymPy symbols, through the engine: relationships 1 and 2 on"
                   f" {len(checks)} configurations of conv1d and conv2d (strides, paddings, dilations, kernel sizes),"
@@ -399,7 +412,6 @@ def _relationships_section(pf: dict[str, Any]) -> list[str]:
 
 
 def _size_section(pf: dict[str, Any]) -> list[str]:
-    db = _db()
     rule = conv.size_rule()
     L, K, s, d, P, p, a = sp.symbols("L K s d P p a", integer=True)
     rows = []
@@ -407,19 +419,19 @@ def _size_section(pf: dict[str, Any]) -> list[str]:
         row = sp_.row
         lhs = "o'" if row["transposed"] else "o"
         settings = ", ".join(f"${tex(k)} = {tex(v)}$" for k, v in row["settings"].items()) or "—"
-        rows.append([str(row["number"]), db.cell(row["case"]), settings,
-                     db.table_math(f"{lhs} = {tex(row['quoted'])}"), db.table_math(tex(sp_.derived)),
+        rows.append([str(row["number"]), cell(row["case"]), settings,
+                     table_math(f"{lhs} = {tex(row['quoted'])}"), table_math(tex(sp_.derived)),
                      f"✔ {sp_.method}", str(len(conv_proofs.size_grid(row)))])
     return [
         "A convolution's output position $i$ reads input indices $s\\,i + d\\,k - p$ for $k = 0, \\dots, K-1$"
         " (with $p$ zeros before the input and $P - p$ after, $P$ the total padding). The last position is the"
         " largest $i$ whose last tap is still inside; SymPy solves", "",
-        db.math_block(tex(rule.last_window)), "",
+        math_block(tex(rule.last_window)), "",
         "for $i$ and rounds down, so the output length is", "",
-        db.math_block(f"M = {tex(rule.conv)}"), "",
+        math_block(f"M = {tex(rule.conv)}"), "",
         "A transposed convolution writes input position $i$ to $s\\,i + d\\,k - p$; its last write, at"
         f" $i = L - 1$, $k = K - 1$, is ${tex(rule.last_write)}$, torch crops $p$ at the end too and appends"
-        " output_padding $a$:", "", db.math_block(f"M = {tex(rule.transposed)}"), "",
+        " output_padding $a$:", "", math_block(f"M = {tex(rule.transposed)}"), "",
         "`padding='same'` is $P = d\\,(K-1)$ with $\\lfloor P/2 \\rfloor$ zeros before and the rest after, which"
         " gives $M = L$ at stride 1. Dumoulin & Visin's relationships (*A guide to convolution arithmetic for deep"
         " learning*, numbered as there; $i$ is the input size, $k$ the kernel, $i'$ a transposed convolution's"
@@ -427,23 +439,21 @@ def _size_section(pf: dict[str, Any]) -> list[str]:
         " column counts the settings on which `tests/test_conv_exact.py` checks the quoted size against torch's"
         " output shape and nnref's (relationship 13 also checks that the transposed convolution restores the"
         " input size $i$ when $a = (i + 2p - k) \\bmod s$).", "",
-        db.table(["#", "case", "settings", "quoted", "derived rule, substituted", "proof", "torch checks"], rows),
+        table(["#", "case", "settings", "quoted", "derived rule, substituted", "proof", "torch checks"], rows),
     ]
 
 
 def _split_table(header: list[str], rows: list[list[str]]) -> list[str]:
     """The benchmark's row as two tables, time then peak memory, each with the case's shape and
     dtype: one table of eleven columns is wider than the page."""
-    db = _db()
     split = header.index("nnref peak MiB")
     time_cols, mem_cols = list(range(split)), [0, 1, *range(split, len(header))]
-    return [db.table([db.cell(header[k]) for k in time_cols], [[db.bench_cell(r[k]) for k in time_cols] for r in rows]),
+    return [table([cell(header[k]) for k in time_cols], [[bench_cell(r[k]) for k in time_cols] for r in rows]),
             "", "Peak memory, the same cases:", "",
-            db.table([db.cell(header[k]) for k in mem_cols], [[db.bench_cell(r[k]) for k in mem_cols] for r in rows])]
+            table([cell(header[k]) for k in mem_cols], [[bench_cell(r[k]) for k in mem_cols] for r in rows])]
 
 
 def _bench_section() -> list[str]:
-    db = _db()
     if not BENCH.exists():
         return ["Not run yet: `PYTHONPATH=. .venv/bin/python benchmarks/conv_bench.py"
                 " --json benchmarks/conv_bench.json`."]
@@ -472,7 +482,7 @@ def _bench_section() -> list[str]:
               if r["ratio"] > r["target"]]
     over = [f"{r['dtype']} ({', '.join(map(str, r['case']))})" for r in data["rows"]
             if r["memory"]["nnref"]["rss_peak"] > r["memory"]["torch"]["rss_peak"]]
-    lines += db.run_misses(data["rows"], lambda r: f"{r['cells'][0]} {r['dtype']}")
+    lines += run_misses(data["rows"], lambda r: f"{r['cells'][0]} {r['dtype']}")
     if missed or over:
         lines += ["", "**Not met in this run**: " + "; ".join(
             ([f"time for {', '.join(missed)}"] if missed else []) + ([f"memory for {', '.join(over)}"] if over else []))
@@ -509,116 +519,42 @@ def _bench_section() -> list[str]:
 
 
 def render_page(title: str, verification: dict[str, Any] | None, plots_dir: Path | None) -> tuple[str, int, int]:
-    db = _db()
     pf = proofs()
     ops = conv.OPS
     plots = 0
     if plots_dir is not None:
         draw_figure(plots_dir / FIGURE)
         plots = 1
-    sigs = "\n".join(f"- {db._signature_line(op)}" for op in ops)
     conv2, tconv2 = conv.op_named("conv2d"), conv.op_named("conv_transpose2d")
-    parts = [db.GENERATED_NOTE + f"""# {title}
 
-`conv1d`, `conv2d`, `conv3d` and `conv_transpose1d`, `conv_transpose2d`, `conv_transpose3d`, with
-torch.nn.functional's signatures and defaults: stride, padding (int, tuple, `'valid'`, `'same'`),
-dilation, groups (depthwise included), optional bias, output_padding for the transposed forms.
+    def stated(op: conv.ConvOp) -> str:
+        index = ",".join(tex(s) for s in op.stated.out_index)
+        return math_block(r"y_{" + index + "} = " + tex(op.stated.forward.formula))
 
-**How the engine comes about.** Each op is stated once as an index formula
-(`derivations/conv.py`); SymPy differentiates $\\langle g, y\\rangle$ with respect to the input,
-weight and bias entries; and the engine in `nnref/_generated/conv.py` is **printed from those
-derived index formulas**: every term becomes a gather (an im2col through a strided view), a
-batched matrix product and, where the formula writes to an affine index, a scatter (col2im, one
-strided slice per kernel offset) — a small translation of affine-indexed sums that is not
-specific to convolution (`derivations/affine.py`, runtime `nnref/_affine.py`). On top of being
-generated, the engine is **checked exactly** against the stated formula and against SymPy's
-derivative on arrays of SymPy symbols over a grid of small configurations, and cross-checked
-against torch on random ones.
+    def pair(name: str, indent: str = "") -> str:
+        return code_block(_kernel(f"_{name}_forward") + "\n\n\n" + _kernel(f"_{name}_vjp"), indent)
 
-{sigs}
-
-""", "## Definition {#conv-definition}", "",
-        "Every array reads as zero outside its index range: that is the zero padding, and the formulas need"
-        " nothing else for it. $s$ is the stride, $d$ the dilation, $p$ the padding before the first element,"
-        " $M$ the output length; in 2-D and 3-D every spatial axis has its own. The 1-D forms:", ""]
-    for op in (conv.op_named("conv1d"), conv.op_named("conv_transpose1d")):
-        parts += _formula_section(op) + [""]
-    parts += ["In two dimensions, as stated:", "",
-              db.math_block(r"y_{" + ",".join(tex(s) for s in conv2.stated.out_index) + "} = "
-                            + tex(conv2.stated.forward.formula)), "",
-              db.math_block(r"y_{" + ",".join(tex(s) for s in tconv2.stated.out_index) + "} = "
-                            + tex(tconv2.stated.forward.formula)), ""]
-    parts += [db.arguments_table(conv2), "", "conv_transpose has `output_padding` (after `padding`) and takes"
-              " `groups` before `dilation`, as torch does; its weight is (in_channels, out_channels/groups, K...).",
-              "", "\n".join(f"- {db.md(n)}" for n in conv.OPS[0].notes + conv.OPS[3].notes[2:]), ""]
-    if plots:
-        parts += ["## Picture {#conv-picture}", "",
-                  f"![A kernel sliding over an input, and the receptive field over two layers](assets/plots/{FIGURE})",
-                  "", "Left: a 3×3 kernel ([E4](worked-examples.md#e4-convolution)'s) at two positions of a 5×5"
-                  " input, and the two outputs they give. Middle: one unit of a second 3×3 layer depends on 3×3"
-                  " units of the first and 5×5 pixels of the input; the shading and numbers count the paths from"
-                  " each pixel to that unit, computed with `nnref.conv2d_backward`. Right: stride 2 in the first"
-                  " layer makes the same two layers see 7×7.", ""]
-    parts += ["## Derivation {#conv-derivation}", "",
-              "SymPy differentiates $\\langle g, y\\rangle = \\sum g\\,y$ ($g$ the upstream gradient, the shape of"
-              " $y$) with respect to one entry of each operand, with stride, padding and dilation as symbols."
-              " Where a delta fixes a summation letter with coefficient ±1 that letter is summed out (its range is"
-              " the axis it indexes, and arrays read zero outside); what is left is the derived index formula."
-              " conv1d:"]
-    parts += _derivation_section(conv.op_named("conv1d"))
-    parts += ["", "conv_transpose1d:"]
-    parts += _derivation_section(conv.op_named("conv_transpose1d"))
-    parts += ["", "In 2-D and 3-D each spatial axis carries the same pattern (one delta per axis for conv's input"
-              " gradient). The engine's kernels for every op are printed from that op's own derivation in the"
-              " grouped form; the comment above each block of generated code is the derived term it computes.", ""]
-    parts += ["## Proved relationships {#conv-relationships}", ""] + _relationships_section(pf) + [""]
-    parts += ["## Output size {#conv-output-size}", ""] + _size_section(pf) + [""]
-    code = [
-        "## Generated code {#conv-code}", "",
-        "Printed into `nnref/_generated/conv.py` by `python -m derivations generate` (never edited; a test"
-        " fails when the file differs from what the derivations produce). `_af` is `nnref/_affine.py`"
-        " (`gather`, `gemm`, `scatter`, `align`, `total`), `_rt` is `nnref/_runtime.py`. The kernels take the grouped"
-        " arrays; `nnref/_conv.py` checks the arguments, splits the channels into groups and runs the batch in"
-        " chunks. The output sizes, printed from the derived rule:", "",
-        _code_block(_kernel("conv_out_size") + "\n\n\n" + _kernel("conv_transpose_out_size")), "",
-        "conv2d and conv_transpose2d:", "",
-        _code_block(_kernel("_conv2d_forward") + "\n\n\n" + _kernel("_conv2d_vjp")), "",
-        _code_block(_kernel("_conv_transpose2d_forward") + "\n\n\n" + _kernel("_conv_transpose2d_vjp")), ""]
-    for name in ("conv1d", "conv3d", "conv_transpose1d", "conv_transpose3d"):
-        code += [f'??? note "{name}"', "", _code_block(_kernel(f"_{name}_forward") + "\n\n\n"
-                                                      + _kernel(f"_{name}_vjp"), "    "), ""]
-    parts += code
-    grids = pf["grid"]
     axes = conv_proofs.GRID_AXES[_profile()]
-    grid_rows = []
-    for dims in (1, 2, 3):
-        ax = axes[dims]
-        grid_rows.append([f"{dims}-d", *(db.cell(", ".join(str(v) for v in ax[key]))
-                                          for key in ("size", "kernel", "stride", "dilation", "padding", "groups"))])
-    parts += ["## Exact checks {#conv-exact}", "",
-              f"The `{_profile()}` grid (`derivations/conv_proofs.py`; `NNREF_PROFILE=thorough` runs a larger one):"
-              " every combination of the values below that torch accepts, with 2 input and 2·groups output"
-              " channels and batch 2 (1 in 3-D); the transposed ops skip the string paddings and take"
-              " output_padding 0 and max(stride, dilation) − 1; every other configuration runs the batch in"
-              " chunks of one sample, so the chunked path is checked too.", "",
-              db.table(["", "size", "kernel", "stride", "dilation", "padding", "groups"], grid_rows), ""]
-    parts += [_proof_line(grids[op.name]) for op in ops] + [""]
-    parts += ["## Conventions and tolerances {#conv-conventions}", "",
-              "Convolution is a sum of products, linear in each operand: no kinks, so no convention at a point."
-              " Three choices are declared instead:", "",
-              "- `padding='same'` with an even total puts the extra zero at the end (torch's choice).",
-              "- A transposed convolution whose output would be empty is an error, as torch makes it for a"
-              " nonempty batch (torch returns an empty tensor when the batch is empty; nnref raises either way).",
-              "- IEEE special values: NaN and ±inf propagate as through any sum of products, but not identically to"
-              " torch: whether a padded zero meets an infinite weight (0·inf = NaN) depends on whether the engine"
-              " multiplies padded taps (im2col does; oneDNN skips them), so special values are not part of the"
-              " cross-check for these ops.", "",
-              "nnref passes when |nnref − torch| ≤ atol + rtol·|torch| for every entry (the same for all six ops):",
-              "", db.tolerance_table([conv.OPS[0]]), ""]
-    parts += ["## Speed and memory {#conv-benchmark}", ""] + _bench_section() + [""]
-    parts += ["## Verification against torch {#conv-verification}", "",
-              "From the cross-check (`tests/test_crosscheck.py`, hypothesis strategies in `tests/strategies.py`:"
-              " groups and depthwise, dilation above 1, strides larger than the kernel, `'same'` with even"
-              " kernels, batch 0, unbatched input, 1×1 kernels), forward and the three gradients:", ""]
-    parts += db.verification_subsections(ops, verification)
-    return "\n".join(parts), len(ops), plots
+    grid_rows = [[f"{dims}-d", *(cell(", ".join(str(v) for v in axes[dims][key]))
+                                 for key in ("size", "kernel", "stride", "dilation", "padding", "groups"))]
+                 for dims in (1, 2, 3)]
+    text = render(
+        "convolution.md.j2", title=title, plots=bool(plots), figure=FIGURE,
+        sigs_block="\n".join(f"- {signature_line(op)}" for op in ops),
+        formulas="\n".join(_formula_section(conv.op_named("conv1d")) + [""]
+                           + _formula_section(conv.op_named("conv_transpose1d"))),
+        stated_2d=stated(conv2), stated_t2d=stated(tconv2), arguments=arguments_table(conv2),
+        notes="\n".join(f"- {md(n)}" for n in conv.OPS[0].notes + conv.OPS[3].notes[2:]),
+        derivation_1d="\n".join(_derivation_section(conv.op_named("conv1d"))),
+        derivation_t1d="\n".join(_derivation_section(conv.op_named("conv_transpose1d"))),
+        relationships="\n".join(_relationships_section(pf)), sizes="\n".join(_size_section(pf)),
+        size_code=code_block(_kernel("conv_out_size") + "\n\n\n" + _kernel("conv_transpose_out_size")),
+        code_2d=pair("conv2d"), code_t2d=pair("conv_transpose2d"),
+        collapsed_code="\n".join(f'??? note "{name}"\n\n' + pair(name, "    ") + "\n"
+                                 for name in ("conv1d", "conv3d", "conv_transpose1d", "conv_transpose3d")),
+        profile=_profile(),
+        grid_table=table(["", "size", "kernel", "stride", "dilation", "padding", "groups"], grid_rows),
+        proof_lines="\n".join(_proof_line(pf["grid"][op.name]) for op in ops),
+        tolerances=tolerance_table([conv.OPS[0]]), bench="\n".join(_bench_section()),
+        verification="\n".join(verification_subsections(ops, verification)))
+    return text, len(ops), plots

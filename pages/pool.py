@@ -1,16 +1,20 @@
-"""The pooling page, from derivations/pool.py.
+"""The pooling page, from ``derivations/ops/pool.py``.
 
-``docs_build`` calls ``render_page`` for the "pooling" family.  Everything shown is computed
-here at build time: SymPy's index formulas and derivatives (``pool.OPS``), the size, divisor
-and adaptive-window rules, SymPy's own derivative of Max at a tie, the exact checks of
-``pool_proofs`` (a failed one is printed, not hidden), the picture of where max_pool's
-gradient goes (drawn with nnref's own ``max_pool2d_backward``), the generated code (read from
-``nnref/_generated/pool.py``), the benchmark rows (``benchmarks/conv_bench.json``, key
-``pool_rows``) and the cross-check results.
+Everything shown is computed here at build time: SymPy's index formulas and derivatives
+(``pool.OPS``), the size, divisor and adaptive-window rules, SymPy's own derivative of Max at a
+tie, the exact checks of ``derivations.proofs.pool`` (a failed one is printed, not hidden), the
+picture of where max_pool's gradient goes (drawn with nnref's own ``max_pool2d_backward``), the
+generated code (read from ``nnref/_generated/pool.py``), the benchmark rows
+(``benchmarks/conv_bench.json``, key ``pool_rows``) and the cross-check results.
 
-The "How frameworks differ" section is prose: every statement in it comes from a document or
-a source file named next to it, read when this page was written (the commit is given where
-the source was read); nothing in it is measured here.
+The "How frameworks differ" section (template ``pool_frameworks.md.j2``) is prose: every
+statement in it comes from a document or a source file linked next to it, read when this page
+was written (the commit is given where the source was read); nothing in it is measured here.
+
+Owns: ``render_page`` for records whose renderer is "pool" (template ``pooling.md.j2``), its
+exact checks (``checks``), the picture (``PANELS``, ``DRAWN``).  Imports: ``derivations``
+(ops.pool, proofs.pool), ``nnref``, ``.jobs``, ``.kernels``, ``.latex``, ``.markup``,
+``.paths``, ``.tables``, ``.templating``, ``.verification``; no other page module.
 """
 
 from __future__ import annotations
@@ -28,10 +32,27 @@ from derivations.ops import pool
 from derivations.ops.pool import PoolConvention, PoolOp
 from derivations.proofs import pool as pool_proofs
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks" / "conv_bench.json"
+from .jobs import fork_map, profile
+from .kernels import generated_kernel, signature_line
+from .latex import tex as base_tex
+from .markup import (
+    bench_cell,
+    cell,
+    code_block,
+    fmt,
+    math_block,
+    math_inline,
+    md,
+    run_misses,
+    table,
+)
+from .paths import BENCH
+from .tables import arguments_table
+from .templating import render
+from .verification import verification_subsections
+
 FIGURE = "pool_gradient_routes.png"
-DRAWN: set[Path] = set()  # the plots this module drew (docs_build keeps them)
+DRAWN: set[Path] = set()  # the plots this module drew (pages.build keeps them)
 
 # One op per kind carries the formulas; the 2- and 3-D forms repeat the 1-D index per axis.
 KIND_TITLES = {
@@ -44,15 +65,10 @@ KIND_TITLES = {
 }
 
 
-def _db() -> Any:
-    from . import build as docs_build
-
-    return docs_build
-
 
 def tex(expr: Any) -> str:
     """SymPy's LaTeX with the primed index of the differentiated entry read as j′, j_0′."""
-    out = _db().tex(expr)
+    out = base_tex(expr)
     # the docs printer spells multi-letter names as text: j_0' arrives as \text{j\_0'}
     out = re.sub(r"\\text\{([A-Za-z])\\_(\d)'\}", r"\1_{\2}'", out)
     return re.sub(r"\\text\{([A-Za-z])'\}", r"\1'", out)
@@ -78,7 +94,7 @@ def _unshadow(expr: sp.Expr, bound: frozenset[sp.Symbol] = frozenset()) -> sp.Ex
 
 
 def _profile() -> str:
-    return _db().profile()
+    return profile()
 
 
 def _ops_of(kind: str) -> list[PoolOp]:
@@ -121,7 +137,7 @@ def checks() -> dict[str, Any]:
     if _CHECKS:
         return _CHECKS
     names = [op.name for op in pool.OPS]
-    results = _db().fork_map(check_op, names)
+    results = fork_map(check_op, names)
     _CHECKS["ops"] = dict(zip(names, results))
     try:
         _CHECKS["sizes"] = pool_proofs.size_rule_agrees()
@@ -256,15 +272,15 @@ def draw_figure(path: Path) -> None:
 
 
 def _code_block(src: str, indent: str = "") -> str:
-    return _db().code_block(src, indent)
+    return code_block(src, indent)
 
 
 def _kernel(name: str) -> str:
-    return _db().generated_kernel(name)
+    return generated_kernel(name)
 
 
 def _collapsed_math(title: str, t: str) -> str:
-    return f'??? note "{title}"\n\n' + _db().math_block(t, indent="    ")
+    return f'??? note "{title}"\n\n' + math_block(t, indent="    ")
 
 
 def _lhs(op: PoolOp) -> str:
@@ -276,20 +292,17 @@ def _forward_tex(op: PoolOp) -> str:
 
 
 def _formula_block(op: PoolOp) -> list[str]:
-    db = _db()
-    return [db.math_block(_forward_tex(op))]
+    return [math_block(_forward_tex(op))]
 
 
 def _derivation_block(op: PoolOp) -> list[str]:
-    db = _db()
     return [_collapsed_math(f"SymPy's raw derivative ({op.name}): one Kronecker delta per index",
                             f"{_lhs(op)} = {tex(op.gradient.raw)}"), "",
             "with the deltas that fix a summation letter summed out:", "",
-            db.math_block(f"{_lhs(op)} = {tex(_unshadow(op.gradient.formula))}")]
+            math_block(f"{_lhs(op)} = {tex(_unshadow(op.gradient.formula))}")]
 
 
 def _definition_section() -> list[str]:
-    db = _db()
     mx1, mx2 = pool.op_named("max_pool1d"), pool.op_named("max_pool2d")
     av1, lp1 = pool.op_named("avg_pool1d"), pool.op_named("lp_pool1d")
     aa1, am1, un1 = (pool.op_named(n) for n in ("adaptive_avg_pool1d", "adaptive_max_pool1d", "max_unpool1d"))
@@ -313,23 +326,21 @@ def _definition_section() -> list[str]:
         " `output_size` 1 is global average pooling:", "", *_formula_block(aa1), "", *_formula_block(am1), "",
         "**max_unpool**: each input value is written at its recorded flat index within the output plane"
         " ($j$ runs over the flattened plane), zeros elsewhere:", "", *_formula_block(un1), "",
-        "\n".join(f"- {db.md(note)}" for op in (mx1, av1, lp1, aa1) for note in op.notes), "",
+        "\n".join(f"- {md(note)}" for op in (mx1, av1, lp1, aa1) for note in op.notes), "",
     ]
 
 
 def _arguments_section() -> list[str]:
-    db = _db()
     parts: list[str] = []
     for kind, title in KIND_TITLES.items():
         ops = _ops_of(kind)
         op = ops[-1]  # the highest rank: its tuples read for every rank
         parts += [f'??? note "Arguments of {title} ({", ".join(o.name for o in ops)})"', "",
-                  "\n".join("    " + line for line in db.arguments_table(op).splitlines()), ""]
+                  "\n".join("    " + line for line in arguments_table(op).splitlines()), ""]
     return parts
 
 
 def _rules_section() -> list[str]:
-    db = _db()
     div = pool.divisor_rule()
     i, j, L, M = sp.symbols("i j L M", integer=True)
     lo, hi = pool.adaptive_bounds(i, L, M)
@@ -339,22 +350,21 @@ def _rules_section() -> list[str]:
         " `count_include_pad=True` the window $[s\\,i - p, s\\,i - p + K)$ is clipped to the padded input"
         " $[-p, L + p)$ (so a window that `ceil_mode` lets run past the padding does not count its"
         " overhang); with `False` it is clipped to the input $[0, L)$:", "",
-        db.math_block(r"D_{\text{include pad}}(i) = " + tex(div["include_pad"])), "",
-        db.math_block(r"D_{\text{exclude pad}}(i) = " + tex(div["exclude_pad"])), "",
+        math_block(r"D_{\text{include pad}}(i) = " + tex(div["include_pad"])), "",
+        math_block(r"D_{\text{exclude pad}}(i) = " + tex(div["exclude_pad"])), "",
         "In 2-D and 3-D $D$ is the product of the axes' counts; `divisor_override` replaces it by a constant."
         " lp_pool uses the `count_include_pad` form with $p = 0$. Printed into the engine as `avg_divisor`.", "",
         "**Adaptive windows**: window $i$ of $M$ over an axis of $L$ entries is $[a_i, b_i)$ with", "",
-        db.math_block(f"a_i = {tex(lo)}, \\qquad b_i = {tex(hi)}"), "",
+        math_block(f"a_i = {tex(lo)}, \\qquad b_i = {tex(hi)}"), "",
         "(torch's start and end index), so neighbouring windows overlap when $M$ does not divide $L$, and"
         " an entry may sit in two windows. Its indicator, kept as the unevaluated $W$ in the formulas so that"
         " SymPy treats it as the constant it is:", "",
-        db.math_block(f"W(i, j, L, M) = {tex(indicator.expr)}"), "",
+        math_block(f"W(i, j, L, M) = {tex(indicator.expr)}"), "",
         "Printed into the engine as `adaptive_bounds`.",
     ]
 
 
 def _derivation_section(tie: Any) -> list[str]:
-    db = _db()
     a, b = sp.symbols("a b", real=True)
     d_max = sp.diff(sp.Max(a, b), a)
     parts = [
@@ -374,7 +384,7 @@ def _derivation_section(tie: Any) -> list[str]:
         " SymPy writes $x^{P-1}$ as $x^P / x$; the engine multiplies by $P\\,x^{P-1}$ instead, and a window"
         " whose sum is 0 passes no gradient (a convention below).", "",
         "**Why max needs a convention.** SymPy's own derivative of a maximum is a step function,", "",
-        db.math_block(r"\frac{\partial}{\partial a} \max(a, b) = " + tex(d_max)), "",
+        math_block(r"\frac{\partial}{\partial a} \max(a, b) = " + tex(d_max)), "",
         f"and at a tie $a = b$ it evaluates to ${tex(tie)}$ (`pool_proofs.sympy_max_tie()`): the calculus of"
         " SymPy splits a tie's gradient evenly. torch's is all-or-nothing: one entry of the window receives"
         " the whole $g$ and every other entry, tied or not, receives 0. nnref follows torch; the conventions say"
@@ -393,17 +403,16 @@ def _conventions() -> list[tuple[PoolConvention, list[PoolOp]]]:
 
 
 def _conventions_section(sizes: Any, plots: bool) -> list[str]:
-    db = _db()
     rule = pool.size_rule()
-    rows = [[db.cell(c.label), db.cell(c.rule), db.cell(c.why), _names(ops)] for c, ops in _conventions()]
+    rows = [[cell(c.label), cell(c.rule), cell(c.why), _names(ops)] for c, ops in _conventions()]
     n_sizes = f"on {sizes} settings" if isinstance(sizes, int) else "(check failed, see Output size)"
     parts = [
         "Calculus leaves open which entry of a window receives the gradient when the maximum is not unique;"
         " IEEE arithmetic adds NaN, and the windows add padding, overlaps and overhangs. Each choice is"
         " declared in `derivations/pool.py` (torch's, with the reason) and the exact checks below compare the"
         " engine with the conventions written as a plain loop (`pool.chosen_tap`).", "",
-        db.table(["convention", "rule", "why", "ops"], rows), "",
-        "The ceil_mode row in symbols: " + db.math_inline("M = " + tex(rule.ceil_mode)) + ", equal to torch's"
+        table(["convention", "rule", "why", "ops"], rows), "",
+        "The ceil_mode row in symbols: " + math_inline("M = " + tex(rule.ceil_mode)) + ", equal to torch's"
         f" two-step rule {n_sizes} (see [Output size](#pool-output-size)). The kept overhang is not a candidate"
         " for the maximum and not counted in avg_pool's divisor.", ""]
     if plots:
@@ -418,21 +427,20 @@ def _conventions_section(sizes: Any, plots: bool) -> list[str]:
 
 
 def _size_section(sizes: Any) -> list[str]:
-    db = _db()
     rule = pool.size_rule()
     L, K, s, d, p, i = sp.symbols("L K s d p i", integer=True)
     lines = [
         "Output position $i$ reads $s\\,i + d\\,k - p$ for $k = 0, \\dots, K-1$, so a window spans"
         " $d\\,(K-1) + 1$ input positions: the dilation term. **Floor mode** keeps every window whose last tap"
         " stays inside the padded input; SymPy solves", "",
-        db.math_block(tex(sp.Eq(s * i + d * (K - 1) - p, L - 1 + p))), "",
+        math_block(tex(sp.Eq(s * i + d * (K - 1) - p, L - 1 + p))), "",
         "for $i$ and counts the positions up to it:", "",
-        db.math_block("M = " + tex(rule.floor_mode)), "",
+        math_block("M = " + tex(rule.floor_mode)), "",
         "**ceil_mode** rounds the same count up,", "",
-        db.math_block(r"M_{\text{ceil}} = " + tex(rule.ceil_raw)), "",
+        math_block(r"M_{\text{ceil}} = " + tex(rule.ceil_raw)), "",
         "but drops a last window that would *start* in the right padding: $s\\,(M-1) - p < L$, that is"
         f" $M \\le {tex(rule.ceil_limit)}$. Together:", "",
-        db.math_block("M = " + tex(rule.ceil_mode)), "",
+        math_block("M = " + tex(rule.ceil_mode)), "",
         "Both are printed into `pool_out_size`. torch computes the size in two steps (round up, then take one"
         " off when the last window starts at or past $L + p$), as `pool_proofs.torch_rule` writes it:", "",
         _code_block(inspect.getsource(pool_proofs.torch_rule).rstrip()), ""]
@@ -442,7 +450,7 @@ def _size_section(sizes: Any) -> list[str]:
                      " $s = 1, \\dots, 4$, $d = 1, 2, 3$, $p \\le K/2$, floor and ceil mode, every nonempty"
                      " output). *Compared as integers.*")
     else:
-        lines.append(f"- ✘ **check failed**: {db.md(sizes)}")
+        lines.append(f"- ✘ **check failed**: {md(sizes)}")
     return lines
 
 
@@ -463,12 +471,11 @@ CHECK_METHOD = {
 
 
 def _exact_section(results: dict[str, Any]) -> list[str]:
-    db = _db()
     rows = []
     for op in pool.OPS:
         res = results[op.name]
         if isinstance(res, str):
-            rows.append([f"`{op.name}`", "—", "—", f"✘ **failed**: {db.cell(res)}"])
+            rows.append([f"`{op.name}`", "—", "—", f"✘ **failed**: {cell(res)}"])
         else:
             rows.append([f"`{op.name}`", str(res[0]), f"{res[1]:,}", "✔ to rounding" if op.kind == "lp" else "✔ exact"])
     failed = [op.name for op in pool.OPS if isinstance(results[op.name], str)]
@@ -483,7 +490,7 @@ def _exact_section(results: dict[str, Any]) -> list[str]:
         " max_unpool over one 2-channel plane per rank. An *entry* is one output value or one gradient entry"
         " compared.", "",
         *methods, "",
-        db.table(["op", "configurations", "entries", "result"], rows), "",
+        table(["op", "configurations", "entries", "result"], rows), "",
         (f"**{len(failed)} op(s) failed an exact check**: {', '.join(failed)}." if failed
          else "Every entry agreed: exactly, and lp_pool's to within rounding of the exact value."),
     ]
@@ -521,7 +528,6 @@ def _code_section() -> list[str]:
 
 
 def _tolerance_section() -> list[str]:
-    db = _db()
     groups: dict[int, list[PoolOp]] = {}
     for op in pool.OPS:
         groups.setdefault(id(op.tolerances), []).append(op)
@@ -529,13 +535,12 @@ def _tolerance_section() -> list[str]:
     for ops in groups.values():
         for k, dt in enumerate(("float64", "float32")):
             t = ops[0].tol(dt)
-            rows.append([_names(ops) if k == 0 else "", dt, db.fmt(t.rtol, 3), db.fmt(t.atol, 3), db.cell(t.why)])
+            rows.append([_names(ops) if k == 0 else "", dt, fmt(t.rtol, 3), fmt(t.atol, 3), cell(t.why)])
     return ["nnref passes when |nnref − torch| ≤ atol + rtol·|torch| for every entry; the ops in a row share"
-            " their tolerances:", "", db.table(["ops", "dtype", "rtol", "atol", "why"], rows)]
+            " their tolerances:", "", table(["ops", "dtype", "rtol", "atol", "why"], rows)]
 
 
 def _bench_section() -> list[str]:
-    db = _db()
     data = json.loads(BENCH.read_text()) if BENCH.exists() else {}
     rows = data.get("pool_rows")
     if not rows:
@@ -566,17 +571,17 @@ def _bench_section() -> list[str]:
             heads[k:k + 2] = ["ms: nnref / torch"]
             for r in body:
                 r[k:k + 2] = [f"{r[k]} / {r[k + 1]}"]
-        table = db.table([db.cell(h) for h in heads], [[db.bench_cell(c) for c in r] for r in body])
+        bench_table = table([cell(h) for h in heads], [[bench_cell(c) for c in r] for r in body])
     else:
         body = []
         for r in rows:
             case = r["case"]
             case_text = ", ".join(map(str, case)) if isinstance(case, (list, tuple)) else str(case)
             ratio, target = float(r["ratio"]), float(r["target"])
-            body.append([db.cell(case_text), r["dtype"], f"{float(r['nnref_ms']):.1f}",
+            body.append([cell(case_text), r["dtype"], f"{float(r['nnref_ms']):.1f}",
                          f"{float(r['torch_ms']):.1f}", f"{ratio:.2f}×",
                          f"≤ {target:g}× " + ("✔" if ratio <= target else "✘ **missed**")])
-        table = db.table(["case", "dtype", "nnref ms", "torch ms", "nnref / torch", "target"], body)
+        bench_table = table(["case", "dtype", "nnref ms", "torch ms", "nnref / torch", "target"], body)
     missed = [r for r in rows if float(r["ratio"]) > float(r["target"])]
     repeats = data.get("pool_repeats")
     runs = int(data.get("pool_runs", 1))
@@ -585,10 +590,10 @@ def _bench_section() -> list[str]:
             + (f" over {repeats} alternating turns" if repeats else "")
             + (f", in each of {runs} runs over the whole table; a case's ratio is the median of its runs' ratios"
                " (their range is shown)" if runs > 1 else "") + "." + shared, "",
-            table, "",
+            bench_table, "",
             f"**{len(missed)} case(s) missed the target in this run.**" if missed
             else "Every case met its target" + (" (median over runs)." if runs > 1 else "."),
-            *db.run_misses(rows, lambda r: f"{r['cells'][0]} {r['cells'][2]} {r['dtype']}"),
+            *run_misses(rows, lambda r: f"{r['cells'][0]} {r['cells'][2]} {r['dtype']}"),
             "", "Target: forward + backward within 2× torch. How nnref gets there (`nnref/_window.py`): the input is"
             " copied once into a layout split by stride phase, in which each tap's entries for every output of every"
             " plane form one contiguous run, so a window reduction is a handful of long NumPy loops (one per tap);"
@@ -603,141 +608,26 @@ def _bench_section() -> list[str]:
             " after the benchmark's 0.2 s pause between turns (1.02×), so these numbers are close to one thread's."]
 
 
-# ----------------------------------------------------------------------------- how frameworks differ
-
-TORCH_DOC = "https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html"
-TORCH_SRC = ("https://github.com/pytorch/pytorch/blob/0a0a3c7c24c46074871916efd97d46af04c709df/"
-             "aten/src/ATen/native/cpu/MaxPoolKernel.cpp")
-TORCH_ISSUE = "https://github.com/pytorch/pytorch/issues/122024"
-TF_DOC = "https://www.tensorflow.org/api_docs/python/tf/nn/max_pool_with_argmax"
-TF_SRC = ("https://github.com/tensorflow/tensorflow/blob/01c00c0cdedeb6a6bf7c2349eff261de6ec708ee/"
-          "tensorflow/core/kernels/maxpooling_op.cc")
-TF_ISSUE = "https://github.com/tensorflow/tensorflow/issues/4886"
-JAX_SRC = ("https://github.com/jax-ml/jax/blob/04fc30b58a131df457273b36d12ea9275a7852f8/"
-           "jax/_src/lax/windowed_reductions.py")
-HLO_SPEC = "https://github.com/openxla/stablehlo/blob/0016ba1d5ff720d3ab1b660816aa172aedabc5e1/docs/spec.md"
-HLO_ISSUE = "https://github.com/openxla/stablehlo/issues/731"
-ONNX_SPEC = "https://onnx.ai/onnx/operators/onnx__MaxPool.html"
-ONNX_SPEC12 = ("https://github.com/onnx/onnx.github.io/blob/2eafed52161be3015597d18fc802932e737b4a0c/"
-               "docs/onnx_doc_folder/onnx__MaxPool.rst")
-ONNX_REF = ("https://github.com/onnx/onnx/blob/0aece928fe0a33ec97ca425e9e5056ce9923c621/"
-            "onnx/reference/ops/op_max_pool.py")
-THEANO_ISSUE = "https://github.com/Theano/Theano/issues/5248"
-
-
-def _frameworks_section() -> list[str]:
-    db = _db()
-    summary = db.table(
-        ["", "tied maximum", "NaN in the window", "padding", "indices", "from"],
-        [["PyTorch (nnref)", "first in row-major order", "the last NaN", "never chosen", "flat within each plane",
-          "kernel source, docs"],
-         ["TensorFlow (CPU gradient op; `max_pool_with_argmax`)", "first in row-major order",
-          "chosen only as the window's first entry", "never chosen",
-          "flat over H·W·C (NHWC), batch optional; clamped into the image", "kernel source, docs"],
-         ["JAX / XLA `select_and_scatter`", "first, for `ge` (see below)", "not stated", "padded with the max's"
-          " identity on CPU and GPU", "none (no index output)", "JAX source, StableHLO spec"],
-         ["ONNX `MaxPool`", "first, in the reference implementation", "chosen only as the window's first entry"
-          " (reference implementation)", "excluded", "flat over N·C·spatial; row- or column-major",
-          "operator spec, reference implementation"]])
-    return [
-        "Where calculus is silent, libraries choose. Each statement below is our reading of a document or of"
-        " source code at the commit linked; none of it is measured here, and other versions, devices or"
-        " backends may differ.", "",
-        summary, "",
-        "**PyTorch** (what nnref reproduces). In the CPU kernel `cpu_max_pool`"
-        f" ([`aten/src/ATen/native/cpu/MaxPoolKernel.cpp`]({TORCH_SRC})) every window starts from its first"
-        " in-bounds position with the running maximum at −∞, and moves to a later entry only if that entry is"
-        " strictly larger or is NaN. So among equal values the first one is kept, a later NaN always takes over"
-        " (the last NaN wins), and a padded position is never a candidate. `cpu_max_pool_backward` then adds"
-        " each output's gradient into the input at the recorded index, so overlapping windows accumulate. The"
-        f" [MaxPool2d documentation]({TORCH_DOC}) describes the padding as implicit −∞ values, which gives the"
-        " same maximum; the page does not say which of several equal entries is returned. Its note on `ceil_mode`"
-        " states the window"
-        " rule nnref derives above: a window may overhang the end when it starts in the input or the left"
-        f" padding, and one that would start in the right padding is not produced. In [#122024]({TORCH_ISSUE}) a"
-        " contributor states that CPU and CUDA compute the indices the same way.", "",
-        f"**TensorFlow.** The CPU gradient op (`MaxPoolingGradOp` in [`maxpooling_op.cc`]({TF_SRC})) does not"
-        " reuse the forward's choice: it recomputes an argmax in `SpatialMaxPoolWithArgMaxHelper`, visiting"
-        " the input in row-major order, taking the first in-bounds entry of each window and replacing it only"
-        " when a later value is strictly greater. Ties therefore go to the first maximum, as in PyTorch, and the"
-        " gradient is added with `+=`. A NaN fails that comparison, so it is chosen only when it is the first"
-        " entry visited; a later NaN is passed over, where PyTorch would choose it."
-        f" [`tf.nn.max_pool_with_argmax`]({TF_DOC}) documents its own index layout: flattened in NHWC order with"
-        " the channel innermost, with or without the batch (`include_batch_in_index`), and, as a documented"
-        " bug, clamped into the image when padding is involved. That is not PyTorch's per-plane index, so"
-        f" indices do not transfer between the two. [#4886]({TF_ISSUE}) shows the choice is per op: there"
-        " `tf.reduce_max` splits a tie's gradient evenly among the tied entries while `tf.nn.max_pool` gives it"
-        " all to one.", "",
-        "**JAX / XLA.** In JAX the derivative of `reduce_window` with `max` is defined with"
-        " `_select_and_gather_add` using `ge` (≥) as the selection, and its transpose is `select_and_scatter_add`,"
-        " lowered to XLA's `SelectAndScatter` with `ge` to select and addition to scatter; on CPU and GPU the"
-        " operand is first padded with the maximum's identity value and the padding sliced off afterwards"
-        f" ([`jax/_src/lax/windowed_reductions.py`]({JAX_SRC})). The [StableHLO specification]({HLO_SPEC})"
-        " defines `select_and_scatter` as a window reduction that keeps `a` when `select(a, b)` holds and `b`"
-        " otherwise, followed by adding each source value at the position its window selected; the reduction"
-        " order is an implementation-defined binary tree whose in-order traversal lists the window in"
-        " lexicographic order. With `ge`, every combination keeps the earlier operand on a tie, so whatever the"
-        " tree, the result is the first maximum in that order — PyTorch's tie rule, for values without NaN (we"
-        f" found no statement about NaN). What a window without values selects is left unspecified ([#731]"
-        f"({HLO_ISSUE})).", "",
-        f"**ONNX.** The [MaxPool operator]({ONNX_SPEC}) gives the output size with the dilated kernel"
-        " $(K-1)\\,d + 1$, in floor or (with `ceil_mode`) ceiling form, and, in the opset 22 text, ignores"
-        " windows that would start in the right padding — the same count as above. Its optional `Indices`"
-        f" output ([opset 12 text]({ONNX_SPEC12})) is flattened over the whole tensor, batch and channel"
-        " included, does not count padding, and follows `storage_order` (row- or column-major), so it differs"
-        " from PyTorch's per-plane indices. The specification text we read does not say which index a tie"
-        f" reports. The [reference implementation]({ONNX_REF}) (its strided or dilated path) skips positions"
-        " outside the input and replaces the current choice only on a strictly greater value: the first maximum"
-        " wins, and a NaN is kept only when it is the window's first entry, as in TensorFlow's gradient op.", "",
-        "**Other choices exist.** Theano's CPU max-pooling gradient once sent the gradient to every entry equal"
-        f" to the maximum, while cuDNN sent it to one ([Theano#5248]({THEANO_ISSUE})); SymPy's derivative above"
-        " splits it evenly. A reference has to say which it gives; nnref gives PyTorch's.",
-    ]
-
-
 # ----------------------------------------------------------------------------- the page
 
 
 def render_page(title: str, verification: dict[str, Any] | None, plots_dir: Path | None) -> tuple[str, int, int]:
-    db = _db()
     ck = checks()
     plots = 0
     if plots_dir is not None:
         draw_figure(plots_dir / FIGURE)
         plots = 1
     ops = pool.OPS
-    sigs = "\n".join(f"- {db._signature_line(op)}" for op in ops)
-    parts = [db.GENERATED_NOTE + f"""# {title}
 
-Max, average and power-average (Lp) pooling in 1, 2 and 3 dimensions, adaptive average and max
-pooling, and max unpooling, with torch.nn.functional's signatures and defaults: kernel size,
-stride, padding, dilation, `ceil_mode`, `count_include_pad`, `divisor_override`,
-`return_indices`.
+    def lines(parts: list[str]) -> str:
+        return "\n".join(parts)
 
-**How the engine comes about.** Each op is stated once as an index formula over the same affine
-window index as the convolution (`derivations/pool.py`); SymPy differentiates
-$\\langle g, y\\rangle$ with respect to an input entry; the output-size rule, avg_pool's divisor and
-the adaptive window bounds are SymPy expressions too, and all of them are printed into
-`nnref/_generated/pool.py`. The engine is then **checked exactly** against the index formulas and
-SymPy's derivatives (on symbols, exact rationals, or small integers with ties and NaN), and
-cross-checked against torch on random inputs. Where the maximum is not unique, calculus gives no
-single answer: the **conventions** say which entry receives the gradient, and why.
-
-{sigs}
-""", "## Definition {#pool-definition}", ""]
-    parts += _definition_section() + _arguments_section()
-    parts += ["## Divisor and adaptive windows {#pool-windows}", ""] + _rules_section() + [""]
-    parts += ["## Derivation {#pool-derivation}", ""] + _derivation_section(ck["tie"]) + [""]
-    parts += ["## Conventions {#pool-conventions}", ""] + _conventions_section(ck["sizes"], bool(plots))
-    parts += ["## Output size {#pool-output-size}", ""] + _size_section(ck["sizes"]) + [""]
-    parts += ["## Generated code {#pool-code}", ""] + _code_section()
-    parts += ["## Exact checks {#pool-exact}", ""] + _exact_section(ck["ops"]) + [""]
-    parts += ["## How frameworks differ {#pool-frameworks}", ""] + _frameworks_section() + [""]
-    parts += ["## Tolerances {#pool-tolerances}", ""] + _tolerance_section() + [""]
-    parts += ["## Speed {#pool-benchmark}", ""] + _bench_section() + [""]
-    parts += ["## Verification against torch {#pool-verification}", "",
-              "From the cross-check (`tests/test_crosscheck.py`, hypothesis strategies in `tests/strategies.py`:"
-              " ties, NaN and ±∞, windows overhanging with ceil_mode, padding up to half the kernel, dilation,"
-              " batch 0, adaptive sizes, unpool indices), forward and input gradient:", ""]
-    parts += db.verification_subsections(ops, verification)
-    return "\n".join(parts), len(ops), plots
+    text = render(
+        "pooling.md.j2", title=title, signatures=[signature_line(op) for op in ops],
+        definition=lines(_definition_section() + _arguments_section()), rules=lines(_rules_section()),
+        derivation=lines(_derivation_section(ck["tie"])),
+        conventions=lines(_conventions_section(ck["sizes"], bool(plots))),
+        sizes=lines(_size_section(ck["sizes"])), code=lines(_code_section()), exact=lines(_exact_section(ck["ops"])),
+        tolerances=lines(_tolerance_section()), bench=lines(_bench_section()),
+        verification=lines(verification_subsections(ops, verification)))
+    return text, len(ops), plots

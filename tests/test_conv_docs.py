@@ -11,18 +11,19 @@ import pytest
 
 from derivations.ops import conv
 from derivations.proofs import conv as conv_proofs
-from pages import build as docs_build
 from pages import conv as conv_docs
+from pages import kernels, markup
+from pages.claims import Claim
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def claims() -> dict[str, docs_build.Claim]:
+def claims() -> dict[str, Claim]:
     return {c.key: c for c in conv_docs.e4_e5_claims()}
 
 
-def test_e4_the_source_adds_wrong(claims: dict[str, docs_build.Claim]) -> None:
+def test_e4_the_source_adds_wrong(claims: dict[str, Claim]) -> None:
     image = [[4, 3, 2, 1, 0]] * 5
     kernel = [[1, 0, -1]] * 3
     fmap = [[sum(image[i + m][j + n] * kernel[m][n] for m in range(3) for n in range(3)) for j in range(3)]
@@ -41,7 +42,7 @@ def _field(layers: list[tuple[int, int]]) -> int:
     return r
 
 
-def test_e5_receptive_fields_and_counts(claims: dict[str, docs_build.Claim]) -> None:
+def test_e5_receptive_fields_and_counts(claims: dict[str, Claim]) -> None:
     e5 = conv_docs.compute_e5()
     assert e5["fields"]["one 3×3 layer"] == (3, 9) and claims["E5.rf1"].ok
     assert e5["fields"]["two 3×3 layers"] == (_field([(3, 1), (3, 1)]), 25) and claims["E5.rf2"].ok
@@ -54,7 +55,7 @@ def test_e5_receptive_fields_and_counts(claims: dict[str, docs_build.Claim]) -> 
 def test_e4_e5_section_renders() -> None:
     cl = conv_docs.e4_e5_claims()
     text = conv_docs.render_e4_e5(cl)
-    docs_build.check_prose(text, "E4/E5")
+    markup.check_prose(text, "E4/E5")
     assert "✘ **disagrees**" in text and "✔ agrees" in text
     assert "## E4" in text and "## E5" in text
 
@@ -77,7 +78,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_page_shows_derived_formulas_proofs_sizes_code(page: str) -> None:
-    docs_build.check_prose(page, "convolution.md")
+    markup.check_prose(page, "convolution.md")
     op = conv.op_named("conv1d")
     for key in ("input", "weight", "bias"):
         assert conv_docs.tex(op.stated.grads[key].formula) in page  # the derived index formulas
@@ -87,11 +88,11 @@ def test_page_shows_derived_formulas_proofs_sizes_code(page: str) -> None:
     for sp_ in conv_proofs.size_proofs():
         assert conv_docs.tex(sp_.row["quoted"]) in page
     text = (ROOT / "nnref" / "_generated" / "conv.py").read_text()
-    assert docs_build._generated_functions()["_conv2d_vjp"][1] in page and "_conv2d_vjp" in text
+    assert kernels._generated_functions()["_conv2d_vjp"][1] in page and "_conv2d_vjp" in text
     assert "printed from those" in page and "checked exactly" in page  # says which engine route it is
     assert "assets/plots/conv_receptive_field.png" in page
     for op_ in conv.OPS:
-        assert f"{{#{docs_build.anchor(op_.name)}}}" in page  # op links land on the page
+        assert f"{{#{markup.anchor(op_.name)}}}" in page  # op links land on the page
 
 
 def test_benchmark_table_is_split_into_time_and_memory() -> None:

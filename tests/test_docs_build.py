@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from derivations.ops import activations, structured
-from pages import build as docs_build
+from pages import markup, sections, worked
+from pages.claims import Claim
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +32,7 @@ def _generated_source(module: str, func: str) -> str:
 
 
 def test_relu_section_has_definition_proofs_conventions_and_code() -> None:
-    section = docs_build.render_op_section(_op(activations.OPS, "relu"))
+    section = sections.render_op_section(_op(activations.OPS, "relu"))
     assert "## relu" in section
     assert r"\operatorname{relu}(x) = \max\left(0, x\right)" in section  # the definition
     assert "SymPy's derivative" in section and r"H\left(x\right)" in section  # the raw derivative
@@ -43,35 +44,35 @@ def test_relu_section_has_definition_proofs_conventions_and_code() -> None:
     assert "float32" in section and "float64" in section  # tolerances
     assert _generated_source("activations", "_relu_vjp") in section
     assert _generated_source("activations", "_relu_forward") in section
-    docs_build.check_prose(section, "relu section")
+    markup.check_prose(section, "relu section")
 
 
 def test_sigmoid_section_shows_rewrite_closed_form_and_proofs() -> None:
-    section = docs_build.render_op_section(_op(activations.OPS, "sigmoid"))
+    section = sections.render_op_section(_op(activations.OPS, "sigmoid"))
     assert "**Stable rewrite**" in section and "**Closed form**" in section
     assert "- ✔ **symbolic**" in section
-    docs_build.check_prose(section, "sigmoid section")
+    markup.check_prose(section, "sigmoid section")
 
 
 def test_structured_section_has_steps_proofs_and_code() -> None:
-    section = docs_build.render_op_section(_op(structured.OPS, "softmax"))
+    section = sections.render_op_section(_op(structured.OPS, "softmax"))
     assert r"\operatorname{softmax}(x)_i" in section  # definition
     assert r"\begin{aligned}" in section and r"\max_{\text{dim}}" in section  # engine steps
     assert "- ✔ **symbolic**" in section  # proofs
     assert _generated_source("structured", "_softmax_vjp") in section
-    docs_build.check_prose(section, "softmax section")
+    markup.check_prose(section, "softmax section")
 
 
 def test_variants_are_shown_under_the_public_op() -> None:
-    section = docs_build.render_op_section(_op(activations.OPS, "gelu"))
+    section = sections.render_op_section(_op(activations.OPS, "gelu"))
     assert "### Variant `gelu_tanh`" in section
     assert _generated_source("activations", "_gelu_tanh_vjp") in section
 
 
 def test_check_prose_rejects_tex_outside_math() -> None:
-    docs_build.check_prose("fine $\\frac{1}{2}$ and\n\n$$\n\\begin{cases} 1 \\end{cases}\n$$\n", "ok")
+    markup.check_prose("fine $\\frac{1}{2}$ and\n\n$$\n\\begin{cases} 1 \\end{cases}\n$$\n", "ok")
     with pytest.raises(ValueError, match="outside math"):
-        docs_build.check_prose("a \\frac{1}{2} in prose", "bad")
+        markup.check_prose("a \\frac{1}{2} in prose", "bad")
 
 
 def _sigmoid(z: float) -> float:
@@ -79,18 +80,18 @@ def _sigmoid(z: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def claims() -> dict[str, docs_build.Claim]:
-    return {c.key: c for c in docs_build.worked_example_claims()}
+def claims() -> dict[str, Claim]:
+    return {c.key: c for c in worked.worked_example_claims()}
 
 
-def test_e1_one_neuron(claims: dict[str, docs_build.Claim]) -> None:
+def test_e1_one_neuron(claims: dict[str, Claim]) -> None:
     z = 2 * 0.5 + 3 * -0.2 + 0.1
     assert claims["E1.z"].value == pytest.approx(z, abs=1e-15) and claims["E1.z"].ok
     assert round(_sigmoid(z), 3) == 0.622
     assert claims["E1.a"].value == pytest.approx(_sigmoid(z), rel=1e-15) and claims["E1.a"].ok
 
 
-def test_e2_xavier(claims: dict[str, docs_build.Claim]) -> None:
+def test_e2_xavier(claims: dict[str, Claim]) -> None:
     std = math.sqrt(2 / (3 + 2))
     assert claims["E2.var"].value == pytest.approx(0.4) and claims["E2.var"].ok
     assert claims["E2.std"].value == pytest.approx(std) and round(std, 3) == 0.632 and claims["E2.std"].ok
@@ -132,7 +133,7 @@ def _e3_by_hand(loss: str, eta: float) -> dict[str, object]:
             "W1": nW1, "b1": nb1, "W2": nW2, "b2": nb2, "yhat_new": forward(nW1, nb1, nW2, nb2)[3]}
 
 
-def test_e3_forward_pass(claims: dict[str, docs_build.Claim]) -> None:
+def test_e3_forward_pass(claims: dict[str, Claim]) -> None:
     hand = _e3_by_hand("mse", 0.5)
     assert claims["E3.z1"].value == pytest.approx(hand["z1"]) and claims["E3.z1"].ok
     assert claims["E3.z2"].value == pytest.approx(hand["z2"]) and claims["E3.z2"].ok
@@ -145,8 +146,8 @@ def test_e3_forward_pass(claims: dict[str, docs_build.Claim]) -> None:
 
 @pytest.mark.parametrize("loss", ["mse", "bce"])
 def test_e3_backward_pass_and_step(loss: str) -> None:
-    hand = _e3_by_hand(loss, docs_build.E3_ETA)
-    res = docs_build.compute_e3(loss)
+    hand = _e3_by_hand(loss, worked.E3_ETA)
+    res = worked.compute_e3(loss)
     g, new = res["grads"], res["new"]
     assert g["d_z2"][0] == pytest.approx(hand["d_z2"], rel=1e-12)
     assert list(g["W2"][0]) == pytest.approx(hand["gW2"], rel=1e-12)
@@ -161,13 +162,13 @@ def test_e3_backward_pass_and_step(loss: str) -> None:
     assert hand["yhat"] < hand["yhat_new"] < 1
 
 
-def test_e6_activation_shapes(claims: dict[str, docs_build.Claim]) -> None:
+def test_e6_activation_shapes(claims: dict[str, Claim]) -> None:
     for key in ("E6.hinges", "E6.sigmoid", "E6.tanh", "E6.relu"):
         assert claims[key].ok, key
     lo, hi = claims["E6.sigmoid"].value
     assert lo == pytest.approx(_sigmoid(-10.0)) and hi == pytest.approx(_sigmoid(10.0))
-    e6 = docs_build.compute_e6()
+    e6 = worked.compute_e6()
     peak = e6["shapes"]["peak: relu(z+1) − 2·relu(z) + relu(z−1)"]
-    expected = [max(z + 1, 0) - 2 * max(z, 0) + max(z - 1, 0) for z in docs_build.E6_GRID]
+    expected = [max(z + 1, 0) - 2 * max(z, 0) + max(z - 1, 0) for z in worked.E6_GRID]
     assert list(peak["grid"]) == pytest.approx(expected)
     assert peak["slopes"] == pytest.approx([0.0, 1.0, -1.0, 0.0], abs=1e-9)

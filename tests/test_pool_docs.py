@@ -15,7 +15,7 @@ import pytest
 
 from derivations.ops import pool
 from derivations.proofs import pool as pool_proofs
-from pages import build as docs_build
+from pages import kernels, markup
 from pages import pool as pool_docs
 
 
@@ -37,10 +37,10 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 def test_page_is_valid_prose_and_links_every_op(rendered: tuple[str, Path]) -> None:
     page, _ = rendered
-    docs_build.check_prose(page, "pooling.md")  # no TeX outside math or code
-    assert page.startswith(docs_build.GENERATED_NOTE) and "# Pooling" in page
+    markup.check_prose(page, "pooling.md")  # no TeX outside math or code
+    assert page.startswith(markup.GENERATED_NOTE) and "# Pooling" in page
     for op in pool.OPS:
-        assert f"{{#{docs_build.anchor(op.name)}}}" in page  # op links from other pages land here
+        assert f"{{#{markup.anchor(op.name)}}}" in page  # op links from other pages land here
         assert f"nnref.{op.name}(" in page
     assert "Not yet run" in page  # verification=None says so instead of inventing numbers
 
@@ -64,7 +64,7 @@ def test_conventions_table_and_picture(rendered: tuple[str, Path]) -> None:
     page, plots = rendered
     assert "| convention | rule | why | ops |" in page
     for conv, _ in pool_docs._conventions():
-        assert docs_build.cell(conv.label) in page
+        assert markup.cell(conv.label) in page
     assert "ceil_mode drops a window starting in the padding" in page
     assert f"![Where max_pool2d's gradient goes under each convention](assets/plots/{pool_docs.FIGURE})" in page
     png = plots / pool_docs.FIGURE
@@ -78,7 +78,7 @@ def test_page_shows_size_rule_code_and_checks(rendered: tuple[str, Path]) -> Non
     rule = pool.size_rule()
     assert pool_docs.tex(rule.floor_mode) in page and pool_docs.tex(rule.ceil_mode) in page
     assert f"on {pool_proofs.size_rule_agrees()} settings" in page
-    funcs = docs_build._generated_functions()
+    funcs = kernels._generated_functions()
     for name in ("pool_out_size", "avg_divisor", "adaptive_bounds", "_max_pool2d_forward", "_max_pool2d_vjp",
                  "_avg_pool2d_forward", "_avg_pool2d_vjp", "_lp_pool2d_forward", "_lp_pool2d_vjp"):
         assert funcs[name][1] in page, name

@@ -1,0 +1,78 @@
+"""What the pages quote from the engine: generated kernels and nnref's call signatures.
+
+Owns: reading ``nnref/_generated/*.py`` (``generated_kernel``, ``kernel_sources``) and
+``nnref``'s public signatures (``call_signature``, ``signature_line``, ``signature_defaults``).
+Imports: ``nnref`` (inside functions, so that importing the builder does not load the engine),
+``.paths``; no other page module.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from typing import Any
+
+from .paths import GENERATED, ROOT
+
+_FUNCS: dict[str, tuple[str, str]] = {}
+
+
+def _generated_functions() -> dict[str, tuple[str, str]]:
+    """{function name: (module file, exact source)} for every generated module."""
+    if not _FUNCS:
+        for path in sorted(GENERATED.glob("*.py")):
+            text = path.read_text()
+            for node in ast.parse(text).body:
+                if isinstance(node, ast.FunctionDef):
+                    seg = ast.get_source_segment(text, node)
+                    if seg is not None:
+                        _FUNCS[node.name] = (path.relative_to(ROOT).as_posix(), seg)
+    return _FUNCS
+
+
+def generated_kernel(name: str) -> str:
+    """The exact source of one generated function."""
+    return _generated_functions()[name][1]
+
+
+def kernel_sources(op: Any) -> list[tuple[str, str, str]]:
+    """[(function name, module path, source)] of the op's forward and VJP kernels."""
+    funcs = _generated_functions()
+    out = []
+    for kind in ("forward", "vjp"):
+        name = f"_{op.name}_{kind}"
+        if name in funcs:
+            out.append((name, *funcs[name]))
+    return out
+
+
+def signature_defaults(name: str) -> dict[str, Any]:
+    import nnref
+
+    fn = getattr(nnref, name, None)
+    if fn is None:
+        return {}
+    return {p.name: p.default for p in inspect.signature(fn).parameters.values()
+            if p.default is not inspect.Parameter.empty}
+
+
+def call_signature(name: str) -> str | None:
+    import nnref
+
+    fn = getattr(nnref, name, None)
+    if fn is None:
+        return None
+    parts = [p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}"
+             for p in inspect.signature(fn).parameters.values()]
+    return f"nnref.{name}({', '.join(parts)})"
+
+
+def signature_line(op: Any) -> str:
+    name = op.public
+    fwd, bwd = call_signature(name), call_signature(f"{name}_backward")
+    if not fwd:
+        return ""
+    out = f"`{fwd}`"
+    if bwd:
+        out += f" · `{bwd}` returns a dict of gradients keyed by argument name."
+    return out

@@ -1,0 +1,16 @@
+"""Where the page builder reads and writes.
+
+Owns: the repository paths (docs, plots, generated engine, verification results, benchmarks).
+Imports: nothing from the project.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PLOTS = DOCS / "assets" / "plots"
+GENERATED = ROOT / "nnref" / "_generated"
+VERIFICATION = ROOT / "build" / "verification" / "torch.json"
+BENCH = ROOT / "benchmarks" / "conv_bench.json"
