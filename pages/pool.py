@@ -316,7 +316,7 @@ def _definition_section() -> list[str]:
         "**max_pool**: a sum over the window with a one-hot *selector* $\\chi$ that marks the entry torch"
         " chooses (the conventions below say which). $\\chi$ is constant where the input has no ties, so this"
         " form has the derivative of the maximum there; at a tie it *is* the convention.", "",
-        *_formula_block(mx1), "", "and in 2-D, as stated in `derivations/pool.py`:", "", *_formula_block(mx2), "",
+        *_formula_block(mx1), "", "and in 2-D, as stated in `derivations/ops/pool.py`:", "", *_formula_block(mx2), "",
         "**avg_pool** (no dilation), with the divisor $D(i)$ of the next section:", "", *_formula_block(av1), "",
         "**lp_pool** (no padding, no dilation), as torch defines it: $K_{tot}$ is the number of taps of a full"
         " window and $P$ is `norm_type`, so a full window gives $(\\sum_k x^P)^{1/P}$ and a window cut short by"
@@ -409,7 +409,7 @@ def _conventions_section(sizes: Any, plots: bool) -> list[str]:
     parts = [
         "Calculus leaves open which entry of a window receives the gradient when the maximum is not unique;"
         " IEEE arithmetic adds NaN, and the windows add padding, overlaps and overhangs. Each choice is"
-        " declared in `derivations/pool.py` (torch's, with the reason) and the exact checks below compare the"
+        " declared in `derivations/ops/pool.py` (torch's, with the reason) and the exact checks below compare the"
         " engine with the conventions written as a plain loop (`pool.chosen_tap`).", "",
         table(["convention", "rule", "why", "ops"], rows), "",
         "The ceil_mode row in symbols: " + math_inline("M = " + tex(rule.ceil_mode)) + ", equal to torch's"
@@ -481,7 +481,7 @@ def _exact_section(results: dict[str, Any]) -> list[str]:
     failed = [op.name for op in pool.OPS if isinstance(results[op.name], str)]
     methods = [f"- **{title}**: {CHECK_METHOD[kind]}." for kind, title in KIND_TITLES.items()]
     return [
-        f"Run when this page was built (`derivations/pool_proofs.py`, `{_profile()}` profile;"
+        f"Run when this page was built (`derivations/proofs/pool.py`, `{_profile()}` profile;"
         " `NNREF_PROFILE=thorough` runs the full grid). The window ops run over small configurations that vary"
         " size, kernel, stride, padding (0 and kernel/2), dilation (max_pool), ceil_mode, count_include_pad and"
         " divisor_override (avg_pool) — each axis on its own in 2-D — and skip configurations with an empty"

@@ -33,7 +33,7 @@ PRINTERS: dict[str, Callable[[Module], str]] = {
 def render_all() -> dict[Path, str]:
     files = {OUT / f"{m.name}.py": PRINTERS[m.printer](m) for m in registry.MODULES}
     files[OUT / "catalog.py"] = catalog.module_source()
-    files[OUT / "__init__.py"] = '"""Generated engine modules (see derivations/codegen.py)."""\n'
+    files[OUT / "__init__.py"] = '"""Generated engine modules (see derivations/codegen/)."""\n'
     return files
 
 

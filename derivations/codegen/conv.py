@@ -52,7 +52,7 @@ def kernel_source(op: ConvOp) -> str:
            "    with _rt.quiet():", *fwd, "        return out", "", "",
            f"def _{op.name}_vjp(grad, x, weight, stride, padding, dilation):",
            f'    """Gradients of <grad, {op.name}(x, weight, bias)>, each term derived by SymPy'
-           ' (derivations/conv.py)."""',
+           ' (derivations/ops/conv.py)."""',
            "    with _rt.quiet():", *vjp,
            "        return {'input': grad_input, 'weight': grad_weight, 'bias': grad_bias}", ""]
     return "\n".join(src)
@@ -75,7 +75,7 @@ def size_source() -> str:
     pr = _SizePrinter(SIZE_NAMES)
     return "\n".join([
         "def conv_out_size(size, kernel, stride, dilation, pad_total):",
-        '    """Output length of a convolution, derived in derivations/conv.py: the last output position is',
+        '    """Output length of a convolution, derived in derivations/ops/conv.py: the last output position is',
         '    the largest i with s·i + d·(K − 1) − p <= L − 1 + (P − p), P the total padding."""',
         f"    return {pr.doprint(rule.conv)}",
         "",

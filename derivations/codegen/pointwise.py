@@ -99,7 +99,7 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
     psyms = ", ".join(f"{p.symbol.name}={p.name}" for p in op.params if p.symbol is not None)
     call = ", ".join(x for x in (syms, psyms) if x)
     source = {"activation": "activations", "loss": "losses"}[op.family]
-    doc = (f'    """{op.summary}\n\n    Generated from derivations/{source}.py; see the docs page for the\n'
+    doc = (f'    """{op.summary}\n\n    Generated from derivations/ops/{source}.py; see the docs page for the\n'
            f'    derivation, conventions and verification.\n    """')
     body = [f"def {op.public}({sig}) -> NDArray[numpy.floating]:", doc]
     body += _unpack(op)

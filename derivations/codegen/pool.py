@@ -141,7 +141,7 @@ def size_source() -> str:
     lo, hi = pool.adaptive_bounds(i, L, M)
     return "\n".join([
         "def pool_out_size(size, kernel, stride, padding, dilation, ceil_mode):",
-        '    """Output length of a pooling window, derived in derivations/pool.py (size_rule): floor mode',
+        '    """Output length of a pooling window, derived in derivations/ops/pool.py (size_rule): floor mode',
         '    keeps windows whose last tap is inside the padded input; ceil mode rounds up but drops a last',
         '    window that would start in the right padding."""',
         "    if ceil_mode:",
@@ -150,7 +150,7 @@ def size_source() -> str:
         "",
         "",
         "def avg_divisor(size, kernel, stride, padding, out, count_include_pad):",
-        '    """avg_pool\'s divisor at each output position of one axis (derivations/pool.py: divisor_rule)."""',
+        '    """avg_pool\'s divisor at each output position of one axis (derivations/ops/pool.py: divisor_rule)."""',
         "    i = numpy.arange(out)",
         "    if count_include_pad:",
         f"        return {pr.doprint(div['include_pad'])}",

@@ -1,1 +1,1 @@
-"""Generated engine modules (see derivations/codegen.py)."""
+"""Generated engine modules (see derivations/codegen/)."""
