@@ -27,6 +27,7 @@ alpha = sp.Symbol("alpha", real=True)
 beta = sp.Symbol("beta", positive=True)
 lambd = sp.Symbol("lambd", real=True)
 slope = sp.Symbol("negative_slope", real=True)
+lower, upper = sp.symbols("lower upper", real=True)
 lo = sp.Symbol("min_val", real=True)
 hi = sp.Symbol("max_val", real=True)
 thr = sp.Symbol("threshold", real=True)
@@ -144,6 +145,25 @@ OPS: list[PointwiseOp] = [
                        "torch's backward tests x > 0, so x = 0 takes the negative branch.",
                        point={"input": 0.0}),
         ),
+    ),
+    PointwiseOp(
+        name="rrelu", family=FAMILY, latex_name=r"\operatorname{rrelu}",
+        summary="Randomized leaky ReLU in evaluation mode: leaky ReLU with the mean slope (lower + upper)/2.",
+        args=INPUT,
+        params=(Param("lower", 1 / 8, "lower end of the range of negative slopes", domain=R, symbol=lower,
+                      test_range=(0.0, 0.2)),
+                Param("upper", 1 / 3, "upper end of the range of negative slopes", domain=R, symbol=upper,
+                      test_range=(0.25, 0.6))),
+        relations=(("upper", "lower <= upper", "a value >= lower"),),
+        definition=sp.Piecewise((x, x > 0), ((lower + upper) / 2 * x, True)),
+        conventions=(
+            Convention("rrelu'(0) = (lower + upper)/2", sp.Eq(x, 0), {"input": (lower + upper) / 2},
+                       "in evaluation mode torch computes leaky_relu with the mean slope, whose backward"
+                       " tests x > 0, so x = 0 takes the negative branch.", point={"input": 0.0}),
+        ),
+        notes=("Evaluation mode only, torch's default (training=False). In training mode torch draws each"
+               " negative slope uniformly from [lower, upper], a random stream a deterministic reference"
+               " cannot reproduce, so nnref.rrelu has no training argument.",),
     ),
     PointwiseOp(
         name="elu", family=FAMILY, latex_name=r"\operatorname{elu}",

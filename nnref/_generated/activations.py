@@ -22,6 +22,8 @@ __all__ = [
     'relu6_backward',
     'leaky_relu',
     'leaky_relu_backward',
+    'rrelu',
+    'rrelu_backward',
     'elu',
     'elu_backward',
     'selu',
@@ -132,6 +134,21 @@ def _leaky_relu_vjp(grad, x, negative_slope):
     with _rt.quiet():
         return {
             'input': grad * (numpy.select([numpy.equal(x, 0),True], [negative_slope,numpy.select([numpy.greater(x, 0),True], [1,negative_slope], default=numpy.nan)], default=numpy.nan)),
+        }
+
+
+def _rrelu_forward(x, lower, upper):
+    # rrelu(x) as printed from its definition
+    with _rt.quiet():
+        return numpy.select([numpy.greater(x, 0),True], [x,x*((1/2)*lower + (1/2)*upper)], default=numpy.nan)
+
+
+def _rrelu_vjp(grad, x, lower, upper):
+    # derivative: SymPy's derivative of the definition with the op's conventions laid over it
+    with _rt.quiet():
+        t0 = (1/2)*lower + (1/2)*upper
+        return {
+            'input': grad * (numpy.select([numpy.equal(x, 0),True], [t0,numpy.select([numpy.greater(x, 0),True], [1,t0], default=numpy.nan)], default=numpy.nan)),
         }
 
 
@@ -514,6 +531,34 @@ def leaky_relu_backward(grad_output: ArrayLike, input: ArrayLike, negative_slope
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
     grad = _rt.grad_array('leaky_relu', grad_output, x)
     grads = _leaky_relu_vjp(grad, x, negative_slope=negative_slope)
+    return {
+        'input': _rt.like(grads['input'], x),
+    }
+
+
+def rrelu(input: ArrayLike, lower: float = 0.125, upper: float = 0.3333333333333333) -> NDArray[numpy.floating]:
+    """Randomized leaky ReLU in evaluation mode: leaky ReLU with the mean slope (lower + upper)/2.
+
+    Generated from derivations/ops/activations.py; see the docs page for the
+    derivation, conventions and verification.
+    """
+    x, = _rt.float_arrays('rrelu', input=input)
+    lower = _rt.check_float('rrelu', 'lower', lower, None)
+    upper = _rt.check_float('rrelu', 'upper', upper, None)
+    _rt.check_relation('rrelu', 'upper', upper, lower <= upper, 'a value >= lower')
+    out = _rrelu_forward(x, lower=lower, upper=upper)
+    return _rt.like(out, x)
+
+
+def rrelu_backward(grad_output: ArrayLike, input: ArrayLike, lower: float = 0.125, upper: float = 0.3333333333333333) -> dict[str, NDArray[numpy.floating]]:
+    """Vector-Jacobian product of rrelu: the gradient of <grad_output, rrelu(...)>
+    with respect to each differentiable input, keyed by argument name."""
+    x, = _rt.float_arrays('rrelu', input=input)
+    lower = _rt.check_float('rrelu', 'lower', lower, None)
+    upper = _rt.check_float('rrelu', 'upper', upper, None)
+    _rt.check_relation('rrelu', 'upper', upper, lower <= upper, 'a value >= lower')
+    grad = _rt.grad_array('rrelu', grad_output, x)
+    grads = _rrelu_vjp(grad, x, lower=lower, upper=upper)
     return {
         'input': _rt.like(grads['input'], x),
     }
