@@ -76,6 +76,106 @@ class xlogy(sp.Function):  # noqa: N801 - torch's name; EnginePrinter._print_xlo
         return f"(0 if ({x}) == 0 else ({x})*{printer._module_format('mpmath.log')}({y}))"
 
 
+class Ncdf(sp.Function):
+    """Φ(x), the standard normal distribution function erfc(−x/√2)/2.
+
+    Written as one function because 1 + erf(x/√2) cancels for x below about −8 (the true
+    value is a tiny positive number; the sum rounds to 0), while the engine's
+    ``_rt.ncdf`` evaluates erfc at the exactly split argument −x/√2.
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        if x.is_Number:
+            return sp.erfc(-x / sp.sqrt(2)) / 2
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return Npdf(self.args[0])
+
+    def _eval_rewrite_as_erf(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return (1 + sp.erf(x / sp.sqrt(2))) / 2
+
+    def _eval_rewrite_as_erfc(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.erfc(-x / sp.sqrt(2)) / 2
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        return (sp.erfc(-self.args[0] / sp.sqrt(2)) / 2).evalf(prec_to_dps(prec))
+
+    def _latex(self, printer: Any) -> str:
+        return r"\Phi(%s)" % printer._print(self.args[0])
+
+    def _mpmathcode(self, printer: Any) -> str:
+        return f"{printer._module_format('mpmath.ncdf')}({printer._print(self.args[0])})"
+
+
+class Npdf(sp.Function):
+    """φ(x) = e^{−x²/2}/√(2π), the standard normal density; ``_rt.npdf`` squares x exactly,
+    since e^{−x²/2} turns the rounding of x² into a relative error of x²/2 times as much."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        if x.is_Number:
+            return sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return -self.args[0] * Npdf(self.args[0])
+
+    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi)
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        return (sp.exp(-self.args[0] ** 2 / 2) / sp.sqrt(2 * sp.pi)).evalf(prec_to_dps(prec))
+
+    def _latex(self, printer: Any) -> str:
+        return r"\varphi(%s)" % printer._print(self.args[0])
+
+    def _mpmathcode(self, printer: Any) -> str:
+        return f"{printer._module_format('mpmath.npdf')}({printer._print(self.args[0])})"
+
+
+class XMinusTanh(sp.Function):
+    """x − tanh(x), written as one function because the difference cancels as x → 0 (it is
+    about x³/3): ``_rt.x_minus_tanh`` sums (x·cosh x − sinh x)/cosh x as a series of positive
+    terms near 0 instead."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        if x.is_Number:
+            return x - sp.tanh(x)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return sp.tanh(self.args[0]) ** 2
+
+    def _eval_rewrite_as_tanh(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return x - sp.tanh(x)
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        return (self.args[0] - sp.tanh(self.args[0])).evalf(prec_to_dps(prec))
+
+    def _latex(self, printer: Any) -> str:
+        x = printer._print(self.args[0])
+        return rf"({x} - \tanh {x})"
+
+    def _mpmathcode(self, printer: Any) -> str:
+        x = printer._print(self.args[0])
+        return f"(({x}) - {printer._module_format('mpmath.tanh')}({x}))"
+
+
 class IsInf(BooleanFunction):
     """Boolean marker for "this input is +inf or -inf" (combine with x > 0 / x < 0 for a sign)."""
 
@@ -101,6 +201,37 @@ DEFAULT_TOLS = {
     "float32": Tol(2e-5, 2e-6, "torch's vectorised float32 exp/log/tanh differ from NumPy's by"
                    " up to a few ulp (1.2e-7); rtol allows ~150 ulp over a short chain"),
 }
+
+
+@dataclass(frozen=True)
+class Bound:
+    """How far nnref may be from the truth (the definition evaluated in arbitrary precision,
+    ``derivations/oracle.py``), in ulps of the true value in the result's dtype."""
+
+    ulps: float
+    why: str
+
+
+# float32 is evaluated in float64 and rounded once: 0.5 ulp from the final rounding plus
+# the float64 result's own error (at most 2 ulp of float64 = 2·2^-52 relative, which is
+# 2·2^-28 of a float32 ulp at worst), the double-rounding allowance.
+DEFAULT_BOUNDS = {
+    "float64": Bound(2.0, "a short chain of correctly or nearly correctly rounded operations"),
+    "float32": Bound(0.5 + 2 * 2.0 ** -28, "evaluated in float64 and rounded once: correctly rounded"
+                     " up to the float64 result's own error (double rounding)"),
+}
+
+
+@dataclass(frozen=True)
+class NearZero:
+    """A neighbourhood of a zero of a quantity ('value' or an input's name for its
+    derivative), where two terms of size ``scale`` cancel: the result is small and its
+    relative error unbounded, so there the error is held to |error| <= 2·eps·scale instead."""
+
+    wrt: str
+    condition: Any  # SymPy boolean in the op's symbols: inside the neighbourhood
+    scale: Any  # SymPy expression: the size of the cancelling terms
+    why: str
 
 
 @dataclass(frozen=True)
@@ -247,6 +378,10 @@ class PointwiseOp:
     # Conditions between parameters: (parameter named in the error, Python condition over
     # the parameter names, what was expected), e.g. hardtanh's min_val <= max_val.
     relations: tuple[tuple[str, str, str], ...] = ()
+    # Accuracy against the oracle, per (dtype, quantity) where wider than DEFAULT_BOUNDS
+    # (each with its reason), and the neighbourhoods of zeros where an absolute bound holds.
+    bounds: dict[tuple[str, str], Bound] = field(default_factory=dict)
+    near_zero: tuple[NearZero, ...] = ()
 
     printer: ClassVar[str] = "pointwise"
     renderer: ClassVar[str] = "pointwise"

@@ -4,7 +4,8 @@ Everything mathematical is in the generated modules; this file only validates in
 casts, and reduces.  Error messages name the op, the argument, what was expected and
 what was given.
 
-Owns: ``NNRefError``, argument checks, reductions' plumbing.  Imports: NumPy only.
+Owns: ``NNRefError``, argument checks, reductions' plumbing, the precision a kernel runs in
+(``wide``, ``ext``).  Imports: NumPy and ``._special`` (re-exported for the kernels).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 import numpy
 from numpy.typing import NDArray
+
+from ._special import erf, erfc, ncdf, npdf, x_minus_tanh  # noqa: F401 - the kernels call them as _rt.*
 
 FLOAT_DTYPES = (numpy.float16, numpy.float32, numpy.float64)
 REDUCTIONS = ("none", "mean", "sum")
@@ -28,15 +31,6 @@ def quiet() -> Any:
     # that is not selected may overflow (e^1000 in the branch kept for x < 0).  The tests
     # prove the selected branch is finite wherever the true value is.
     return numpy.errstate(all="ignore")
-
-
-_erf = numpy.vectorize(math.erf, otypes=[numpy.float64])
-
-
-def erf(x: Any) -> Any:
-    """Error function (NumPy has none): libm's erf per element, correctly rounded to ~1 ulp."""
-    arr = numpy.asarray(x)
-    return _erf(arr.astype(numpy.float64)).astype(arr.dtype) if arr.size else arr.copy()
 
 
 def xlogy(x: Any, y: Any) -> Any:
@@ -149,13 +143,39 @@ def int_tuple(op: str, name: str, value: Any, dims: int, low: int, none_ok: bool
     return values
 
 
+# Exact constants of the kernels, in extended precision (the printer writes p/q as L(p)/q).
+L = numpy.longdouble
+PI = numpy.longdouble("3.14159265358979323846264338327950288")
+E = numpy.longdouble("2.71828182845904523536028747135266250")
+
+
+def wide(a: Any) -> Any:
+    """float32 (or float16) as float64, for the pointwise kernels: their float64 result is then
+    rounded once to the input's dtype by ``like``.  float64 passes through, uncopied."""
+    if isinstance(a, numpy.ndarray) and a.dtype.kind == "f" and a.dtype.itemsize < 8:
+        return a.astype(numpy.float64)
+    return a
+
+
+def ext(a: Any) -> Any:
+    """Like ``wide``, and float64 as x86's extended precision (numpy.longdouble: a 64-bit
+    significand and a 15-bit exponent), for the kernels with elementary functions: 11 more
+    bits absorb their chains of roundings, and the wider exponent the underflow of e^x below
+    x = −708 where x·e^x is still a float64 number; ``like`` rounds the result once."""
+    if isinstance(a, numpy.ndarray) and a.dtype.kind == "f":
+        return a.astype(numpy.longdouble if a.dtype.itemsize == 8 else numpy.float64)
+    return a
+
+
 def like(value: Any, ref: NDArray[Any], shape: tuple[int, ...] | None = None) -> NDArray[Any]:
-    """The result as an ndarray of the reference's dtype (and of ``shape``, default the reference's)."""
+    """The result as an ndarray of the reference's dtype (and of ``shape``, default the reference's).
+    A float64 result beyond a float32's range rounds to its infinity, as IEEE rounding does."""
     arr = numpy.asarray(value)
     target = ref.shape if shape is None else shape
     if arr.shape != target:
         arr = numpy.broadcast_to(arr, target)
-    return numpy.array(arr, dtype=ref.dtype, copy=True)
+    with numpy.errstate(over="ignore"):
+        return numpy.array(arr, dtype=ref.dtype, copy=True)
 
 
 def grad_array(op: str, grad_output: Any, ref: NDArray[Any], shape: tuple[int, ...] | None = None) -> NDArray[Any]:
@@ -211,7 +231,8 @@ def reduce_loss(op: str, losses: Any, ref: NDArray[Any], reduction: str, weight:
     'batchmean' (kl_div) divides the sum by input.shape[0]."""
     check_reduction(op, reduction, reductions)
     w = _loss_weight(op, weight, ref, weight_layout)
-    values = numpy.asarray(losses, dtype=accumulator(ref.dtype))
+    with numpy.errstate(over="ignore"):  # a float64 loss beyond float32's range is inf there
+        values = numpy.asarray(losses, dtype=accumulator(ref.dtype))
     if values.shape != ref.shape:
         values = numpy.broadcast_to(values, ref.shape)
     if w is not None:
@@ -319,7 +340,8 @@ def unbroadcast(grad: Any, ref: NDArray[Any], view: tuple[int, ...], shape: tupl
     axes = tuple(i for i, n in enumerate(view) if n == 1 and g.shape[i] != 1)
     if axes:
         g = numpy.sum(g, axis=axes, keepdims=True)
-    return numpy.array(g, dtype=ref.dtype).reshape(shape)
+    with numpy.errstate(over="ignore"):
+        return numpy.array(g, dtype=ref.dtype).reshape(shape)
 
 
 def check_domain(op: str, name: str, arr: NDArray[Any], domain: dict[str, Any], nan_ok: bool = False) -> None:
@@ -353,10 +375,11 @@ def channel_broadcast(op: str, name: str, weight: NDArray[Any], ref: NDArray[Any
 def channel_reduce(grad: Any, ref: NDArray[Any], shape: tuple[int, ...]) -> NDArray[Any]:
     """Sum a broadcast gradient back to the per-channel parameter's shape."""
     g = numpy.broadcast_to(numpy.asarray(grad), ref.shape)
-    if shape == (1,):
-        return numpy.asarray(numpy.sum(g), dtype=ref.dtype).reshape(1)
-    axes = tuple(i for i in range(g.ndim) if i != 1)
-    return numpy.asarray(numpy.sum(g, axis=axes), dtype=ref.dtype).reshape(shape)
+    with numpy.errstate(over="ignore"):
+        if shape == (1,):
+            return numpy.asarray(numpy.sum(g), dtype=ref.dtype).reshape(1)
+        axes = tuple(i for i in range(g.ndim) if i != 1)
+        return numpy.asarray(numpy.sum(g, axis=axes), dtype=ref.dtype).reshape(shape)
 
 
 def contract(subscripts: str, *operands: Any) -> Any:

@@ -92,10 +92,36 @@ def _kernel_source(op: PointwiseOp) -> str:
     return "\n".join(src)
 
 
+# Functions whose rounding chains (or whose underflow, for e^x) cost float64 more than an
+# ulp or two: a kernel with any of them runs in extended precision for float64 input.
+ELEMENTARY = (sp.exp, sp.log, sp.tanh, sp.erf, sp.erfc)
+
+
+def _precision(ops: list[PointwiseOp]) -> str:
+    """'ext' where the kernels (forward or VJP, of the op or any of its variants) call an
+    elementary function, a root or one of the runtime's special functions, else 'wide'
+    (float64 is exact enough for sums, products and comparisons)."""
+    exprs = [e for op in ops for e in [engine_forward(op)] + [engine_derivative(op, a.name) for a in op.args if a.grad]]
+    for e in exprs:
+        if e.atoms(sp.Function) and any(isinstance(f, ELEMENTARY) or type(f).__name__ in _SPECIAL
+                                        for f in e.atoms(sp.Function)):
+            return "ext"
+        if any(isinstance(a, sp.Pow) and not a.exp.is_Integer for a in e.atoms(sp.Pow)):
+            return "ext"
+    return "wide"
+
+
+_SPECIAL = ("Ncdf", "Npdf", "XMinusTanh", "xlogy", "log1p", "expm1")
+
+
 def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
     arg_names = [a.name for a in op.args if a.optional is None]
     sig = ", ".join([f"{n}: ArrayLike" for n in arg_names] + _keyword_sig(op))
-    syms = ", ".join(a.symbol.name for a in op.args)
+    # The kernels run in float64 whatever the input dtype (in extended precision for float64
+    # where they have elementary functions, see _precision): the result is the true value
+    # rounded once, up to the wider evaluation's own error, when _rt.like rounds it.
+    widen = _precision([op, *variants])
+    syms = ", ".join(f"_rt.{widen}({a.symbol.name})" for a in op.args)
     psyms = ", ".join(f"{p.symbol.name}={p.name}" for p in op.params if p.symbol is not None)
     call = ", ".join(x for x in (syms, psyms) if x)
     source = {"activation": "activations", "loss": "losses"}[op.family]
@@ -123,7 +149,7 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
         body.append(f"    grad = _rt.unreduce_grad({op.public!r}, grad_output, {first}, {_reduce_args(op)})")
     else:
         body.append(f"    grad = _rt.grad_array({op.public!r}, grad_output, {first})")
-    body += _dispatch(op, variants, "grad, " + call, "vjp", "    ", target="grads")
+    body += _dispatch(op, variants, f"_rt.{widen}(grad), " + call, "vjp", "    ", target="grads")
     body.append("    result = {" if op.weight_grad else "    return {")
     for a in op.args:
         if not a.grad:

@@ -14,7 +14,9 @@ from sympy.printing.numpy import NumPyPrinter
 class EnginePrinter(NumPyPrinter):
     """NumPy printer with nnref's choices.
 
-    * ``erf`` goes to ``_rt.erf`` (NumPy has none; the runtime vectorises math.erf).
+    * ``erf`` and ``erfc`` go to ``_rt.erf`` / ``_rt.erfc`` (NumPy has none; ``nnref/_special.py``
+      evaluates them vectorised, within 1 ulp), and the functions that name a stable
+      evaluation (``Ncdf``, ``Npdf``, ``XMinusTanh``, see ``derivations/spec.py``) to theirs.
     * ``IsNaN`` prints as ``numpy.isnan``.
     * ``Heaviside`` keeps SymPy's H(0) = 1/2 (conventions override it where torch differs).
     """
@@ -22,8 +24,42 @@ class EnginePrinter(NumPyPrinter):
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__({"fully_qualified_modules": True, **(settings or {})})
 
+    # Exact constants (π, e, √2, p/q) print in extended precision: a kernel evaluated there
+    # (``_rt.ext``) would otherwise carry the float64 rounding of every constant, which an
+    # exponential amplifies (gelu's tanh form: e^{2u} with u ≈ −300 turns 1e-17 into 30 ulp).
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        if expr.q == 1:
+            return str(expr.p)
+        return f"(_rt.L({expr.p})/{expr.q})"
+
+    def _print_Half(self, expr: sp.Rational) -> str:
+        return self._print_Rational(expr)
+
+    def _print_Pi(self, expr: sp.Expr) -> str:
+        return "_rt.PI"
+
+    def _print_Exp1(self, expr: sp.Expr) -> str:
+        return "_rt.E"
+
+    def _print_Pow(self, expr: sp.Expr, rational: bool = False) -> str:
+        if expr.base.is_Number and expr.exp == sp.S.Half:
+            return f"numpy.sqrt(_rt.L({self._print(expr.base)}))"
+        return super()._print_Pow(expr, rational=rational)
+
     def _print_erf(self, expr: sp.Expr) -> str:
         return f"_rt.erf({self._print(expr.args[0])})"
+
+    def _print_erfc(self, expr: sp.Expr) -> str:
+        return f"_rt.erfc({self._print(expr.args[0])})"
+
+    def _print_Ncdf(self, expr: sp.Expr) -> str:
+        return f"_rt.ncdf({self._print(expr.args[0])})"
+
+    def _print_Npdf(self, expr: sp.Expr) -> str:
+        return f"_rt.npdf({self._print(expr.args[0])})"
+
+    def _print_XMinusTanh(self, expr: sp.Expr) -> str:
+        return f"_rt.x_minus_tanh({self._print(expr.args[0])})"
 
     def _print_Max(self, expr: sp.Expr) -> str:
         return self._fold("numpy.maximum", expr.args)

@@ -14,7 +14,21 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from ..spec import Arg, ClosedForm, Convention, IsInf, IsNaN, Param, PointwiseOp, Rewrite, Tol
+from ..spec import (
+    Arg,
+    ClosedForm,
+    Convention,
+    IsInf,
+    IsNaN,
+    Ncdf,
+    NearZero,
+    Npdf,
+    Param,
+    PointwiseOp,
+    Rewrite,
+    Tol,
+    XMinusTanh,
+)
 
 x = sp.Symbol("x", real=True)
 INPUT = (Arg("input", x, "input tensor, any shape"),)
@@ -62,7 +76,8 @@ def _tol32(rtol: float, atol: float, why: str) -> dict[str, Tol]:
     return {"float32": Tol(rtol, atol, why)}
 
 
-GELU_TANH = x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 1000000) * x ** 3))) / 2
+GELU_U = sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 1000000) * x ** 3)
+GELU_TANH = x * (1 + sp.tanh(GELU_U)) / 2
 SELU_ALPHA = sp.Float("1.6732632423543772848170429916717", 40)
 SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 40)
 
@@ -239,25 +254,35 @@ OPS: list[PointwiseOp] = [
         params=(Param("approximate", "none", "'none' for the erf form, 'tanh' for the"
                       " tanh approximation", kind="choice", choices=("none", "tanh")),),
         definition=x * (1 + sp.erf(x / sp.sqrt(2))) / 2,
-        closed_forms=(ClosedForm("input", (1 + sp.erf(x / sp.sqrt(2))) / 2
-                                 + x * sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi),
-                                 r"\operatorname{gelu}'(x) = \Phi(x) + x\,\varphi(x)"),),
+        rewrite=Rewrite(x * Ncdf(x), "1 + erf(x/√2) cancels below x ≈ −8.3 (the sum rounds to 0 where the true"
+                        " value is a tiny positive number); Φ(x) = erfc(−x/√2)/2 keeps every digit, with"
+                        " −x/√2 split exactly (see _rt.ncdf)."),
+        closed_forms=(ClosedForm("input", Ncdf(x) + x * Npdf(x),
+                                 r"\operatorname{gelu}'(x) = \Phi(x) + x\,\varphi(x)",
+                                 why="Φ through erfc and φ with x² taken exactly, for the same reason."),),
+        near_zero=(NearZero("input", (x > -1.0) & (x < -0.5), Ncdf(x),
+                            "gelu' has a zero at x ≈ −0.7518 where Φ(x) ≈ 0.226 and x·φ(x) ≈ −0.226"
+                            " cancel: the error there is held to 2·eps·Φ(x)."),),
     ),
     PointwiseOp(
         name="gelu_tanh", family=FAMILY, latex_name=r"\operatorname{gelu}_{\tanh}",
         summary="GELU with the tanh approximation (gelu(input, approximate='tanh')).",
         args=INPUT, params=(),
         definition=GELU_TANH,
+        rewrite=Rewrite(x * stable_sigmoid(2 * GELU_U),
+                        "(1 + tanh u)/2 = σ(2u): 1 + tanh u cancels below x ≈ −12.7 (the sum rounds to 0"
+                        " where the true value is tiny); σ(2u) keeps every digit and never overflows."),
         closed_forms=(ClosedForm(
             "input",
-            sp.Piecewise((sp.diff(GELU_TANH, x), sp.Abs(x) < 100), ((1 + sp.sign(x)) / 2, True)),
-            r"\operatorname{gelu}_{\tanh}'(x) = \tfrac12(1 + \tanh u) + \tfrac12 x\,"
-            r"\operatorname{sech}^2(u)\,u'(x)\ \text{for } |x| < 100",
-            why="For |x| < 100 this is SymPy's derivative (proved). Beyond, it is an approximation,"
-            " stated rather than proved: the step (1 + sign x)/2 differs from the true derivative"
-            " by less than e^{-71000}, far below float64's resolution, while the raw formula"
-            " evaluates x³·sech²(u) = inf·0 = NaN for |x| > 1e102. The numerics test compares it"
-            " with the 60-digit derivative out to 1e300."),),
+            stable_sigmoid(2 * GELU_U)
+            + 2 * x * sp.diff(GELU_U, x) * stable_sigmoid(2 * GELU_U) * stable_sigmoid(-2 * GELU_U),
+            r"\operatorname{gelu}_{\tanh}'(x) = \sigma(2u) + 2x\,u'(x)\,\sigma(2u)\,\sigma(-2u)",
+            why="The derivative of the sigmoid form: no cancellation, and the product σ(2u)σ(−2u)"
+            " underflows to 0 before x·u'(x) overflows, so the limits 0 and 1 come out at huge |x|"
+            " (the tanh form evaluates x³·sech²(u) = inf·0 = NaN beyond |x| ≈ 1e102)."),),
+        near_zero=(NearZero("input", (x > -0.9) & (x < -0.6), stable_sigmoid(2 * GELU_U),
+                            "the derivative has a zero at x ≈ −0.7522 where its two terms (each ≈ 0.23)"
+                            " cancel: the error there is held to 2·eps·σ(2u)."),),
         variant_of=("gelu", {"approximate": "tanh"}),
         notes=("Difference from torch at huge magnitudes: torch's backward returns NaN for |x| above"
                " about 1e100 (float64) or 1e10 (float32), where x³ overflows and multiplies sech² = 0;"
@@ -351,8 +376,10 @@ OPS: list[PointwiseOp] = [
         name="hardsigmoid", family=FAMILY, latex_name=r"\operatorname{hardsigmoid}",
         summary="Piecewise-linear sigmoid relu6(x + 3) / 6.",
         args=INPUT, params=(), definition=sp.Min(sp.Max(x + 3, 0), 6) / 6,
-        rewrite=Rewrite(sp.Piecewise((0, x <= -3), (1, x >= 3), (x / 6 + sp.Rational(1, 2), True)),
-                        "Same function, in torch's branch order."),
+        rewrite=Rewrite(sp.Piecewise((0, x <= -3), (1, x >= 3),
+                                     (sp.Mul(sp.Rational(1, 6), x + 3, evaluate=False), True)),
+                        "Same function, in torch's branch order, and (x + 3)/6 as torch computes it: x/6 + 1/2"
+                        " cancels just above x = −3."),
         closed_forms=(ClosedForm("input", sp.Piecewise((sp.Rational(1, 6), (x > -3) & (x < 3)), (0, True)),
                                  r"\operatorname{hardsigmoid}'(x) = \tfrac16\,[-3 < x < 3]",
                                  why="torch tests -3 < x < 3, so NaN gets 0."),),
@@ -412,15 +439,17 @@ OPS: list[PointwiseOp] = [
         name="tanhshrink", family=FAMILY, latex_name=r"\operatorname{tanhshrink}",
         summary="x - tanh(x).",
         args=INPUT, params=(), definition=x - sp.tanh(x),
+        rewrite=Rewrite(XMinusTanh(x), "x − tanh(x) cancels as x → 0 (the value is about x³/3);"
+                        " _rt.x_minus_tanh sums (x·cosh x − sinh x)/cosh x from a series of positive"
+                        " terms for |x| < 1 instead."),
         closed_forms=(ClosedForm("input", sp.tanh(x) ** 2, r"\operatorname{tanhshrink}'(x) = \tanh^2(x)"),),
-        notes=("Known limitation: x - tanh(x) cancels as x -> 0 (the value is about x³/3), so near 0"
-               " nnref, like torch, is accurate to about one ulp of x in absolute terms, not to"
-               " full relative precision.",),
+        notes=("torch computes x − tanh(x) as written, which cancels near 0: its value there is"
+               " accurate to about one ulp of x in absolute terms only (the Accuracy page measures it).",),
         tolerances={
-            "float64": Tol(1e-12, 1e-15, "x - tanh(x) cancels for small |x| in both engines; the"
-                           " absolute error is ~ulp(|x|), covered by atol for |x| <= 10."),
-            "float32": Tol(2e-5, 1e-5, "same cancellation in float32: ~ulp(|x|) = 1e-6 for |x|"
-                           " near 10; atol 1e-5 covers it."),
+            "float64": Tol(1e-12, 1e-15, "torch's x - tanh(x) cancels for small |x|; its absolute error"
+                           " is ~ulp(|x|), covered by atol for |x| <= 10."),
+            "float32": Tol(2e-5, 1e-5, "the same cancellation in torch's float32: ~ulp(|x|) = 1e-6"
+                           " for |x| near 10; atol 1e-5 covers it."),
         },
     ),
     PointwiseOp(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
-from ..spec import Arg, ClosedForm, Convention, IsInf, IsNaN, Param, PointwiseOp, Rewrite, xlogy
+from ..spec import Arg, ClosedForm, Convention, IsInf, IsNaN, NearZero, Param, PointwiseOp, Rewrite, xlogy
 from .activations import stable_sigmoid
 
 FAMILY = "loss"
@@ -112,6 +112,20 @@ def _poisson(name: str, log_input: bool, full: bool) -> PointwiseOp:
                       symbol=eps, test_range=(1e-10, 1e-6))),
         definition=base + _poisson_stirling() if full else base,
         conventions=conventions,
+        near_zero=() if log_input else (
+            NearZero("input", sp.Abs(x + eps - y) < y / 16, sp.S.One,
+                     "1 − target/(input + eps) is 0 where input + eps = target: the sum input + eps is"
+                     " rounded first (eps is a float added to input, as torch adds it), an error of"
+                     " eps·1 there."),
+            NearZero("target", sp.Abs(x + eps - 1) < sp.Rational(1, 16), sp.S.One,
+                     "−log(input + eps) is 0 where input + eps = 1: the rounding of the sum is an"
+                     " absolute error of eps·1 in the log."),
+            NearZero("value",
+                     sp.Abs(x - y * sp.log(x + eps)) < (sp.Abs(x) + sp.Abs(y * sp.log(x + eps))) / 16,
+                     sp.Abs(x) + sp.Abs(y * sp.log(x + eps)) + sp.Abs(y),
+                     "input − target·log(input + eps) cancels where its terms are equal; the rounding of"
+                     " input + eps costs target·eps/(input + eps) besides."),
+        ),
         reduction=True,
         variant_of=None if (log_input, full) == (True, False)
         else ("poisson_nll_loss", {"log_input": log_input, "full": full}),
@@ -155,7 +169,15 @@ def _kl(log_target: bool) -> PointwiseOp:
         signature=("reduction", "log_target"),
         variant_of=("kl_div", {"log_target": True}) if log_target else None,
         grad_first=log_target,
-        notes=(("Reached as kl_div(..., log_target=True).",) if log_target else
+        # log_target=True: torch's float32 e^target overflows above 88.72 (0·inf = NaN in its
+        # backward, inf in its loss) where nnref, evaluating in float64 and rounding once,
+        # returns the true value; both records carry it because the catalog lists kl_div once.
+        crosscheck_max_abs={"float32": 85.0},
+        notes=(("Reached as kl_div(..., log_target=True).",
+                "Deliberate difference from torch in float32: where target > 88.72, torch's float32"
+                " e^target overflows (its loss is inf, its gradient inf or NaN); nnref evaluates in"
+                " float64, rounds once, and returns the true value where it is a float32 number.")
+               if log_target else
                ("reduction='batchmean' divides the sum by input.shape[0] (by 1 for a 0-d input), which"
                 " is the KL divergence when dim 0 is the batch; 'mean' divides by the element count"
                 " (torch warns that 'mean' will change to 'batchmean').",
@@ -361,15 +383,18 @@ OPS: list[PointwiseOp] = [
                   layout="broadcast", optional=1.0)),
         params=(),
         definition=(1 - y) * x - (1 + (pw - 1) * y) * sp.log(1 / (1 + sp.exp(-x))),
-        rewrite=Rewrite((1 - y) * x + (1 + (pw - 1) * y) * (log1p(sp.exp(-sp.Abs(x))) + sp.Max(-x, 0)),
-                        "-log σ(x) = log(1 + e^{-x}) overflows e^{-x} for x < -709 (float64) and"
-                        " -88.7 (float32); max(-x, 0) + log1p(e^{-|x|}) never exponentiates a"
-                        " positive number."),
+        rewrite=Rewrite((1 - y) * (log1p(sp.exp(-sp.Abs(x))) + sp.Max(x, 0))
+                        + pw * y * (log1p(sp.exp(-sp.Abs(x))) + sp.Max(-x, 0)),
+                        "(1 − y)·softplus(x) + p_w·y·softplus(−x), each softplus as max(z, 0) +"
+                        " log1p(e^{−|z|}): no exponential of a positive number (e^{−x} overflows for"
+                        " x < −709), and no difference of large terms (torch's (1 − y)·x + …·softplus(−x)"
+                        " cancels to 0 for y = 0, x = −708 where the loss is e^{−708})."),
         closed_forms=(
-            ClosedForm("input", (pw * y + 1 - y) * stable_sigmoid(x) - pw * y,
-                       r"\frac{\partial\ell}{\partial x} = (p_w y + 1 - y)\,\sigma(x) - p_w y",
+            ClosedForm("input", (1 - y) * stable_sigmoid(x) - pw * y * stable_sigmoid(-x),
+                       r"\frac{\partial\ell}{\partial x} = (1 - y)\,\sigma(x) - p_w y\,\sigma(-x)",
                        why="The raw derivative contains e^{-x}/(1 + e^{-x}), inf/inf = NaN at"
-                       " x = -1e4; this is torch's form with the overflow-free sigmoid."),
+                       " x = -1e4; torch's (p_w y + 1 − y)σ(x) − p_w y cancels for y = 1 at large x"
+                       " (σ(x) − 1 rounds to 0 where the truth is −σ(−x)); this form does neither."),
             ClosedForm("target", sp.Piecewise((-x, sp.Eq(pw, 1)),
                                               (stable_log_sigmoid(-x) - pw * stable_log_sigmoid(x), True)),
                        r"\frac{\partial\ell}{\partial y} = \log\sigma(-x) - p_w\log\sigma(x)"
@@ -381,6 +406,13 @@ OPS: list[PointwiseOp] = [
         ),
         reduction=True, weight=True, weight_layout="broadcast",
         signature=("weight", "reduction", "pos_weight"),
+        near_zero=(NearZero("input", (y > 0) & (y < 1)
+                            & (sp.Abs((1 - y) * stable_sigmoid(x) - pw * y * stable_sigmoid(-x))
+                               < ((1 - y) + pw * y) / 16),
+                            (1 - y) * stable_sigmoid(x) + pw * y * stable_sigmoid(-x),
+                            "for a target strictly between 0 and 1 the gradient is 0 where σ(x) equals the"
+                            " (weighted) target: its two terms cancel there, and the error is held to"
+                            " 2·eps times their size."),),
         notes=("weight and pos_weight broadcast to input and are not differentiated (torch refuses"
                " them with requires_grad); reduction='mean' divides by the element count.",),
     ),
@@ -399,7 +431,17 @@ OPS: list[PointwiseOp] = [
                       test_range=(-1.0, 2.0)),),
         definition=sp.Piecewise((sp.Max(margin - x, 0), sp.Ne(y, 1)), (0, True))
         + sp.Piecewise((x, sp.Ne(y, -1)), (0, True)),
+        rewrite=Rewrite(sp.Piecewise((x, sp.Eq(y, 1)), (sp.Max(margin - x, 0), sp.Eq(y, -1)),
+                                     (sp.Max(margin, x), True)),
+                        "the same function: for a target other than ±1 both terms apply and"
+                        " max(margin − x, 0) + x = max(margin, x), which torch's sum loses to"
+                        " cancellation (margin 1, x = −1e74 gives 0 instead of 1)."),
         conventions=(
+            Convention("hinge(−inf) = NaN for a target other than ±1",
+                       IsInf(x) & (x < 0) & sp.Ne(y, 1) & sp.Ne(y, -1), {},
+                       "torch adds the two terms, inf + (−inf) = NaN; nnref keeps IEEE's value there"
+                       " (the limit would be margin).", point={"input": float("-inf"), "target": 0.0},
+                       value=sp.nan),
             Convention("hinge' = -1 at input == margin (target != 1)", sp.Eq(x, margin),
                        {"input": sp.Piecewise((-1, sp.Ne(y, 1)), (0, True))
                         + sp.Piecewise((1, sp.Ne(y, -1)), (0, True))},
@@ -472,6 +514,11 @@ OPS: list[PointwiseOp] = [
                        params={"margin": 1.0}),
         ),
         reduction=True,
+        near_zero=(NearZero("value",
+                            sp.Abs(-y * (x1 - x2) + margin) < (sp.Abs(x1) + sp.Abs(x2) + sp.Abs(margin)) / 2 ** 20,
+                            sp.Abs(x1) + sp.Abs(x2) + sp.Abs(margin),
+                            "at the kink −target·(input1 − input2) + margin sums terms that cancel: its"
+                            " rounding is up to eps times their size, held to 2·eps·(|x₁| + |x₂| + |margin|)."),),
         notes=("target is differentiated, as torch does (the loss is a product in it).",
                "With a NaN argument the mask [z >= 0] is 0 and each gradient is that 0 times the"
                " product's other factor: 0 (signed) where that factor is finite, NaN where it is"

@@ -105,7 +105,7 @@ def _relu_vjp(grad, x):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(x, 0),numpy.isnan(x),True], [0,1,(numpy.select([numpy.less(x, 0),numpy.equal(x, 0),True], [0,1/2,1], default=numpy.nan))], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.equal(x, 0),numpy.isnan(x),True], [0,1,(numpy.select([numpy.less(x, 0),numpy.equal(x, 0),True], [0,(_rt.L(1)/2),1], default=numpy.nan))], default=numpy.nan)),
         }
 
 
@@ -140,13 +140,13 @@ def _leaky_relu_vjp(grad, x, negative_slope):
 def _rrelu_forward(x, lower, upper):
     # rrelu(x) as printed from its definition
     with _rt.quiet():
-        return numpy.select([numpy.greater(x, 0),True], [x,x*((1/2)*lower + (1/2)*upper)], default=numpy.nan)
+        return numpy.select([numpy.greater(x, 0),True], [x,x*(((_rt.L(1)/2))*lower + ((_rt.L(1)/2))*upper)], default=numpy.nan)
 
 
 def _rrelu_vjp(grad, x, lower, upper):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        t0 = (1/2)*lower + (1/2)*upper
+        t0 = ((_rt.L(1)/2))*lower + ((_rt.L(1)/2))*upper
         return {
             'input': grad * (numpy.select([numpy.equal(x, 0),True], [t0,numpy.select([numpy.greater(x, 0),True], [1,t0], default=numpy.nan)], default=numpy.nan)),
         }
@@ -195,34 +195,41 @@ def _celu_vjp(grad, x, alpha):
 
 
 def _gelu_forward(x):
-    # gelu(x) as printed from its definition
+    # gelu(x) as printed from its stable rewrite
     with _rt.quiet():
-        t0 = (1/2)*x
-        return t0*(_rt.erf(numpy.sqrt(2)*t0) + 1)
+        return x*_rt.ncdf(x)
 
 
 def _gelu_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = (1/2)*numpy.sqrt(2)*x
         return {
-            'input': grad * (t0*numpy.exp(-1/2*x**2)/numpy.sqrt(numpy.pi) + (1/2)*_rt.erf(t0) + 1/2),
+            'input': grad * (x*_rt.npdf(x) + _rt.ncdf(x)),
         }
 
 
 def _gelu_tanh_forward(x):
-    # gelu_tanh(x) as printed from its definition
+    # gelu_tanh(x) as printed from its stable rewrite
     with _rt.quiet():
-        return (1/2)*x*(numpy.tanh(numpy.sqrt(2)*((8943/200000)*x**3 + x)/numpy.sqrt(numpy.pi)) + 1)
+        t0 = numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)
+        t1 = 2*t0
+        t2 = numpy.exp(t1)
+        return x*numpy.select([numpy.greater_equal(t0, 0),True], [(1 + numpy.exp(-t1))**(-1.0),t2/(t2 + 1)], default=numpy.nan)
 
 
 def _gelu_tanh_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.sqrt(2)/numpy.sqrt(numpy.pi)
-        t1 = numpy.tanh(t0*((8943/200000)*x**3 + x))
+        t0 = numpy.sqrt(_rt.L(2))/numpy.sqrt(_rt.PI)
+        t1 = t0*(((_rt.L(8943)/200000))*x**3 + x)
+        t2 = 2*t1
+        t3 = numpy.exp(-t2)
+        t4 = (t3 + 1)**(-1.0)
+        t5 = numpy.exp(t2)
+        t6 = (t5 + 1)**(-1.0)
+        t7 = numpy.select([numpy.greater_equal(t1, 0),True], [t4,t5*t6], default=numpy.nan)
         return {
-            'input': grad * (numpy.select([numpy.less(abs(x), 100),True], [(1/2)*t0*x*(1 - t1**2)*((26829/200000)*x**2 + 1) + (1/2)*t1 + 1/2,(1/2)*numpy.sign(x) + 1/2], default=numpy.nan)),
+            'input': grad * (2*t0*t7*x*(((_rt.L(26829)/200000))*x**2 + 1)*numpy.select([numpy.less_equal(t1, 0),True], [t6,t3*t4], default=numpy.nan) + t7),
         }
 
 
@@ -310,28 +317,28 @@ def _hardtanh_vjp(grad, x, min_val, max_val):
 def _hardsigmoid_forward(x):
     # hardsigmoid(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.less_equal(x, -3),numpy.greater_equal(x, 3),True], [0,1,(1/6)*x + 1/2], default=numpy.nan)
+        return numpy.select([numpy.less_equal(x, -3),numpy.greater_equal(x, 3),True], [0,1,((_rt.L(1)/6))*(x + 3)], default=numpy.nan)
 
 
 def _hardsigmoid_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(x, -3),numpy.equal(x, 3))),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater(x, -3),numpy.less(x, 3))),True], [1/6,0], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(x, -3),numpy.equal(x, 3))),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater(x, -3),numpy.less(x, 3))),True], [(_rt.L(1)/6),0], default=numpy.nan)], default=numpy.nan)),
         }
 
 
 def _hardswish_forward(x):
     # hardswish(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.logical_and.reduce((numpy.isinf(x),numpy.less(x, 0))),True], [numpy.nan,numpy.select([numpy.less_equal(x, -3),numpy.greater_equal(x, 3),True], [0,x,(1/6)*x*(x + 3)], default=numpy.nan)], default=numpy.nan)
+        return numpy.select([numpy.logical_and.reduce((numpy.isinf(x),numpy.less(x, 0))),True], [numpy.nan,numpy.select([numpy.less_equal(x, -3),numpy.greater_equal(x, 3),True], [0,x,((_rt.L(1)/6))*x*(x + 3)], default=numpy.nan)], default=numpy.nan)
 
 
 def _hardswish_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(x, -3),numpy.equal(x, 3),numpy.isnan(x),True], [0,1,numpy.nan,numpy.select([numpy.less_equal(x, -3),numpy.less(x, 3),True], [0,(1/3)*x + 1/2,1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.equal(x, -3),numpy.equal(x, 3),numpy.isnan(x),True], [0,1,numpy.nan,numpy.select([numpy.less_equal(x, -3),numpy.less(x, 3),True], [0,((_rt.L(1)/3))*x + (_rt.L(1)/2),1], default=numpy.nan)], default=numpy.nan)),
         }
 
 
@@ -351,9 +358,9 @@ def _logsigmoid_vjp(grad, x):
 
 
 def _tanhshrink_forward(x):
-    # tanhshrink(x) as printed from its definition
+    # tanhshrink(x) as printed from its stable rewrite
     with _rt.quiet():
-        return x - numpy.tanh(x)
+        return _rt.x_minus_tanh(x)
 
 
 def _tanhshrink_vjp(grad, x):
@@ -431,7 +438,7 @@ def sigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('sigmoid', input=input)
-    out = _sigmoid_forward(x)
+    out = _sigmoid_forward(_rt.ext(x))
     return _rt.like(out, x)
 
 
@@ -440,7 +447,7 @@ def sigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDAr
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('sigmoid', input=input)
     grad = _rt.grad_array('sigmoid', grad_output, x)
-    grads = _sigmoid_vjp(grad, x)
+    grads = _sigmoid_vjp(_rt.ext(grad), _rt.ext(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -453,7 +460,7 @@ def tanh(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('tanh', input=input)
-    out = _tanh_forward(x)
+    out = _tanh_forward(_rt.ext(x))
     return _rt.like(out, x)
 
 
@@ -462,7 +469,7 @@ def tanh_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('tanh', input=input)
     grad = _rt.grad_array('tanh', grad_output, x)
-    grads = _tanh_vjp(grad, x)
+    grads = _tanh_vjp(_rt.ext(grad), _rt.ext(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -475,7 +482,7 @@ def relu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('relu', input=input)
-    out = _relu_forward(x)
+    out = _relu_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -484,7 +491,7 @@ def relu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('relu', input=input)
     grad = _rt.grad_array('relu', grad_output, x)
-    grads = _relu_vjp(grad, x)
+    grads = _relu_vjp(_rt.wide(grad), _rt.wide(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -497,7 +504,7 @@ def relu6(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('relu6', input=input)
-    out = _relu6_forward(x)
+    out = _relu6_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -506,7 +513,7 @@ def relu6_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArra
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('relu6', input=input)
     grad = _rt.grad_array('relu6', grad_output, x)
-    grads = _relu6_vjp(grad, x)
+    grads = _relu6_vjp(_rt.wide(grad), _rt.wide(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -520,7 +527,7 @@ def leaky_relu(input: ArrayLike, negative_slope: float = 0.01) -> NDArray[numpy.
     """
     x, = _rt.float_arrays('leaky_relu', input=input)
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
-    out = _leaky_relu_forward(x, negative_slope=negative_slope)
+    out = _leaky_relu_forward(_rt.wide(x), negative_slope=negative_slope)
     return _rt.like(out, x)
 
 
@@ -530,7 +537,7 @@ def leaky_relu_backward(grad_output: ArrayLike, input: ArrayLike, negative_slope
     x, = _rt.float_arrays('leaky_relu', input=input)
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
     grad = _rt.grad_array('leaky_relu', grad_output, x)
-    grads = _leaky_relu_vjp(grad, x, negative_slope=negative_slope)
+    grads = _leaky_relu_vjp(_rt.wide(grad), _rt.wide(x), negative_slope=negative_slope)
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -546,7 +553,7 @@ def rrelu(input: ArrayLike, lower: float = 0.125, upper: float = 0.3333333333333
     lower = _rt.check_float('rrelu', 'lower', lower, None)
     upper = _rt.check_float('rrelu', 'upper', upper, None)
     _rt.check_relation('rrelu', 'upper', upper, lower <= upper, 'a value >= lower')
-    out = _rrelu_forward(x, lower=lower, upper=upper)
+    out = _rrelu_forward(_rt.wide(x), lower=lower, upper=upper)
     return _rt.like(out, x)
 
 
@@ -558,7 +565,7 @@ def rrelu_backward(grad_output: ArrayLike, input: ArrayLike, lower: float = 0.12
     upper = _rt.check_float('rrelu', 'upper', upper, None)
     _rt.check_relation('rrelu', 'upper', upper, lower <= upper, 'a value >= lower')
     grad = _rt.grad_array('rrelu', grad_output, x)
-    grads = _rrelu_vjp(grad, x, lower=lower, upper=upper)
+    grads = _rrelu_vjp(_rt.wide(grad), _rt.wide(x), lower=lower, upper=upper)
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -572,7 +579,7 @@ def elu(input: ArrayLike, alpha: float = 1.0) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('elu', input=input)
     alpha = _rt.check_float('elu', 'alpha', alpha, None)
-    out = _elu_forward(x, alpha=alpha)
+    out = _elu_forward(_rt.ext(x), alpha=alpha)
     return _rt.like(out, x)
 
 
@@ -582,7 +589,7 @@ def elu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) -
     x, = _rt.float_arrays('elu', input=input)
     alpha = _rt.check_float('elu', 'alpha', alpha, None)
     grad = _rt.grad_array('elu', grad_output, x)
-    grads = _elu_vjp(grad, x, alpha=alpha)
+    grads = _elu_vjp(_rt.ext(grad), _rt.ext(x), alpha=alpha)
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -595,7 +602,7 @@ def selu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('selu', input=input)
-    out = _selu_forward(x)
+    out = _selu_forward(_rt.ext(x))
     return _rt.like(out, x)
 
 
@@ -604,7 +611,7 @@ def selu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('selu', input=input)
     grad = _rt.grad_array('selu', grad_output, x)
-    grads = _selu_vjp(grad, x)
+    grads = _selu_vjp(_rt.ext(grad), _rt.ext(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -618,7 +625,7 @@ def celu(input: ArrayLike, alpha: float = 1.0) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('celu', input=input)
     alpha = _rt.check_float('celu', 'alpha', alpha, {'exclude': [0.0]})
-    out = _celu_forward(x, alpha=alpha)
+    out = _celu_forward(_rt.ext(x), alpha=alpha)
     return _rt.like(out, x)
 
 
@@ -628,7 +635,7 @@ def celu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) 
     x, = _rt.float_arrays('celu', input=input)
     alpha = _rt.check_float('celu', 'alpha', alpha, {'exclude': [0.0]})
     grad = _rt.grad_array('celu', grad_output, x)
-    grads = _celu_vjp(grad, x, alpha=alpha)
+    grads = _celu_vjp(_rt.ext(grad), _rt.ext(x), alpha=alpha)
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -643,9 +650,9 @@ def gelu(input: ArrayLike, approximate: str = 'none') -> NDArray[numpy.floating]
     x, = _rt.float_arrays('gelu', input=input)
     _rt.check_choice('gelu', 'approximate', approximate, ('none', 'tanh'))
     if approximate == 'tanh':
-        out = _gelu_tanh_forward(x)
+        out = _gelu_tanh_forward(_rt.ext(x))
     else:
-        out = _gelu_forward(x)
+        out = _gelu_forward(_rt.ext(x))
     return _rt.like(out, x)
 
 
@@ -656,9 +663,9 @@ def gelu_backward(grad_output: ArrayLike, input: ArrayLike, approximate: str = '
     _rt.check_choice('gelu', 'approximate', approximate, ('none', 'tanh'))
     grad = _rt.grad_array('gelu', grad_output, x)
     if approximate == 'tanh':
-        grads = _gelu_tanh_vjp(grad, x)
+        grads = _gelu_tanh_vjp(_rt.ext(grad), _rt.ext(x))
     else:
-        grads = _gelu_vjp(grad, x)
+        grads = _gelu_vjp(_rt.ext(grad), _rt.ext(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -671,7 +678,7 @@ def silu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('silu', input=input)
-    out = _silu_forward(x)
+    out = _silu_forward(_rt.ext(x))
     return _rt.like(out, x)
 
 
@@ -680,7 +687,7 @@ def silu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('silu', input=input)
     grad = _rt.grad_array('silu', grad_output, x)
-    grads = _silu_vjp(grad, x)
+    grads = _silu_vjp(_rt.ext(grad), _rt.ext(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -693,7 +700,7 @@ def mish(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('mish', input=input)
-    out = _mish_forward(x)
+    out = _mish_forward(_rt.ext(x))
     return _rt.like(out, x)
 
 
@@ -702,7 +709,7 @@ def mish_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('mish', input=input)
     grad = _rt.grad_array('mish', grad_output, x)
-    grads = _mish_vjp(grad, x)
+    grads = _mish_vjp(_rt.ext(grad), _rt.ext(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -717,7 +724,7 @@ def softplus(input: ArrayLike, beta: float = 1.0, threshold: float = 20.0) -> ND
     x, = _rt.float_arrays('softplus', input=input)
     beta = _rt.check_float('softplus', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     threshold = _rt.check_float('softplus', 'threshold', threshold, None)
-    out = _softplus_forward(x, beta=beta, threshold=threshold)
+    out = _softplus_forward(_rt.ext(x), beta=beta, threshold=threshold)
     return _rt.like(out, x)
 
 
@@ -728,7 +735,7 @@ def softplus_backward(grad_output: ArrayLike, input: ArrayLike, beta: float = 1.
     beta = _rt.check_float('softplus', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     threshold = _rt.check_float('softplus', 'threshold', threshold, None)
     grad = _rt.grad_array('softplus', grad_output, x)
-    grads = _softplus_vjp(grad, x, beta=beta, threshold=threshold)
+    grads = _softplus_vjp(_rt.ext(grad), _rt.ext(x), beta=beta, threshold=threshold)
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -741,7 +748,7 @@ def softsign(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('softsign', input=input)
-    out = _softsign_forward(x)
+    out = _softsign_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -750,7 +757,7 @@ def softsign_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDA
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('softsign', input=input)
     grad = _rt.grad_array('softsign', grad_output, x)
-    grads = _softsign_vjp(grad, x)
+    grads = _softsign_vjp(_rt.wide(grad), _rt.wide(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -766,7 +773,7 @@ def hardtanh(input: ArrayLike, min_val: float = -1.0, max_val: float = 1.0) -> N
     min_val = _rt.check_float('hardtanh', 'min_val', min_val, None)
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
     _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
-    out = _hardtanh_forward(x, min_val=min_val, max_val=max_val)
+    out = _hardtanh_forward(_rt.wide(x), min_val=min_val, max_val=max_val)
     return _rt.like(out, x)
 
 
@@ -778,7 +785,7 @@ def hardtanh_backward(grad_output: ArrayLike, input: ArrayLike, min_val: float =
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
     _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
     grad = _rt.grad_array('hardtanh', grad_output, x)
-    grads = _hardtanh_vjp(grad, x, min_val=min_val, max_val=max_val)
+    grads = _hardtanh_vjp(_rt.wide(grad), _rt.wide(x), min_val=min_val, max_val=max_val)
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -791,7 +798,7 @@ def hardsigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('hardsigmoid', input=input)
-    out = _hardsigmoid_forward(x)
+    out = _hardsigmoid_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -800,7 +807,7 @@ def hardsigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, 
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('hardsigmoid', input=input)
     grad = _rt.grad_array('hardsigmoid', grad_output, x)
-    grads = _hardsigmoid_vjp(grad, x)
+    grads = _hardsigmoid_vjp(_rt.wide(grad), _rt.wide(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -813,7 +820,7 @@ def hardswish(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('hardswish', input=input)
-    out = _hardswish_forward(x)
+    out = _hardswish_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -822,7 +829,7 @@ def hardswish_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, ND
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('hardswish', input=input)
     grad = _rt.grad_array('hardswish', grad_output, x)
-    grads = _hardswish_vjp(grad, x)
+    grads = _hardswish_vjp(_rt.wide(grad), _rt.wide(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -835,7 +842,7 @@ def logsigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('logsigmoid', input=input)
-    out = _logsigmoid_forward(x)
+    out = _logsigmoid_forward(_rt.ext(x))
     return _rt.like(out, x)
 
 
@@ -844,7 +851,7 @@ def logsigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, N
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('logsigmoid', input=input)
     grad = _rt.grad_array('logsigmoid', grad_output, x)
-    grads = _logsigmoid_vjp(grad, x)
+    grads = _logsigmoid_vjp(_rt.ext(grad), _rt.ext(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -857,7 +864,7 @@ def tanhshrink(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('tanhshrink', input=input)
-    out = _tanhshrink_forward(x)
+    out = _tanhshrink_forward(_rt.ext(x))
     return _rt.like(out, x)
 
 
@@ -866,7 +873,7 @@ def tanhshrink_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, N
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('tanhshrink', input=input)
     grad = _rt.grad_array('tanhshrink', grad_output, x)
-    grads = _tanhshrink_vjp(grad, x)
+    grads = _tanhshrink_vjp(_rt.ext(grad), _rt.ext(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -880,7 +887,7 @@ def softshrink(input: ArrayLike, lambd: float = 0.5) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('softshrink', input=input)
     lambd = _rt.check_float('softshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    out = _softshrink_forward(x, lambd=lambd)
+    out = _softshrink_forward(_rt.wide(x), lambd=lambd)
     return _rt.like(out, x)
 
 
@@ -890,7 +897,7 @@ def softshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float =
     x, = _rt.float_arrays('softshrink', input=input)
     lambd = _rt.check_float('softshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.grad_array('softshrink', grad_output, x)
-    grads = _softshrink_vjp(grad, x, lambd=lambd)
+    grads = _softshrink_vjp(_rt.wide(grad), _rt.wide(x), lambd=lambd)
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -904,7 +911,7 @@ def hardshrink(input: ArrayLike, lambd: float = 0.5) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('hardshrink', input=input)
     lambd = _rt.check_float('hardshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    out = _hardshrink_forward(x, lambd=lambd)
+    out = _hardshrink_forward(_rt.wide(x), lambd=lambd)
     return _rt.like(out, x)
 
 
@@ -914,7 +921,7 @@ def hardshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float =
     x, = _rt.float_arrays('hardshrink', input=input)
     lambd = _rt.check_float('hardshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.grad_array('hardshrink', grad_output, x)
-    grads = _hardshrink_vjp(grad, x, lambd=lambd)
+    grads = _hardshrink_vjp(_rt.wide(grad), _rt.wide(x), lambd=lambd)
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -929,7 +936,7 @@ def threshold(input: ArrayLike, threshold: float, value: float) -> NDArray[numpy
     x, = _rt.float_arrays('threshold', input=input)
     threshold = _rt.check_float('threshold', 'threshold', threshold, None)
     value = _rt.check_float('threshold', 'value', value, None)
-    out = _threshold_forward(x, threshold=threshold, value=value)
+    out = _threshold_forward(_rt.wide(x), threshold=threshold, value=value)
     return _rt.like(out, x)
 
 
@@ -940,7 +947,7 @@ def threshold_backward(grad_output: ArrayLike, input: ArrayLike, threshold: floa
     threshold = _rt.check_float('threshold', 'threshold', threshold, None)
     value = _rt.check_float('threshold', 'value', value, None)
     grad = _rt.grad_array('threshold', grad_output, x)
-    grads = _threshold_vjp(grad, x, threshold=threshold, value=value)
+    grads = _threshold_vjp(_rt.wide(grad), _rt.wide(x), threshold=threshold, value=value)
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -954,7 +961,7 @@ def prelu(input: ArrayLike, weight: ArrayLike) -> NDArray[numpy.floating]:
     """
     x, weight = _rt.float_arrays('prelu', _channel=('weight',), input=input, weight=weight)
     weight = _rt.channel_broadcast('prelu', 'weight', weight, x)
-    out = _prelu_forward(x, weight)
+    out = _prelu_forward(_rt.wide(x), _rt.wide(weight))
     return _rt.like(out, x)
 
 
@@ -965,7 +972,7 @@ def prelu_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike) 
     weight_shape = weight.shape
     weight = _rt.channel_broadcast('prelu', 'weight', weight, x)
     grad = _rt.grad_array('prelu', grad_output, x)
-    grads = _prelu_vjp(grad, x, weight)
+    grads = _prelu_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(weight))
     return {
         'input': _rt.like(grads['input'], x),
         'weight': _rt.channel_reduce(grads['weight'], x, weight_shape),

@@ -78,7 +78,7 @@ def _smooth_l1_loss_forward(x, y, beta):
     with _rt.quiet():
         t0 = x - y
         t1 = abs(t0)
-        return numpy.select([numpy.greater(beta, t1),True], [(1/2)*t0**2/beta,-1/2*beta + t1], default=numpy.nan)
+        return numpy.select([numpy.greater(beta, t1),True], [((_rt.L(1)/2))*t0**2/beta,-(_rt.L(1)/2)*beta + t1], default=numpy.nan)
 
 
 def _smooth_l1_loss_vjp(grad, x, y, beta):
@@ -118,7 +118,7 @@ def _huber_loss_forward(x, y, delta):
     with _rt.quiet():
         t0 = x - y
         t1 = abs(t0)
-        return numpy.select([numpy.greater(delta, t1),True], [(1/2)*t0**2,delta*(-1/2*delta + t1)], default=numpy.nan)
+        return numpy.select([numpy.greater(delta, t1),True], [((_rt.L(1)/2))*t0**2,delta*(-(_rt.L(1)/2)*delta + t1)], default=numpy.nan)
 
 
 def _huber_loss_vjp(grad, x, y, delta):
@@ -158,19 +158,22 @@ def _binary_cross_entropy_vjp(grad, x, y):
 def _binary_cross_entropy_with_logits_forward(x, y, p_w):
     # binary_cross_entropy_with_logits(x) as printed from its stable rewrite
     with _rt.quiet():
-        return x*(1 - y) + (y*(p_w - 1) + 1)*(numpy.log1p(numpy.exp(-abs(x))) + numpy.maximum(0, -x))
+        t0 = numpy.log1p(numpy.exp(-abs(x)))
+        return p_w*y*(t0 + numpy.maximum(0, -x)) + (1 - y)*(t0 + numpy.maximum(0, x))
 
 
 def _binary_cross_entropy_with_logits_vjp(grad, x, y, p_w):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = p_w*y
-        t1 = -x
-        t2 = numpy.exp(x)
-        t3 = numpy.log1p(numpy.exp(-abs(x)))
+        t0 = numpy.exp(x)
+        t1 = (t0 + 1)**(-1.0)
+        t2 = -x
+        t3 = numpy.exp(t2)
+        t4 = (t3 + 1)**(-1.0)
+        t5 = numpy.log1p(numpy.exp(-abs(x)))
         return {
-            'input': grad * (-t0 + (t0 - y + 1)*numpy.select([numpy.greater_equal(x, 0),True], [(numpy.exp(t1) + 1)**(-1.0),t2/(t2 + 1)], default=numpy.nan)),
-            'target': grad * (numpy.select([numpy.equal(p_w, 1),True], [t1,-p_w*(-t3 + numpy.minimum(0, x)) - t3 + numpy.minimum(0, t1)], default=numpy.nan)),
+            'input': grad * (-p_w*y*numpy.select([numpy.less_equal(x, 0),True], [t1,t3*t4], default=numpy.nan) + (1 - y)*numpy.select([numpy.greater_equal(x, 0),True], [t4,t0*t1], default=numpy.nan)),
+            'target': grad * (numpy.select([numpy.equal(p_w, 1),True], [t2,-p_w*(-t5 + numpy.minimum(0, x)) - t5 + numpy.minimum(0, t2)], default=numpy.nan)),
         }
 
 
@@ -223,7 +226,7 @@ def _poisson_nll_loss_vjp(grad, x, y, epsilon):
 def _poisson_nll_loss_full_forward(x, y, epsilon):
     # poisson_nll_loss_full(x) as printed from its definition
     with _rt.quiet():
-        return -x*y + numpy.select([numpy.greater(y, 1),True], [y*numpy.log(y) - y + (1/2)*numpy.log(2*numpy.pi*y),0], default=numpy.nan) + numpy.exp(x)
+        return -x*y + numpy.select([numpy.greater(y, 1),True], [y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y),0], default=numpy.nan) + numpy.exp(x)
 
 
 def _poisson_nll_loss_full_vjp(grad, x, y, epsilon):
@@ -231,7 +234,7 @@ def _poisson_nll_loss_full_vjp(grad, x, y, epsilon):
     with _rt.quiet():
         return {
             'input': grad * (-y + numpy.exp(x)),
-            'target': grad * (numpy.select([numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))),numpy.equal(y, 1),True], [numpy.nan,-x,-x + numpy.select([numpy.greater(y, 1),True], [numpy.log(y) + (1/2)/y,0], default=numpy.nan)], default=numpy.nan)),
+            'target': grad * (numpy.select([numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))),numpy.equal(y, 1),True], [numpy.nan,-x,-x + numpy.select([numpy.greater(y, 1),True], [numpy.log(y) + ((_rt.L(1)/2))/y,0], default=numpy.nan)], default=numpy.nan)),
         }
 
 
@@ -254,7 +257,7 @@ def _poisson_nll_loss_rate_vjp(grad, x, y, epsilon):
 def _poisson_nll_loss_rate_full_forward(x, y, epsilon):
     # poisson_nll_loss_rate_full(x) as printed from its definition
     with _rt.quiet():
-        return x - y*numpy.log(epsilon + x) + numpy.select([numpy.greater(y, 1),True], [y*numpy.log(y) - y + (1/2)*numpy.log(2*numpy.pi*y),0], default=numpy.nan)
+        return x - y*numpy.log(epsilon + x) + numpy.select([numpy.greater(y, 1),True], [y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y),0], default=numpy.nan)
 
 
 def _poisson_nll_loss_rate_full_vjp(grad, x, y, epsilon):
@@ -264,14 +267,14 @@ def _poisson_nll_loss_rate_full_vjp(grad, x, y, epsilon):
         t1 = -numpy.log(t0)
         return {
             'input': grad * (1 - y/t0),
-            'target': grad * (numpy.select([numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))),numpy.equal(y, 1),True], [numpy.nan,t1,t1 + numpy.select([numpy.greater(y, 1),True], [numpy.log(y) + (1/2)/y,0], default=numpy.nan)], default=numpy.nan)),
+            'target': grad * (numpy.select([numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))),numpy.equal(y, 1),True], [numpy.nan,t1,t1 + numpy.select([numpy.greater(y, 1),True], [numpy.log(y) + ((_rt.L(1)/2))/y,0], default=numpy.nan)], default=numpy.nan)),
         }
 
 
 def _hinge_embedding_loss_forward(x, y, margin):
-    # hinge_embedding_loss(x) as printed from its definition
+    # hinge_embedding_loss(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.not_equal(y, -1),True], [x,0], default=numpy.nan) + numpy.select([numpy.not_equal(y, 1),True], [numpy.maximum(0, margin - x),0], default=numpy.nan)
+        return numpy.select([numpy.logical_and.reduce((numpy.isinf(x),numpy.less(x, 0),numpy.not_equal(y, -1),numpy.not_equal(y, 1))),True], [numpy.nan,numpy.select([numpy.equal(y, 1),numpy.equal(y, -1),True], [x,numpy.maximum(0, margin - x),numpy.maximum(margin, x)], default=numpy.nan)], default=numpy.nan)
 
 
 def _hinge_embedding_loss_vjp(grad, x, y, margin):
@@ -280,7 +283,7 @@ def _hinge_embedding_loss_vjp(grad, x, y, margin):
         t0 = numpy.not_equal(y, 1)
         t1 = numpy.select([numpy.not_equal(y, -1),True], [1,0], default=numpy.nan)
         return {
-            'input': grad * (numpy.select([numpy.equal(margin, x),numpy.isnan(x),True], [t1 + numpy.select([t0,True], [-1,0], default=numpy.nan),t1,t1 + numpy.select([t0,True], [-(numpy.select([numpy.less(margin - x, 0),numpy.equal(margin - x, 0),True], [0,1/2,1], default=numpy.nan)),0], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.select([numpy.equal(margin, x),numpy.isnan(x),True], [t1 + numpy.select([t0,True], [-1,0], default=numpy.nan),t1,t1 + numpy.select([t0,True], [-(numpy.select([numpy.less(margin - x, 0),numpy.equal(margin - x, 0),True], [0,(_rt.L(1)/2),1], default=numpy.nan)),0], default=numpy.nan)], default=numpy.nan)),
         }
 
 
@@ -327,7 +330,7 @@ def _gaussian_nll_loss_forward(x, y, v, epsilon):
     # gaussian_nll_loss(x) as printed from its definition
     with _rt.quiet():
         t0 = numpy.maximum(epsilon, v)
-        return (1/2)*numpy.log(t0) + (1/2)*(x - y)**2/t0
+        return ((_rt.L(1)/2))*numpy.log(t0) + ((_rt.L(1)/2))*(x - y)**2/t0
 
 
 def _gaussian_nll_loss_vjp(grad, x, y, v, epsilon):
@@ -336,12 +339,12 @@ def _gaussian_nll_loss_vjp(grad, x, y, v, epsilon):
         t0 = 2*x - 2*y
         t1 = numpy.maximum(epsilon, v)
         t2 = t1**(-1.0)
-        t3 = (1/2)*t2
+        t3 = ((_rt.L(1)/2))*t2
         t4 = (x - y)**2
         return {
             'input': grad * (t0*t3),
             'target': grad * (-t0*t3),
-            'var': grad * (numpy.select([numpy.greater_equal(epsilon, v),True], [(1/2)*(epsilon - t4)/epsilon**2,(1/2)*t2 - 1/2*t4/t1**2], default=numpy.nan)),
+            'var': grad * (numpy.select([numpy.greater_equal(epsilon, v),True], [((_rt.L(1)/2))*(epsilon - t4)/epsilon**2,((_rt.L(1)/2))*t2 - (_rt.L(1)/2)*t4/t1**2], default=numpy.nan)),
         }
 
 
@@ -349,7 +352,7 @@ def _gaussian_nll_loss_full_forward(x, y, v, epsilon):
     # gaussian_nll_loss_full(x) as printed from its definition
     with _rt.quiet():
         t0 = numpy.maximum(epsilon, v)
-        return (1/2)*numpy.log(t0) + (1/2)*numpy.log(2*numpy.pi) + (1/2)*(x - y)**2/t0
+        return ((_rt.L(1)/2))*numpy.log(t0) + ((_rt.L(1)/2))*numpy.log(2*_rt.PI) + ((_rt.L(1)/2))*(x - y)**2/t0
 
 
 def _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon):
@@ -358,12 +361,12 @@ def _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon):
         t0 = 2*x - 2*y
         t1 = numpy.maximum(epsilon, v)
         t2 = t1**(-1.0)
-        t3 = (1/2)*t2
+        t3 = ((_rt.L(1)/2))*t2
         t4 = (x - y)**2
         return {
             'input': grad * (t0*t3),
             'target': grad * (-t0*t3),
-            'var': grad * (numpy.select([numpy.greater_equal(epsilon, v),True], [(1/2)*(epsilon - t4)/epsilon**2,(1/2)*t2 - 1/2*t4/t1**2], default=numpy.nan)),
+            'var': grad * (numpy.select([numpy.greater_equal(epsilon, v),True], [((_rt.L(1)/2))*(epsilon - t4)/epsilon**2,((_rt.L(1)/2))*t2 - (_rt.L(1)/2)*t4/t1**2], default=numpy.nan)),
         }
 
 
@@ -374,7 +377,7 @@ def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', weigh
     derivation, conventions and verification.
     """
     x, y = _rt.float_arrays('mse_loss', input=input, target=target)
-    out = _mse_loss_forward(x, y)
+    out = _mse_loss_forward(_rt.wide(x), _rt.wide(y))
     return _rt.reduce_loss('mse_loss', out, x, reduction, weight, 'weight_sum')
 
 
@@ -383,13 +386,13 @@ def mse_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLik
     with respect to each differentiable input, keyed by argument name."""
     x, y = _rt.float_arrays('mse_loss', input=input, target=target)
     grad = _rt.unreduce_grad('mse_loss', grad_output, x, reduction, weight, 'weight_sum')
-    grads = _mse_loss_vjp(grad, x, y)
+    grads = _mse_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y))
     result = {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
     }
     if weight is not None:
-        losses = _mse_loss_forward(x, y)
+        losses = _mse_loss_forward(_rt.wide(x), _rt.wide(y))
         result['weight'] = _rt.loss_weight_grad('mse_loss', grad_output, losses, x, reduction, weight, 'weight_sum')
     return result
 
@@ -401,7 +404,7 @@ def l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', weight
     derivation, conventions and verification.
     """
     x, y = _rt.float_arrays('l1_loss', input=input, target=target)
-    out = _l1_loss_forward(x, y)
+    out = _l1_loss_forward(_rt.wide(x), _rt.wide(y))
     return _rt.reduce_loss('l1_loss', out, x, reduction, weight, 'weight_sum')
 
 
@@ -410,13 +413,13 @@ def l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike
     with respect to each differentiable input, keyed by argument name."""
     x, y = _rt.float_arrays('l1_loss', input=input, target=target)
     grad = _rt.unreduce_grad('l1_loss', grad_output, x, reduction, weight, 'weight_sum')
-    grads = _l1_loss_vjp(grad, x, y)
+    grads = _l1_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y))
     result = {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
     }
     if weight is not None:
-        losses = _l1_loss_forward(x, y)
+        losses = _l1_loss_forward(_rt.wide(x), _rt.wide(y))
         result['weight'] = _rt.loss_weight_grad('l1_loss', grad_output, losses, x, reduction, weight, 'weight_sum')
     return result
 
@@ -430,9 +433,9 @@ def smooth_l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean',
     x, y = _rt.float_arrays('smooth_l1_loss', input=input, target=target)
     beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     if beta == 0.0:
-        out = _smooth_l1_loss_beta0_forward(x, y, beta=beta)
+        out = _smooth_l1_loss_beta0_forward(_rt.wide(x), _rt.wide(y), beta=beta)
     else:
-        out = _smooth_l1_loss_forward(x, y, beta=beta)
+        out = _smooth_l1_loss_forward(_rt.wide(x), _rt.wide(y), beta=beta)
     return _rt.reduce_loss('smooth_l1_loss', out, x, reduction, None)
 
 
@@ -443,9 +446,9 @@ def smooth_l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: Ar
     beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.unreduce_grad('smooth_l1_loss', grad_output, x, reduction, None)
     if beta == 0.0:
-        grads = _smooth_l1_loss_beta0_vjp(grad, x, y, beta=beta)
+        grads = _smooth_l1_loss_beta0_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), beta=beta)
     else:
-        grads = _smooth_l1_loss_vjp(grad, x, y, beta=beta)
+        grads = _smooth_l1_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), beta=beta)
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -460,7 +463,7 @@ def huber_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', del
     """
     x, y = _rt.float_arrays('huber_loss', input=input, target=target)
     delta = _rt.check_float('huber_loss', 'delta', delta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
-    out = _huber_loss_forward(x, y, delta=delta)
+    out = _huber_loss_forward(_rt.wide(x), _rt.wide(y), delta=delta)
     return _rt.reduce_loss('huber_loss', out, x, reduction, weight, 'numel')
 
 
@@ -470,13 +473,13 @@ def huber_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayL
     x, y = _rt.float_arrays('huber_loss', input=input, target=target)
     delta = _rt.check_float('huber_loss', 'delta', delta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     grad = _rt.unreduce_grad('huber_loss', grad_output, x, reduction, weight, 'numel')
-    grads = _huber_loss_vjp(grad, x, y, delta=delta)
+    grads = _huber_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), delta=delta)
     result = {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
     }
     if weight is not None:
-        losses = _huber_loss_forward(x, y, delta=delta)
+        losses = _huber_loss_forward(_rt.wide(x), _rt.wide(y), delta=delta)
         result['weight'] = _rt.loss_weight_grad('huber_loss', grad_output, losses, x, reduction, weight, 'numel')
     return result
 
@@ -490,7 +493,7 @@ def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike 
     x, y = _rt.float_arrays('binary_cross_entropy', input=input, target=target)
     _rt.check_domain('binary_cross_entropy', 'input', x, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
     _rt.check_domain('binary_cross_entropy', 'target', y, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
-    out = _binary_cross_entropy_forward(x, y)
+    out = _binary_cross_entropy_forward(_rt.ext(x), _rt.ext(y))
     return _rt.reduce_loss('binary_cross_entropy', out, x, reduction, weight, 'numel', weight_layout='broadcast')
 
 
@@ -501,7 +504,7 @@ def binary_cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, targ
     _rt.check_domain('binary_cross_entropy', 'input', x, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
     _rt.check_domain('binary_cross_entropy', 'target', y, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
     grad = _rt.unreduce_grad('binary_cross_entropy', grad_output, x, reduction, weight, 'numel', weight_layout='broadcast')
-    grads = _binary_cross_entropy_vjp(grad, x, y)
+    grads = _binary_cross_entropy_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -516,7 +519,7 @@ def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike, weight
     """
     x, y = _rt.float_arrays('binary_cross_entropy_with_logits', input=input, target=target)
     p_w = _rt.broadcast_arg('binary_cross_entropy_with_logits', 'pos_weight', pos_weight, x, 'broadcast', 1.0)
-    out = _binary_cross_entropy_with_logits_forward(x, y, p_w)
+    out = _binary_cross_entropy_with_logits_forward(_rt.ext(x), _rt.ext(y), _rt.ext(p_w))
     return _rt.reduce_loss('binary_cross_entropy_with_logits', out, x, reduction, weight, 'numel', weight_layout='broadcast')
 
 
@@ -526,7 +529,7 @@ def binary_cross_entropy_with_logits_backward(grad_output: ArrayLike, input: Arr
     x, y = _rt.float_arrays('binary_cross_entropy_with_logits', input=input, target=target)
     p_w = _rt.broadcast_arg('binary_cross_entropy_with_logits', 'pos_weight', pos_weight, x, 'broadcast', 1.0)
     grad = _rt.unreduce_grad('binary_cross_entropy_with_logits', grad_output, x, reduction, weight, 'numel', weight_layout='broadcast')
-    grads = _binary_cross_entropy_with_logits_vjp(grad, x, y, p_w)
+    grads = _binary_cross_entropy_with_logits_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(p_w))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -542,9 +545,9 @@ def kl_div(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', log_tar
     x, y = _rt.float_arrays('kl_div', input=input, target=target)
     log_target = _rt.check_bool('kl_div', 'log_target', log_target)
     if log_target:
-        out = _kl_div_log_target_forward(x, y)
+        out = _kl_div_log_target_forward(_rt.ext(x), _rt.ext(y))
     else:
-        out = _kl_div_forward(x, y)
+        out = _kl_div_forward(_rt.ext(x), _rt.ext(y))
     return _rt.reduce_loss('kl_div', out, x, reduction, None, reductions=('none', 'batchmean', 'sum', 'mean'))
 
 
@@ -555,9 +558,9 @@ def kl_div_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike,
     log_target = _rt.check_bool('kl_div', 'log_target', log_target)
     grad = _rt.unreduce_grad('kl_div', grad_output, x, reduction, None, reductions=('none', 'batchmean', 'sum', 'mean'))
     if log_target:
-        grads = _kl_div_log_target_vjp(grad, x, y)
+        grads = _kl_div_log_target_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y))
     else:
-        grads = _kl_div_vjp(grad, x, y)
+        grads = _kl_div_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -575,15 +578,15 @@ def poisson_nll_loss(input: ArrayLike, target: ArrayLike, log_input: bool = True
     full = _rt.check_bool('poisson_nll_loss', 'full', full)
     eps = _rt.check_float('poisson_nll_loss', 'eps', eps, None)
     if log_input and full:
-        out = _poisson_nll_loss_full_forward(x, y, epsilon=eps)
+        out = _poisson_nll_loss_full_forward(_rt.ext(x), _rt.ext(y), epsilon=eps)
     else:
         if not log_input and not full:
-            out = _poisson_nll_loss_rate_forward(x, y, epsilon=eps)
+            out = _poisson_nll_loss_rate_forward(_rt.ext(x), _rt.ext(y), epsilon=eps)
         else:
             if not log_input and full:
-                out = _poisson_nll_loss_rate_full_forward(x, y, epsilon=eps)
+                out = _poisson_nll_loss_rate_full_forward(_rt.ext(x), _rt.ext(y), epsilon=eps)
             else:
-                out = _poisson_nll_loss_forward(x, y, epsilon=eps)
+                out = _poisson_nll_loss_forward(_rt.ext(x), _rt.ext(y), epsilon=eps)
     return _rt.reduce_loss('poisson_nll_loss', out, x, reduction, None)
 
 
@@ -596,15 +599,15 @@ def poisson_nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: 
     eps = _rt.check_float('poisson_nll_loss', 'eps', eps, None)
     grad = _rt.unreduce_grad('poisson_nll_loss', grad_output, x, reduction, None)
     if log_input and full:
-        grads = _poisson_nll_loss_full_vjp(grad, x, y, epsilon=eps)
+        grads = _poisson_nll_loss_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=eps)
     else:
         if not log_input and not full:
-            grads = _poisson_nll_loss_rate_vjp(grad, x, y, epsilon=eps)
+            grads = _poisson_nll_loss_rate_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=eps)
         else:
             if not log_input and full:
-                grads = _poisson_nll_loss_rate_full_vjp(grad, x, y, epsilon=eps)
+                grads = _poisson_nll_loss_rate_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=eps)
             else:
-                grads = _poisson_nll_loss_vjp(grad, x, y, epsilon=eps)
+                grads = _poisson_nll_loss_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=eps)
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -619,7 +622,7 @@ def hinge_embedding_loss(input: ArrayLike, target: ArrayLike, margin: float = 1.
     """
     x, y = _rt.float_arrays('hinge_embedding_loss', input=input, target=target)
     margin = _rt.check_float('hinge_embedding_loss', 'margin', margin, None)
-    out = _hinge_embedding_loss_forward(x, y, margin=margin)
+    out = _hinge_embedding_loss_forward(_rt.wide(x), _rt.wide(y), margin=margin)
     return _rt.reduce_loss('hinge_embedding_loss', out, x, reduction, None)
 
 
@@ -629,7 +632,7 @@ def hinge_embedding_loss_backward(grad_output: ArrayLike, input: ArrayLike, targ
     x, y = _rt.float_arrays('hinge_embedding_loss', input=input, target=target)
     margin = _rt.check_float('hinge_embedding_loss', 'margin', margin, None)
     grad = _rt.unreduce_grad('hinge_embedding_loss', grad_output, x, reduction, None)
-    grads = _hinge_embedding_loss_vjp(grad, x, y, margin=margin)
+    grads = _hinge_embedding_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), margin=margin)
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -642,7 +645,7 @@ def soft_margin_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean
     derivation, conventions and verification.
     """
     x, y = _rt.float_arrays('soft_margin_loss', input=input, target=target)
-    out = _soft_margin_loss_forward(x, y)
+    out = _soft_margin_loss_forward(_rt.ext(x), _rt.ext(y))
     return _rt.reduce_loss('soft_margin_loss', out, x, reduction, None)
 
 
@@ -651,7 +654,7 @@ def soft_margin_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: 
     with respect to each differentiable input, keyed by argument name."""
     x, y = _rt.float_arrays('soft_margin_loss', input=input, target=target)
     grad = _rt.unreduce_grad('soft_margin_loss', grad_output, x, reduction, None)
-    grads = _soft_margin_loss_vjp(grad, x, y)
+    grads = _soft_margin_loss_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -665,7 +668,7 @@ def margin_ranking_loss(input1: ArrayLike, input2: ArrayLike, target: ArrayLike,
     """
     x1, x2, y = _rt.float_arrays('margin_ranking_loss', input1=input1, input2=input2, target=target)
     margin = _rt.check_float('margin_ranking_loss', 'margin', margin, None)
-    out = _margin_ranking_loss_forward(x1, x2, y, margin=margin)
+    out = _margin_ranking_loss_forward(_rt.wide(x1), _rt.wide(x2), _rt.wide(y), margin=margin)
     return _rt.reduce_loss('margin_ranking_loss', out, x1, reduction, None)
 
 
@@ -675,7 +678,7 @@ def margin_ranking_loss_backward(grad_output: ArrayLike, input1: ArrayLike, inpu
     x1, x2, y = _rt.float_arrays('margin_ranking_loss', input1=input1, input2=input2, target=target)
     margin = _rt.check_float('margin_ranking_loss', 'margin', margin, None)
     grad = _rt.unreduce_grad('margin_ranking_loss', grad_output, x1, reduction, None)
-    grads = _margin_ranking_loss_vjp(grad, x1, x2, y, margin=margin)
+    grads = _margin_ranking_loss_vjp(_rt.wide(grad), _rt.wide(x1), _rt.wide(x2), _rt.wide(y), margin=margin)
     return {
         'input1': _rt.like(grads['input1'], x1),
         'input2': _rt.like(grads['input2'], x1),
@@ -695,9 +698,9 @@ def gaussian_nll_loss(input: ArrayLike, target: ArrayLike, var: ArrayLike, full:
     full = _rt.check_bool('gaussian_nll_loss', 'full', full)
     eps = _rt.check_float('gaussian_nll_loss', 'eps', eps, None)
     if full:
-        out = _gaussian_nll_loss_full_forward(x, y, v, epsilon=eps)
+        out = _gaussian_nll_loss_full_forward(_rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=eps)
     else:
-        out = _gaussian_nll_loss_forward(x, y, v, epsilon=eps)
+        out = _gaussian_nll_loss_forward(_rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=eps)
     return _rt.reduce_loss('gaussian_nll_loss', out, x, reduction, None)
 
 
@@ -711,9 +714,9 @@ def gaussian_nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target:
     eps = _rt.check_float('gaussian_nll_loss', 'eps', eps, None)
     grad = _rt.unreduce_grad('gaussian_nll_loss', grad_output, x, reduction, None)
     if full:
-        grads = _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon=eps)
+        grads = _gaussian_nll_loss_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=eps)
     else:
-        grads = _gaussian_nll_loss_vjp(grad, x, y, v, epsilon=eps)
+        grads = _gaussian_nll_loss_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=eps)
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),

@@ -115,7 +115,7 @@ def _cosine_embedding_loss_forward(x1, x2, y, margin, axis):
         prod = _rt.sum_along(x1*x2, axis)
         m1 = _rt.sum_along(x1**2, axis)
         m2 = _rt.sum_along(x2**2, axis)
-        cos = prod/(numpy.sqrt(m1 + 2305843/2305843009213693952)*numpy.sqrt(m2 + 2305843/2305843009213693952))
+        cos = prod/(numpy.sqrt(m1 + (_rt.L(2305843)/2305843009213693952))*numpy.sqrt(m2 + (_rt.L(2305843)/2305843009213693952)))
         out = numpy.select([numpy.equal(y, 1),True], [1 - cos,0], default=numpy.nan) + numpy.select([numpy.equal(y, -1),True], [numpy.maximum(0, cos - margin),0], default=numpy.nan)
         return out
 
@@ -125,10 +125,10 @@ def _cosine_embedding_loss_vjp(g, x1, x2, y, margin, axis):
         prod = _rt.sum_along(x1*x2, axis)
         m1 = _rt.sum_along(x1**2, axis)
         m2 = _rt.sum_along(x2**2, axis)
-        cos = prod/(numpy.sqrt(m1 + 2305843/2305843009213693952)*numpy.sqrt(m2 + 2305843/2305843009213693952))
+        cos = prod/(numpy.sqrt(m1 + (_rt.L(2305843)/2305843009213693952))*numpy.sqrt(m2 + (_rt.L(2305843)/2305843009213693952)))
         dcos = g*(numpy.select([numpy.equal(y, 1),True], [-1,0], default=numpy.nan) + numpy.select([numpy.logical_and.reduce((numpy.equal(y, -1),numpy.greater_equal(cos - margin, 0))),True], [1,0], default=numpy.nan))
-        grad_input1 = dcos*(-cos*x1/(m1 + 2305843/2305843009213693952) + x2/(numpy.sqrt(m1 + 2305843/2305843009213693952)*numpy.sqrt(m2 + 2305843/2305843009213693952)))
-        grad_input2 = dcos*(-cos*x2/(m2 + 2305843/2305843009213693952) + x1/(numpy.sqrt(m1 + 2305843/2305843009213693952)*numpy.sqrt(m2 + 2305843/2305843009213693952)))
+        grad_input1 = dcos*(-cos*x1/(m1 + (_rt.L(2305843)/2305843009213693952)) + x2/(numpy.sqrt(m1 + (_rt.L(2305843)/2305843009213693952))*numpy.sqrt(m2 + (_rt.L(2305843)/2305843009213693952))))
+        grad_input2 = dcos*(-cos*x2/(m2 + (_rt.L(2305843)/2305843009213693952)) + x1/(numpy.sqrt(m1 + (_rt.L(2305843)/2305843009213693952))*numpy.sqrt(m2 + (_rt.L(2305843)/2305843009213693952))))
         return {
             'input1': grad_input1,
             'input2': grad_input2,

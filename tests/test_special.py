@@ -1,0 +1,48 @@
+"""The runtime's special functions against mpmath: erf and erfc within 1 ulp, Φ, φ and
+x − tanh x within the bounds their docstrings state, over the whole float64 range."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+from nnref import _special
+
+RNG = np.random.default_rng(20261206)
+POINTS = np.concatenate([
+    RNG.uniform(-7, 7, 1500), RNG.uniform(-30, 30, 500), np.geomspace(1e-300, 1, 150), -np.geomspace(1e-300, 1, 150),
+    [0.0, -0.0, 0.84375, 1.25, 1 / 0.35, 6.0, -6.0, 27.9, 28.0, -38.0, 5e-324],
+])
+CASES = [
+    ("erf", _special.erf, mpmath.erf, 1.0, POINTS),
+    ("erfc", _special.erfc, mpmath.erfc, 1.0, POINTS),
+    ("ncdf", _special.ncdf, mpmath.ncdf, 1.5, POINTS[POINTS > -38.5]),
+    ("npdf", _special.npdf, mpmath.npdf, 1.0, POINTS),
+    ("x_minus_tanh", _special.x_minus_tanh, lambda v: v - mpmath.tanh(v), 1.0, POINTS),
+]
+
+
+@pytest.mark.parametrize("name,fn,truth,ulps,xs", CASES, ids=[c[0] for c in CASES])
+def test_within_ulps_of_mpmath(name: str, fn, truth, ulps: float, xs: np.ndarray) -> None:  # noqa: ANN001
+    if np.finfo(np.longdouble).nmant < 63:
+        pytest.skip("this platform's numpy.longdouble has no extended precision (the bounds are x86-64's)")
+    got = np.asarray(fn(xs), dtype=np.float64)
+    worst = 0.0
+    with mpmath.workdps(400):  # x − tanh x at 1e-300 cancels 600 digits deep: 400 do for the rest
+        for x, v in zip(xs, got):
+            t = truth(mpmath.mpf(float(x))) if abs(x) > 1e-100 or name != "x_minus_tanh" else mpmath.mpf(float(x)) ** 3 / 3
+            th = float(t)
+            if th == 0:
+                assert v == 0, f"{name}({x!r}) = {v!r}, truth 0"
+                continue
+            worst = max(worst, float(abs(mpmath.mpf(float(v)) - t)) / float(np.spacing(abs(th))))
+    assert worst <= ulps, f"{name}: {worst:.3f} ulp"
+
+
+def test_two_prod_is_exact() -> None:
+    a = RNG.uniform(-1e3, 1e3, 200)
+    b = RNG.uniform(-1e3, 1e3, 200)
+    hi, lo = _special.two_prod(a, b)
+    for x, y, h, low in zip(a, b, hi, lo):
+        assert mpmath.mpf(float(h)) + mpmath.mpf(float(low)) == mpmath.mpf(float(x)) * mpmath.mpf(float(y))
