@@ -313,10 +313,17 @@ def _avg_pool_backward(op: str, dims: int, grad_output: Any, input: Any, kernel_
 
 
 def _norm(op: str, norm_type: Any) -> float:
-    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float, numpy.integer, numpy.floating)) \
-            or math.isnan(float(norm_type)) or float(norm_type) == 0:
-        raise NNRefError(f"{op}: norm_type: expected a nonzero real number (inf allowed), got {norm_type!r}")
-    return float(norm_type)
+    bad = NNRefError(f"{op}: norm_type: expected a nonzero real number (inf allowed), got {norm_type!r}")
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float, numpy.integer, numpy.floating)):
+        raise bad
+    try:
+        p = float(norm_type)
+    except OverflowError:
+        raise NNRefError(f"{op}: norm_type: expected a real number within float64's range (inf allowed), got an"
+                         f" int of {len(str(abs(int(norm_type))))} digits") from None
+    if math.isnan(p) or p == 0:
+        raise bad
+    return p
 
 
 def _lp_args(op: str, dims: int, input: Any, norm_type: Any, kernel_size: Any, stride: Any,
@@ -359,6 +366,8 @@ def _adaptive(op: str, dims: int, input: Any, output_size: Any) -> tuple[Array, 
     xb, batched = _input(op, dims, input)
     sizes = _rt.int_tuple(op, "output_size", output_size, dims, 0, none_ok=True)
     out = tuple(xb.shape[2 + a] if s is None else s for a, s in enumerate(sizes))
+    # at least one sample: the window bounds are built per axis even for an empty batch
+    _rt.check_size(op, "output_size", (max(xb.shape[0], 1), xb.shape[1]) + out, xb.dtype.itemsize, "the output")
     bounds = [_k.adaptive_bounds(xb.shape[2 + a], out[a]) for a in range(dims)]
     return xb, batched, out, bounds
 

@@ -97,11 +97,15 @@ def memory_bytes() -> int:
 
 
 def check_size(op: str, name: str, shape: tuple[int, ...], itemsize: int, what: str) -> None:
-    """Refuse an array of ``shape`` that no memory holds, naming the argument that asked for it."""
+    """Refuse an array of ``shape`` that memory cannot hold with the kernels' temporaries (each
+    about its size, a few at a time: a quarter of the memory is the most one array may take),
+    naming the argument that asked for it, before anything is allocated."""
     total = math.prod(int(n) for n in shape) * itemsize
-    if total > memory_bytes():
-        raise NNRefError(f"{op}: {name}: {what} would have shape {tuple(shape)}, {total:.3g} bytes, more than this"
-                         f" machine's memory ({memory_bytes():.3g} bytes); expected a smaller {name}")
+    most = memory_bytes() // 4
+    if total > most:
+        raise NNRefError(f"{op}: {name}: {what} would have shape {tuple(shape)}, {total:.3g} bytes, more than a"
+                         f" quarter of this machine's memory ({most:.3g} bytes) leaves for it; expected a smaller"
+                         f" {name}")
 
 
 def float_arrays(op: str, _channel: tuple[str, ...] = (), **arrays: Any) -> tuple[NDArray[Any], ...]:

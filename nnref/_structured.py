@@ -160,9 +160,9 @@ class _ClassProblem:
             # (the target's), so the gathered term is the same number (``_gathered``); with smoothing
             # every class has mass and the smoothed rows are the formula's operand, built directly.
             self.keep = numpy.expand_dims(keep, self.axis)
-            self.index = numpy.expand_dims(safe, self.axis)
+            self.index: Any = numpy.expand_dims(safe, self.axis)
             self.target_weight = numpy.expand_dims(cw[safe], self.axis)
-            self.t = None
+            self.t: Any = None
             if label_smoothing or not classes:
                 # the rows onehot·(1 − ε) + ε/C, times the mask, entry for entry as that formula rounds
                 hit = numpy.ones((), dtype=x.dtype) * (1 - label_smoothing) + label_smoothing / max(classes, 1)
