@@ -288,7 +288,9 @@ def _planes(letters: str, index: tuple[Axis, ...], shape: tuple[int, ...], small
                 adds.setdefault((a, b), []).append((tuple(target) + (slice(start + lo, start + hi),),
                                                     tuple(source) + values + (slice(lo, hi),)))
     perm = tuple([letters.index(letter) for letter in order[:-2] + loops] + [kr, kc])
-    phases = [(a, b, adds.get((a, b), [])) for a in range(min(sr, height)) for b in range(min(sc, width))]
+    # Only the phases a kernel offset writes: the others stay zero (the target starts as zeros),
+    # so the work follows the kernel and the target, not s_r·s_c (a stride of 1000 is 10^6 phases).
+    phases = [(a, b, adds[a, b]) for a, b in sorted(adds) if a < height and b < width]
     return _PlanesPlan(zero, perm, n_r * n_c, (sr, sc), (rows, cols), phases)
 
 
@@ -300,7 +302,7 @@ def _scatter_planes(v: NDArray[Any], shape: tuple[int, ...], plan: _PlanesPlan) 
                         writeable=False)
     (sr, sc), (rows, cols) = plan.steps, plan.phase
     phased = sr * sc > 1
-    out = numpy.empty(shape, dtype=v.dtype) if phased else _zeros(shape, v.dtype)
+    out = _zeros(shape, v.dtype)
     buffer = _zeros(shape[:-2] + (rows, cols), v.dtype) if phased else out
     flat_out = buffer.reshape(shape[:-2] + (rows * cols,))
     # Whole-plane runs are longer than NumPy's ufunc buffer would be useful for: with a
@@ -308,8 +310,8 @@ def _scatter_planes(v: NDArray[Any], shape: tuple[int, ...], plan: _PlanesPlan) 
     old_bufsize = numpy.getbufsize()
     numpy.setbufsize(16)
     try:
-        for a, b, adds in plan.adds:
-            if phased and a + b:
+        for n, (a, b, adds) in enumerate(plan.adds):
+            if phased and n:
                 buffer.fill(0)
             for target_at, source_at in adds:
                 flat_out[target_at] += flat_v[source_at]

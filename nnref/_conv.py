@@ -83,6 +83,9 @@ def _check(op: str, dims: int, transposed: bool, input: Any, weight: Any, bias: 
     stride_t = _rt.int_tuple(op, "stride", stride, dims, 1)
     dilation_t = _rt.int_tuple(op, "dilation", dilation, dims, 1)
     ksize = w.shape[2:]
+    if any(k == 0 for k in ksize):
+        raise NNRefError(f"{op}: weight: expected every kernel size > 0 (torch: kernel size should be greater than"
+                         f" zero), got weight of shape {w.shape}")
     if transposed:
         if w.shape[0] != channels:
             raise NNRefError(f"{op}: weight: expected in_channels = {channels} on dim 0 (the channels of input,"
@@ -141,7 +144,22 @@ def _check(op: str, dims: int, transposed: bool, input: Any, weight: Any, bias: 
         b = checked[2]
         if b.shape != (out_channels,):
             raise NNRefError(f"{op}: bias: expected shape ({out_channels},) (out_channels), got {b.shape}")
+    item = x.dtype.itemsize
+    _rt.check_size(op, "stride" if transposed else "padding", (xb.shape[0], out_channels) + sizes, item, "the output")
+    if not transposed:
+        padded = tuple(xb.shape[2 + a] + pad_total[a] for a in range(dims))
+        _rt.check_size(op, "padding", xb.shape[:2] + padded, item, "the padded input")
+    stride_t, dilation_t = _unused_steps(stride_t, dilation_t, ksize, xb.shape[2:] if transposed else sizes)
     return _grouped(op, dims, transposed, xb, w, b, stride_t, pad_lo, dilation_t, groups, sizes, batched)
+
+
+def _unused_steps(stride: tuple[int, ...], dilation: tuple[int, ...], ksize: tuple[int, ...],
+                  positions: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Stride 1 on an axis with one position (s·i at i = 0 only), dilation 1 on an axis with one
+    kernel tap (d·k at k = 0 only): the same indices, so the same result to the bit, while a huge
+    step would otherwise size the views and phase splits of the kernels (cost, overflow)."""
+    return (tuple(1 if n == 1 else s for s, n in zip(stride, positions)),
+            tuple(1 if k == 1 else d for d, k in zip(dilation, ksize)))
 
 
 def _grouped(op: str, dims: int, transposed: bool, xb: Any, w: Any, b: Any, stride: tuple[int, ...],
@@ -362,6 +380,9 @@ def compute(op: str, x: Any, w: Any, b: Any, stride: tuple[int, ...], padding: A
     dims = x.ndim - 2
     transposed = op.startswith("conv_transpose")
     ksize = w.shape[2:]
+    if any(k == 0 for k in ksize):
+        raise NNRefError(f"{op}: weight: expected every kernel size > 0 (torch: kernel size should be greater than"
+                         f" zero), got weight of shape {w.shape}")
     if transposed:
         pad_lo = tuple(padding)
         sizes = tuple(_k.conv_transpose_out_size(x.shape[2 + a], ksize[a], stride[a], dilation[a], pad_lo[a],

@@ -96,7 +96,9 @@ def _window(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, paddi
     sizes = []
     for a in range(dims):
         length = xb.shape[2 + a]
-        m = _k.pool_out_size(length, kernel[a], stride_t[a], pad[a], dil[a], ceil)
+        too_wide = dil[a] * (kernel[a] - 1) + 1 > length + 2 * pad[a]  # Python ints: no int64 overflow below
+        m = ((length + 2 * pad[a] - dil[a] * (kernel[a] - 1) - 1) // stride_t[a] + 1 if too_wide
+             else _k.pool_out_size(length, kernel[a], stride_t[a], pad[a], dil[a], ceil))
         if m < 1:
             raise NNRefError(f"{op}: kernel_size: expected a window no larger than the padded input on spatial dim {a}:"
                              f" the dilated window spans {dil[a] * (kernel[a] - 1) + 1} (kernel {kernel[a]}, dilation"
@@ -114,6 +116,11 @@ def _window(op: str, dims: int, input: Any, kernel_size: Any, stride: Any, paddi
                              f" on spatial dim {a} reads positions {taps[i].tolist()} of an input of length {length}"
                              f" (dilation {dil[a]}, padding {pad[a]})")
         sizes.append(m)
+    # One window on an axis reads s·0 + d·k − p whatever the stride, one tap d·0 − p whatever the
+    # dilation: taken as 1 there, the kernels give the same bits, at a cost that follows the input
+    # and the output (a stride of 1000 would otherwise split each plane into 1000² phases).
+    stride_t = tuple(1 if m == 1 else st for st, m in zip(stride_t, sizes))
+    dil = tuple(1 if k == 1 else d for d, k in zip(dil, kernel))
     return _Window(op, dims, xb, kernel, stride_t, pad, dil, ceil, xb.shape[:2] + tuple(sizes), batched)
 
 
@@ -138,7 +145,11 @@ def threads() -> int:
     """Threads for pooling: NNREF_NUM_THREADS, else the CPUs this process may use (at most 8)."""
     env = os.environ.get("NNREF_NUM_THREADS")
     if env:
-        return max(1, int(env))
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise NNRefError(f"NNREF_NUM_THREADS: expected a positive int (the threads for pooling), got {env!r}"
+                             ) from None
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cpus, 8))
 
@@ -302,10 +313,17 @@ def _avg_pool_backward(op: str, dims: int, grad_output: Any, input: Any, kernel_
 
 
 def _norm(op: str, norm_type: Any) -> float:
-    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float, numpy.integer, numpy.floating)) \
-            or math.isnan(float(norm_type)) or float(norm_type) == 0:
-        raise NNRefError(f"{op}: norm_type: expected a nonzero real number (inf allowed), got {norm_type!r}")
-    return float(norm_type)
+    bad = NNRefError(f"{op}: norm_type: expected a nonzero real number (inf allowed), got {norm_type!r}")
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float, numpy.integer, numpy.floating)):
+        raise bad
+    try:
+        p = float(norm_type)
+    except OverflowError:
+        raise NNRefError(f"{op}: norm_type: expected a real number within float64's range (inf allowed), got an"
+                         f" int of {len(str(abs(int(norm_type))))} digits") from None
+    if math.isnan(p) or p == 0:
+        raise bad
+    return p
 
 
 def _lp_args(op: str, dims: int, input: Any, norm_type: Any, kernel_size: Any, stride: Any,
@@ -348,6 +366,8 @@ def _adaptive(op: str, dims: int, input: Any, output_size: Any) -> tuple[Array, 
     xb, batched = _input(op, dims, input)
     sizes = _rt.int_tuple(op, "output_size", output_size, dims, 0, none_ok=True)
     out = tuple(xb.shape[2 + a] if s is None else s for a, s in enumerate(sizes))
+    # at least one sample: the window bounds are built per axis even for an empty batch
+    _rt.check_size(op, "output_size", (max(xb.shape[0], 1), xb.shape[1]) + out, xb.dtype.itemsize, "the output")
     bounds = [_k.adaptive_bounds(xb.shape[2 + a], out[a]) for a in range(dims)]
     return xb, batched, out, bounds
 
@@ -487,6 +507,8 @@ def _unpool_args(op: str, dims: int, input: Any, indices: Any, kernel_size: Any,
     if any(m < 0 for m in out):
         raise NNRefError(f"{op}: output_size: expected non-negative sizes, got {out} (from kernel_size, stride,"
                          " padding)")
+    _rt.check_size(op, "output_size" if output_size is not None else "stride", xb.shape[:2] + out,
+                   xb.dtype.itemsize, "the output")
     plane = math.prod(out)
     if indb.size and (indb.min() < 0 or indb.max() >= plane):
         bad = int(indb.min()) if indb.min() < 0 else int(indb.max())

@@ -11,6 +11,7 @@ Owns: ``NNRefError``, argument checks, reductions' plumbing, the precision a ker
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy
@@ -20,6 +21,7 @@ from ._special import erf, erfc, ncdf, npdf, x_minus_tanh  # noqa: F401 - the ke
 
 FLOAT_DTYPES = (numpy.float16, numpy.float32, numpy.float64)
 REDUCTIONS = ("none", "mean", "sum")
+INT64_MAX = 2**63 - 1
 
 
 class NNRefError(ValueError):
@@ -57,7 +59,47 @@ def float_array(op: str, name: str, value: Any) -> NDArray[Any]:
     if arr.dtype.type not in FLOAT_DTYPES:
         raise NNRefError(f"{op}: {name}: expected a floating-point array (float16, float32 or"
                          f" float64), got dtype {arr.dtype}; convert it with .astype(numpy.float64)")
+    if not arr.dtype.isnative:
+        # Same numbers in the other byte order (read from a big-endian file): taken in native order,
+        # as torch.from_numpy takes them, so the dtype checks compare numbers, not byte orders.
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
+
+
+def label_array(op: str, name: str, value: Any) -> NDArray[Any]:
+    """An array of labels (class indices, ±1): anything NumPy reads as one rectangular numeric array."""
+    if value is None:
+        raise NNRefError(f"{op}: {name}: expected an array of labels, got None")
+    try:
+        arr = numpy.asarray(value)
+    except Exception as exc:  # noqa: BLE001 - a ragged list, or an object NumPy cannot take
+        raise NNRefError(f"{op}: {name}: expected a rectangular array of labels, got {_describe(value)}") from exc
+    if arr.dtype.kind not in "iuf" and not (arr.dtype.kind == "b" and arr.size == 0):
+        raise NNRefError(f"{op}: {name}: expected a numeric array of labels, got dtype {arr.dtype}")
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine (2^48 where the system does not say): no array larger
+    than it can be computed, so a size beyond it is refused before anything is allocated."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return 2**48
+
+
+def check_size(op: str, name: str, shape: tuple[int, ...], itemsize: int, what: str) -> None:
+    """Refuse an array of ``shape`` that memory cannot hold with the kernels' temporaries (each
+    about its size, a few at a time: a quarter of the memory is the most one array may take),
+    naming the argument that asked for it, before anything is allocated."""
+    total = math.prod(int(n) for n in shape) * itemsize
+    most = memory_bytes() // 4
+    if total > most:
+        raise NNRefError(f"{op}: {name}: {what} would have shape {tuple(shape)}, {total:.3g} bytes, more than a"
+                         f" quarter of this machine's memory ({most:.3g} bytes) leaves for it; expected a smaller"
+                         f" {name}")
 
 
 def float_arrays(op: str, _channel: tuple[str, ...] = (), **arrays: Any) -> tuple[NDArray[Any], ...]:
@@ -77,10 +119,31 @@ def float_arrays(op: str, _channel: tuple[str, ...] = (), **arrays: Any) -> tupl
     return tuple(out.values())
 
 
+class _HugeReal(float):
+    """A float parameter so large that its square overflows (|v| > 2^511).  The generated kernels
+    raise such a parameter to a power in Python (gaussian_nll_loss: eps**2), where float's ** raises
+    OverflowError; this one gives ±inf or 0 there, as NumPy's power does.  NumPy takes a float
+    subclass as a float64 array would be taken, not as a weak Python scalar, so a float32 input
+    computes the terms holding the parameter in float64: the results are cast back to input's dtype
+    (``like``), and a parameter beyond float32's range is infinite there anyway."""
+
+    def __pow__(self, other: Any, mod: Any = None) -> Any:
+        with numpy.errstate(all="ignore"):
+            return float(numpy.power(float(self), float(other)))
+
+    def __rpow__(self, other: Any, mod: Any = None) -> Any:
+        with numpy.errstate(all="ignore"):
+            return float(numpy.power(float(other), float(self)))
+
+
 def check_float(op: str, name: str, value: Any, domain: dict[str, Any] | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, numpy.integer, numpy.floating)):
         raise NNRefError(f"{op}: {name}: expected a real number, got {_describe(value)}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:
+        raise NNRefError(f"{op}: {name}: expected a real number within float64's range (|value| < 1.8e308),"
+                         f" got an int of {len(str(abs(int(value))))} digits") from None
     if math.isnan(v):
         raise NNRefError(f"{op}: {name}: expected a real number, got nan")
     if domain:
@@ -90,7 +153,7 @@ def check_float(op: str, name: str, value: Any, domain: dict[str, Any] | None) -
               v in domain.get("exclude", ())
         if bad:
             raise NNRefError(f"{op}: {name}: expected a value in {describe_domain(domain)}, got {v!r}")
-    return v
+    return _HugeReal(v) if abs(v) > 2.0**511 else v
 
 
 def describe_domain(domain: dict[str, Any]) -> str:
@@ -140,6 +203,9 @@ def int_tuple(op: str, name: str, value: Any, dims: int, low: int, none_ok: bool
         raise NNRefError(f"{op}: {name}: expected {tup}{extra}, got {value!r}")
     if any(v is not None and v < low for v in values):
         raise NNRefError(f"{op}: {name}: expected every entry >= {low}, got {value!r}")
+    if any(v is not None and v > INT64_MAX for v in values):
+        # torch takes these as int64; beyond that no size or index is meaningful
+        raise NNRefError(f"{op}: {name}: expected every entry <= 2**63 - 1 (an int64), got {value!r}")
     return values
 
 
@@ -194,6 +260,9 @@ def _loss_weight(op: str, weight: Any, ref: NDArray[Any], layout: str = "element
     if weight is None:
         return None
     w = float_array(op, "weight", weight)
+    if w.dtype != ref.dtype:
+        # One rule for every loss (cross_entropy and nll_loss too): all arrays share input's dtype.
+        raise NNRefError(f"{op}: weight: expected dtype {ref.dtype} (the dtype of input), got {w.dtype}")
     if layout == "broadcast":
         if not _broadcasts_to(w.shape, ref.shape):
             raise NNRefError(f"{op}: weight: expected a shape that broadcasts to {ref.shape} (the shape"
@@ -308,7 +377,7 @@ def broadcast_arg(op: str, name: str, value: Any, ref: NDArray[Any], layout: str
     if value is None and default is not None:
         return numpy.asarray(default, dtype=ref.dtype)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return numpy.asarray(value, dtype=ref.dtype)
+        return numpy.asarray(check_float(op, name, value, None), dtype=ref.dtype)
     arr = float_array(op, name, value)
     if arr.dtype != ref.dtype:
         raise NNRefError(f"{op}: {name}: expected dtype {ref.dtype} (the dtype of input), got {arr.dtype}")

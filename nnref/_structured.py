@@ -39,12 +39,15 @@ def _dim(op: str, dim: Any, ndim: int) -> int:
     return dim % span
 
 
-def _normalise(op: str, input: ArrayLike, dim: Any, grad_output: Any = None) -> tuple[Any, ...]:
+_NO_GRAD = object()
+
+
+def _normalise(op: str, input: ArrayLike, dim: Any, grad_output: Any = _NO_GRAD) -> tuple[Any, ...]:
     x = _rt.float_array(op, "input", input)
     axis = _dim(op, dim, x.ndim)
     xv = x.reshape(1) if x.ndim == 0 else x
     g = None
-    if grad_output is not None:
+    if grad_output is not _NO_GRAD:
         g = _rt.grad_array(op, grad_output, x).reshape(xv.shape)
     return x, xv, axis, g
 
@@ -129,7 +132,7 @@ class _ClassProblem:
         classes = x.shape[self.axis]
         sample_shape = x.shape[:self.axis] + x.shape[self.axis + 1:]
         ignore_index = _rt.check_int(op, "ignore_index", ignore_index)
-        tgt = numpy.asarray(target)
+        tgt = _rt.label_array(op, "target", target)
         cw = numpy.ones(classes, dtype=x.dtype)
         if weight is not None:
             cw = _rt.float_array(op, "weight", weight)
@@ -151,12 +154,26 @@ class _ClassProblem:
                                  f" {classes} classes (expected 0 <= index < {classes}, or ignore_index"
                                  f" = {ignore_index})")
             safe = numpy.where(keep, tgt, 0)
-            onehot = numpy.moveaxis(numpy.eye(classes, dtype=x.dtype)[safe], -1, self.axis) if tgt.size or x.size \
-                else numpy.zeros(x.shape, dtype=x.dtype)
-            rows = onehot * (1 - label_smoothing) + label_smoothing / classes
-            mask = numpy.expand_dims(keep, self.axis).astype(x.dtype)
-            self.t = rows * mask
             self.divisor = numpy.sum(cw[safe] * keep) if weight is not None else numpy.sum(keep)
+            # Class indices are gathered, never spread into one-hot rows: memory O(N·C) at most, as in
+            # torch.  Without label smoothing the kernels' sums over classes have one nonzero term
+            # (the target's), so the gathered term is the same number (``_gathered``); with smoothing
+            # every class has mass and the smoothed rows are the formula's operand, built directly.
+            self.keep = numpy.expand_dims(keep, self.axis)
+            self.index: Any = numpy.expand_dims(safe, self.axis)
+            self.target_weight = numpy.expand_dims(cw[safe], self.axis)
+            self.t: Any = None
+            if label_smoothing or not classes:
+                # the rows onehot·(1 − ε) + ε/C, times the mask, entry for entry as that formula rounds
+                hit = numpy.ones((), dtype=x.dtype) * (1 - label_smoothing) + label_smoothing / max(classes, 1)
+                off = numpy.zeros((), dtype=x.dtype) * (1 - label_smoothing) + label_smoothing / max(classes, 1)
+                # classes last, then moved to the class axis: the memory order the one-hot rows had,
+                # which sets the order (so the rounding) of the kernels' sums over classes
+                rows = numpy.full(sample_shape + (classes,), off, dtype=x.dtype)
+                if classes:
+                    numpy.put_along_axis(rows, safe[..., None], hit, -1)
+                rows *= keep[..., None]
+                self.t = numpy.moveaxis(rows, -1, self.axis)
         elif tgt.dtype.kind == "f" and allow_probabilities:
             if ignore_index != -100:
                 raise NNRefError(f"{op}: ignore_index: expected the default -100 with class-probability"
@@ -169,11 +186,37 @@ class _ClassProblem:
                 raise NNRefError(f"{op}: target: expected dtype {x.dtype} (the dtype of input), got {t.dtype}")
             self.t = t * (1 - label_smoothing) + label_smoothing / classes
             self.divisor = x.size / classes if classes else 0
+            self.index = None
         else:
             kinds = "integer class indices" + (" or floating-point class probabilities" if allow_probabilities else "")
             raise NNRefError(f"{op}: target: expected {kinds}, got dtype {tgt.dtype}")
         self.sample_shape = sample_shape
         self.probabilities = tgt.dtype.kind == "f"
+
+    def gathered_loss(self, logp: Any) -> Any:
+        """Per sample -w_y·logp_y (0 where ignored): the kernels' Σ_c over one-hot rows, whose only
+        nonzero term is the target's, -w_y·logp_y·1.  That sum turns a -0 into +0, and so does
+        ``+ 0.0`` here."""
+        with _rt.quiet():
+            term = -self.target_weight * numpy.take_along_axis(logp, self.index, self.axis) + 0.0
+            return numpy.where(self.keep, term, numpy.zeros((), dtype=term.dtype))
+
+    def gathered_grad(self, g: Any, logp: Any) -> Any:
+        """The input gradient for one-hot rows t, as the kernels print it, without t: cross_entropy
+        (``logp`` given) g·(w_y·e^logp − w·t), nll_loss g·(−w·t), where the entries with t = 0 are
+        g·w_y·e^logp and 0 respectively; ignored samples (t all 0) get 0."""
+        with _rt.quiet():
+            if logp is None:
+                grad = numpy.zeros(self.x.shape, dtype=numpy.result_type(self.x, g))
+                numpy.put_along_axis(grad, self.index, -self.target_weight * g, self.axis)
+            else:
+                a = numpy.exp(logp, out=logp)
+                numpy.multiply(self.target_weight, a, out=a)  # sg·e^out, sg = Σ_c w_c t_c = w_y
+                hit = -self.target_weight + numpy.take_along_axis(a, self.index, self.axis)
+                numpy.put_along_axis(a, self.index, hit, self.axis)
+                grad = numpy.multiply(g, a, out=a if a.dtype == numpy.result_type(g, a) else None)
+            numpy.copyto(grad, 0, where=~self.keep)  # not a product: g is NaN there when 'mean' divides by 0
+            return grad
 
     def reduce(self, per_sample: Any, reduction: str) -> Array:
         values = numpy.squeeze(per_sample, axis=self.axis).astype(_rt.accumulator(self.x.dtype))
@@ -208,6 +251,8 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None 
     _rt.check_reduction("cross_entropy", reduction)
     ls = _rt.check_float("cross_entropy", "label_smoothing", label_smoothing, {"lo": 0.0, "hi": 1.0})
     pb = _ClassProblem("cross_entropy", input, target, weight, ignore_index, ls, allow_probabilities=True)
+    if pb.t is None:
+        return pb.reduce(pb.gathered_loss(_k._log_softmax_forward(pb.x, pb.axis)), reduction)
     return pb.reduce(_k._cross_entropy_forward(pb.x, pb.t, pb.class_weight, pb.axis), reduction)
 
 
@@ -220,6 +265,8 @@ def cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, target: Arr
     ls = _rt.check_float("cross_entropy", "label_smoothing", label_smoothing, {"lo": 0.0, "hi": 1.0})
     pb = _ClassProblem("cross_entropy", input, target, weight, ignore_index, ls, allow_probabilities=True)
     g = pb.upstream(grad_output, reduction)
+    if pb.t is None:
+        return {"input": _rt.like(pb.gathered_grad(g, _k._log_softmax_forward(pb.x, pb.axis)), pb.x)}
     grads = _k._cross_entropy_vjp(g, pb.x, pb.t, pb.class_weight, pb.axis)
     out = {"input": _rt.like(grads["input"], pb.x)}
     if pb.probabilities:
@@ -233,6 +280,8 @@ def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = Non
     """Negative log-likelihood -w[y] x[y] of class indices, given log-probabilities."""
     _rt.check_reduction("nll_loss", reduction)
     pb = _ClassProblem("nll_loss", input, target, weight, ignore_index, 0.0, allow_probabilities=False)
+    if pb.t is None:
+        return pb.reduce(pb.gathered_loss(pb.x), reduction)
     return pb.reduce(_k._nll_loss_forward(pb.x, pb.t, pb.class_weight, pb.axis), reduction)
 
 
@@ -242,6 +291,8 @@ def nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLik
     _rt.check_reduction("nll_loss", reduction)
     pb = _ClassProblem("nll_loss", input, target, weight, ignore_index, 0.0, allow_probabilities=False)
     g = pb.upstream(grad_output, reduction)
+    if pb.t is None:
+        return {"input": _rt.like(pb.gathered_grad(g, None), pb.x)}
     return {"input": _rt.like(_k._nll_loss_vjp(g, pb.x, pb.t, pb.class_weight, pb.axis)["input"], pb.x)}
 
 
@@ -252,7 +303,7 @@ def _cosine_args(input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin
     a, b = _rt.float_arrays(op, input1=input1, input2=input2)
     if a.ndim not in (1, 2):
         raise NNRefError(f"{op}: input1: expected shape (N, D) or (D,), got {a.shape}")
-    y = numpy.asarray(target)
+    y = _rt.label_array(op, "target", target)
     if y.dtype.kind not in "iuf":
         raise NNRefError(f"{op}: target: expected labels 1 or -1 (a numeric array), got dtype {y.dtype}")
     if y.shape != a.shape[:-1]:

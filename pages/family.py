@@ -3,7 +3,8 @@
 Owns: ``render_family_page``: a family whose records' renderer has a page of its own
 (``sections.RENDERERS``: convolution, pooling) gets that page, any other the page of op
 sections (template ``family.md.j2``).  Imports: ``derivations.registry``, ``.jobs``,
-``.markup``, ``.sections``, ``.templating``; no other page module.
+``.markup``, ``.robustness`` (the loss page's cross_entropy benchmark), ``.sections``,
+``.templating``; no other page module.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from derivations.registry import family_ops
 
 from .jobs import is_variant
 from .markup import anchor
+from .robustness import cross_entropy_bench
 from .sections import RENDERERS, render_op_section
 from .templating import render
 
@@ -30,6 +32,9 @@ def render_family_page(family: str, title: str, verification: dict[str, Any] | N
         return page(title, verification, plots_dir)
     publics = [op for op in ops if not is_variant(op)]
     sections = [render_op_section(op, verification, plots_dir) for op in publics]
+    if family == "loss":
+        sections.append("\n".join(["## cross_entropy: speed and memory {#cross-entropy-benchmark}", "",
+                                   *cross_entropy_bench(), ""]))
     plots = sum(f"(assets/plots/{op.name}.png)" in s for op, s in zip(publics, sections))
     listing = ", ".join(f"[{op.public}](#{anchor(op.name)})" for op in publics)
     text = render("family.md.j2", family=family, title=title, listing=listing, sections=sections)

@@ -12,7 +12,7 @@ statement in it comes from a document or a source file linked next to it, read w
 was written (the commit is given where the source was read); nothing in it is measured here.
 
 Owns: ``render_page`` for records whose renderer is "pool" (template ``pooling.md.j2``), its
-exact checks (``checks``), the picture (``PANELS``, ``DRAWN``).  Imports: ``derivations``
+exact checks (``checks``), the picture (``PANELS``, ``DRAWN``).  Imports: ``.robustness``, ``derivations``
 (ops.pool, proofs.pool), ``nnref``, ``.jobs``, ``.kernels``, ``.latex``, ``.markup``,
 ``.paths``, ``.tables``, ``.templating``, ``.verification``; no other page module.
 """
@@ -47,6 +47,7 @@ from .markup import (
     table,
 )
 from .paths import BENCH
+from .robustness import stride_bench
 from .tables import arguments_table
 from .templating import render
 from .verification import verification_subsections
@@ -628,6 +629,6 @@ def render_page(title: str, verification: dict[str, Any] | None, plots_dir: Path
         derivation=lines(_derivation_section(ck["tie"])),
         conventions=lines(_conventions_section(ck["sizes"], bool(plots))),
         sizes=lines(_size_section(ck["sizes"])), code=lines(_code_section()), exact=lines(_exact_section(ck["ops"])),
-        tolerances=lines(_tolerance_section()), bench=lines(_bench_section()),
+        tolerances=lines(_tolerance_section()), bench=lines(_bench_section() + ["", *stride_bench()]),
         verification=lines(verification_subsections(ops, verification)))
     return text, len(ops), plots

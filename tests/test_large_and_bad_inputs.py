@@ -1,0 +1,167 @@
+"""Issue 12: class-index losses without one-hot rows, window ops whose cost follows their sizes
+(not the stride), and the bad-input classes the sweep found, each a clear NNRefError."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from compare import assert_error_names
+
+import nnref
+from nnref import NNRefError, _affine
+from nnref._generated import structured as _k
+
+X = np.random.default_rng(0).standard_normal((3, 4))
+
+
+def _dense_rows(x: np.ndarray, t: np.ndarray, ignore: int) -> np.ndarray:
+    """One-hot rows as the engine built them before (numpy.eye), the reference for the gathered path."""
+    keep = t != ignore
+    rows = np.moveaxis(np.eye(x.shape[1], dtype=x.dtype)[np.where(keep, t, 0)], -1, 1)
+    return rows * np.expand_dims(keep, 1).astype(x.dtype)
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (3, 4, 2, 3), (5, 1)])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gathered_class_indices_give_the_dense_kernels_bits(shape: tuple[int, ...], weighted: bool, dtype: Any) -> None:
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    t = rng.integers(0, shape[1], shape[:1] + shape[2:])
+    t.flat[0] = -100
+    cw = rng.random(shape[1]).astype(dtype) if weighted else np.ones(shape[1], dtype)
+    view = [1] * x.ndim
+    view[1] = shape[1]
+    rows = _dense_rows(x, t, -100)
+    per = np.squeeze(_k._cross_entropy_forward(x, rows, cw.reshape(view), 1), 1)
+    ours = nnref.cross_entropy(x, t, weight=cw if weighted else None, reduction="none")
+    assert ours.tobytes() == per.tobytes()
+    g = rng.standard_normal(per.shape).astype(dtype)
+    dense = _k._cross_entropy_vjp(np.expand_dims(g, 1), x, rows, cw.reshape(view), 1)["input"]
+    got = nnref.cross_entropy_backward(g, x, t, weight=cw if weighted else None, reduction="none")["input"]
+    assert got.tobytes() == dense.astype(dtype).tobytes()
+    dense_nll = _k._nll_loss_vjp(np.expand_dims(g, 1), x, rows, cw.reshape(view), 1)["input"]
+    got_nll = nnref.nll_loss_backward(g, x, t, weight=cw if weighted else None, reduction="none")["input"]
+    assert got_nll.tobytes() == dense_nll.astype(dtype).tobytes()
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"label_smoothing": 0.2}, {"ignore_index": 3}, {"weight": "w"},
+                                    {"weight": "w", "label_smoothing": 0.1, "ignore_index": 7}])
+def test_cross_entropy_with_many_classes_agrees_with_torch(kwargs: dict[str, Any]) -> None:
+    # 50257 classes: the (C, C) identity the engine used to build would take 20 GB
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 50257))
+    t = rng.integers(0, 50257, 4)
+    t[0] = kwargs.get("ignore_index", 0)
+    kw = dict(kwargs)
+    if kw.get("weight") == "w":
+        kw["weight"] = rng.random(50257)
+    tk = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    xt = torch.from_numpy(x).requires_grad_(True)
+    loss = F.cross_entropy(xt, torch.from_numpy(t), **tk)
+    (grad,) = torch.autograd.grad(loss, xt)
+    np.testing.assert_allclose(nnref.cross_entropy(x, t, **kw), loss.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(nnref.cross_entropy_backward(np.array(1.0), x, t, **kw)["input"], grad.numpy(),
+                               rtol=1e-10, atol=1e-16)
+
+
+def test_nll_loss_ignores_infinite_non_target_entries_as_torch() -> None:
+    x = np.array([[-np.inf, -1.0, -2.0], [-0.5, np.inf, -0.25]])
+    t = np.array([1, 2])
+    expected = F.nll_loss(torch.from_numpy(x), torch.from_numpy(t), reduction="none").numpy()
+    np.testing.assert_array_equal(nnref.nll_loss(x, t, reduction="none"), expected)
+
+
+@pytest.mark.parametrize("stride", [1000, 2**31, 2**62])
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_one_window_per_axis_at_any_stride(stride: int, pool: str) -> None:
+    x = np.random.default_rng(3).standard_normal((2, 3, 7, 6))
+    window = x[:, :, :3, :3].reshape(2, 3, -1)
+    if pool == "max":
+        np.testing.assert_array_equal(nnref.max_pool2d(x, 3, stride=stride)[..., 0, 0], window.max(-1))
+        grad = nnref.max_pool2d_backward(np.ones((2, 3, 1, 1)), x, 3, stride=stride)["input"]
+        assert grad.sum() == 6 and (grad[:, :, :3, :3].reshape(2, 3, -1).argmax(-1) == window.argmax(-1)).all()
+    else:
+        np.testing.assert_allclose(nnref.avg_pool2d(x, 3, stride=stride)[..., 0, 0], window.mean(-1), rtol=1e-14)
+        grad = nnref.avg_pool2d_backward(np.ones((2, 3, 1, 1)), x, 3, stride=stride)["input"]
+        assert (grad[:, :, :3, :3] == 1 / 9).all() and grad[:, :, 3:].sum() == 0 and grad[:, :, :, 3:].sum() == 0
+
+
+def test_conv_transpose_with_a_large_stride_agrees_with_torch() -> None:
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((1, 2, 2, 2)), rng.standard_normal((2, 3, 3, 3))
+    ours = nnref.conv_transpose2d(x, w, stride=1000)
+    theirs = F.conv_transpose2d(torch.from_numpy(x), torch.from_numpy(w), stride=1000).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-15)
+    with pytest.raises(NNRefError, match="stride"):
+        nnref.conv_transpose2d(x, w, stride=2**31)
+
+
+@pytest.mark.parametrize("stride", [(2, 3), (5, 1), (7, 7)])
+def test_plane_scatter_gives_the_slice_scatters_bits(stride: tuple[int, int]) -> None:
+    # the plane scatter now visits only the phases a kernel offset writes; the plain scatter is
+    # the reference, and both add the same terms in the same order into zeros
+    rng = np.random.default_rng(5)
+    sr, sc = stride
+    n_r, n_c, k = 4, 5, 3
+    index = ("n", _affine.at(-1, i=sr, k=1), _affine.at(0, j=sc, l=1))
+    shape = (2, sr * n_r + 2, sc * n_c)
+    v = rng.standard_normal((2, k, k, n_r, n_c))
+    plain = _affine.scatter(v.copy(), "nklij", index, shape, small="kl")
+    planes = _affine.scatter(v.copy(), "nklij", index, shape, small="kl", overwrite=True)
+    assert planes.tobytes() == plain.tobytes()
+
+
+BAD: list[tuple[str, Callable[[], Any], list[str]]] = [
+    ("softmax_backward None", lambda: nnref.softmax_backward(None, X, dim=1), ["softmax", "grad_output", "None"]),
+    ("log_softmax_backward None", lambda: nnref.log_softmax_backward(None, X, dim=1),
+     ["log_softmax", "grad_output", "None"]),
+    ("ragged target", lambda: nnref.cross_entropy(X, [[0, 1], [1]]), ["cross_entropy", "target", "rectangular"]),
+    ("huge int parameter", lambda: nnref.leaky_relu(X, 10**400), ["leaky_relu", "negative_slope", "401 digits"]),
+    ("huge int stride", lambda: nnref.max_pool1d(X[None], 2, stride=2**64), ["max_pool1d", "stride", "int64"]),
+    ("zero-width kernel", lambda: nnref.conv1d(X[None], np.ones((1, 4, 0))), ["conv1d", "weight", "greater than zero"]),
+    ("zero-width kernel, transposed", lambda: nnref.conv_transpose2d(X[None, None], np.ones((1, 1, 2, 0))),
+     ["conv_transpose2d", "weight", "(1, 1, 2, 0)"]),
+    ("padding beyond memory", lambda: nnref.conv1d(X[None], np.ones((1, 3, 1)), padding=2**60),
+     ["conv1d", "padding", "memory"]),
+    ("unpool output beyond memory", lambda: nnref.max_unpool1d(X[None], np.zeros((1, 3, 4), np.int64), 2,
+                                                               stride=2**61), ["max_unpool1d", "stride", "memory"]),
+    ("adaptive output beyond memory", lambda: nnref.adaptive_avg_pool1d(X[None], 2**61),
+     ["adaptive_avg_pool1d", "output_size", "memory"]),
+    ("float32 class weights", lambda: nnref.cross_entropy(X, np.array([0, 1, 2]), weight=np.ones(4, np.float32)),
+     ["cross_entropy", "weight", "float64", "float32"]),
+    ("float32 loss weights", lambda: nnref.mse_loss(X, X, weight=np.ones((3, 4), np.float32)),
+     ["mse_loss", "weight", "float64", "float32"]),
+]
+
+
+@pytest.mark.parametrize("case", BAD, ids=[c[0] for c in BAD])
+def test_bad_input_is_named(case: tuple[str, Callable[[], Any], list[str]]) -> None:
+    _, call, words = case
+    assert_error_names(call, words, NNRefError)
+
+
+def test_threads_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NNREF_NUM_THREADS", "abc")
+    with pytest.raises(NNRefError, match="NNREF_NUM_THREADS.*'abc'"):
+        nnref.max_pool2d(np.ones((64, 64, 16, 16)), 2)
+
+
+def test_byte_swapped_input_is_taken_as_its_numbers() -> None:
+    swapped = X.astype(">f8")
+    np.testing.assert_array_equal(nnref.relu(swapped), nnref.relu(X))
+    np.testing.assert_array_equal(nnref.mse_loss(swapped, X + 1), nnref.mse_loss(X, X + 1))
+
+
+def test_huge_eps_gives_a_finite_gradient_as_torch() -> None:
+    x, y, v = X, X + 1, np.ones_like(X)
+    ours = nnref.gaussian_nll_loss_backward(np.array(1.0), x, y, v, eps=1e308)
+    tensors = [torch.from_numpy(a).requires_grad_(True) for a in (x, y, v)]
+    grads = torch.autograd.grad(F.gaussian_nll_loss(*tensors, eps=1e308), tensors)
+    for name, theirs in zip(("input", "target", "var"), grads):
+        np.testing.assert_allclose(ours[name], theirs.numpy(), rtol=1e-12, atol=1e-300)
