@@ -8,7 +8,7 @@ in each list.  Imports: the descriptions and the schema; nothing that prints or 
 
 from __future__ import annotations
 
-from .ops import activations, conv, init, losses, pool, structured
+from .ops import activations, conv, init, losses, optim, pool, structured
 from .spec import Family, Module, OpRecord
 
 MODULES: tuple[Module, ...] = (
@@ -18,6 +18,7 @@ MODULES: tuple[Module, ...] = (
     Module("conv", tuple(conv.OPS)),
     Module("pool", tuple(pool.OPS)),
     Module("init", tuple(init.OPS), namespace="init"),
+    Module("optim", tuple(optim.OPS), namespace="optim"),
 )
 
 FAMILIES: tuple[Family, ...] = (
@@ -27,6 +28,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("convolution", "convolution.md", "Convolution"),
     Family("pooling", "pooling.md", "Pooling"),
     Family("init", "init.md", "Initialisation"),
+    Family("optim", "optim.md", "Optimizers"),
 )
 
 
