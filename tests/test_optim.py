@@ -135,9 +135,15 @@ _ROWS: list[dict[str, Any]] = []
 def _write_table() -> Any:
     yield
     if _ROWS:
+        # merged with rows already there, so that a partial run (-k, or one xdist worker)
+        # updates only its own rows
+        path = RESULTS_DIR / "optim.json"
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        (RESULTS_DIR / "optim.json").write_text(json.dumps({"steps": STEPS, "torch": torch.__version__,
-                                                            "rows": _ROWS}, indent=1))
+        key = lambda r: (r["optimizer"], json.dumps(r["hyperparameters"]), r["dtype"])  # noqa: E731
+        rows = {key(r): r for r in (json.loads(path.read_text())["rows"] if path.exists() else [])}
+        rows |= {key(r): json.loads(json.dumps(r)) for r in _ROWS}
+        path.write_text(json.dumps({"steps": STEPS, "torch": torch.__version__, "rows": list(rows.values())},
+                                   indent=1))
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -172,3 +178,11 @@ def test_errors_name_the_argument(call: Any, words: list[str]) -> None:
         call()
     for w in words:
         assert w in str(exc.value)
+
+
+def test_identities_are_proved() -> None:
+    from derivations.proofs.optim import prove_optim
+
+    proofs = prove_optim()
+    assert len(proofs) == 7
+    assert all(p.holds for p in proofs), [p for p in proofs if not p.holds]

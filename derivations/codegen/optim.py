@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from ..spec import Module
@@ -32,7 +31,8 @@ def _default(p: Any) -> str:
 
 def _signature(op: Any) -> str:
     hyper = ", ".join(f"{p.name}={_default(p)}" for p in op.params)
-    return (f"def {op.name}(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None, *, {hyper})"
+    # param and grad are Any (array-likes, rebound to checked arrays on the first line)
+    return (f"def {op.name}(param: Any, grad: Any, state: dict[str, Any] | None = None, *, {hyper})"
             " -> tuple[NDArray[Any], dict[str, Any]]:")
 
 
@@ -54,10 +54,10 @@ def _checks(op: Any) -> list[str]:
 def _state(op: Any) -> list[str]:
     kept = ", ".join(f"{v.name!r}: ({v.initial if isinstance(v.initial, str) else repr(v.initial)},"
                      f" {v.when or 'True'})" for v in op.state)
-    out = [f"    # the arrays kept between steps: name -> (initial value, whether this configuration keeps it)",
+    out = ["    # the arrays kept between steps: name -> (initial value, whether this configuration keeps it)",
            f"    state = _opt.check_state({op.name!r}, state, param, {{{kept}}})",
            "    step = state['step'] + 1"]
-    out += [f"    {v.name} = state.get({v.name!r})" for v in op.state]
+    out += [f"    {v.name}: Any = state.get({v.name!r})" for v in op.state]
     return out
 
 
@@ -97,8 +97,9 @@ def function_source(op: Any) -> str:
 
 
 def module_source(module: Module) -> str:
-    header = HEADER.format(source="optim").replace("from __future__ import annotations\n",
-                                                   "from __future__ import annotations\n\nimport math\nfrom typing import Any\n")
+    future = "from __future__ import annotations\n"
+    header = HEADER.format(source="optim").replace(future, future + "\nimport math\nfrom typing import Any\n")
+    header = header.replace("from numpy.typing import ArrayLike, NDArray", "from numpy.typing import NDArray")
     header += "from .. import _optim as _opt\n"
     names = ", ".join(repr(op.name) for op in module.ops)
     out = [header, f"__all__ = [{names}]", ""]

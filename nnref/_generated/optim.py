@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 import numpy
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from .. import _runtime as _rt
 from .. import _optim as _opt
@@ -18,7 +18,7 @@ from .. import _optim as _opt
 __all__ = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad']
 
 
-def sgd(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None, *, lr=0.001, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False) -> tuple[NDArray[Any], dict[str, Any]]:
+def sgd(param: Any, grad: Any, state: dict[str, Any] | None = None, *, lr=0.001, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False) -> tuple[NDArray[Any], dict[str, Any]]:
     """Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay.
 
     One step of torch.optim.SGD (lr, momentum, dampening, weight_decay, nesterov, maximize), in torch 2.13's order of operations.  Returns
@@ -35,7 +35,7 @@ def sgd(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None, 
     # the arrays kept between steps: name -> (initial value, whether this configuration keeps it)
     state = _opt.check_state('sgd', state, param, {'momentum_buffer': (0.0, momentum != 0)})
     step = state['step'] + 1
-    momentum_buffer = state.get('momentum_buffer')
+    momentum_buffer: Any = state.get('momentum_buffer')
     if maximize:  # maximize: ascend the objective
         grad = -grad
     if weight_decay != 0:  # L2 weight decay: the gradient of the penalty weight_decay/2·‖param‖²
@@ -52,7 +52,7 @@ def sgd(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None, 
     return param, _opt.new_state(step, {'momentum_buffer': momentum_buffer})
 
 
-def adam(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None, *, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=False, maximize=False) -> tuple[NDArray[Any], dict[str, Any]]:
+def adam(param: Any, grad: Any, state: dict[str, Any] | None = None, *, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=False, maximize=False) -> tuple[NDArray[Any], dict[str, Any]]:
     """Adam: steps scaled by bias-corrected running averages of the gradient and its square; weight_decay is an L2 term added to the gradient.
 
     One step of torch.optim.Adam (lr, betas, eps, weight_decay, amsgrad, maximize), in torch 2.13's order of operations.  Returns
@@ -68,9 +68,9 @@ def adam(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None,
     # the arrays kept between steps: name -> (initial value, whether this configuration keeps it)
     state = _opt.check_state('adam', state, param, {'exp_avg': (0.0, True), 'exp_avg_sq': (0.0, True), 'max_exp_avg_sq': (0.0, amsgrad)})
     step = state['step'] + 1
-    exp_avg = state.get('exp_avg')
-    exp_avg_sq = state.get('exp_avg_sq')
-    max_exp_avg_sq = state.get('max_exp_avg_sq')
+    exp_avg: Any = state.get('exp_avg')
+    exp_avg_sq: Any = state.get('exp_avg_sq')
+    max_exp_avg_sq: Any = state.get('max_exp_avg_sq')
     if maximize:  # maximize: ascend the objective
         grad = -grad
     if weight_decay != 0:  # L2 weight decay: the gradient of the penalty weight_decay/2·‖param‖²
@@ -95,7 +95,7 @@ def adam(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None,
     return param, _opt.new_state(step, {'exp_avg': exp_avg, 'exp_avg_sq': exp_avg_sq, 'max_exp_avg_sq': max_exp_avg_sq})
 
 
-def adamw(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None, *, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, amsgrad=False, maximize=False) -> tuple[NDArray[Any], dict[str, Any]]:
+def adamw(param: Any, grad: Any, state: dict[str, Any] | None = None, *, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, amsgrad=False, maximize=False) -> tuple[NDArray[Any], dict[str, Any]]:
     """AdamW: Adam with decoupled weight decay (the parameter shrinks by lr·weight_decay before the adaptive step).
 
     One step of torch.optim.AdamW (lr, betas, eps, weight_decay, amsgrad, maximize), in torch 2.13's order of operations.  Returns
@@ -111,9 +111,9 @@ def adamw(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None
     # the arrays kept between steps: name -> (initial value, whether this configuration keeps it)
     state = _opt.check_state('adamw', state, param, {'exp_avg': (0.0, True), 'exp_avg_sq': (0.0, True), 'max_exp_avg_sq': (0.0, amsgrad)})
     step = state['step'] + 1
-    exp_avg = state.get('exp_avg')
-    exp_avg_sq = state.get('exp_avg_sq')
-    max_exp_avg_sq = state.get('max_exp_avg_sq')
+    exp_avg: Any = state.get('exp_avg')
+    exp_avg_sq: Any = state.get('exp_avg_sq')
+    max_exp_avg_sq: Any = state.get('max_exp_avg_sq')
     if maximize:  # maximize: ascend the objective
         grad = -grad
     if weight_decay != 0:  # decoupled weight decay: the parameter shrinks before the adaptive step
@@ -138,7 +138,7 @@ def adamw(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None
     return param, _opt.new_state(step, {'exp_avg': exp_avg, 'exp_avg_sq': exp_avg_sq, 'max_exp_avg_sq': max_exp_avg_sq})
 
 
-def rmsprop(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None, *, lr=0.01, alpha=0.99, eps=1e-08, weight_decay=0.0, momentum=0.0, centered=False, maximize=False) -> tuple[NDArray[Any], dict[str, Any]]:
+def rmsprop(param: Any, grad: Any, state: dict[str, Any] | None = None, *, lr=0.01, alpha=0.99, eps=1e-08, weight_decay=0.0, momentum=0.0, centered=False, maximize=False) -> tuple[NDArray[Any], dict[str, Any]]:
     """RMSprop: steps divided by the root of a running average of the squared gradient (optionally centred, optionally with momentum).
 
     One step of torch.optim.RMSprop (lr, alpha, eps, weight_decay, momentum, centered, maximize), in torch 2.13's order of operations.  Returns
@@ -155,9 +155,9 @@ def rmsprop(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = No
     # the arrays kept between steps: name -> (initial value, whether this configuration keeps it)
     state = _opt.check_state('rmsprop', state, param, {'square_avg': (0.0, True), 'momentum_buffer': (0.0, momentum > 0), 'grad_avg': (0.0, centered)})
     step = state['step'] + 1
-    square_avg = state.get('square_avg')
-    momentum_buffer = state.get('momentum_buffer')
-    grad_avg = state.get('grad_avg')
+    square_avg: Any = state.get('square_avg')
+    momentum_buffer: Any = state.get('momentum_buffer')
+    grad_avg: Any = state.get('grad_avg')
     if maximize:  # maximize: ascend the objective
         grad = -grad
     if weight_decay != 0:  # L2 weight decay: the gradient of the penalty weight_decay/2·‖param‖²
@@ -181,7 +181,7 @@ def rmsprop(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = No
     return param, _opt.new_state(step, {'square_avg': square_avg, 'momentum_buffer': momentum_buffer, 'grad_avg': grad_avg})
 
 
-def adagrad(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = None, *, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, maximize=False) -> tuple[NDArray[Any], dict[str, Any]]:
+def adagrad(param: Any, grad: Any, state: dict[str, Any] | None = None, *, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, maximize=False) -> tuple[NDArray[Any], dict[str, Any]]:
     """Adagrad: steps divided by the root of the sum of all squared gradients so far.
 
     One step of torch.optim.Adagrad (lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize), in torch 2.13's order of operations.  Returns
@@ -197,7 +197,7 @@ def adagrad(param: ArrayLike, grad: ArrayLike, state: dict[str, Any] | None = No
     # the arrays kept between steps: name -> (initial value, whether this configuration keeps it)
     state = _opt.check_state('adagrad', state, param, {'sum': (initial_accumulator_value, True)})
     step = state['step'] + 1
-    sum = state.get('sum')
+    sum: Any = state.get('sum')
     if maximize:  # maximize: ascend the objective
         grad = -grad
     if weight_decay != 0:  # L2 weight decay: the gradient of the penalty weight_decay/2·‖param‖²
