@@ -8,7 +8,7 @@ in each list.  Imports: the descriptions and the schema; nothing that prints or 
 
 from __future__ import annotations
 
-from .ops import activations, conv, losses, pool, structured
+from .ops import activations, conv, init, losses, optim, pool, structured
 from .spec import Family, Module, OpRecord
 
 MODULES: tuple[Module, ...] = (
@@ -17,6 +17,8 @@ MODULES: tuple[Module, ...] = (
     Module("structured", tuple(structured.OPS)),
     Module("conv", tuple(conv.OPS)),
     Module("pool", tuple(pool.OPS)),
+    Module("init", tuple(init.OPS), namespace="init"),
+    Module("optim", tuple(optim.OPS), namespace="optim"),
 )
 
 FAMILIES: tuple[Family, ...] = (
@@ -25,12 +27,22 @@ FAMILIES: tuple[Family, ...] = (
     Family("loss", "losses.md", "Losses"),
     Family("convolution", "convolution.md", "Convolution"),
     Family("pooling", "pooling.md", "Pooling"),
+    Family("init", "init.md", "Initialisation"),
+    Family("optim", "optim.md", "Optimizers"),
 )
 
 
 def all_ops() -> list[OpRecord]:
     """Every record, variants included (gelu's approximate='tanh' is a record of its own)."""
     return [op for m in MODULES for op in m.ops]
+
+
+def namespace_of(op: OpRecord) -> str:
+    """Where users call it: "nnref." or "nnref.<namespace>." (initialisers, optimizers)."""
+    for m in MODULES:
+        if any(o is op for o in m.ops):
+            return f"nnref.{m.namespace}." if m.namespace else "nnref."
+    raise KeyError(f"no module holds op record {op.name!r}")
 
 
 def public_ops() -> list[OpRecord]:

@@ -385,6 +385,7 @@ class PointwiseOp:
 
     printer: ClassVar[str] = "pointwise"
     renderer: ClassVar[str] = "pointwise"
+    crosscheck: ClassVar[str] = "vjp"
 
     @property
     def inputs(self) -> tuple[Arg, ...]:
@@ -450,6 +451,7 @@ class StructuredOp:
 
     printer: ClassVar[str] = "steps"
     renderer: ClassVar[str] = "structured"
+    crosscheck: ClassVar[str] = "vjp"
 
     @property
     def public(self) -> str:
@@ -490,7 +492,13 @@ class OpRecord(Protocol):
     * ``conventions``, ``closed_forms``, ``notes`` and ``tol(dtype)``;
     * ``printer``: the key of the code printer that writes its engine
       (``derivations.codegen.PRINTERS``), and ``renderer``: the key of the page section
-      that shows it (``pages``).
+      that shows it (``pages``);
+    * ``crosscheck``: how the suite verifies it against torch, which the catalog carries so
+      that each test picks its entries by it: ``"vjp"`` (forward and vector-Jacobian product
+      on drawn inputs: tests/test_crosscheck.py and the convention and special-value tests),
+      ``"distribution"`` (initialisation: torch's bound or std, and the sample's law),
+      ``"trajectory"`` (optimizers: whole runs against torch.optim), ``"mask"`` (dropout:
+      torch's own draw of the mask, reused).
     """
 
     name: str
@@ -504,6 +512,7 @@ class OpRecord(Protocol):
     reduction: bool
     printer: ClassVar[str]
     renderer: ClassVar[str]
+    crosscheck: ClassVar[str]
 
     @property
     def public(self) -> str: ...
@@ -523,6 +532,8 @@ class Module:
 
     name: str
     ops: tuple[OpRecord, ...]
+    #: where users find its functions: ``nnref.<namespace>`` ("init", "optim"); "" for ``nnref``
+    namespace: str = ""
 
     @property
     def printer(self) -> str:

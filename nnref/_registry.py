@@ -19,13 +19,14 @@ class Op:
     """An op's forward and backward, and its catalog entry (inputs, parameters, conventions).
 
     ``backward(grad_output, *inputs, **params)`` returns a dict from each differentiable
-    input's name to its gradient.
+    input's name to its gradient; it is None for what has no gradient (initialisers,
+    optimizers), whose catalog entry says how it is verified instead (``crosscheck``).
     """
 
     name: str
     family: str
     forward: Callable[..., Any]
-    backward: Callable[..., dict[str, Any]]
+    backward: Callable[..., dict[str, Any]] | None
     meta: dict[str, Any]
 
     @property
@@ -47,10 +48,18 @@ def _build() -> dict[str, Op]:
 
     from ._generated.catalog import CATALOG
 
+    def resolve(path: str | None) -> Any:
+        if path is None:
+            return None
+        obj: Any = nnref
+        for part in path.split(".")[1:]:  # the catalog writes "nnref.<name>" or "nnref.<namespace>.<name>"
+            obj = getattr(obj, part)
+        return obj
+
     out = {}
     for entry in CATALOG:
         name = entry["name"]
-        out[name] = Op(name, entry["family"], getattr(nnref, name), getattr(nnref, f"{name}_backward"), entry)
+        out[name] = Op(name, entry["family"], resolve(entry["forward"]), resolve(entry["backward"]), entry)
     return out
 
 

@@ -22,6 +22,10 @@ import nnref
 from nnref._generated.catalog import CATALOG
 
 DEVICES = ("cpu", "cuda")
+# Entries verified by forward and vector-Jacobian product on drawn inputs; initialisers,
+# optimizers and dropout say in their catalog entry how they are verified instead
+# (tests/test_init.py, tests/test_optim.py, tests/test_regularisation.py).
+VJP_OPS = [m for m in CATALOG if m["crosscheck"] == "vjp"]
 
 
 def _show(name: str, value: np.ndarray) -> str:
@@ -52,7 +56,7 @@ def _weight_grad_atol(op: Any, inputs: dict[str, np.ndarray], params: dict[str, 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", list(DTYPES))
-@pytest.mark.parametrize("meta", CATALOG, ids=_ids)
+@pytest.mark.parametrize("meta", VJP_OPS, ids=_ids)
 def test_matches_nnref(meta: dict[str, Any], dtype: str, device: str, impl: Any,
                        recorder: Any, skipped_ops: set[str]) -> None:
     name = meta["name"]

@@ -40,8 +40,29 @@ def test_cli_lists_every_op_with_its_backward() -> None:
     assert [e["name"] for e in listed] == [e["name"] for e in CATALOG]
     import nnref
 
+    def resolve(path: str) -> object:
+        obj: object = nnref
+        for part in path.split(".")[1:]:
+            obj = getattr(obj, part)
+        return obj
+
     for e in listed:
-        assert {"name", "family", "inputs", "params", "differentiable", "conventions"} <= set(e)
+        assert {"name", "family", "inputs", "params", "differentiable", "conventions", "crosscheck"} <= set(e)
+        assert callable(resolve(e["forward"])) and nnref.get_op(e["name"]).forward is resolve(e["forward"])
+        if e["crosscheck"] != "vjp":
+            # initialisers and optimizers have no gradient; dropout (mask-checked) has one
+            assert e["backward"] is None or callable(resolve(e["backward"]))
+            continue
         assert e["differentiable"], f"{e['name']} lists no differentiable input"
+        assert e["forward"] == f"nnref.{e['name']}"
         assert callable(getattr(nnref, e["name"])) and callable(getattr(nnref, e["name"] + "_backward"))
         assert nnref.get_op(e["name"]).backward is getattr(nnref, e["name"] + "_backward")
+
+
+def test_cli_lists_the_training_functions_with_their_parameters() -> None:
+    out = subprocess.run([sys.executable, "-m", "nnref", "ops", "--json", "--family", "init"], capture_output=True,
+                         text=True, check=True)
+    listed = {e["name"]: e for e in json.loads(out.stdout)}
+    assert {"xavier_uniform", "kaiming_normal", "orthogonal", "calculate_gain"} <= set(listed)
+    assert [(p["name"], p["default"]) for p in listed["kaiming_uniform"]["params"]] == \
+        [("a", 0.0), ("mode", "fan_in"), ("nonlinearity", "leaky_relu")]

@@ -35,6 +35,8 @@ REQUIRED = {"threshold": 0.5, "value": -0.5}
 def _pointwise_cases() -> list[tuple[dict[str, Any], dict[str, np.ndarray], dict[str, Any]]]:
     cases = []
     for meta in CATALOG:
+        if meta["crosscheck"] != "vjp":  # values drawn or updated, not functions of IEEE inputs
+            continue
         if any(i["kind"] != "float" for i in meta["inputs"]) or meta["family"] == "linear":
             continue
         if any(p["name"] == "dim" for p in meta["params"]) or meta["name"] == "cosine_embedding_loss":

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import registry
 from ..spec import Module
-from . import catalog, conv, pointwise, pool, steps
+from . import catalog, conv, init, optim, pointwise, pool, steps
 from .header import OUT, ROOT
 
 __all__ = ["OUT", "PRINTERS", "ROOT", "drift", "render_all", "write_all"]
@@ -27,6 +27,8 @@ PRINTERS: dict[str, Callable[[Module], str]] = {
     "steps": steps.module_source,
     "conv": conv.module_source,
     "pool": pool.module_source,
+    "init": init.module_source,
+    "optim": optim.module_source,
 }
 
 

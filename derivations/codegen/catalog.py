@@ -41,9 +41,11 @@ def _entry(op: Any, variants: list[Any]) -> dict[str, Any]:
     order = list(getattr(op, "signature", ()))
     params = [p for n in order for p in params if p["name"] == n] + [p for p in params if p["name"] not in order]
     tol_of = [op] + variants
+    where = registry.namespace_of(op)
     return {
         "name": op.public,
         "family": op.family,
+        "crosscheck": op.crosscheck,
         "summary": op.summary,
         "inputs": [{"name": a.name, "kind": a.kind, "differentiable": a.grad, "doc": a.doc,
                     "test_domain": a.test_domain, "layout": a.layout} for a in args
@@ -58,8 +60,8 @@ def _entry(op: Any, variants: list[Any]) -> dict[str, Any]:
                        for dt in ("float64", "float32")},
         "variants": [{"name": v.name, "params": v.variant_of[1]} for v in variants if v.variant_of],
         "crosscheck_max_abs": dict(getattr(op, "crosscheck_max_abs", {})),
-        "forward": f"nnref.{op.public}",
-        "backward": f"nnref.{op.public}_backward",
+        "forward": f"{where}{op.public}",
+        "backward": f"{where}{op.public}_backward" if op.differentiable else None,
     }
 
 

@@ -126,6 +126,7 @@ class ConvOp:
 
     printer: ClassVar[str] = "conv"
     renderer: ClassVar[str] = "conv"
+    crosscheck: ClassVar[str] = "vjp"
 
     @property
     def public(self) -> str:

@@ -191,6 +191,7 @@ class PoolOp:
 
     printer: ClassVar[str] = "pool"
     renderer: ClassVar[str] = "pool"
+    crosscheck: ClassVar[str] = "vjp"
 
     @property
     def public(self) -> str:
