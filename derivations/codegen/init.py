@@ -28,11 +28,11 @@ def spread_function(op: object) -> str:
     target = sp.sstr(op.variance)  # type: ignore[attr-defined]
     return (f"def _{op.name}_{op.spread_name}({', '.join(names)}):\n"  # type: ignore[attr-defined]
             f"    # solved by SymPy from Var(w) = {target}\n"
-            f"    return {EnginePrinter().doprint(expr)}\n")
+            f"    return {EnginePrinter(extended=False).doprint(expr)}\n")
 
 
 def module_source(module: Module) -> str:
-    printer = EnginePrinter()
+    printer = EnginePrinter(extended=False)
     # only NumPy is used here: the header's typing and runtime imports are dropped
     header = HEADER.format(source="init")
     header = header.replace("from numpy.typing import ArrayLike, NDArray\n", "")

@@ -62,7 +62,7 @@ def _state(op: Any) -> list[str]:
 
 
 def _lines(op: Any) -> list[str]:
-    arrays, scalars = EnginePrinter(), ScalarPrinter()
+    arrays, scalars = EnginePrinter(extended=False), ScalarPrinter()
     out = []
     for u in op.updates:
         printer = scalars if u.scalar else arrays

@@ -21,13 +21,17 @@ class EnginePrinter(NumPyPrinter):
     * ``Heaviside`` keeps SymPy's H(0) = 1/2 (conventions override it where torch differs).
     """
 
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+    def __init__(self, settings: dict[str, Any] | None = None, extended: bool = True) -> None:
         super().__init__({"fully_qualified_modules": True, **(settings or {})})
+        # False: constants as float64 (for code that never runs in extended precision)
+        self.extended = extended
 
     # Exact constants (π, e, √2, p/q) print in extended precision: a kernel evaluated there
     # (``_rt.ext``) would otherwise carry the float64 rounding of every constant, which an
     # exponential amplifies (gelu's tanh form: e^{2u} with u ≈ −300 turns 1e-17 into 30 ulp).
     def _print_Rational(self, expr: sp.Rational) -> str:
+        if not self.extended:
+            return super()._print_Rational(expr)
         if expr.q == 1:
             return str(expr.p)
         return f"(_rt.L({expr.p})/{expr.q})"
@@ -36,13 +40,13 @@ class EnginePrinter(NumPyPrinter):
         return self._print_Rational(expr)
 
     def _print_Pi(self, expr: sp.Expr) -> str:
-        return "_rt.PI"
+        return "_rt.PI" if self.extended else super()._print_Pi(expr)
 
     def _print_Exp1(self, expr: sp.Expr) -> str:
-        return "_rt.E"
+        return "_rt.E" if self.extended else super()._print_Exp1(expr)
 
     def _print_Pow(self, expr: sp.Expr, rational: bool = False) -> str:
-        if expr.base.is_Number and expr.exp == sp.S.Half:
+        if self.extended and expr.base.is_Number and expr.exp == sp.S.Half:
             return f"numpy.sqrt(_rt.L({self._print(expr.base)}))"
         return super()._print_Pow(expr, rational=rational)
 
