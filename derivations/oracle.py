@@ -317,7 +317,7 @@ def _skip(op: PointwiseOp, quantity: str, point: dict[str, float]) -> bool:
                 return True
         except TypeError:
             # SymPy will not compare log(0) = zoo with a number; mpmath's log(0) is -inf
-            if not isinstance(c.condition, sp.Basic) or c.condition.atoms(sp.Function) & {set()}:
+            if not isinstance(c.condition, sp.Basic):
                 continue
             syms = sorted(c.condition.free_symbols, key=lambda q: q.name)
             fn = sp.lambdify(syms, c.condition, modules="mpmath")
