@@ -49,6 +49,8 @@ test: lint typecheck
 	@echo "==> [test] generated code, proofs, conventions, cross-check, numerics, errors"
 	$(PY) -m derivations check
 	$(PYTEST) tests --ignore=tests/test_site.py
+	@echo "==> [test] special values and conventions on every torch CPU kernel path of this machine"
+	PY=$(PY) sh tools/kernel_paths.sh
 	@$(MAKE) --no-print-directory docs
 	@echo "==> [test] the built site in headless Chromium"
 	$(PYTEST) tests/test_site.py

@@ -11,6 +11,7 @@ convert to and from its own tensor type.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any, Protocol
 
 import numpy as np
@@ -53,6 +54,17 @@ class TorchAdapter:
 
         self.torch = torch
         self.F = F
+        # NNREF_TORCH_ONEDNN=off sends torch's CPU kernels down its ATen paths instead of
+        # oneDNN's (they differ at special values: oneDNN's float32 gelu(+inf) is NaN), so
+        # that one machine can exercise every path (tools/kernel_paths.sh).
+        if os.environ.get("NNREF_TORCH_ONEDNN", "on") == "off":
+            torch.backends.mkldnn.enabled = False
+
+    @property
+    def path(self) -> str:
+        """Which CPU kernels torch runs here: its CPU capability and whether oneDNN is on."""
+        return (f"ATen {self.torch.backends.cpu.get_cpu_capability()},"
+                f" oneDNN {'on' if self.torch.backends.mkldnn.enabled else 'off'}")
 
     def available(self, device: str) -> str | None:
         if device == "cuda" and not self.torch.cuda.is_available():
