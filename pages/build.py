@@ -15,6 +15,7 @@ Imports: ``derivations.registry`` and every page module (``.family``, ``.home``,
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 from derivations.registry import FAMILIES, family_ops
 
 from . import conv, pool
+from .accuracy import render_accuracy
 from .conformance import render_conformance
 from .conventions import render_conventions
 from .family import render_family_page
@@ -54,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  proofs: {sym} symbolic, {num} numeric, {failed} failed; plots: "
           f"{sum(v is None for v in PLOTTED.values())} ({time.perf_counter() - t:.1f} s)")
     data = load_verification()
+    if VERIFICATION.exists():  # the raw results, published beside the pages that summarise them
+        (DOCS / "assets" / "results").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(VERIFICATION, DOCS / "assets" / "results" / "verification.json")
     print("  verification: " + (f"{len(data.get('rows', []))} rows from {VERIFICATION.relative_to(ROOT)}"
                                 if data else "none yet (build/verification/torch.json missing)"))
     drawn: set[Path] = set()
@@ -72,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  page {page}")
     write_page("verification.md", render_verification(data))
     print("  page verification.md")
+    t = time.perf_counter()
+    write_page("accuracy.md", render_accuracy())
+    print(f"  page accuracy.md (nnref and torch against the oracle, {time.perf_counter() - t:.1f} s)")
     print(f"docs written in {time.perf_counter() - start:.1f} s")
     return 1 if failed else 0
 

@@ -31,6 +31,13 @@ def provenance_line(data: dict[str, Any]) -> str:
     p = data.get("provenance", {})
     parts = [f"{p.get('date', '?')}", f"against {p.get('impl', 'torch')} {p.get('torch', '')}".rstrip(),
              f"NumPy {p.get('numpy', '?')}", f"Python {p.get('python', '?')}", f"machine: {p.get('machine', '?')}"]
+    if p.get("cpu"):
+        parts.append(f"CPU: {p['cpu']}, torch kernels ATen {p.get('torch_cpu_capability', '?')}"
+                     f" with oneDNN {p.get('torch_onednn', '?')}")
+    if p.get("nnref_commit"):
+        parts.append(f"nnref commit `{p['nnref_commit']}`")
+    if p.get("hypothesis"):
+        parts.append(f"hypothesis {p['hypothesis']}")
     if p.get("cuda_device"):
         parts.append(f"GPU: {p['cuda_device']} (CUDA {p.get('cuda', '?')})")
     profile = p.get("profile")

@@ -3,7 +3,6 @@ recorder that writes what was verified (examples, max errors, provenance) for th
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import platform
@@ -94,10 +93,13 @@ def recorder() -> Recorder:
 
 
 def _provenance(impl_name: str) -> dict[str, Any]:
+    from pages.provenance import provenance
+
+    # nnref's commit, the CPU model and torch's CPU kernel path (capability, oneDNN) decide
+    # what torch returns at special values: every published result carries them.
     info: dict[str, Any] = {
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "impl": impl_name, "numpy": np.__version__, "python": platform.python_version(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        **provenance(),
+        "impl": impl_name, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "profile": settings().max_examples,
     }
     try:

@@ -159,6 +159,7 @@ FORBIDDEN = [
     ("derivations.steps", ("derivations.ops", "derivations.codegen", "derivations.proofs", "derivations.registry")),
     ("derivations.registry", ("derivations.codegen", "derivations.proofs")),
     ("derivations.codegen", ("derivations.proofs",)),
+    ("derivations.oracle", ("derivations.codegen", "derivations.proofs", "nnref")),
 ]
 
 

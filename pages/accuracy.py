@@ -1,0 +1,120 @@
+"""The Accuracy page: nnref and torch measured against mathematics, per op, dtype and quantity.
+
+Both implementations run over the oracle's sweep (``derivations/oracle.py``: each op's
+definition in arbitrary precision) and are scored by the same measure
+(``derivations/proofs/accuracy.py``): the largest error in ulps of the true value, outside the
+neighbourhoods of zeros the op declares, with the point where it occurs.  The raw numbers are
+written beside the site (``assets/results/accuracy.json``) with their provenance.
+
+Owns: ``render_accuracy`` and the torch call it measures; template ``accuracy.md.j2``.
+Imports: ``derivations`` (proofs.accuracy, spec), NumPy, torch (at build time), ``.markup``,
+``.paths``, ``.provenance``, ``.templating``; no other page module.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import numpy as np
+
+from derivations.proofs import accuracy
+from derivations.spec import PointwiseOp
+
+from .markup import table
+from .paths import DOCS
+from .provenance import provenance
+from .templating import render
+
+RESULTS = DOCS / "assets" / "results"
+
+
+def nnref_call(op: PointwiseOp, inputs: dict[str, np.ndarray], params: dict[str, Any]) -> dict[str, np.ndarray]:
+    import nnref
+
+    kwargs: dict[str, Any] = dict(params)
+    if op.variant_of:
+        kwargs.update(op.variant_of[1])
+    if op.reduction:
+        kwargs["reduction"] = "none"
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        value = getattr(nnref, op.public)(**inputs, **kwargs)
+        grads = getattr(nnref, f"{op.public}_backward")(np.ones_like(value), **inputs, **kwargs)
+    return {"value": value, **grads}
+
+
+def torch_call(op: PointwiseOp, inputs: dict[str, np.ndarray], params: dict[str, Any]) -> dict[str, np.ndarray]:
+    import torch
+    import torch.nn.functional as F
+
+    kwargs: dict[str, Any] = dict(params)
+    if op.variant_of:
+        kwargs.update(op.variant_of[1])
+    if op.reduction:
+        kwargs["reduction"] = "none"
+    wanted = [a.name for a in op.args if a.grad and a.name in inputs]
+    tensors = {k: torch.tensor(v, requires_grad=k in wanted) for k, v in inputs.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = getattr(F, op.public)(*tensors.values(), **kwargs)
+        grads = torch.autograd.grad(out, [tensors[k] for k in wanted], torch.ones_like(out), allow_unused=True)
+    res = {"value": out.detach().numpy()}
+    for k, g in zip(wanted, grads):
+        res[k] = np.zeros_like(inputs[k]) if g is None else g.numpy()
+    return res
+
+
+def _cell(u: float) -> str:
+    if not np.isfinite(u):
+        return "∞"
+    return f"{u:.3g}" if u >= 0.01 else "0" if u == 0 else f"{u:.1e}"
+
+
+def _where(w: dict[str, float]) -> str:
+    return ", ".join(f"{k} = {v:.6g}" for k, v in w.items())
+
+
+def measure_all() -> dict[str, Any]:
+    ours = accuracy.table(accuracy.measure(nnref_call))
+    theirs = accuracy.table(accuracy.measure(torch_call))
+    ops = {e.name: e for e in _records()}
+    rows = []
+    for key in sorted(ours):
+        name, dtype, q = key
+        op = ops[name]
+        b = accuracy.bound(op, dtype, q)
+        u, where = ours[key]
+        t, twhere = theirs.get(key, (float("nan"), {}))
+        rows.append({"op": name, "dtype": dtype, "quantity": q, "nnref_ulps": u, "nnref_where": where,
+                     "bound": b.ulps, "bound_why": b.why, "torch_ulps": t, "torch_where": twhere})
+    return {"provenance": provenance(), "rows": rows}
+
+
+def _records() -> list[PointwiseOp]:
+    from derivations import registry
+
+    return [op for op in registry.all_ops() if isinstance(op, PointwiseOp)]
+
+
+def render_accuracy() -> str:
+    data = measure_all()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "accuracy.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
+    body = []
+    for r in data["rows"]:
+        label = "value" if r["quantity"] == "value" else f"∂/∂{r['quantity']}"
+        body.append([f"`{r['op']}`", r["dtype"], label, _cell(r["nnref_ulps"]), _cell(r["bound"]),
+                     _cell(r["torch_ulps"]), _where(r["torch_where"]) if r["torch_ulps"] > r["bound"] else ""])
+    rewrites = [[f"`{op.name}`", op.rewrite.why] for op in _records() if op.rewrite is not None]
+    zeros = [[f"`{op.name}`", "value" if z.wrt == "value" else f"∂/∂{z.wrt}", z.why]
+             for op in _records() for z in op.near_zero]
+    return render("accuracy.md.j2", provenance=data["provenance"],
+                  table=table(["op", "dtype", "quantity", "nnref max ulp", "bound", "torch max ulp",
+                               "torch's worst point (where over the bound)"], body),
+                  rewrites=table(["op", "the stable form and what it fixes"], rewrites),
+                  zeros=table(["op", "quantity", "why an absolute bound there"], zeros),
+                  n_over=sum(r["nnref_ulps"] > r["bound"] for r in data["rows"]),
+                  n_rows=len(data["rows"]),
+                  torch_over=sum(r["torch_ulps"] > r["bound"] for r in data["rows"]))
