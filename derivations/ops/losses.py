@@ -368,6 +368,10 @@ OPS: list[PointwiseOp] = [
                        " would be ±100.", point={"input": 1e-50, "target": 0.5}),
         ),
         reduction=True, weight=True, weight_layout="broadcast",
+        near_zero=(NearZero("target", sp.Abs(x - sp.Rational(1, 2)) < sp.Rational(1, 16),
+                            sp.Abs(sp.log(x)) + sp.Abs(sp.log(1 - x)),
+                            "−logit(p) = log(1 − p) − log(p) is 0 at p = 1/2, where the two logs (each"
+                            " ≈ 0.69) cancel: the error there is held to 2·eps times their size."),),
         notes=("input or target outside [0, 1] (or NaN) raises, naming the argument; torch raises"
                " RuntimeError('all elements of input should be between 0 and 1') likewise.",
                "weight broadcasts to input and is not differentiated (torch refuses a weight that"

@@ -145,6 +145,8 @@ def measure(call: Call) -> list[Errors]:
             with np.errstate(all="ignore"):
                 err_abs = np.abs(np.asarray(got, dtype=np.float64) - hi - lo)
                 scaled = np.where(near & np.isfinite(err_abs), err_abs / (eps * scale), np.where(near, np.inf, 0.0))
+            # where the truth is undefined (or a convention decides) nothing is judged
+            scaled = np.where(np.isnan(hi), 0.0, scaled)
             out.append(Errors(cfg, q, ulps, near, scaled, inputs))
     return out
 

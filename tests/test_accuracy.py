@@ -1,0 +1,63 @@
+"""nnref against mathematics: every pointwise op's value and derivatives, in ulps of the truth.
+
+The truths are the ops' own definitions evaluated in arbitrary precision on a fixed sweep
+of each dtype's finite domain (``derivations/oracle.py``; ``python -m derivations oracle``
+rewrites ``tests/data/oracle.npz`` and ``python -m derivations check`` fails when it is
+stale).  Each op must stay within the bounds declared beside its description: by default
+2 ulp in float64 and correctly rounded (0.5 ulp plus the double-rounding allowance) in
+float32, wider only where the record says why, and within 2·eps·scale inside a declared
+neighbourhood of a zero.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+
+import nnref
+from derivations.proofs import accuracy
+from derivations.spec import PointwiseOp
+
+
+def nnref_call(op: PointwiseOp, inputs: dict[str, np.ndarray], params: dict[str, Any]) -> dict[str, np.ndarray]:
+    kwargs: dict[str, Any] = dict(params)
+    if op.variant_of:
+        kwargs.update(op.variant_of[1])
+    if op.reduction:
+        kwargs["reduction"] = "none"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning anywhere on the sweep
+        value = getattr(nnref, op.public)(**inputs, **kwargs)
+        grads = getattr(nnref, f"{op.public}_backward")(np.ones_like(value), **inputs, **kwargs)
+    return {"value": value, **grads}
+
+
+ERRORS = accuracy.measure(nnref_call)
+NAMES = sorted({e.cfg.op.name for e in ERRORS})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_within_declared_bounds(name: str) -> None:
+    bad = accuracy.violations([e for e in ERRORS if e.cfg.op.name == name])
+    assert bad == [], "\n".join(bad[:10])
+
+
+def test_results_keep_their_dtype() -> None:
+    for e in ERRORS[:50]:
+        got = nnref_call(e.cfg.op, e.inputs, dict(e.cfg.params))
+        assert all(v.dtype == np.dtype(e.cfg.dtype) for v in got.values()), e.cfg.key
+
+
+def test_the_measure_sees_three_ulps() -> None:
+    # The check can fail: nnref's own results moved by 3 ulp are caught everywhere the
+    # truth is finite and nonzero.
+    def off(op: PointwiseOp, inputs: dict[str, np.ndarray], params: dict[str, Any]) -> dict[str, np.ndarray]:
+        out = nnref_call(op, inputs, params)
+        with np.errstate(over="ignore"):
+            return {k: v + 3 * np.spacing(v) for k, v in out.items()}
+
+    errs = [e for e in accuracy.measure(off) if e.cfg.op.name in ("sigmoid", "mse_loss")]
+    assert errs and all(accuracy.violations([e]) for e in errs)
