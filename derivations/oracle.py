@@ -103,8 +103,11 @@ def configs() -> list[Config]:
         arrays = [a for a in op.args if a.optional is None]
         if any(a.layout not in ("elementwise", "channel", "var") for a in arrays):
             continue
-        for params in _param_sets(op):
+        for base in _param_sets(op):
             for dtype in DTYPES:
+                # nnref takes a float parameter in the input's dtype (as torch does): the truth
+                # of a float32 call is the definition at the float32-rounded parameter
+                params = {k: float(np.float32(v)) if dtype == "float32" else v for k, v in base.items()}
                 for a in arrays:
                     if a.layout == "channel":
                         continue

@@ -223,6 +223,15 @@ def wide(a: Any) -> Any:
     return a
 
 
+def in_dtype(value: Any, ref: NDArray[Any]) -> Any:
+    """A float parameter as the input's dtype holds it (a float32 call rounds threshold or
+    negative_slope to float32, as torch does with a Python scalar), as a Python float."""
+    if isinstance(value, float) and ref.dtype.kind == "f" and ref.dtype.itemsize < 8:
+        with numpy.errstate(over="ignore"):
+            return float(ref.dtype.type(value))
+    return value
+
+
 def ext(a: Any) -> Any:
     """Like ``wide``, and float64 as x86's extended precision (numpy.longdouble: a 64-bit
     significand and a 15-bit exponent), for the kernels with elementary functions: 11 more

@@ -201,7 +201,7 @@ def x_minus_tanh(x: Any) -> Any:
     |x| = 1); elsewhere x − tanh x loses at most 2 of extended precision's 64 bits.
     Computed in extended precision, returned there for one final rounding."""
     a = numpy.asarray(x)
-    xl = a.astype(numpy.longdouble)
+    xl = a.astype(numpy.longdouble).ravel()  # 1-D, so that the small entries can be replaced
     with numpy.errstate(all="ignore"):
         out = xl - numpy.tanh(xl)
         small = numpy.abs(xl) < 1
@@ -212,4 +212,4 @@ def x_minus_tanh(x: Any) -> Any:
             for c in _XCS[-2::-1]:
                 s = s * z + c
             out[small] = v * z * s / numpy.cosh(v)
-    return out
+    return out.reshape(a.shape)

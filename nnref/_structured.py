@@ -309,7 +309,9 @@ def _cosine_args(input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin
     if y.shape != a.shape[:-1]:
         raise NNRefError(f"{op}: target: expected shape {a.shape[:-1]} (one label per row of input1 {a.shape}),"
                          f" got {y.shape}")
-    margin = _rt.check_float(op, "margin", margin, None)
+    # in the inputs' dtype, as torch takes a Python scalar (a float32 call compares cos with
+    # the float32 margin: 2e-120 is 0 there)
+    margin = _rt.in_dtype(_rt.check_float(op, "margin", margin, None), a)
     return a, b, numpy.expand_dims(y.astype(a.dtype), -1), margin
 
 

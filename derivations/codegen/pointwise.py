@@ -122,7 +122,10 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
     # rounded once, up to the wider evaluation's own error, when _rt.like rounds it.
     widen = _precision([op, *variants])
     syms = ", ".join(f"_rt.{widen}({a.symbol.name})" for a in op.args)
-    psyms = ", ".join(f"{p.symbol.name}={p.name}" for p in op.params if p.symbol is not None)
+    # A float parameter is taken in the input's dtype, as torch takes a Python scalar: a
+    # float32 call compares with threshold rounded to float32 (then evaluated exactly).
+    first = op.args[0].symbol.name
+    psyms = ", ".join(f"{p.symbol.name}=_rt.in_dtype({p.name}, {first})" for p in op.params if p.symbol is not None)
     call = ", ".join(x for x in (syms, psyms) if x)
     source = {"activation": "activations", "loss": "losses"}[op.family]
     doc = (f'    """{op.summary}\n\n    Generated from derivations/ops/{source}.py; see the docs page for the\n'

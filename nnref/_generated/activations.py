@@ -527,7 +527,7 @@ def leaky_relu(input: ArrayLike, negative_slope: float = 0.01) -> NDArray[numpy.
     """
     x, = _rt.float_arrays('leaky_relu', input=input)
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
-    out = _leaky_relu_forward(_rt.wide(x), negative_slope=negative_slope)
+    out = _leaky_relu_forward(_rt.wide(x), negative_slope=_rt.in_dtype(negative_slope, x))
     return _rt.like(out, x)
 
 
@@ -537,7 +537,7 @@ def leaky_relu_backward(grad_output: ArrayLike, input: ArrayLike, negative_slope
     x, = _rt.float_arrays('leaky_relu', input=input)
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
     grad = _rt.grad_array('leaky_relu', grad_output, x)
-    grads = _leaky_relu_vjp(_rt.wide(grad), _rt.wide(x), negative_slope=negative_slope)
+    grads = _leaky_relu_vjp(_rt.wide(grad), _rt.wide(x), negative_slope=_rt.in_dtype(negative_slope, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -553,7 +553,7 @@ def rrelu(input: ArrayLike, lower: float = 0.125, upper: float = 0.3333333333333
     lower = _rt.check_float('rrelu', 'lower', lower, None)
     upper = _rt.check_float('rrelu', 'upper', upper, None)
     _rt.check_relation('rrelu', 'upper', upper, lower <= upper, 'a value >= lower')
-    out = _rrelu_forward(_rt.wide(x), lower=lower, upper=upper)
+    out = _rrelu_forward(_rt.wide(x), lower=_rt.in_dtype(lower, x), upper=_rt.in_dtype(upper, x))
     return _rt.like(out, x)
 
 
@@ -565,7 +565,7 @@ def rrelu_backward(grad_output: ArrayLike, input: ArrayLike, lower: float = 0.12
     upper = _rt.check_float('rrelu', 'upper', upper, None)
     _rt.check_relation('rrelu', 'upper', upper, lower <= upper, 'a value >= lower')
     grad = _rt.grad_array('rrelu', grad_output, x)
-    grads = _rrelu_vjp(_rt.wide(grad), _rt.wide(x), lower=lower, upper=upper)
+    grads = _rrelu_vjp(_rt.wide(grad), _rt.wide(x), lower=_rt.in_dtype(lower, x), upper=_rt.in_dtype(upper, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -579,7 +579,7 @@ def elu(input: ArrayLike, alpha: float = 1.0) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('elu', input=input)
     alpha = _rt.check_float('elu', 'alpha', alpha, None)
-    out = _elu_forward(_rt.ext(x), alpha=alpha)
+    out = _elu_forward(_rt.ext(x), alpha=_rt.in_dtype(alpha, x))
     return _rt.like(out, x)
 
 
@@ -589,7 +589,7 @@ def elu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) -
     x, = _rt.float_arrays('elu', input=input)
     alpha = _rt.check_float('elu', 'alpha', alpha, None)
     grad = _rt.grad_array('elu', grad_output, x)
-    grads = _elu_vjp(_rt.ext(grad), _rt.ext(x), alpha=alpha)
+    grads = _elu_vjp(_rt.ext(grad), _rt.ext(x), alpha=_rt.in_dtype(alpha, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -625,7 +625,7 @@ def celu(input: ArrayLike, alpha: float = 1.0) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('celu', input=input)
     alpha = _rt.check_float('celu', 'alpha', alpha, {'exclude': [0.0]})
-    out = _celu_forward(_rt.ext(x), alpha=alpha)
+    out = _celu_forward(_rt.ext(x), alpha=_rt.in_dtype(alpha, x))
     return _rt.like(out, x)
 
 
@@ -635,7 +635,7 @@ def celu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) 
     x, = _rt.float_arrays('celu', input=input)
     alpha = _rt.check_float('celu', 'alpha', alpha, {'exclude': [0.0]})
     grad = _rt.grad_array('celu', grad_output, x)
-    grads = _celu_vjp(_rt.ext(grad), _rt.ext(x), alpha=alpha)
+    grads = _celu_vjp(_rt.ext(grad), _rt.ext(x), alpha=_rt.in_dtype(alpha, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -724,7 +724,7 @@ def softplus(input: ArrayLike, beta: float = 1.0, threshold: float = 20.0) -> ND
     x, = _rt.float_arrays('softplus', input=input)
     beta = _rt.check_float('softplus', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     threshold = _rt.check_float('softplus', 'threshold', threshold, None)
-    out = _softplus_forward(_rt.ext(x), beta=beta, threshold=threshold)
+    out = _softplus_forward(_rt.ext(x), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
     return _rt.like(out, x)
 
 
@@ -735,7 +735,7 @@ def softplus_backward(grad_output: ArrayLike, input: ArrayLike, beta: float = 1.
     beta = _rt.check_float('softplus', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     threshold = _rt.check_float('softplus', 'threshold', threshold, None)
     grad = _rt.grad_array('softplus', grad_output, x)
-    grads = _softplus_vjp(_rt.ext(grad), _rt.ext(x), beta=beta, threshold=threshold)
+    grads = _softplus_vjp(_rt.ext(grad), _rt.ext(x), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -773,7 +773,7 @@ def hardtanh(input: ArrayLike, min_val: float = -1.0, max_val: float = 1.0) -> N
     min_val = _rt.check_float('hardtanh', 'min_val', min_val, None)
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
     _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
-    out = _hardtanh_forward(_rt.wide(x), min_val=min_val, max_val=max_val)
+    out = _hardtanh_forward(_rt.wide(x), min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
     return _rt.like(out, x)
 
 
@@ -785,7 +785,7 @@ def hardtanh_backward(grad_output: ArrayLike, input: ArrayLike, min_val: float =
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
     _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
     grad = _rt.grad_array('hardtanh', grad_output, x)
-    grads = _hardtanh_vjp(_rt.wide(grad), _rt.wide(x), min_val=min_val, max_val=max_val)
+    grads = _hardtanh_vjp(_rt.wide(grad), _rt.wide(x), min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -887,7 +887,7 @@ def softshrink(input: ArrayLike, lambd: float = 0.5) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('softshrink', input=input)
     lambd = _rt.check_float('softshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    out = _softshrink_forward(_rt.wide(x), lambd=lambd)
+    out = _softshrink_forward(_rt.wide(x), lambd=_rt.in_dtype(lambd, x))
     return _rt.like(out, x)
 
 
@@ -897,7 +897,7 @@ def softshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float =
     x, = _rt.float_arrays('softshrink', input=input)
     lambd = _rt.check_float('softshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.grad_array('softshrink', grad_output, x)
-    grads = _softshrink_vjp(_rt.wide(grad), _rt.wide(x), lambd=lambd)
+    grads = _softshrink_vjp(_rt.wide(grad), _rt.wide(x), lambd=_rt.in_dtype(lambd, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -911,7 +911,7 @@ def hardshrink(input: ArrayLike, lambd: float = 0.5) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('hardshrink', input=input)
     lambd = _rt.check_float('hardshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    out = _hardshrink_forward(_rt.wide(x), lambd=lambd)
+    out = _hardshrink_forward(_rt.wide(x), lambd=_rt.in_dtype(lambd, x))
     return _rt.like(out, x)
 
 
@@ -921,7 +921,7 @@ def hardshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float =
     x, = _rt.float_arrays('hardshrink', input=input)
     lambd = _rt.check_float('hardshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.grad_array('hardshrink', grad_output, x)
-    grads = _hardshrink_vjp(_rt.wide(grad), _rt.wide(x), lambd=lambd)
+    grads = _hardshrink_vjp(_rt.wide(grad), _rt.wide(x), lambd=_rt.in_dtype(lambd, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -936,7 +936,7 @@ def threshold(input: ArrayLike, threshold: float, value: float) -> NDArray[numpy
     x, = _rt.float_arrays('threshold', input=input)
     threshold = _rt.check_float('threshold', 'threshold', threshold, None)
     value = _rt.check_float('threshold', 'value', value, None)
-    out = _threshold_forward(_rt.wide(x), threshold=threshold, value=value)
+    out = _threshold_forward(_rt.wide(x), threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
     return _rt.like(out, x)
 
 
@@ -947,7 +947,7 @@ def threshold_backward(grad_output: ArrayLike, input: ArrayLike, threshold: floa
     threshold = _rt.check_float('threshold', 'threshold', threshold, None)
     value = _rt.check_float('threshold', 'value', value, None)
     grad = _rt.grad_array('threshold', grad_output, x)
-    grads = _threshold_vjp(_rt.wide(grad), _rt.wide(x), threshold=threshold, value=value)
+    grads = _threshold_vjp(_rt.wide(grad), _rt.wide(x), threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
     return {
         'input': _rt.like(grads['input'], x),
     }

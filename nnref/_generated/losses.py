@@ -433,9 +433,9 @@ def smooth_l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean',
     x, y = _rt.float_arrays('smooth_l1_loss', input=input, target=target)
     beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     if beta == 0.0:
-        out = _smooth_l1_loss_beta0_forward(_rt.wide(x), _rt.wide(y), beta=beta)
+        out = _smooth_l1_loss_beta0_forward(_rt.wide(x), _rt.wide(y), beta=_rt.in_dtype(beta, x))
     else:
-        out = _smooth_l1_loss_forward(_rt.wide(x), _rt.wide(y), beta=beta)
+        out = _smooth_l1_loss_forward(_rt.wide(x), _rt.wide(y), beta=_rt.in_dtype(beta, x))
     return _rt.reduce_loss('smooth_l1_loss', out, x, reduction, None)
 
 
@@ -446,9 +446,9 @@ def smooth_l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: Ar
     beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.unreduce_grad('smooth_l1_loss', grad_output, x, reduction, None)
     if beta == 0.0:
-        grads = _smooth_l1_loss_beta0_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), beta=beta)
+        grads = _smooth_l1_loss_beta0_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), beta=_rt.in_dtype(beta, x))
     else:
-        grads = _smooth_l1_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), beta=beta)
+        grads = _smooth_l1_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), beta=_rt.in_dtype(beta, x))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -463,7 +463,7 @@ def huber_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', del
     """
     x, y = _rt.float_arrays('huber_loss', input=input, target=target)
     delta = _rt.check_float('huber_loss', 'delta', delta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
-    out = _huber_loss_forward(_rt.wide(x), _rt.wide(y), delta=delta)
+    out = _huber_loss_forward(_rt.wide(x), _rt.wide(y), delta=_rt.in_dtype(delta, x))
     return _rt.reduce_loss('huber_loss', out, x, reduction, weight, 'numel')
 
 
@@ -473,13 +473,13 @@ def huber_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayL
     x, y = _rt.float_arrays('huber_loss', input=input, target=target)
     delta = _rt.check_float('huber_loss', 'delta', delta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     grad = _rt.unreduce_grad('huber_loss', grad_output, x, reduction, weight, 'numel')
-    grads = _huber_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), delta=delta)
+    grads = _huber_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), delta=_rt.in_dtype(delta, x))
     result = {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
     }
     if weight is not None:
-        losses = _huber_loss_forward(_rt.wide(x), _rt.wide(y), delta=delta)
+        losses = _huber_loss_forward(_rt.wide(x), _rt.wide(y), delta=_rt.in_dtype(delta, x))
         result['weight'] = _rt.loss_weight_grad('huber_loss', grad_output, losses, x, reduction, weight, 'numel')
     return result
 
@@ -578,15 +578,15 @@ def poisson_nll_loss(input: ArrayLike, target: ArrayLike, log_input: bool = True
     full = _rt.check_bool('poisson_nll_loss', 'full', full)
     eps = _rt.check_float('poisson_nll_loss', 'eps', eps, None)
     if log_input and full:
-        out = _poisson_nll_loss_full_forward(_rt.ext(x), _rt.ext(y), epsilon=eps)
+        out = _poisson_nll_loss_full_forward(_rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
     else:
         if not log_input and not full:
-            out = _poisson_nll_loss_rate_forward(_rt.ext(x), _rt.ext(y), epsilon=eps)
+            out = _poisson_nll_loss_rate_forward(_rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
         else:
             if not log_input and full:
-                out = _poisson_nll_loss_rate_full_forward(_rt.ext(x), _rt.ext(y), epsilon=eps)
+                out = _poisson_nll_loss_rate_full_forward(_rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
             else:
-                out = _poisson_nll_loss_forward(_rt.ext(x), _rt.ext(y), epsilon=eps)
+                out = _poisson_nll_loss_forward(_rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
     return _rt.reduce_loss('poisson_nll_loss', out, x, reduction, None)
 
 
@@ -599,15 +599,15 @@ def poisson_nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: 
     eps = _rt.check_float('poisson_nll_loss', 'eps', eps, None)
     grad = _rt.unreduce_grad('poisson_nll_loss', grad_output, x, reduction, None)
     if log_input and full:
-        grads = _poisson_nll_loss_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=eps)
+        grads = _poisson_nll_loss_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
     else:
         if not log_input and not full:
-            grads = _poisson_nll_loss_rate_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=eps)
+            grads = _poisson_nll_loss_rate_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
         else:
             if not log_input and full:
-                grads = _poisson_nll_loss_rate_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=eps)
+                grads = _poisson_nll_loss_rate_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
             else:
-                grads = _poisson_nll_loss_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=eps)
+                grads = _poisson_nll_loss_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -622,7 +622,7 @@ def hinge_embedding_loss(input: ArrayLike, target: ArrayLike, margin: float = 1.
     """
     x, y = _rt.float_arrays('hinge_embedding_loss', input=input, target=target)
     margin = _rt.check_float('hinge_embedding_loss', 'margin', margin, None)
-    out = _hinge_embedding_loss_forward(_rt.wide(x), _rt.wide(y), margin=margin)
+    out = _hinge_embedding_loss_forward(_rt.wide(x), _rt.wide(y), margin=_rt.in_dtype(margin, x))
     return _rt.reduce_loss('hinge_embedding_loss', out, x, reduction, None)
 
 
@@ -632,7 +632,7 @@ def hinge_embedding_loss_backward(grad_output: ArrayLike, input: ArrayLike, targ
     x, y = _rt.float_arrays('hinge_embedding_loss', input=input, target=target)
     margin = _rt.check_float('hinge_embedding_loss', 'margin', margin, None)
     grad = _rt.unreduce_grad('hinge_embedding_loss', grad_output, x, reduction, None)
-    grads = _hinge_embedding_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), margin=margin)
+    grads = _hinge_embedding_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), margin=_rt.in_dtype(margin, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -668,7 +668,7 @@ def margin_ranking_loss(input1: ArrayLike, input2: ArrayLike, target: ArrayLike,
     """
     x1, x2, y = _rt.float_arrays('margin_ranking_loss', input1=input1, input2=input2, target=target)
     margin = _rt.check_float('margin_ranking_loss', 'margin', margin, None)
-    out = _margin_ranking_loss_forward(_rt.wide(x1), _rt.wide(x2), _rt.wide(y), margin=margin)
+    out = _margin_ranking_loss_forward(_rt.wide(x1), _rt.wide(x2), _rt.wide(y), margin=_rt.in_dtype(margin, x1))
     return _rt.reduce_loss('margin_ranking_loss', out, x1, reduction, None)
 
 
@@ -678,7 +678,7 @@ def margin_ranking_loss_backward(grad_output: ArrayLike, input1: ArrayLike, inpu
     x1, x2, y = _rt.float_arrays('margin_ranking_loss', input1=input1, input2=input2, target=target)
     margin = _rt.check_float('margin_ranking_loss', 'margin', margin, None)
     grad = _rt.unreduce_grad('margin_ranking_loss', grad_output, x1, reduction, None)
-    grads = _margin_ranking_loss_vjp(_rt.wide(grad), _rt.wide(x1), _rt.wide(x2), _rt.wide(y), margin=margin)
+    grads = _margin_ranking_loss_vjp(_rt.wide(grad), _rt.wide(x1), _rt.wide(x2), _rt.wide(y), margin=_rt.in_dtype(margin, x1))
     return {
         'input1': _rt.like(grads['input1'], x1),
         'input2': _rt.like(grads['input2'], x1),
@@ -698,9 +698,9 @@ def gaussian_nll_loss(input: ArrayLike, target: ArrayLike, var: ArrayLike, full:
     full = _rt.check_bool('gaussian_nll_loss', 'full', full)
     eps = _rt.check_float('gaussian_nll_loss', 'eps', eps, None)
     if full:
-        out = _gaussian_nll_loss_full_forward(_rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=eps)
+        out = _gaussian_nll_loss_full_forward(_rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=_rt.in_dtype(eps, x))
     else:
-        out = _gaussian_nll_loss_forward(_rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=eps)
+        out = _gaussian_nll_loss_forward(_rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=_rt.in_dtype(eps, x))
     return _rt.reduce_loss('gaussian_nll_loss', out, x, reduction, None)
 
 
@@ -714,9 +714,9 @@ def gaussian_nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target:
     eps = _rt.check_float('gaussian_nll_loss', 'eps', eps, None)
     grad = _rt.unreduce_grad('gaussian_nll_loss', grad_output, x, reduction, None)
     if full:
-        grads = _gaussian_nll_loss_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=eps)
+        grads = _gaussian_nll_loss_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=_rt.in_dtype(eps, x))
     else:
-        grads = _gaussian_nll_loss_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=eps)
+        grads = _gaussian_nll_loss_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=_rt.in_dtype(eps, x))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
