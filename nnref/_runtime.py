@@ -313,10 +313,10 @@ def reduce_loss(op: str, losses: Any, ref: NDArray[Any], reduction: str, weight:
         values = numpy.asarray(losses, dtype=accumulator(ref.dtype))
     if values.shape != ref.shape:
         values = numpy.broadcast_to(values, ref.shape)
-    if w is not None:
-        values = values * w
     out: Any
-    with quiet():
+    with quiet():  # a weighted loss may overflow to inf, as the same product does in torch
+        if w is not None:
+            values = values * w
         if reduction == "none":
             out = values
         elif reduction == "sum":
