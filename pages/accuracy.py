@@ -55,11 +55,16 @@ def torch_call(op: PointwiseOp, inputs: dict[str, np.ndarray], params: dict[str,
     if op.reduction:
         kwargs["reduction"] = "none"
     wanted = [a.name for a in op.args if a.grad and a.name in inputs]
-    tensors = {k: torch.tensor(v, requires_grad=k in wanted) for k, v in inputs.items()}
+    # positional, in the op's argument order (a sweep lists its swept input first)
+    tensors = {a.name: torch.tensor(inputs[a.name], requires_grad=a.name in wanted)
+               for a in op.args if a.name in inputs}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = getattr(F, op.public)(*tensors.values(), **kwargs)
-        grads = torch.autograd.grad(out, [tensors[k] for k in wanted], torch.ones_like(out), allow_unused=True)
+        if out.requires_grad and wanted:
+            grads = torch.autograd.grad(out, [tensors[k] for k in wanted], torch.ones_like(out), allow_unused=True)
+        else:  # e.g. an output that no differentiable input reaches for these values
+            grads = tuple(None for _ in wanted)
     res = {"value": out.detach().numpy()}
     for k, g in zip(wanted, grads):
         res[k] = np.zeros_like(inputs[k]) if g is None else g.numpy()
