@@ -126,7 +126,10 @@ def _holds(others: list[Any]) -> list[tuple[tuple[str, float], ...]]:
         return [()]
     lists = [ANCHORS[b.test_domain] if b.layout != "channel" else (0.25, -0.5) for b in others]
     rows = max(len(v) for v in lists)
-    return [tuple((b.name, float(v[i % len(v)])) for b, v in zip(others, lists, strict=True)) for i in range(rows)]
+    # the k-th other input starts k anchors further on, so that two inputs of one domain are
+    # never held equal (margin_ranking_loss would sit on its kink for the whole sweep)
+    return [tuple((b.name, float(v[(i + k) % len(v)])) for k, (b, v) in enumerate(zip(others, lists, strict=True)))
+            for i in range(rows)]
 
 
 # ----------------------------------------------------------------------------- the sweep

@@ -519,9 +519,9 @@ OPS: list[PointwiseOp] = [
         ),
         reduction=True,
         near_zero=(NearZero("value",
-                            sp.Abs(-y * (x1 - x2) + margin) < (sp.Abs(x1) + sp.Abs(x2) + sp.Abs(margin)) / 2 ** 20,
+                            sp.Abs(-y * (x1 - x2) + margin) < (sp.Abs(x1) + sp.Abs(x2) + sp.Abs(margin)) / 8,
                             sp.Abs(x1) + sp.Abs(x2) + sp.Abs(margin),
-                            "at the kink −target·(input1 − input2) + margin sums terms that cancel: its"
+                            "near the kink −target·(input1 − input2) + margin sums terms that cancel: its"
                             " rounding is up to eps times their size, held to 2·eps·(|x₁| + |x₂| + |margin|)."),),
         notes=("target is differentiated, as torch does (the loss is a product in it).",
                "With a NaN argument the mask [z >= 0] is 0 and each gradient is that 0 times the"
