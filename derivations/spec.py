@@ -382,6 +382,10 @@ class PointwiseOp:
     # (each with its reason), and the neighbourhoods of zeros where an absolute bound holds.
     bounds: dict[tuple[str, str], Bound] = field(default_factory=dict)
     near_zero: tuple[NearZero, ...] = ()
+    # The precision the float64 kernels run in: "auto" (extended where they call an elementary
+    # function, see derivations/codegen/pointwise.py) or "float64" where the oracle test shows
+    # float64 already meets the bounds (extended precision costs ~10x in speed).
+    precision: str = "auto"
 
     printer: ClassVar[str] = "pointwise"
     renderer: ClassVar[str] = "pointwise"

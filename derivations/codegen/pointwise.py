@@ -101,6 +101,8 @@ def _precision(ops: list[PointwiseOp]) -> str:
     """'ext' where the kernels (forward or VJP, of the op or any of its variants) call an
     elementary function, a root or one of the runtime's special functions, else 'wide'
     (float64 is exact enough for sums, products and comparisons)."""
+    if all(op.precision == "float64" for op in ops):
+        return "wide"
     exprs = [e for op in ops for e in [engine_forward(op)] + [engine_derivative(op, a.name) for a in op.args if a.grad]]
     for e in exprs:
         if e.atoms(sp.Function) and any(isinstance(f, ELEMENTARY) or type(f).__name__ in _SPECIAL

@@ -181,6 +181,7 @@ OPS: list[PointwiseOp] = [
                " cannot reproduce, so nnref.rrelu has no training argument.",),
     ),
     PointwiseOp(
+        precision="float64",  # measured: float64 meets the bounds on the whole oracle sweep
         name="elu", family=FAMILY, latex_name=r"\operatorname{elu}",
         summary="Exponential linear unit.",
         args=INPUT,
@@ -201,6 +202,7 @@ OPS: list[PointwiseOp] = [
         ),
     ),
     PointwiseOp(
+        precision="float64",  # measured: float64 meets the bounds on the whole oracle sweep
         name="selu", family=FAMILY, latex_name=r"\operatorname{selu}",
         summary="Scaled ELU with the self-normalising constants of Klambauer et al.",
         args=INPUT, params=(),
@@ -314,6 +316,7 @@ OPS: list[PointwiseOp] = [
         tolerances=_tol32(5e-5, 5e-6, "three chained transcendental functions in float32."),
     ),
     PointwiseOp(
+        precision="float64",  # measured: float64 meets the bounds on the whole oracle sweep
         name="softplus", family=FAMILY, latex_name=r"\operatorname{softplus}",
         summary="Smooth ReLU log(1 + e^{beta x})/beta, linear above a threshold.",
         args=INPUT,
@@ -337,6 +340,7 @@ OPS: list[PointwiseOp] = [
         ),
     ),
     PointwiseOp(
+        precision="float64",  # measured: float64 meets the bounds on the whole oracle sweep
         name="softsign", family=FAMILY, latex_name=r"\operatorname{softsign}",
         summary="x / (1 + |x|).",
         args=INPUT, params=(), definition=x / (1 + sp.Abs(x)),
@@ -422,6 +426,7 @@ OPS: list[PointwiseOp] = [
         ),
     ),
     PointwiseOp(
+        precision="float64",  # measured: float64 meets the bounds on the whole oracle sweep
         name="logsigmoid", family=FAMILY, latex_name=r"\log\sigma",
         summary="log σ(x) = -softplus(-x).",
         args=INPUT, params=(), definition=sp.log(sigmoid_expr(x)),

@@ -579,7 +579,7 @@ def elu(input: ArrayLike, alpha: float = 1.0) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('elu', input=input)
     alpha = _rt.check_float('elu', 'alpha', alpha, None)
-    out = _elu_forward(_rt.ext(x), alpha=_rt.in_dtype(alpha, x))
+    out = _elu_forward(_rt.wide(x), alpha=_rt.in_dtype(alpha, x))
     return _rt.like(out, x)
 
 
@@ -589,7 +589,7 @@ def elu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) -
     x, = _rt.float_arrays('elu', input=input)
     alpha = _rt.check_float('elu', 'alpha', alpha, None)
     grad = _rt.grad_array('elu', grad_output, x)
-    grads = _elu_vjp(_rt.ext(grad), _rt.ext(x), alpha=_rt.in_dtype(alpha, x))
+    grads = _elu_vjp(_rt.wide(grad), _rt.wide(x), alpha=_rt.in_dtype(alpha, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -602,7 +602,7 @@ def selu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('selu', input=input)
-    out = _selu_forward(_rt.ext(x))
+    out = _selu_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -611,7 +611,7 @@ def selu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('selu', input=input)
     grad = _rt.grad_array('selu', grad_output, x)
-    grads = _selu_vjp(_rt.ext(grad), _rt.ext(x))
+    grads = _selu_vjp(_rt.wide(grad), _rt.wide(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -724,7 +724,7 @@ def softplus(input: ArrayLike, beta: float = 1.0, threshold: float = 20.0) -> ND
     x, = _rt.float_arrays('softplus', input=input)
     beta = _rt.check_float('softplus', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     threshold = _rt.check_float('softplus', 'threshold', threshold, None)
-    out = _softplus_forward(_rt.ext(x), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
+    out = _softplus_forward(_rt.wide(x), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
     return _rt.like(out, x)
 
 
@@ -735,7 +735,7 @@ def softplus_backward(grad_output: ArrayLike, input: ArrayLike, beta: float = 1.
     beta = _rt.check_float('softplus', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     threshold = _rt.check_float('softplus', 'threshold', threshold, None)
     grad = _rt.grad_array('softplus', grad_output, x)
-    grads = _softplus_vjp(_rt.ext(grad), _rt.ext(x), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
+    grads = _softplus_vjp(_rt.wide(grad), _rt.wide(x), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -842,7 +842,7 @@ def logsigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('logsigmoid', input=input)
-    out = _logsigmoid_forward(_rt.ext(x))
+    out = _logsigmoid_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -851,7 +851,7 @@ def logsigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, N
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('logsigmoid', input=input)
     grad = _rt.grad_array('logsigmoid', grad_output, x)
-    grads = _logsigmoid_vjp(_rt.ext(grad), _rt.ext(x))
+    grads = _logsigmoid_vjp(_rt.wide(grad), _rt.wide(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
