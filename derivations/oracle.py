@@ -246,11 +246,14 @@ def inputs_of(cfg: Config) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- the truth
 
 
-def _expression(op: PointwiseOp, quantity: str) -> sp.Expr:
-    expr = op.definition if quantity == "value" else raw_derivative(op, quantity)
-    # Heaviside(0) has no value the truth could use (conventions decide there, and those
-    # points are skipped); elsewhere it is 0 or 1.
+def definite(expr: sp.Expr) -> sp.Expr:
+    """Heaviside(0) has no value a truth could use (conventions decide there, and those points
+    are skipped); elsewhere it is 0 or 1."""
     return expr.replace(sp.Heaviside, lambda *a: sp.Piecewise((0, a[0] < 0), (1, True)))
+
+
+def _expression(op: PointwiseOp, quantity: str) -> sp.Expr:
+    return definite(op.definition if quantity == "value" else raw_derivative(op, quantity))
 
 
 def _compile(op: PointwiseOp, quantity: str) -> tuple[Any, list[sp.Symbol]]:

@@ -21,6 +21,7 @@ Owns: erf, erfc, two_prod.  Imports: NumPy only.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy
@@ -191,7 +192,7 @@ def npdf(x: Any) -> Any:
 
 
 # 2k/(2k+1)! for k = 1..18: x·cosh x − sinh x = Σ_k 2k·x^(2k+1)/(2k+1)!, every term positive.
-_XCS = [numpy.longdouble(2 * k) / numpy.longdouble(float(__import__("math").factorial(2 * k + 1)))
+_XCS = [numpy.longdouble(2 * k) / numpy.longdouble(float(math.factorial(2 * k + 1)))
         for k in range(1, 19)]
 
 

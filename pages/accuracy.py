@@ -30,21 +30,6 @@ from .templating import render
 RESULTS = DOCS / "assets" / "results"
 
 
-def nnref_call(op: PointwiseOp, inputs: dict[str, np.ndarray], params: dict[str, Any]) -> dict[str, np.ndarray]:
-    import nnref
-
-    kwargs: dict[str, Any] = dict(params)
-    if op.variant_of:
-        kwargs.update(op.variant_of[1])
-    if op.reduction:
-        kwargs["reduction"] = "none"
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        value = getattr(nnref, op.public)(**inputs, **kwargs)
-        grads = getattr(nnref, f"{op.public}_backward")(np.ones_like(value), **inputs, **kwargs)
-    return {"value": value, **grads}
-
-
 def torch_call(op: PointwiseOp, inputs: dict[str, np.ndarray], params: dict[str, Any]) -> dict[str, np.ndarray]:
     import torch
     import torch.nn.functional as F
@@ -82,7 +67,7 @@ def _where(w: dict[str, float]) -> str:
 
 
 def measure_all() -> dict[str, Any]:
-    ours = accuracy.table(accuracy.measure(nnref_call))
+    ours = accuracy.table(accuracy.measure(accuracy.nnref_call))
     theirs = accuracy.table(accuracy.measure(torch_call))
     ops = {e.name: e for e in _records()}
     rows = []

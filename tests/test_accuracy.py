@@ -11,28 +11,17 @@ neighbourhood of a zero.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pytest
 
-import nnref
 from derivations.proofs import accuracy
 from derivations.spec import PointwiseOp
 
 
 def nnref_call(op: PointwiseOp, inputs: dict[str, np.ndarray], params: dict[str, Any]) -> dict[str, np.ndarray]:
-    kwargs: dict[str, Any] = dict(params)
-    if op.variant_of:
-        kwargs.update(op.variant_of[1])
-    if op.reduction:
-        kwargs["reduction"] = "none"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no RuntimeWarning anywhere on the sweep
-        value = getattr(nnref, op.public)(**inputs, **kwargs)
-        grads = getattr(nnref, f"{op.public}_backward")(np.ones_like(value), **inputs, **kwargs)
-    return {"value": value, **grads}
+    return accuracy.nnref_call(op, inputs, params, strict=True)  # no RuntimeWarning anywhere on the sweep
 
 
 ERRORS = accuracy.measure(nnref_call)

@@ -79,8 +79,7 @@ def _truth(op: PointwiseOp, expr: sp.Expr, point: dict[str, float], params: dict
     is raised until two evaluations agree (derivations/oracle.py): at a fixed 60 digits a
     cancellation such as 1 + erf(−20/√2) reads as 0 where the truth is 5.5e-88."""
     values = {op.symbols[k]: v for k, v in {**point, **params}.items() if k in op.symbols}
-    fn = sp.lambdify(list(values), expr.replace(sp.Heaviside, lambda *a: sp.Piecewise((0, a[0] < 0), (1, True))),
-                     modules="mpmath")
+    fn = sp.lambdify(list(values), oracle.definite(expr), modules="mpmath")
     hi, _ = oracle.truth(fn, list(values.values()))
     return hi if np.isfinite(hi) else None
 

@@ -12,7 +12,7 @@ beyond the dtype's largest finite number the result must be the infinity of the 
 where the truth is 0 it must be exactly 0.  Points where the truth is undefined, or where a
 convention decides the value, are not judged here.
 
-Owns: the error measure and the bound check.  Imports: ``derivations.oracle``, the schema,
+Owns: the error measure, the bound check and nnref's call on a sweep.  Imports: ``derivations.oracle``, the schema,
 NumPy and SymPy (to evaluate a declared neighbourhood); the implementation comes as a
 callable.
 """
@@ -20,6 +20,7 @@ callable.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -149,6 +150,24 @@ def measure(call: Call) -> list[Errors]:
             scaled = np.where(np.isnan(hi), 0.0, scaled)
             out.append(Errors(cfg, q, ulps, near, scaled, inputs))
     return out
+
+
+def nnref_call(op: PointwiseOp, inputs: dict[str, np.ndarray], params: dict[str, Any],
+               strict: bool = False) -> dict[str, np.ndarray]:
+    """nnref's value and derivatives (upstream gradient 1) at a sweep: the measure's ``call``.
+    ``strict`` turns any warning into an error (the test suite's setting)."""
+    import nnref
+
+    kwargs: dict[str, Any] = dict(params)
+    if op.variant_of:
+        kwargs.update(op.variant_of[1])
+    if op.reduction:
+        kwargs["reduction"] = "none"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error" if strict else "ignore")
+        value = getattr(nnref, op.public)(**inputs, **kwargs)
+        grads = getattr(nnref, f"{op.public}_backward")(np.ones_like(value), **inputs, **kwargs)
+    return {"value": value, **grads}
 
 
 def bound(op: PointwiseOp, dtype: str, quantity: str) -> Bound:
