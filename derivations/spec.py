@@ -143,6 +143,44 @@ class Npdf(sp.Function):
         return f"{printer._module_format('mpmath.npdf')}({printer._print(self.args[0])})"
 
 
+class SigmoidSlope(sp.Function):
+    """σ'(z) = σ(z)·σ(−z) = e^{−|z|}/(1 + e^{−|z|})², written as one function so the engine
+    can evaluate it in float64 within 2 ulp: ``_rt.sigmoid_slope`` takes one exponential
+    (of −|z|, exact and never overflowing) and forms t/(1 + t)² with error-free
+    transformations, where the product of two rounded sigmoids costs up to 2.5 ulp."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z: sp.Expr) -> sp.Expr | None:
+        if z.is_Number:
+            return sp.exp(-sp.Abs(z)) / (1 + sp.exp(-sp.Abs(z))) ** 2
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        z = self.args[0]
+        return (sp.exp(-z) - 1) / (sp.exp(-z) + 1) * self.func(z)
+
+    def _eval_rewrite_as_exp(self, z: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.exp(-z) / (1 + sp.exp(-z)) ** 2
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        z = self.args[0]
+        return (sp.exp(-sp.Abs(z)) / (1 + sp.exp(-sp.Abs(z))) ** 2).evalf(prec_to_dps(prec))
+
+    def _latex(self, printer: Any) -> str:
+        z = printer._print(self.args[0])
+        return rf"\sigma'({z})"
+
+    def _mpmathcode(self, printer: Any) -> str:
+        z = printer._print(self.args[0])
+        e = printer._module_format("mpmath.exp")
+        a = printer._module_format("mpmath.fabs")
+        return f"({e}(-{a}({z}))/(1 + {e}(-{a}({z})))**2)"
+
+
 class XMinusTanh(sp.Function):
     """x − tanh(x), written as one function because the difference cancels as x → 0 (it is
     about x³/3): ``_rt.x_minus_tanh`` sums (x·cosh x − sinh x)/cosh x as a series of positive
@@ -382,10 +420,14 @@ class PointwiseOp:
     # (each with its reason), and the neighbourhoods of zeros where an absolute bound holds.
     bounds: dict[tuple[str, str], Bound] = field(default_factory=dict)
     near_zero: tuple[NearZero, ...] = ()
-    # The precision the float64 kernels run in: "auto" (extended where they call an elementary
-    # function, see derivations/codegen/pointwise.py) or "float64" where the oracle test shows
-    # float64 already meets the bounds (extended precision costs ~10x in speed).
-    precision: str = "auto"
+    # The kernels ("forward", "vjp") that run in extended precision (numpy.longdouble) for
+    # float64 input, with the measured reason.  Every other float64 kernel runs in float64 and
+    # every float32 kernel in float64.  Extended precision costs 10-40x in speed (x87
+    # arithmetic, no SIMD), so it is declared only where tests/test_accuracy.py shows float64
+    # missing the bounds (the oracle sweep run with every kernel in float64, see
+    # benchmarks/precision_survey.py).
+    extended: tuple[str, ...] = ()
+    extended_reason: str = ""
 
     printer: ClassVar[str] = "pointwise"
     renderer: ClassVar[str] = "pointwise"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy
 from numpy.typing import NDArray
 
-from ._special import erf, erfc, ncdf, npdf, x_minus_tanh  # noqa: F401 - the kernels call them as _rt.*
+from ._special import erf, erfc, ncdf, npdf, sigmoid_slope, x_minus_tanh  # noqa: F401 - the kernels call them as _rt.*
 
 FLOAT_DTYPES = (numpy.float16, numpy.float32, numpy.float64)
 REDUCTIONS = ("none", "mean", "sum")
@@ -33,6 +33,28 @@ def quiet() -> Any:
     # that is not selected may overflow (e^1000 in the branch kept for x < 0).  The tests
     # prove the selected branch is finite wherever the true value is.
     return numpy.errstate(all="ignore")
+
+
+def pw(arrays: tuple[Any, ...], conds: tuple[Any, ...], branches: tuple[Any, ...]) -> Any:
+    """A piecewise formula evaluated branch by branch on the elements that select it: the
+    first true condition wins, NaN where none holds (as numpy.select).  ``branches`` are
+    functions of ``arrays`` (broadcast together first), called with the selected elements."""
+    arrays = numpy.broadcast_arrays(*(numpy.asarray(a) for a in arrays))
+    shape = arrays[0].shape
+    dtype = numpy.result_type(*arrays, numpy.float64)
+    out = numpy.full(shape, numpy.nan, dtype=dtype)
+    rest = numpy.ones(shape, dtype=bool)
+    for cond, branch in zip(conds, branches):
+        take = rest if cond is True else rest & numpy.broadcast_to(cond, shape)
+        if take.all():
+            out[...] = branch(*arrays)
+            break
+        if take.any():
+            out[take] = branch(*(a[take] for a in arrays))
+        if cond is True:
+            break
+        rest &= ~take
+    return out
 
 
 def xlogy(x: Any, y: Any) -> Any:

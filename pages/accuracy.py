@@ -98,6 +98,7 @@ def render_accuracy() -> str:
         body.append([f"`{r['op']}`", r["dtype"], label, _cell(r["nnref_ulps"]), _cell(r["bound"]),
                      _cell(r["torch_ulps"]), _where(r["torch_where"]) if r["torch_ulps"] > r["bound"] else ""])
     rewrites = [[f"`{op.name}`", op.rewrite.why] for op in _records() if op.rewrite is not None]
+    extended = [[f"`{op.name}`", ", ".join(op.extended), op.extended_reason] for op in _records() if op.extended]
     zeros = [[f"`{op.name}`", "value" if z.wrt == "value" else f"∂/∂{z.wrt}", z.why]
              for op in _records() for z in op.near_zero]
     return render("accuracy.md.j2", provenance=data["provenance"],
@@ -105,6 +106,7 @@ def render_accuracy() -> str:
                                "torch's worst point (where over the bound)"], body),
                   rewrites=table(["op", "the stable form and what it fixes"], rewrites),
                   zeros=table(["op", "quantity", "why an absolute bound there"], zeros),
+                  extended=table(["op", "kernels", "why float64 is not enough"], extended),
                   n_over=sum(r["nnref_ulps"] > r["bound"] for r in data["rows"]),
                   n_rows=len(data["rows"]),
                   torch_over=sum(r["torch_ulps"] > r["bound"] for r in data["rows"]))

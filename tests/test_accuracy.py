@@ -50,3 +50,22 @@ def test_the_measure_sees_three_ulps() -> None:
 
     errs = [e for e in accuracy.measure(off) if e.cfg.op.name in ("sigmoid", "mse_loss")]
     assert errs and all(accuracy.violations([e]) for e in errs)
+
+
+def test_extended_precision_is_declared_only_where_float64_misses(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each kernel declared extended (PointwiseOp.extended, 10-40x slower) must miss its
+    # bounds somewhere on the sweep when it runs in float64 instead: a declaration that
+    # has become unnecessary fails here, with the kernel named.
+    from nnref import _runtime
+
+    monkeypatch.setattr(_runtime, "ext", _runtime.wide)
+    declared = {e.cfg.op.name for e in ERRORS if e.cfg.op.extended and e.cfg.dtype == "float64"}
+    errs = [e for e in accuracy.measure(accuracy.nnref_call) if e.cfg.op.name in declared and e.cfg.dtype == "float64"]
+    missing = []
+    for name in sorted(declared):
+        op = next(e.cfg.op for e in errs if e.cfg.op.name == name)
+        for kernel in op.extended:
+            mine = [e for e in errs if e.cfg.op.name == name and (e.quantity == "value") == (kernel == "forward")]
+            if not any(accuracy.violations([e]) for e in mine):
+                missing.append(f"{name}: {kernel}")
+    assert missing == [], f"declared extended but within bounds in float64: {missing}"

@@ -63,18 +63,20 @@ def _param_checks(op: PointwiseOp, indent: str) -> list[str]:
     return lines
 
 
-def _kernel_source(op: PointwiseOp) -> str:
-    """Private forward and VJP kernels: pure formulas over broadcast-compatible arrays."""
+def _kernel_source(op: PointwiseOp, group: list[PointwiseOp]) -> str:
+    """Private forward and VJP kernels: pure formulas over broadcast-compatible arrays.
+    ``group`` is the op with its variants (they share a public function, so a precision)."""
     syms = [a.symbol.name for a in op.args]
     psyms = [p.symbol.name for p in op.params if p.symbol is not None]
     sig = ", ".join(syms + psyms)
-    fwd_lines, fwd = print_block({"out": engine_forward(op)})
+    ext = {k: _precision(group, k) == "ext" for k in KERNELS}
+    fwd_lines, fwd = print_block({"out": engine_forward(op)}, extended=ext["forward"], arrays=tuple(syms))
     grads = {a.name: engine_derivative(op, a.name) for a in op.args if a.grad}
     if op.grad_first:
         # The upstream gradient multiplies each term first, as autograd does (see spec).
         g = sp.Symbol("grad")
         grads = {k: sp.Add(*(g * term for term in sp.Add.make_args(v))) for k, v in grads.items()}
-    bwd_lines, bwd = print_block(grads)
+    bwd_lines, bwd = print_block(grads, extended=ext["vjp"], arrays=(*syms, "grad"))
     src = [f"def _{op.name}_forward({sig}):",
            f"    # {op.name}(x) as printed from its {'stable rewrite' if op.rewrite else 'definition'}",
            "    with _rt.quiet():"]
@@ -92,50 +94,40 @@ def _kernel_source(op: PointwiseOp) -> str:
     return "\n".join(src)
 
 
-# Functions whose rounding chains (or whose underflow, for e^x) cost float64 more than an
-# ulp or two: a kernel with any of them runs in extended precision for float64 input.
-ELEMENTARY = (sp.exp, sp.log, sp.tanh, sp.erf, sp.erfc)
+KERNELS = ("forward", "vjp")
 
 
-def _precision(ops: list[PointwiseOp]) -> str:
-    """'ext' where the kernels (forward or VJP, of the op or any of its variants) call an
-    elementary function, a root or one of the runtime's special functions, else 'wide'
-    (float64 is exact enough for sums, products and comparisons)."""
-    if all(op.precision == "float64" for op in ops):
-        return "wide"
-    exprs = [e for op in ops for e in [engine_forward(op)] + [engine_derivative(op, a.name) for a in op.args if a.grad]]
-    for e in exprs:
-        if e.atoms(sp.Function) and any(isinstance(f, ELEMENTARY) or type(f).__name__ in _SPECIAL
-                                        for f in e.atoms(sp.Function)):
-            return "ext"
-        if any(isinstance(a, sp.Pow) and not a.exp.is_Integer for a in e.atoms(sp.Pow)):
-            return "ext"
-    return "wide"
-
-
-_SPECIAL = ("Ncdf", "Npdf", "XMinusTanh", "xlogy", "log1p", "expm1")
+def _precision(ops: list[PointwiseOp], kernel: str) -> str:
+    """'ext' where the op (or any of its variants, which share the public function) declares
+    that kernel extended, else 'wide' (float32 to float64, float64 as it is)."""
+    for op in ops:
+        bad = set(op.extended) - set(KERNELS)
+        if bad or (op.extended and not op.extended_reason):
+            raise ValueError(f"{op.name}: extended must name kernels among {KERNELS} and give its reason,"
+                             f" got {op.extended!r} / {op.extended_reason!r}")
+    return "ext" if any(kernel in op.extended for op in ops) else "wide"
 
 
 def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
     arg_names = [a.name for a in op.args if a.optional is None]
     sig = ", ".join([f"{n}: ArrayLike" for n in arg_names] + _keyword_sig(op))
     # The kernels run in float64 whatever the input dtype (in extended precision for float64
-    # where they have elementary functions, see _precision): the result is the true value
-    # rounded once, up to the wider evaluation's own error, when _rt.like rounds it.
-    widen = _precision([op, *variants])
-    syms = ", ".join(f"_rt.{widen}({a.symbol.name})" for a in op.args)
+    # where the op declares it, see _precision): a float32 result is the float64 value
+    # rounded once by _rt.like.
+    widen = {k: _precision([op, *variants], k) for k in KERNELS}
+    syms = {k: ", ".join(f"_rt.{widen[k]}({a.symbol.name})" for a in op.args) for k in KERNELS}
     # A float parameter is taken in the input's dtype, as torch takes a Python scalar: a
     # float32 call compares with threshold rounded to float32 (then evaluated exactly).
     first = op.args[0].symbol.name
     psyms = ", ".join(f"{p.symbol.name}=_rt.in_dtype({p.name}, {first})" for p in op.params if p.symbol is not None)
-    call = ", ".join(x for x in (syms, psyms) if x)
+    call = {k: ", ".join(x for x in (syms[k], psyms) if x) for k in KERNELS}
     source = {"activation": "activations", "loss": "losses"}[op.family]
     doc = (f'    """{op.summary}\n\n    Generated from derivations/ops/{source}.py; see the docs page for the\n'
            f'    derivation, conventions and verification.\n    """')
     body = [f"def {op.public}({sig}) -> NDArray[numpy.floating]:", doc]
     body += _unpack(op)
     body += _param_checks(op, "    ")
-    body += _dispatch(op, variants, call, "forward", "    ")
+    body += _dispatch(op, variants, call["forward"], "forward", "    ")
     if op.reduction:
         body.append(f"    return _rt.reduce_loss({op.public!r}, out, {op.args[0].symbol.name},"
                     f" {_reduce_args(op)})")
@@ -154,7 +146,7 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
         body.append(f"    grad = _rt.unreduce_grad({op.public!r}, grad_output, {first}, {_reduce_args(op)})")
     else:
         body.append(f"    grad = _rt.grad_array({op.public!r}, grad_output, {first})")
-    body += _dispatch(op, variants, f"_rt.{widen}(grad), " + call, "vjp", "    ", target="grads")
+    body += _dispatch(op, variants, f"_rt.{widen['vjp']}(grad), " + call["vjp"], "vjp", "    ", target="grads")
     body.append("    result = {" if op.weight_grad else "    return {")
     for a in op.args:
         if not a.grad:
@@ -170,7 +162,7 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
     if op.weight_grad:
         # torch differentiates the weight too: d/dweight needs the elementwise losses.
         body.append("    if weight is not None:")
-        body += _dispatch(op, variants, call, "forward", "        ", target="losses")
+        body += _dispatch(op, variants, call["forward"], "forward", "        ", target="losses")
         body.append(f"        result['weight'] = _rt.loss_weight_grad({op.public!r}, grad_output, losses, {first},"
                     f" reduction, weight, {op.weight_mean!r}{_weight_layout_arg(op)})")
         body.append("    return result")
@@ -257,8 +249,12 @@ def module_source(module: Module) -> str:
     public = [op.public for op in ops if op.variant_of is None]
     names = [n for p in public for n in (p, f"{p}_backward")]
     parts = [HEADER.format(source=module_name), "\n__all__ = [\n" + "".join(f"    {n!r},\n" for n in names) + "]\n"]
+    def group(op: PointwiseOp) -> list[PointwiseOp]:
+        base = op.variant_of[0] if op.variant_of else op.name
+        return [o for o in ops if o.name == base or (o.variant_of and o.variant_of[0] == base)]
+
     for op in ops:
-        parts.append("\n\n" + _kernel_source(op).rstrip() + "\n")
+        parts.append("\n\n" + _kernel_source(op, group(op)).rstrip() + "\n")
     for op in ops:
         if op.variant_of is not None:
             continue

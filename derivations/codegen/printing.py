@@ -21,10 +21,33 @@ class EnginePrinter(NumPyPrinter):
     * ``Heaviside`` keeps SymPy's H(0) = 1/2 (conventions override it where torch differs).
     """
 
-    def __init__(self, settings: dict[str, Any] | None = None, extended: bool = True) -> None:
+    def __init__(self, settings: dict[str, Any] | None = None, extended: bool = True,
+                 arrays: tuple[str, ...] = ()) -> None:
         super().__init__({"fully_qualified_modules": True, **(settings or {})})
         # False: constants as float64 (for code that never runs in extended precision)
         self.extended = extended
+        self.arrays = arrays
+
+    def _print_Piecewise(self, expr: sp.Expr) -> str:
+        pw = flatten(expr)
+        pairs = list(pw.args)
+        if costly(pw) and self.arrays:
+            # Each branch runs only on the elements that select it (``_rt.pw``): a lambda
+            # over the array arguments it reads, handed their selected elements.
+            used = sorted({s.name for s in pw.free_symbols} & set(self.arrays))
+            params = ", ".join(used)
+            conds = ", ".join("True" if c == sp.true else self._print(c) for _, c in pairs)
+            fns = ", ".join(f"lambda {params}: {self._print(v)}" if params else f"lambda: {self._print(v)}"
+                            for v, _ in pairs)
+            return f"_rt.pw(({params}{',' if len(used) == 1 else ''}), ({conds},), ({fns},))"
+        # Cheap branches: nested numpy.where, each condition computed once.
+        out = "numpy.nan"
+        for value, cond in reversed(pairs):
+            if cond == sp.true:
+                out = self._print(value)
+            else:
+                out = f"numpy.where({self._print(cond)}, {self._print(value)}, {out})"
+        return out
 
     # Exact constants (π, e, √2, p/q) print in extended precision: a kernel evaluated there
     # (``_rt.ext``) would otherwise carry the float64 rounding of every constant, which an
@@ -35,6 +58,16 @@ class EnginePrinter(NumPyPrinter):
         if expr.q == 1:
             return str(expr.p)
         return f"(_rt.L({expr.p})/{expr.q})"
+
+    def _print_Mul(self, expr: sp.Expr) -> str:
+        # A rational coefficient p/q in float64 code: multiply by p, then divide by q (one
+        # rounding each), rather than multiply by the rounded p/q.
+        coeff, rest = expr.as_coeff_Mul()
+        if self.extended or not isinstance(coeff, sp.Rational) or coeff.q == 1 or rest == 1:
+            return super()._print_Mul(expr)
+        body = self.parenthesize(rest, 50)  # Mul's precedence
+        num = "" if coeff.p == 1 else ("-" if coeff.p == -1 else f"{coeff.p}*")
+        return f"{num}{body}/{coeff.q}"
 
     def _print_Half(self, expr: sp.Rational) -> str:
         return self._print_Rational(expr)
@@ -61,6 +94,9 @@ class EnginePrinter(NumPyPrinter):
 
     def _print_Npdf(self, expr: sp.Expr) -> str:
         return f"_rt.npdf({self._print(expr.args[0])})"
+
+    def _print_SigmoidSlope(self, expr: sp.Expr) -> str:
+        return f"_rt.sigmoid_slope({self._print(expr.args[0])})"
 
     def _print_XMinusTanh(self, expr: sp.Expr) -> str:
         return f"_rt.x_minus_tanh({self._print(expr.args[0])})"
@@ -89,14 +125,91 @@ class EnginePrinter(NumPyPrinter):
         return f"_rt.xlogy({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
 
-def print_block(exprs: dict[str, sp.Expr], indent: str = "        ") -> tuple[list[str], dict[str, str]]:
+def print_block(exprs: dict[str, sp.Expr], indent: str = "        ", extended: bool = True,
+                arrays: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
     """Common-subexpression-eliminated assignments, then one printed expression per key.
+
+    A piecewise formula with a costly branch (``costly``) is set aside before the
+    elimination, so that no exponential of a branch is hoisted out and computed on every
+    element, and printed as ``_rt.pw``: each branch evaluated only where it is selected.
+    ``arrays`` names the kernel's array arguments (the rest are scalars); ``extended``
+    prints exact constants in extended precision (for kernels that run there).
 
     Returns (lines of temporaries, {key: printed expression}).
     """
-    printer = EnginePrinter()
+    printer = EnginePrinter(extended=extended, arrays=arrays)
     keys = list(exprs)
-    temps, reduced = sp.cse([exprs[k] for k in keys], symbols=sp.numbered_symbols("t"),
-                            optimizations=None)
-    lines = [f"{indent}{printer.doprint(name)} = {printer.doprint(value)}" for name, value in temps]
+    held: dict[sp.Symbol, sp.Piecewise] = {}
+    names = sp.numbered_symbols("pw")
+
+    def hold(e: sp.Expr) -> sp.Expr:
+        if isinstance(e, sp.Piecewise) and costly(e):
+            s = next(names)
+            held[s] = flatten(e)
+            return s
+        if not e.args or isinstance(e, sp.Piecewise):
+            return e
+        return rebuild(e, [hold(a) for a in e.args])
+
+    reduced_in = [hold(flatten_all(exprs[k])) for k in keys]
+    temps, reduced = sp.cse(reduced_in, symbols=sp.numbered_symbols("t"), optimizations=None)
+    lines = [f"{indent}{printer.doprint(name)} = {printer.doprint(pw)}" for name, pw in held.items()]
+    lines += [f"{indent}{printer.doprint(name)} = {printer.doprint(value)}" for name, value in temps]
     return lines, {k: printer.doprint(e) for k, e in zip(keys, reduced)}
+
+
+# Functions worth not evaluating where their branch is not selected (each costs 10-50 times
+# a multiplication); sums, products, comparisons are cheaper to compute everywhere.
+_COSTLY = ("exp", "log", "tanh", "erf", "erfc", "Ncdf", "Npdf", "XMinusTanh", "SigmoidSlope", "xlogy", "log1p", "expm1")
+
+
+def costly(e: sp.Expr) -> bool:
+    if any(type(f).__name__ in _COSTLY for f in e.atoms(sp.Function)):
+        return True
+    return any(isinstance(a, sp.Pow) and not a.exp.is_Integer for a in e.atoms(sp.Pow))
+
+
+def flatten(pw: sp.Piecewise) -> sp.Piecewise:
+    """One level of branches: a piecewise formula in the last (otherwise) branch is spliced
+    in, a condition already tested earlier is dropped (it can no longer be selected), and
+    nothing follows an always-true condition."""
+    pairs: list[tuple[sp.Expr, Any]] = []
+    seen: set[Any] = set()
+    todo = list(pw.args)
+    while todo:
+        value, cond = todo.pop(0)
+        if cond == sp.true and isinstance(value, sp.Piecewise):
+            todo = list(value.args)
+            continue
+        if cond in seen:
+            continue
+        seen.add(cond)
+        pairs.append((value, cond))
+        if cond == sp.true:
+            break
+    return sp.Piecewise(*pairs, evaluate=False)
+
+
+def rebuild(e: sp.Expr, args: list[sp.Expr]) -> sp.Expr:
+    """``e`` with new arguments, left unevaluated: SymPy would otherwise distribute a
+    stable rewrite's (x + 3)/6 back into x/6 + 1/2, the cancelling form it replaces."""
+    if all(a is b for a, b in zip(args, e.args)):
+        return e
+    try:
+        return e.func(*args, evaluate=False)
+    except TypeError:
+        return e.func(*args)
+
+
+def flatten_all(e: sp.Expr) -> sp.Expr:
+    """``flatten`` at every level, Heaviside spelled out as the piecewise formula it is."""
+    e = e.replace(sp.Heaviside, lambda *a: sp.Heaviside(*a).rewrite(sp.Piecewise))
+    return _flatten_all(e)
+
+
+def _flatten_all(e: sp.Expr) -> sp.Expr:
+    if not e.args:
+        return e
+    e = rebuild(e, [_flatten_all(a) for a in e.args]) if not isinstance(e, sp.Piecewise) else sp.Piecewise(
+        *((_flatten_all(v), c) for v, c in e.args), evaluate=False)
+    return flatten(e) if isinstance(e, sp.Piecewise) else e

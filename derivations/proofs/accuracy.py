@@ -99,7 +99,7 @@ def _modules() -> list[Any]:
     from nnref import _special
 
     return [{"Ncdf": _special.ncdf, "Npdf": _special.npdf, "erfc": _special.erfc, "erf": _special.erf,
-             "XMinusTanh": _special.x_minus_tanh}, "numpy"]
+             "XMinusTanh": _special.x_minus_tanh, "SigmoidSlope": _special.sigmoid_slope}, "numpy"]
 
 
 _MODULES = _modules()

@@ -64,19 +64,15 @@ __all__ = [
 def _sigmoid_forward(x):
     # sigmoid(x) as printed from its stable rewrite
     with _rt.quiet():
-        t0 = numpy.exp(x)
-        return numpy.select([numpy.greater_equal(x, 0),True], [(1 + numpy.exp(-x))**(-1.0),t0/(t0 + 1)], default=numpy.nan)
+        pw0 = _rt.pw((x,), (numpy.greater_equal(x, 0), True,), (lambda x: (1 + numpy.exp(-x))**(-1.0), lambda x: numpy.exp(x)/(numpy.exp(x) + 1),))
+        return pw0
 
 
 def _sigmoid_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(-x)
-        t1 = (t0 + 1)**(-1.0)
-        t2 = numpy.exp(x)
-        t3 = (t2 + 1)**(-1.0)
         return {
-            'input': grad * (numpy.select([numpy.greater_equal(x, 0),True], [t1,t2*t3], default=numpy.nan)*numpy.select([numpy.less_equal(x, 0),True], [t3,t0*t1], default=numpy.nan)),
+            'input': grad * (_rt.sigmoid_slope(x)),
         }
 
 
@@ -89,9 +85,8 @@ def _tanh_forward(x):
 def _tanh_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(-2*abs(x))
         return {
-            'input': grad * (4*t0/(t0 + 1)**2),
+            'input': grad * (4*_rt.sigmoid_slope(2*x)),
         }
 
 
@@ -105,92 +100,98 @@ def _relu_vjp(grad, x):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(x, 0),numpy.isnan(x),True], [0,1,(numpy.select([numpy.less(x, 0),numpy.equal(x, 0),True], [0,(_rt.L(1)/2),1], default=numpy.nan))], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.equal(x, 0), 0, numpy.where(numpy.isnan(x), 1, numpy.where(numpy.less(x, 0), 0, 1)))),
         }
 
 
 def _relu6_forward(x):
     # relu6(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.less_equal(x, 0),numpy.greater_equal(x, 6),True], [0,6,x], default=numpy.nan)
+        return numpy.where(numpy.less_equal(x, 0), 0, numpy.where(numpy.greater_equal(x, 6), 6, x))
 
 
 def _relu6_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(x, 0),numpy.equal(x, 6))),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater(x, 0),numpy.less(x, 6))),True], [1,0], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.logical_or.reduce((numpy.equal(x, 0),numpy.equal(x, 6))), 0, numpy.where(numpy.logical_and.reduce((numpy.greater(x, 0),numpy.less(x, 6))), 1, 0))),
         }
 
 
 def _leaky_relu_forward(x, negative_slope):
     # leaky_relu(x) as printed from its definition
     with _rt.quiet():
-        return numpy.select([numpy.greater(x, 0),True], [x,negative_slope*x], default=numpy.nan)
+        return numpy.where(numpy.greater(x, 0), x, negative_slope*x)
 
 
 def _leaky_relu_vjp(grad, x, negative_slope):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(x, 0),True], [negative_slope,numpy.select([numpy.greater(x, 0),True], [1,negative_slope], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.equal(x, 0), negative_slope, numpy.where(numpy.greater(x, 0), 1, negative_slope))),
         }
 
 
 def _rrelu_forward(x, lower, upper):
     # rrelu(x) as printed from its definition
     with _rt.quiet():
-        return numpy.select([numpy.greater(x, 0),True], [x,x*(((_rt.L(1)/2))*lower + ((_rt.L(1)/2))*upper)], default=numpy.nan)
+        return numpy.where(numpy.greater(x, 0), x, x*(lower/2 + upper/2))
 
 
 def _rrelu_vjp(grad, x, lower, upper):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        t0 = ((_rt.L(1)/2))*lower + ((_rt.L(1)/2))*upper
+        t0 = lower/2 + upper/2
         return {
-            'input': grad * (numpy.select([numpy.equal(x, 0),True], [t0,numpy.select([numpy.greater(x, 0),True], [1,t0], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.equal(x, 0), t0, numpy.where(numpy.greater(x, 0), 1, t0))),
         }
 
 
 def _elu_forward(x, alpha):
     # elu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.less_equal(x, 0),True], [alpha*numpy.expm1(x),x], default=numpy.nan)
+        pw0 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: alpha*numpy.expm1(x), lambda x: x,))
+        return pw0
 
 
 def _elu_vjp(grad, x, alpha):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
+        pw0 = _rt.pw((x,), (numpy.equal(x, 0), numpy.isnan(x), numpy.less_equal(x, 0), True,), (lambda x: alpha, lambda x: numpy.nan, lambda x: alpha*numpy.exp(x), lambda x: 1,))
         return {
-            'input': grad * (numpy.select([numpy.equal(x, 0),numpy.isnan(x),True], [alpha,numpy.nan,numpy.select([numpy.less_equal(x, 0),True], [alpha*numpy.exp(x),1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (pw0),
         }
 
 
 def _selu_forward(x):
     # selu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.less_equal(x, 0),True], [1.75809934084737685994021752081231934206*numpy.expm1(x),1.0507009873554804934193349852946*x], default=numpy.nan)
+        pw0 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: 1.75809934084737685994021752081231934206*numpy.expm1(x), lambda x: 1.0507009873554804934193349852946*x,))
+        return pw0
 
 
 def _selu_vjp(grad, x):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
+        pw0 = _rt.pw((x,), (numpy.equal(x, 0), numpy.isnan(x), numpy.less_equal(x, 0), True,), (lambda x: 1.75809934084737685994021752081231934206, lambda x: numpy.nan, lambda x: 1.75809934084737685994021752081231934206*numpy.exp(x), lambda x: 1.0507009873554804934193349852946,))
         return {
-            'input': grad * (numpy.select([numpy.equal(x, 0),numpy.isnan(x),True], [1.75809934084737685994021752081231934206,numpy.nan,numpy.select([numpy.less_equal(x, 0),True], [1.75809934084737685994021752081231934206*numpy.exp(x),1.0507009873554804934193349852946], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (pw0),
         }
 
 
 def _celu_forward(x, alpha):
     # celu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.less_equal(x, 0),True], [alpha*numpy.expm1(x/alpha),x], default=numpy.nan)
+        pw0 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: alpha*numpy.expm1(x/alpha), lambda x: x,))
+        return pw0
 
 
 def _celu_vjp(grad, x, alpha):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
+        pw0 = _rt.pw((x,), (numpy.equal(x, 0), numpy.isnan(x), numpy.less_equal(x, 0), True,), (lambda x: 1, lambda x: numpy.nan, lambda x: numpy.exp(x/alpha), lambda x: 1,))
         return {
-            'input': grad * (numpy.select([numpy.equal(x, 0),numpy.isnan(x),True], [1,numpy.nan,numpy.select([numpy.less_equal(x, 0),True], [numpy.exp(x/alpha),1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (pw0),
         }
 
 
@@ -211,44 +212,35 @@ def _gelu_vjp(grad, x):
 def _gelu_tanh_forward(x):
     # gelu_tanh(x) as printed from its stable rewrite
     with _rt.quiet():
-        t0 = numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)
-        t1 = 2*t0
-        t2 = numpy.exp(t1)
-        return x*numpy.select([numpy.greater_equal(t0, 0),True], [(1 + numpy.exp(-t1))**(-1.0),t2/(t2 + 1)], default=numpy.nan)
+        pw0 = _rt.pw((x,), (numpy.greater_equal(numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI), 0), True,), (lambda x: (1 + numpy.exp(-2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)))**(-1.0), lambda x: numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI))/(numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)) + 1),))
+        return pw0*x
 
 
 def _gelu_tanh_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.sqrt(_rt.L(2))/numpy.sqrt(_rt.PI)
-        t1 = t0*(((_rt.L(8943)/200000))*x**3 + x)
-        t2 = 2*t1
-        t3 = numpy.exp(-t2)
-        t4 = (t3 + 1)**(-1.0)
-        t5 = numpy.exp(t2)
-        t6 = (t5 + 1)**(-1.0)
-        t7 = numpy.select([numpy.greater_equal(t1, 0),True], [t4,t5*t6], default=numpy.nan)
+        pw0 = _rt.pw((x,), (numpy.greater_equal(numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI), 0), True,), (lambda x: (1 + numpy.exp(-2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)))**(-1.0), lambda x: numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI))/(numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)) + 1),))
+        pw1 = _rt.pw((x,), (numpy.less_equal(numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI), 0), True,), (lambda x: (numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)) + 1)**(-1.0), lambda x: numpy.exp(-2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI))/(1 + numpy.exp(-2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI))),))
+        pw2 = _rt.pw((x,), (numpy.greater_equal(numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI), 0), True,), (lambda x: (1 + numpy.exp(-2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)))**(-1.0), lambda x: numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI))/(numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)) + 1),))
         return {
-            'input': grad * (2*t0*t7*x*(((_rt.L(26829)/200000))*x**2 + 1)*numpy.select([numpy.less_equal(t1, 0),True], [t6,t3*t4], default=numpy.nan) + t7),
+            'input': grad * (2*numpy.sqrt(_rt.L(2))*pw0*pw1*x*(((_rt.L(26829)/200000))*x**2 + 1)/numpy.sqrt(_rt.PI) + pw2),
         }
 
 
 def _silu_forward(x):
     # silu(x) as printed from its stable rewrite
     with _rt.quiet():
-        t0 = numpy.exp(x)
-        return x*numpy.select([numpy.greater_equal(x, 0),True], [(1 + numpy.exp(-x))**(-1.0),t0/(t0 + 1)], default=numpy.nan)
+        pw0 = _rt.pw((x,), (numpy.greater_equal(x, 0), True,), (lambda x: (1 + numpy.exp(-x))**(-1.0), lambda x: numpy.exp(x)/(numpy.exp(x) + 1),))
+        return pw0*x
 
 
 def _silu_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(-x)
-        t1 = (t0 + 1)**(-1.0)
-        t2 = numpy.exp(x)
-        t3 = (t2 + 1)**(-1.0)
+        pw0 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: (numpy.exp(x) + 1)**(-1.0), lambda x: numpy.exp(-x)/(1 + numpy.exp(-x)),))
+        pw1 = _rt.pw((x,), (numpy.greater_equal(x, 0), True,), (lambda x: (1 + numpy.exp(-x))**(-1.0), lambda x: numpy.exp(x)/(numpy.exp(x) + 1),))
         return {
-            'input': grad * ((x*numpy.select([numpy.less_equal(x, 0),True], [t3,t0*t1], default=numpy.nan) + 1)*numpy.select([numpy.greater_equal(x, 0),True], [t1,t2*t3], default=numpy.nan)),
+            'input': grad * (pw1*(pw0*x + 1)),
         }
 
 
@@ -261,28 +253,26 @@ def _mish_forward(x):
 def _mish_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
+        pw0 = _rt.pw((x,), (numpy.greater_equal(x, 0), True,), (lambda x: (1 + numpy.exp(-x))**(-1.0), lambda x: numpy.exp(x)/(numpy.exp(x) + 1),))
         t0 = numpy.tanh(numpy.log1p(numpy.exp(-abs(x))) + numpy.maximum(0, x))
-        t1 = numpy.exp(x)
         return {
-            'input': grad * (t0 + x*(1 - t0**2)*numpy.select([numpy.greater_equal(x, 0),True], [(1 + numpy.exp(-x))**(-1.0),t1/(t1 + 1)], default=numpy.nan)),
+            'input': grad * (pw0*x*(1 - t0**2) + t0),
         }
 
 
 def _softplus_forward(x, beta, threshold):
     # softplus(x) as printed from its stable rewrite
     with _rt.quiet():
-        t0 = beta*x
-        return numpy.select([numpy.greater(t0, threshold),True], [x,(numpy.log1p(numpy.exp(-beta*abs(x))) + numpy.maximum(0, t0))/beta], default=numpy.nan)
+        pw0 = _rt.pw((x,), (numpy.less(threshold, beta*x), True,), (lambda x: x, lambda x: (numpy.log1p(numpy.exp(-beta*abs(x))) + numpy.maximum(0, beta*x))/beta,))
+        return pw0
 
 
 def _softplus_vjp(grad, x, beta, threshold):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
-        t0 = beta*x
-        t1 = numpy.less(threshold, t0)
-        t2 = numpy.exp(t0)
+        pw0 = _rt.pw((x,), (numpy.less(threshold, beta*x), numpy.greater_equal(beta*x, 0), True,), (lambda x: 1, lambda x: (1 + numpy.exp(-beta*x))**(-1.0), lambda x: numpy.exp(beta*x)/(numpy.exp(beta*x) + 1),))
         return {
-            'input': grad * (numpy.select([t1,True], [1,numpy.select([t1,True], [1,numpy.select([numpy.greater_equal(t0, 0),True], [(1 + numpy.exp(-t0))**(-1.0),t2/(t2 + 1)], default=numpy.nan)], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (pw0),
         }
 
 
@@ -296,49 +286,49 @@ def _softsign_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.isinf(x),True], [numpy.nan,(abs(x) + 1)**(-2.0)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.isinf(x), numpy.nan, (abs(x) + 1)**(-2.0))),
         }
 
 
 def _hardtanh_forward(x, min_val, max_val):
     # hardtanh(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.greater_equal(min_val, x),numpy.less_equal(max_val, x),True], [min_val,max_val,x], default=numpy.nan)
+        return numpy.where(numpy.greater_equal(min_val, x), min_val, numpy.where(numpy.less_equal(max_val, x), max_val, x))
 
 
 def _hardtanh_vjp(grad, x, min_val, max_val):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(max_val, x),numpy.equal(min_val, x))),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater(max_val, x),numpy.less(min_val, x))),True], [1,0], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.logical_or.reduce((numpy.equal(max_val, x),numpy.equal(min_val, x))), 0, numpy.where(numpy.logical_and.reduce((numpy.greater(max_val, x),numpy.less(min_val, x))), 1, 0))),
         }
 
 
 def _hardsigmoid_forward(x):
     # hardsigmoid(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.less_equal(x, -3),numpy.greater_equal(x, 3),True], [0,1,((_rt.L(1)/6))*(x + 3)], default=numpy.nan)
+        return numpy.where(numpy.less_equal(x, -3), 0, numpy.where(numpy.greater_equal(x, 3), 1, (x + 3)/6))
 
 
 def _hardsigmoid_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.equal(x, -3),numpy.equal(x, 3))),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater(x, -3),numpy.less(x, 3))),True], [(_rt.L(1)/6),0], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.logical_or.reduce((numpy.equal(x, -3),numpy.equal(x, 3))), 0, numpy.where(numpy.logical_and.reduce((numpy.greater(x, -3),numpy.less(x, 3))), 1/6, 0))),
         }
 
 
 def _hardswish_forward(x):
     # hardswish(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.logical_and.reduce((numpy.isinf(x),numpy.less(x, 0))),True], [numpy.nan,numpy.select([numpy.less_equal(x, -3),numpy.greater_equal(x, 3),True], [0,x,((_rt.L(1)/6))*x*(x + 3)], default=numpy.nan)], default=numpy.nan)
+        return numpy.where(numpy.logical_and.reduce((numpy.isinf(x),numpy.less(x, 0))), numpy.nan, numpy.where(numpy.less_equal(x, -3), 0, numpy.where(numpy.greater_equal(x, 3), x, (x*(x + 3))/6)))
 
 
 def _hardswish_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(x, -3),numpy.equal(x, 3),numpy.isnan(x),True], [0,1,numpy.nan,numpy.select([numpy.less_equal(x, -3),numpy.less(x, 3),True], [0,((_rt.L(1)/3))*x + (_rt.L(1)/2),1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.equal(x, -3), 0, numpy.where(numpy.equal(x, 3), 1, numpy.where(numpy.isnan(x), numpy.nan, numpy.where(numpy.less_equal(x, -3), 0, numpy.where(numpy.less(x, 3), x/3 + 1/2, 1)))))),
         }
 
 
@@ -351,9 +341,9 @@ def _logsigmoid_forward(x):
 def _logsigmoid_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(-x)
+        pw0 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: (numpy.exp(x) + 1)**(-1.0), lambda x: numpy.exp(-x)/(1 + numpy.exp(-x)),))
         return {
-            'input': grad * (numpy.select([numpy.less_equal(x, 0),True], [(numpy.exp(x) + 1)**(-1.0),t0/(t0 + 1)], default=numpy.nan)),
+            'input': grad * (pw0),
         }
 
 
@@ -375,49 +365,49 @@ def _softshrink_forward(x, lambd):
     # softshrink(x) as printed from its definition
     with _rt.quiet():
         t0 = -x
-        return numpy.select([numpy.isnan(x),True], [numpy.nan,numpy.select([numpy.less(lambd, x),numpy.less(lambd, t0),True], [-lambd - t0,lambd + x,0], default=numpy.nan)], default=numpy.nan)
+        return numpy.where(numpy.isnan(x), numpy.nan, numpy.where(numpy.less(lambd, x), -lambd - t0, numpy.where(numpy.less(lambd, t0), lambd + x, 0)))
 
 
 def _softshrink_vjp(grad, x, lambd):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(lambd, abs(x)),True], [0,numpy.select([numpy.logical_or.reduce((numpy.less(lambd, x),numpy.less(lambd, -x))),True], [1,0], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.equal(lambd, abs(x)), 0, numpy.where(numpy.logical_or.reduce((numpy.less(lambd, x),numpy.less(lambd, -x))), 1, 0))),
         }
 
 
 def _hardshrink_forward(x, lambd):
     # hardshrink(x) as printed from its definition
     with _rt.quiet():
-        return numpy.select([numpy.logical_and.reduce((numpy.greater_equal(lambd, x),numpy.greater_equal(lambd, -x))),True], [0,x], default=numpy.nan)
+        return numpy.where(numpy.logical_and.reduce((numpy.greater_equal(lambd, x),numpy.greater_equal(lambd, -x))), 0, x)
 
 
 def _hardshrink_vjp(grad, x, lambd):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.logical_or.reduce((numpy.isnan(x),numpy.equal(lambd, abs(x)))),True], [0,numpy.select([numpy.logical_and.reduce((numpy.greater_equal(lambd, x),numpy.greater_equal(lambd, -x))),True], [0,1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.logical_and.reduce((numpy.logical_or.reduce((numpy.isnan(x),numpy.greater_equal(lambd, x),numpy.equal(lambd, abs(x)))),numpy.logical_or.reduce((numpy.isnan(x),numpy.equal(lambd, abs(x)),numpy.greater_equal(lambd, -x))))), 0, 1)),
         }
 
 
 def _threshold_forward(x, threshold, value):
     # threshold(x) as printed from its definition
     with _rt.quiet():
-        return numpy.select([numpy.greater_equal(threshold, x),True], [value,x], default=numpy.nan)
+        return numpy.where(numpy.greater_equal(threshold, x), value, x)
 
 
 def _threshold_vjp(grad, x, threshold, value):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.select([numpy.equal(threshold, x),True], [0,numpy.select([numpy.greater_equal(threshold, x),True], [0,1], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.logical_or.reduce((numpy.equal(threshold, x),numpy.greater_equal(threshold, x))), 0, 1)),
         }
 
 
 def _prelu_forward(x, weight):
     # prelu(x) as printed from its definition
     with _rt.quiet():
-        return numpy.select([numpy.greater(x, 0),True], [x,weight*x], default=numpy.nan)
+        return numpy.where(numpy.greater(x, 0), x, weight*x)
 
 
 def _prelu_vjp(grad, x, weight):
@@ -426,8 +416,8 @@ def _prelu_vjp(grad, x, weight):
         t0 = numpy.equal(x, 0)
         t1 = numpy.greater(x, 0)
         return {
-            'input': grad * (numpy.select([t0,True], [weight,numpy.select([t1,True], [1,weight], default=numpy.nan)], default=numpy.nan)),
-            'weight': grad * (numpy.select([t0,True], [0,numpy.select([t1,True], [0,x], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(t0, weight, numpy.where(t1, 1, weight))),
+            'weight': grad * (numpy.where(numpy.logical_or.reduce((t0,t1)), 0, x)),
         }
 
 
@@ -438,7 +428,7 @@ def sigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('sigmoid', input=input)
-    out = _sigmoid_forward(_rt.ext(x))
+    out = _sigmoid_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -447,7 +437,7 @@ def sigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDAr
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('sigmoid', input=input)
     grad = _rt.grad_array('sigmoid', grad_output, x)
-    grads = _sigmoid_vjp(_rt.ext(grad), _rt.ext(x))
+    grads = _sigmoid_vjp(_rt.wide(grad), _rt.wide(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -460,7 +450,7 @@ def tanh(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('tanh', input=input)
-    out = _tanh_forward(_rt.ext(x))
+    out = _tanh_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -469,7 +459,7 @@ def tanh_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('tanh', input=input)
     grad = _rt.grad_array('tanh', grad_output, x)
-    grads = _tanh_vjp(_rt.ext(grad), _rt.ext(x))
+    grads = _tanh_vjp(_rt.wide(grad), _rt.wide(x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -625,7 +615,7 @@ def celu(input: ArrayLike, alpha: float = 1.0) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('celu', input=input)
     alpha = _rt.check_float('celu', 'alpha', alpha, {'exclude': [0.0]})
-    out = _celu_forward(_rt.ext(x), alpha=_rt.in_dtype(alpha, x))
+    out = _celu_forward(_rt.wide(x), alpha=_rt.in_dtype(alpha, x))
     return _rt.like(out, x)
 
 
@@ -678,7 +668,7 @@ def silu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('silu', input=input)
-    out = _silu_forward(_rt.ext(x))
+    out = _silu_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -700,7 +690,7 @@ def mish(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('mish', input=input)
-    out = _mish_forward(_rt.ext(x))
+    out = _mish_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -864,7 +854,7 @@ def tanhshrink(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('tanhshrink', input=input)
-    out = _tanhshrink_forward(_rt.ext(x))
+    out = _tanhshrink_forward(_rt.wide(x))
     return _rt.like(out, x)
 
 
@@ -873,7 +863,7 @@ def tanhshrink_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, N
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('tanhshrink', input=input)
     grad = _rt.grad_array('tanhshrink', grad_output, x)
-    grads = _tanhshrink_vjp(_rt.ext(grad), _rt.ext(x))
+    grads = _tanhshrink_vjp(_rt.wide(grad), _rt.wide(x))
     return {
         'input': _rt.like(grads['input'], x),
     }

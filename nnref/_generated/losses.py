@@ -68,8 +68,8 @@ def _l1_loss_vjp(grad, x, y):
         t1 = numpy.logical_or.reduce((numpy.isnan(t0),numpy.equal(x, y)))
         t2 = numpy.sign(t0)
         return {
-            'input': grad * (numpy.select([t1,True], [0,t2], default=numpy.nan)),
-            'target': grad * (numpy.select([t1,True], [0,-t2], default=numpy.nan)),
+            'input': grad * (numpy.where(t1, 0, t2)),
+            'target': grad * (numpy.where(t1, 0, -t2)),
         }
 
 
@@ -78,7 +78,7 @@ def _smooth_l1_loss_forward(x, y, beta):
     with _rt.quiet():
         t0 = x - y
         t1 = abs(t0)
-        return numpy.select([numpy.greater(beta, t1),True], [((_rt.L(1)/2))*t0**2/beta,-(_rt.L(1)/2)*beta + t1], default=numpy.nan)
+        return numpy.where(numpy.greater(beta, t1), (t0**2/beta)/2, -beta/2 + t1)
 
 
 def _smooth_l1_loss_vjp(grad, x, y, beta):
@@ -88,10 +88,12 @@ def _smooth_l1_loss_vjp(grad, x, y, beta):
         t1 = numpy.greater(t0, 0)
         t2 = abs(t0)
         t3 = numpy.equal(beta, t2)
-        t4 = numpy.select([numpy.greater(beta, t2),True], [t0/beta,numpy.sign(t0)], default=numpy.nan)
+        t4 = t0/beta
+        t5 = numpy.greater(beta, t2)
+        t6 = numpy.sign(t0)
         return {
-            'input': grad * (numpy.select([t3,True], [numpy.select([t1,True], [1,-1], default=numpy.nan),t4], default=numpy.nan)),
-            'target': grad * (numpy.select([t3,True], [numpy.select([t1,True], [-1,1], default=numpy.nan),-t4], default=numpy.nan)),
+            'input': grad * (numpy.where(t3, numpy.where(t1, 1, -1), numpy.where(t5, t4, t6))),
+            'target': grad * (numpy.where(t3, numpy.where(t1, -1, 1), -numpy.where(t5, t4, t6))),
         }
 
 
@@ -108,8 +110,8 @@ def _smooth_l1_loss_beta0_vjp(grad, x, y, beta):
         t1 = numpy.logical_or.reduce((numpy.isnan(t0),numpy.equal(x, y)))
         t2 = numpy.sign(t0)
         return {
-            'input': grad * (numpy.select([t1,True], [0,t2], default=numpy.nan)),
-            'target': grad * (numpy.select([t1,True], [0,-t2], default=numpy.nan)),
+            'input': grad * (numpy.where(t1, 0, t2)),
+            'target': grad * (numpy.where(t1, 0, -t2)),
         }
 
 
@@ -118,7 +120,7 @@ def _huber_loss_forward(x, y, delta):
     with _rt.quiet():
         t0 = x - y
         t1 = abs(t0)
-        return numpy.select([numpy.greater(delta, t1),True], [((_rt.L(1)/2))*t0**2,delta*(-(_rt.L(1)/2)*delta + t1)], default=numpy.nan)
+        return numpy.where(numpy.greater(delta, t1), t0**2/2, delta*(-delta/2 + t1))
 
 
 def _huber_loss_vjp(grad, x, y, delta):
@@ -131,8 +133,8 @@ def _huber_loss_vjp(grad, x, y, delta):
         t4 = numpy.greater(delta, t2)
         t5 = -t1
         return {
-            'input': grad * (numpy.select([t3,True], [t1,numpy.select([t4,True], [t0,t1], default=numpy.nan)], default=numpy.nan)),
-            'target': grad * (numpy.select([t3,True], [t5,numpy.select([t4,True], [-t0,t5], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(t3, t1, numpy.where(t4, t0, t1))),
+            'target': grad * (numpy.where(t3, t5, numpy.where(t4, -t0, t5))),
         }
 
 
@@ -150,7 +152,7 @@ def _binary_cross_entropy_vjp(grad, x, y):
         t2 = t1*x
         t3 = t1**(-1.0)
         return {
-            'input': grad * (numpy.select([numpy.less(t2, 9.999999960041972e-13),True], [t0/numpy.maximum(9.999999960041972e-13, t2),t0*t3/x], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.less(t2, 9.999999960041972e-13), t0/numpy.maximum(9.999999960041972e-13, t2), t0*t3/x)),
             'target': grad * (-numpy.log(t3*x)),
         }
 
@@ -165,15 +167,12 @@ def _binary_cross_entropy_with_logits_forward(x, y, p_w):
 def _binary_cross_entropy_with_logits_vjp(grad, x, y, p_w):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(x)
-        t1 = (t0 + 1)**(-1.0)
-        t2 = -x
-        t3 = numpy.exp(t2)
-        t4 = (t3 + 1)**(-1.0)
-        t5 = numpy.log1p(numpy.exp(-abs(x)))
+        pw0 = _rt.pw((x,), (numpy.greater_equal(x, 0), True,), (lambda x: (1 + numpy.exp(-x))**(-1.0), lambda x: numpy.exp(x)/(numpy.exp(x) + 1),))
+        pw1 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: (numpy.exp(x) + 1)**(-1.0), lambda x: numpy.exp(-x)/(1 + numpy.exp(-x)),))
+        pw2 = _rt.pw((p_w, x), (numpy.equal(p_w, 1), True,), (lambda p_w, x: -x, lambda p_w, x: -p_w*(-numpy.log1p(numpy.exp(-abs(x))) + numpy.minimum(0, x)) - numpy.log1p(numpy.exp(-abs(x))) + numpy.minimum(0, -x),))
         return {
-            'input': grad * (-p_w*y*numpy.select([numpy.less_equal(x, 0),True], [t1,t3*t4], default=numpy.nan) + (1 - y)*numpy.select([numpy.greater_equal(x, 0),True], [t4,t0*t1], default=numpy.nan)),
-            'target': grad * (numpy.select([numpy.equal(p_w, 1),True], [t2,-p_w*(-t5 + numpy.minimum(0, x)) - t5 + numpy.minimum(0, t2)], default=numpy.nan)),
+            'input': grad * (-p_w*pw1*y + pw0*(1 - y)),
+            'target': grad * (pw2),
         }
 
 
@@ -186,9 +185,10 @@ def _kl_div_forward(x, y):
 def _kl_div_vjp(grad, x, y):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
+        pw0 = _rt.pw((x, y), (numpy.logical_or.reduce((numpy.isinf(y),numpy.equal(y, 0))), True,), (lambda x, y: numpy.nan, lambda x, y: -x + numpy.log(y) + 1,))
         return {
             'input': grad * (-y),
-            'target': grad * (numpy.select([numpy.logical_or.reduce((numpy.isinf(y),numpy.equal(y, 0))),True], [numpy.nan,-x + numpy.log(y) + 1], default=numpy.nan)),
+            'target': grad * (pw0),
         }
 
 
@@ -226,15 +226,17 @@ def _poisson_nll_loss_vjp(grad, x, y, epsilon):
 def _poisson_nll_loss_full_forward(x, y, epsilon):
     # poisson_nll_loss_full(x) as printed from its definition
     with _rt.quiet():
-        return -x*y + numpy.select([numpy.greater(y, 1),True], [y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y),0], default=numpy.nan) + numpy.exp(x)
+        pw0 = _rt.pw((y,), (numpy.greater(y, 1), True,), (lambda y: y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y), lambda y: 0,))
+        return pw0 - x*y + numpy.exp(x)
 
 
 def _poisson_nll_loss_full_vjp(grad, x, y, epsilon):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
+        pw0 = _rt.pw((x, y), (numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))), numpy.equal(y, 1), True,), (lambda x, y: numpy.nan, lambda x, y: -x, lambda x, y: -x + _rt.pw((y,), (numpy.greater(y, 1), True,), (lambda y: numpy.log(y) + ((_rt.L(1)/2))/y, lambda y: 0,)),))
         return {
             'input': grad * (-y + numpy.exp(x)),
-            'target': grad * (numpy.select([numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))),numpy.equal(y, 1),True], [numpy.nan,-x,-x + numpy.select([numpy.greater(y, 1),True], [numpy.log(y) + ((_rt.L(1)/2))/y,0], default=numpy.nan)], default=numpy.nan)),
+            'target': grad * (pw0),
         }
 
 
@@ -257,33 +259,34 @@ def _poisson_nll_loss_rate_vjp(grad, x, y, epsilon):
 def _poisson_nll_loss_rate_full_forward(x, y, epsilon):
     # poisson_nll_loss_rate_full(x) as printed from its definition
     with _rt.quiet():
-        return x - y*numpy.log(epsilon + x) + numpy.select([numpy.greater(y, 1),True], [y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y),0], default=numpy.nan)
+        pw0 = _rt.pw((y,), (numpy.greater(y, 1), True,), (lambda y: y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y), lambda y: 0,))
+        return pw0 + x - y*numpy.log(epsilon + x)
 
 
 def _poisson_nll_loss_rate_full_vjp(grad, x, y, epsilon):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        t0 = epsilon + x
-        t1 = -numpy.log(t0)
+        pw0 = _rt.pw((x, y), (numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))), numpy.equal(y, 1), True,), (lambda x, y: numpy.nan, lambda x, y: -numpy.log(epsilon + x), lambda x, y: _rt.pw((y,), (numpy.greater(y, 1), True,), (lambda y: numpy.log(y) + ((_rt.L(1)/2))/y, lambda y: 0,)) - numpy.log(epsilon + x),))
         return {
-            'input': grad * (1 - y/t0),
-            'target': grad * (numpy.select([numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))),numpy.equal(y, 1),True], [numpy.nan,t1,t1 + numpy.select([numpy.greater(y, 1),True], [numpy.log(y) + ((_rt.L(1)/2))/y,0], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (-y/(epsilon + x) + 1),
+            'target': grad * (pw0),
         }
 
 
 def _hinge_embedding_loss_forward(x, y, margin):
     # hinge_embedding_loss(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.select([numpy.logical_and.reduce((numpy.isinf(x),numpy.less(x, 0),numpy.not_equal(y, -1),numpy.not_equal(y, 1))),True], [numpy.nan,numpy.select([numpy.equal(y, 1),numpy.equal(y, -1),True], [x,numpy.maximum(0, margin - x),numpy.maximum(margin, x)], default=numpy.nan)], default=numpy.nan)
+        return numpy.where(numpy.logical_and.reduce((numpy.isinf(x),numpy.less(x, 0),numpy.not_equal(y, -1),numpy.not_equal(y, 1))), numpy.nan, numpy.where(numpy.equal(y, 1), x, numpy.where(numpy.equal(y, -1), numpy.maximum(0, margin - x), numpy.maximum(margin, x))))
 
 
 def _hinge_embedding_loss_vjp(grad, x, y, margin):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = numpy.not_equal(y, 1)
-        t1 = numpy.select([numpy.not_equal(y, -1),True], [1,0], default=numpy.nan)
+        t1 = numpy.where(numpy.not_equal(y, -1), 1, 0)
+        t2 = margin - x
         return {
-            'input': grad * (numpy.select([numpy.equal(margin, x),numpy.isnan(x),True], [t1 + numpy.select([t0,True], [-1,0], default=numpy.nan),t1,t1 + numpy.select([t0,True], [-(numpy.select([numpy.less(margin - x, 0),numpy.equal(margin - x, 0),True], [0,(_rt.L(1)/2),1], default=numpy.nan)),0], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (numpy.where(numpy.equal(margin, x), t1 + numpy.where(t0, -1, 0), numpy.where(numpy.isnan(x), t1, t1 + numpy.where(t0, -numpy.where(numpy.less(t2, 0), 0, numpy.where(numpy.equal(t2, 0), 1/2, 1)), 0)))),
         }
 
 
@@ -297,10 +300,9 @@ def _soft_margin_loss_forward(x, y):
 def _soft_margin_loss_vjp(grad, x, y):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
-        t0 = x*y
-        t1 = numpy.exp(-t0)
+        pw0 = _rt.pw((x, y), (numpy.logical_and.reduce((numpy.isinf(x*y),numpy.less(x*y, 0))), True,), (lambda x, y: numpy.nan, lambda x, y: -y*_rt.pw((x, y), (numpy.less_equal(x*y, 0), True,), (lambda x, y: (numpy.exp(x*y) + 1)**(-1.0), lambda x, y: numpy.exp(-x*y)/(1 + numpy.exp(-x*y)),)),))
         return {
-            'input': grad * (numpy.select([numpy.logical_and.reduce((numpy.isinf(t0),numpy.less(t0, 0))),True], [numpy.nan,-y*numpy.select([numpy.less_equal(t0, 0),True], [(numpy.exp(t0) + 1)**(-1.0),t1/(t1 + 1)], default=numpy.nan)], default=numpy.nan)),
+            'input': grad * (pw0),
         }
 
 
@@ -316,13 +318,13 @@ def _margin_ranking_loss_vjp(grad, x1, x2, y, margin):
         t0 = x1 - x2
         t1 = margin - t0*y
         t2 = numpy.equal(t1, 0)
-        t3 = numpy.select([numpy.greater_equal(t1, 0),True], [1,0], default=numpy.nan)
+        t3 = numpy.where(numpy.greater_equal(t1, 0), 1, 0)
         t4 = t3*y
         t5 = -t0
         return {
-            'input1': grad * (numpy.select([t2,True], [-y,-t4], default=numpy.nan)),
-            'input2': grad * (numpy.select([t2,True], [y,t4], default=numpy.nan)),
-            'target': grad * (numpy.select([t2,True], [t5,t3*t5], default=numpy.nan)),
+            'input1': grad * (numpy.where(t2, -y, -t4)),
+            'input2': grad * (numpy.where(t2, y, t4)),
+            'target': grad * (numpy.where(t2, t5, t3*t5)),
         }
 
 
@@ -344,7 +346,7 @@ def _gaussian_nll_loss_vjp(grad, x, y, v, epsilon):
         return {
             'input': grad * (t0*t3),
             'target': grad * (-t0*t3),
-            'var': grad * (numpy.select([numpy.greater_equal(epsilon, v),True], [((_rt.L(1)/2))*(epsilon - t4)/epsilon**2,((_rt.L(1)/2))*t2 - (_rt.L(1)/2)*t4/t1**2], default=numpy.nan)),
+            'var': grad * (numpy.where(numpy.greater_equal(epsilon, v), ((_rt.L(1)/2))*(epsilon - t4)/epsilon**2, ((_rt.L(1)/2))*t2 - (_rt.L(1)/2)*t4/t1**2)),
         }
 
 
@@ -366,7 +368,7 @@ def _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon):
         return {
             'input': grad * (t0*t3),
             'target': grad * (-t0*t3),
-            'var': grad * (numpy.select([numpy.greater_equal(epsilon, v),True], [((_rt.L(1)/2))*(epsilon - t4)/epsilon**2,((_rt.L(1)/2))*t2 - (_rt.L(1)/2)*t4/t1**2], default=numpy.nan)),
+            'var': grad * (numpy.where(numpy.greater_equal(epsilon, v), ((_rt.L(1)/2))*(epsilon - t4)/epsilon**2, ((_rt.L(1)/2))*t2 - (_rt.L(1)/2)*t4/t1**2)),
         }
 
 
@@ -493,7 +495,7 @@ def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike 
     x, y = _rt.float_arrays('binary_cross_entropy', input=input, target=target)
     _rt.check_domain('binary_cross_entropy', 'input', x, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
     _rt.check_domain('binary_cross_entropy', 'target', y, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
-    out = _binary_cross_entropy_forward(_rt.ext(x), _rt.ext(y))
+    out = _binary_cross_entropy_forward(_rt.wide(x), _rt.wide(y))
     return _rt.reduce_loss('binary_cross_entropy', out, x, reduction, weight, 'numel', weight_layout='broadcast')
 
 
@@ -519,7 +521,7 @@ def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike, weight
     """
     x, y = _rt.float_arrays('binary_cross_entropy_with_logits', input=input, target=target)
     p_w = _rt.broadcast_arg('binary_cross_entropy_with_logits', 'pos_weight', pos_weight, x, 'broadcast', 1.0)
-    out = _binary_cross_entropy_with_logits_forward(_rt.ext(x), _rt.ext(y), _rt.ext(p_w))
+    out = _binary_cross_entropy_with_logits_forward(_rt.wide(x), _rt.wide(y), _rt.wide(p_w))
     return _rt.reduce_loss('binary_cross_entropy_with_logits', out, x, reduction, weight, 'numel', weight_layout='broadcast')
 
 
@@ -645,7 +647,7 @@ def soft_margin_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean
     derivation, conventions and verification.
     """
     x, y = _rt.float_arrays('soft_margin_loss', input=input, target=target)
-    out = _soft_margin_loss_forward(_rt.ext(x), _rt.ext(y))
+    out = _soft_margin_loss_forward(_rt.wide(x), _rt.wide(y))
     return _rt.reduce_loss('soft_margin_loss', out, x, reduction, None)
 
 

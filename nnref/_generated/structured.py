@@ -77,7 +77,7 @@ def _cross_entropy_forward(x, target, class_weight, axis):
         m = _rt.max_along(x, axis)
         s = _rt.sum_along(numpy.exp(-m + x), axis)
         out = -m + x - numpy.log(s)
-        out = _rt.sum_along(numpy.select([numpy.equal(target, 0),True], [0,-class_weight*out*target], default=numpy.nan), axis)
+        out = _rt.sum_along(numpy.where(numpy.equal(target, 0), 0, -class_weight*out*target), axis)
         return out
 
 
@@ -88,7 +88,7 @@ def _cross_entropy_vjp(g, x, target, class_weight, axis):
         out = -m + x - numpy.log(s)
         sg = _rt.sum_along(class_weight*target, axis)
         st = _rt.sum_along(target, axis)
-        grad_input = numpy.select([numpy.equal(st, 0),True], [0,g*(-class_weight*target + sg*numpy.exp(out))], default=numpy.nan)
+        grad_input = numpy.where(numpy.equal(st, 0), 0, g*(-class_weight*target + sg*numpy.exp(out)))
         grad_target = -class_weight*g*out
         return {
             'input': grad_input,
@@ -104,7 +104,7 @@ def _nll_loss_forward(x, target, class_weight, axis):
 
 def _nll_loss_vjp(g, x, target, class_weight, axis):
     with _rt.quiet():
-        grad_input = numpy.select([numpy.equal(target, 0),True], [0,-class_weight*g*target], default=numpy.nan)
+        grad_input = numpy.where(numpy.equal(target, 0), 0, -class_weight*g*target)
         return {
             'input': grad_input,
         }
@@ -116,7 +116,7 @@ def _cosine_embedding_loss_forward(x1, x2, y, margin, axis):
         m1 = _rt.sum_along(x1**2, axis)
         m2 = _rt.sum_along(x2**2, axis)
         cos = prod/(numpy.sqrt(m1 + (_rt.L(2305843)/2305843009213693952))*numpy.sqrt(m2 + (_rt.L(2305843)/2305843009213693952)))
-        out = numpy.select([numpy.equal(y, 1),True], [1 - cos,0], default=numpy.nan) + numpy.select([numpy.equal(y, -1),True], [numpy.maximum(0, cos - margin),0], default=numpy.nan)
+        out = numpy.where(numpy.equal(y, 1), 1 - cos, 0) + numpy.where(numpy.equal(y, -1), numpy.maximum(0, cos - margin), 0)
         return out
 
 
@@ -126,7 +126,7 @@ def _cosine_embedding_loss_vjp(g, x1, x2, y, margin, axis):
         m1 = _rt.sum_along(x1**2, axis)
         m2 = _rt.sum_along(x2**2, axis)
         cos = prod/(numpy.sqrt(m1 + (_rt.L(2305843)/2305843009213693952))*numpy.sqrt(m2 + (_rt.L(2305843)/2305843009213693952)))
-        dcos = g*(numpy.select([numpy.equal(y, 1),True], [-1,0], default=numpy.nan) + numpy.select([numpy.logical_and.reduce((numpy.equal(y, -1),numpy.greater_equal(cos - margin, 0))),True], [1,0], default=numpy.nan))
+        dcos = g*(numpy.where(numpy.equal(y, 1), -1, 0) + numpy.where(numpy.logical_and.reduce((numpy.equal(y, -1),numpy.greater_equal(cos - margin, 0))), 1, 0))
         grad_input1 = dcos*(-cos*x1/(m1 + (_rt.L(2305843)/2305843009213693952)) + x2/(numpy.sqrt(m1 + (_rt.L(2305843)/2305843009213693952))*numpy.sqrt(m2 + (_rt.L(2305843)/2305843009213693952))))
         grad_input2 = dcos*(-cos*x2/(m2 + (_rt.L(2305843)/2305843009213693952)) + x1/(numpy.sqrt(m1 + (_rt.L(2305843)/2305843009213693952))*numpy.sqrt(m2 + (_rt.L(2305843)/2305843009213693952))))
         return {

@@ -1,0 +1,166 @@
+"""Pointwise ops (every activation, every elementwise loss): nnref against torch (CPU).
+
+    PYTHONPATH=. .venv/bin/python benchmarks/pointwise_bench.py [--n 1000000] [--repeats 7]
+        [--ops relu,gelu] [--json FILE]
+
+For each op and dtype (float64, float32): forward + backward on ``--n`` elements (nnref:
+``f`` then ``f_backward``; torch: ``F.f`` then ``torch.autograd.grad``), in one process,
+nnref and torch taking turns after one warm-up each so both see the same background load;
+the table gives each one's median over ``--repeats`` turns and the ratio nnref / torch.
+Inputs are drawn from each array argument's test domain; losses run with reduction='mean';
+parameters take their defaults (required ones the oracle's values).  torch keeps its own
+thread count (``torch.get_num_threads()``, printed).
+
+A benchmark, not a test: the numbers depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from derivations import oracle, registry  # noqa: E402
+from derivations.spec import PointwiseOp  # noqa: E402
+
+
+def _inputs(op: PointwiseOp, n: int, dtype: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    out = {}
+    for a in op.args:
+        if a.optional is not None:
+            continue
+        dom = a.test_domain
+        if dom == "unit":
+            v = rng.uniform(0.01, 0.99, n)
+        elif dom == "positive":
+            v = rng.uniform(0.1, 5.0, n)
+        elif dom == "nonneg":
+            v = rng.uniform(0.0, 5.0, n)
+        elif dom in ("sign", "pm1"):
+            v = rng.choice([-1.0, 1.0], n)
+        else:
+            v = rng.standard_normal(n) * 3
+        if a.layout == "channel":
+            v = v[:1]
+        out[a.name] = v.astype(dtype)
+    return out
+
+
+def _params(op: PointwiseOp) -> dict[str, Any]:
+    p: dict[str, Any] = {}
+    for q in op.params:
+        if q.default is None:
+            p[q.name] = oracle.REQUIRED[q.name]
+    if op.reduction:
+        p["reduction"] = "mean"
+    return p
+
+
+def _median_pair(nn: Any, th: Any, repeats: int) -> tuple[float, float]:
+    nn(), th()  # warm-up
+    a, b = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        nn()
+        a.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        th()
+        b.append(time.perf_counter() - t)
+    return statistics.median(a), statistics.median(b)
+
+
+def _nnref_turn(fwd: Any, bwd: Any, g: np.ndarray, inputs: dict[str, np.ndarray], params: dict[str, Any]) -> Any:
+    def run() -> None:
+        fwd(**inputs, **params)
+        bwd(g, **inputs, **params)
+    return run
+
+
+def _torch_turn(tfn: Any, tens: dict[str, Any], params: dict[str, Any], wrt: list[str], tg: Any) -> Any:
+    import torch
+
+    def run() -> None:
+        out = tfn(*tens.values(), **params)
+        torch.autograd.grad(out, [tens[k] for k in wrt], tg)
+    return run
+
+
+def bench(names: list[str] | None, n: int, repeats: int) -> list[dict[str, Any]]:
+    import torch
+    import torch.nn.functional as F
+
+    import nnref
+
+    rows = []
+    ops = [op for op in registry.all_ops() if isinstance(op, PointwiseOp) and op.variant_of is None]
+    for op in ops:
+        if names and op.public not in names:
+            continue
+        tfn = getattr(F, op.public, None)
+        if tfn is None:
+            continue
+        for dtype in ("float64", "float32"):
+            rng = np.random.default_rng(0)
+            inputs = _inputs(op, n, dtype, rng)
+            params = _params(op)
+            wrt = [a.name for a in op.args if a.grad and a.name in inputs]
+            fwd, bwd = getattr(nnref, op.public), getattr(nnref, f"{op.public}_backward")
+            g = np.ones_like(fwd(**inputs, **params))
+
+            tens = {k: torch.from_numpy(v).requires_grad_(k in wrt) for k, v in inputs.items()}
+            run_nnref = _nnref_turn(fwd, bwd, g, inputs, params)
+            run_torch = _torch_turn(tfn, tens, params, wrt, torch.from_numpy(g))
+            t_nn, t_th = _median_pair(run_nnref, run_torch, repeats)
+            rows.append({"op": op.public, "dtype": dtype, "nnref_ms": t_nn * 1e3, "torch_ms": t_th * 1e3,
+                         "ratio": t_nn / t_th})
+            print(f"{op.public:32s} {dtype:8s} nnref {t_nn * 1e3:8.2f} ms  torch {t_th * 1e3:8.2f} ms"
+                  f"  ratio {t_nn / t_th:6.2f}", flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=10**6)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--ops", default="")
+    ap.add_argument("--json", default="")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning)  # torch's notice about kl_div's reduction
+    import torch
+
+    rows = bench([s for s in args.ops.split(",") if s] or None, args.n, args.repeats)
+    summary = {}
+    for dtype in ("float64", "float32"):
+        r = [row["ratio"] for row in rows if row["dtype"] == dtype]
+        if r:
+            worst = max((row for row in rows if row["dtype"] == dtype), key=lambda x: x["ratio"])
+            summary[dtype] = {"median": statistics.median(r), "max": max(r), "worst": worst["op"]}
+            print(f"{dtype}: median ratio {summary[dtype]['median']:.2f}, max {summary[dtype]['max']:.2f}"
+                  f" ({summary[dtype]['worst']})")
+    if args.json:
+        meta = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "machine": platform.processor() or platform.machine(), "python": platform.python_version(),
+                "numpy": np.__version__, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+                "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "n": args.n,
+                "repeats": args.repeats}
+        try:
+            meta["cpu"] = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                               if line.startswith("model name"))
+        except (OSError, StopIteration):
+            pass
+        Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows, "summary": summary}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
