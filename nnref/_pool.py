@@ -14,7 +14,6 @@ Imports: NumPy, ``._runtime``, ``._window``, ``._affine`` and the generated kern
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -142,16 +141,7 @@ _POOL: ThreadPoolExecutor | None = None
 
 
 def threads() -> int:
-    """Threads for pooling: NNREF_NUM_THREADS, else the CPUs this process may use (at most 8)."""
-    env = os.environ.get("NNREF_NUM_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise NNRefError(f"NNREF_NUM_THREADS: expected a positive int (the threads for pooling), got {env!r}"
-                             ) from None
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cpus, 8))
+    return _rt.threads()
 
 
 def _blocks(shape: tuple[int, ...], parts: int) -> list[tuple[slice, slice]]:

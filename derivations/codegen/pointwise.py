@@ -120,7 +120,8 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
     # float32 call compares with threshold rounded to float32 (then evaluated exactly).
     first = op.args[0].symbol.name
     psyms = ", ".join(f"{p.symbol.name}=_rt.in_dtype({p.name}, {first})" for p in op.params if p.symbol is not None)
-    call = {k: ", ".join(x for x in (syms[k], psyms) if x) for k in KERNELS}
+    # _rt.blocked(kernel, (arrays,), params...): the kernel on cache-sized blocks, in threads
+    call = {k: f"({syms[k]},)" + (f", {psyms}" if psyms else "") for k in KERNELS}
     source = {"activation": "activations", "loss": "losses"}[op.family]
     doc = (f'    """{op.summary}\n\n    Generated from derivations/ops/{source}.py; see the docs page for the\n'
            f'    derivation, conventions and verification.\n    """')
@@ -146,7 +147,7 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
         body.append(f"    grad = _rt.unreduce_grad({op.public!r}, grad_output, {first}, {_reduce_args(op)})")
     else:
         body.append(f"    grad = _rt.grad_array({op.public!r}, grad_output, {first})")
-    body += _dispatch(op, variants, f"_rt.{widen['vjp']}(grad), " + call["vjp"], "vjp", "    ", target="grads")
+    body += _dispatch(op, variants, f"(_rt.{widen['vjp']}(grad), " + call["vjp"][1:], "vjp", "    ", target="grads")
     body.append("    result = {" if op.weight_grad else "    return {")
     for a in op.args:
         if not a.grad:
@@ -237,9 +238,10 @@ def _dispatch(op: PointwiseOp, variants: list[PointwiseOp], call: str, kind: str
         # A bool parameter is tested by truth value (ruff's E712 rejects `== True`).
         cond = " and ".join(k if val is True else f"not {k}" if val is False else f"{k} == {val!r}"
                             for k, val in v.variant_of[1].items())
-        lines += [f"{indent}if {cond}:", f"{indent}    {target} = _{v.name}_{kind}({call})", f"{indent}else:"]
+        lines += [f"{indent}if {cond}:", f"{indent}    {target} = _rt.blocked(_{v.name}_{kind}, {call})",
+                  f"{indent}else:"]
         indent += "    "
-    lines.append(f"{indent}{target} = _{op.name}_{kind}({call})")
+    lines.append(f"{indent}{target} = _rt.blocked(_{op.name}_{kind}, {call})")
     return lines
 
 

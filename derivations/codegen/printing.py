@@ -31,7 +31,7 @@ class EnginePrinter(NumPyPrinter):
     def _print_Piecewise(self, expr: sp.Expr) -> str:
         pw = flatten(expr)
         pairs = list(pw.args)
-        if costly(pw) and self.arrays:
+        if masked(pw, self.extended) and self.arrays:
             # Each branch runs only on the elements that select it (``_rt.pw``): a lambda
             # over the array arguments it reads, handed their selected elements.
             used = sorted({s.name for s in pw.free_symbols} & set(self.arrays))
@@ -40,7 +40,14 @@ class EnginePrinter(NumPyPrinter):
             fns = ", ".join(f"lambda {params}: {self._print(v)}" if params else f"lambda: {self._print(v)}"
                             for v, _ in pairs)
             return f"_rt.pw(({params}{',' if len(used) == 1 else ''}), ({conds},), ({fns},))"
-        # Cheap branches: nested numpy.where, each condition computed once.
+        if self.arrays and pairs[-1][1] == sp.true and all(not {f.name for f in v.free_symbols} & set(self.arrays)
+                                           and not v.has(sp.nan, sp.oo, sp.zoo, -sp.oo) for v, _ in pairs):
+            # Constant branches (a derivative that is 0, 1 or a slope): boolean algebra on the
+            # conditions (NumPy's where branches per element, 10x slower on mixed signs).
+            conds = ", ".join(self._print(c) for _, c in pairs[:-1])
+            values = ", ".join(self._print(v) for v, _ in pairs)
+            return f"_rt.table(({conds},), ({values},))"
+        # Nested numpy.where, each condition computed once.
         out = "numpy.nan"
         for value, cond in reversed(pairs):
             if cond == sp.true:
@@ -81,6 +88,12 @@ class EnginePrinter(NumPyPrinter):
     def _print_Pow(self, expr: sp.Expr, rational: bool = False) -> str:
         if self.extended and expr.base.is_Number and expr.exp == sp.S.Half:
             return f"numpy.sqrt(_rt.L({self._print(expr.base)}))"
+        if expr.exp == -1 and not expr.base.is_Number:
+            # a reciprocal as a division: NumPy's power with exponent -1.0 costs ~10x.  (Other
+            # negative powers stay powers: 1/b**2 would overflow b**2 where b**-2 is a
+            # subnormal number, softsign's derivative at |x| = 1e159.)
+            base = self.parenthesize(expr.base, 60)  # above Pow's precedence: a sum gets parentheses
+            return f"1/{base}"
         return super()._print_Pow(expr, rational=rational)
 
     def _print_erf(self, expr: sp.Expr) -> str:
@@ -143,7 +156,7 @@ def print_block(exprs: dict[str, sp.Expr], indent: str = "        ", extended: b
     names = sp.numbered_symbols("pw")
 
     def hold(e: sp.Expr) -> sp.Expr:
-        if isinstance(e, sp.Piecewise) and costly(e):
+        if isinstance(e, sp.Piecewise) and masked(e, extended):
             s = next(names)
             held[s] = flatten(e)
             return s
@@ -153,6 +166,8 @@ def print_block(exprs: dict[str, sp.Expr], indent: str = "        ", extended: b
 
     reduced_in = [hold(flatten_all(exprs[k])) for k in keys]
     temps, reduced = sp.cse(reduced_in, symbols=sp.numbered_symbols("t"), optimizations=None)
+    # temporaries and set-aside piecewise results are arrays too
+    printer.arrays = (*arrays, *(str(name) for name, _ in temps), *(str(name) for name in held))
     lines = [f"{indent}{printer.doprint(name)} = {printer.doprint(pw)}" for name, pw in held.items()]
     lines += [f"{indent}{printer.doprint(name)} = {printer.doprint(value)}" for name, value in temps]
     return lines, {k: printer.doprint(e) for k, e in zip(keys, reduced)}
@@ -161,6 +176,20 @@ def print_block(exprs: dict[str, sp.Expr], indent: str = "        ", extended: b
 # Functions worth not evaluating where their branch is not selected (each costs 10-50 times
 # a multiplication); sums, products, comparisons are cheaper to compute everywhere.
 _COSTLY = ("exp", "log", "tanh", "erf", "erfc", "Ncdf", "Npdf", "XMinusTanh", "SigmoidSlope", "xlogy", "log1p", "expm1")
+
+
+def masked(e: sp.Expr, extended: bool) -> bool:
+    """Whether a piecewise formula is evaluated branch by branch (``_rt.pw``): where a branch
+    calls one of the runtime's special functions.  Selecting elements costs ~5 ns each on
+    mixed signs, more than a float64 exponential (SIMD, ~1 ns); and the stable forms share
+    their one exponential between branches (e^{-|x|}), which the common-subexpression pass
+    computes once, so other branches are evaluated everywhere and chosen by numpy.where.
+    ``extended`` is kept for the printers' signature (the choice does not depend on it)."""
+    del extended
+    return any(type(f).__name__ in _SPECIAL for f in e.atoms(sp.Function))
+
+
+_SPECIAL = ("erf", "erfc", "Ncdf", "Npdf", "XMinusTanh")
 
 
 def costly(e: sp.Expr) -> bool:

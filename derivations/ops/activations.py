@@ -55,7 +55,9 @@ def sigmoid_expr(z: sp.Expr) -> sp.Expr:
 
 
 def stable_sigmoid(z: sp.Expr) -> sp.Expr:
-    # exp only ever sees a non-positive argument, so it cannot overflow.
+    # exp only ever sees a non-positive argument in the branch that is selected, so the
+    # result cannot overflow.  (One e^{-|z|} for both branches would save an exponential, but
+    # the shared 1/(1 + t) turns t/(1 + t) into a product with a rounded reciprocal: 2.1 ulp.)
     return sp.Piecewise((1 / (1 + sp.exp(-z)), z >= 0), (sp.exp(z) / (1 + sp.exp(z)), True))
 
 

@@ -64,8 +64,8 @@ __all__ = [
 def _sigmoid_forward(x):
     # sigmoid(x) as printed from its stable rewrite
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.greater_equal(x, 0), True,), (lambda x: (1 + numpy.exp(-x))**(-1.0), lambda x: numpy.exp(x)/(numpy.exp(x) + 1),))
-        return pw0
+        t0 = numpy.exp(x)
+        return numpy.where(numpy.greater_equal(x, 0), 1/(1 + numpy.exp(-x)), t0/(t0 + 1))
 
 
 def _sigmoid_vjp(grad, x):
@@ -100,7 +100,7 @@ def _relu_vjp(grad, x):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.equal(x, 0), 0, numpy.where(numpy.isnan(x), 1, numpy.where(numpy.less(x, 0), 0, 1)))),
+            'input': grad * (_rt.table((numpy.equal(x, 0), numpy.isnan(x), numpy.less(x, 0),), (0, 1, 0, 1,))),
         }
 
 
@@ -114,7 +114,7 @@ def _relu6_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.logical_or.reduce((numpy.equal(x, 0),numpy.equal(x, 6))), 0, numpy.where(numpy.logical_and.reduce((numpy.greater(x, 0),numpy.less(x, 6))), 1, 0))),
+            'input': grad * (_rt.table((numpy.logical_or.reduce((numpy.equal(x, 0),numpy.equal(x, 6))), numpy.logical_and.reduce((numpy.greater(x, 0),numpy.less(x, 6))),), (0, 1, 0,))),
         }
 
 
@@ -128,7 +128,7 @@ def _leaky_relu_vjp(grad, x, negative_slope):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.equal(x, 0), negative_slope, numpy.where(numpy.greater(x, 0), 1, negative_slope))),
+            'input': grad * (_rt.table((numpy.equal(x, 0), numpy.greater(x, 0),), (negative_slope, 1, negative_slope,))),
         }
 
 
@@ -150,48 +150,42 @@ def _rrelu_vjp(grad, x, lower, upper):
 def _elu_forward(x, alpha):
     # elu(x) as printed from its stable rewrite
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: alpha*numpy.expm1(x), lambda x: x,))
-        return pw0
+        return numpy.where(numpy.less_equal(x, 0), alpha*numpy.expm1(x), x)
 
 
 def _elu_vjp(grad, x, alpha):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.equal(x, 0), numpy.isnan(x), numpy.less_equal(x, 0), True,), (lambda x: alpha, lambda x: numpy.nan, lambda x: alpha*numpy.exp(x), lambda x: 1,))
         return {
-            'input': grad * (pw0),
+            'input': grad * (numpy.where(numpy.equal(x, 0), alpha, numpy.where(numpy.isnan(x), numpy.nan, numpy.where(numpy.less_equal(x, 0), alpha*numpy.exp(x), 1)))),
         }
 
 
 def _selu_forward(x):
     # selu(x) as printed from its stable rewrite
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: 1.75809934084737685994021752081231934206*numpy.expm1(x), lambda x: 1.0507009873554804934193349852946*x,))
-        return pw0
+        return numpy.where(numpy.less_equal(x, 0), 1.75809934084737685994021752081231934206*numpy.expm1(x), 1.0507009873554804934193349852946*x)
 
 
 def _selu_vjp(grad, x):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.equal(x, 0), numpy.isnan(x), numpy.less_equal(x, 0), True,), (lambda x: 1.75809934084737685994021752081231934206, lambda x: numpy.nan, lambda x: 1.75809934084737685994021752081231934206*numpy.exp(x), lambda x: 1.0507009873554804934193349852946,))
         return {
-            'input': grad * (pw0),
+            'input': grad * (numpy.where(numpy.equal(x, 0), 1.75809934084737685994021752081231934206, numpy.where(numpy.isnan(x), numpy.nan, numpy.where(numpy.less_equal(x, 0), 1.75809934084737685994021752081231934206*numpy.exp(x), 1.0507009873554804934193349852946)))),
         }
 
 
 def _celu_forward(x, alpha):
     # celu(x) as printed from its stable rewrite
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: alpha*numpy.expm1(x/alpha), lambda x: x,))
-        return pw0
+        return numpy.where(numpy.less_equal(x, 0), alpha*numpy.expm1(x/alpha), x)
 
 
 def _celu_vjp(grad, x, alpha):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.equal(x, 0), numpy.isnan(x), numpy.less_equal(x, 0), True,), (lambda x: 1, lambda x: numpy.nan, lambda x: numpy.exp(x/alpha), lambda x: 1,))
         return {
-            'input': grad * (pw0),
+            'input': grad * (numpy.where(numpy.equal(x, 0), 1, numpy.where(numpy.isnan(x), numpy.nan, numpy.where(numpy.less_equal(x, 0), numpy.exp(x/alpha), 1)))),
         }
 
 
@@ -212,35 +206,44 @@ def _gelu_vjp(grad, x):
 def _gelu_tanh_forward(x):
     # gelu_tanh(x) as printed from its stable rewrite
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.greater_equal(numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI), 0), True,), (lambda x: (1 + numpy.exp(-2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)))**(-1.0), lambda x: numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI))/(numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)) + 1),))
-        return pw0*x
+        t0 = numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)
+        t1 = 2*t0
+        t2 = numpy.exp(t1)
+        return x*numpy.where(numpy.greater_equal(t0, 0), 1/(1 + numpy.exp(-t1)), t2/(t2 + 1))
 
 
 def _gelu_tanh_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.greater_equal(numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI), 0), True,), (lambda x: (1 + numpy.exp(-2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)))**(-1.0), lambda x: numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI))/(numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)) + 1),))
-        pw1 = _rt.pw((x,), (numpy.less_equal(numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI), 0), True,), (lambda x: (numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)) + 1)**(-1.0), lambda x: numpy.exp(-2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI))/(1 + numpy.exp(-2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI))),))
-        pw2 = _rt.pw((x,), (numpy.greater_equal(numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI), 0), True,), (lambda x: (1 + numpy.exp(-2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)))**(-1.0), lambda x: numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI))/(numpy.exp(2*numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)) + 1),))
+        t0 = numpy.sqrt(_rt.L(2))/numpy.sqrt(_rt.PI)
+        t1 = t0*(((_rt.L(8943)/200000))*x**3 + x)
+        t2 = 2*t1
+        t3 = numpy.exp(-t2)
+        t4 = 1/(t3 + 1)
+        t5 = numpy.exp(t2)
+        t6 = 1/(t5 + 1)
+        t7 = numpy.where(numpy.greater_equal(t1, 0), t4, t5*t6)
         return {
-            'input': grad * (2*numpy.sqrt(_rt.L(2))*pw0*pw1*x*(((_rt.L(26829)/200000))*x**2 + 1)/numpy.sqrt(_rt.PI) + pw2),
+            'input': grad * (2*t0*t7*x*(((_rt.L(26829)/200000))*x**2 + 1)*numpy.where(numpy.less_equal(t1, 0), t6, t3*t4) + t7),
         }
 
 
 def _silu_forward(x):
     # silu(x) as printed from its stable rewrite
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.greater_equal(x, 0), True,), (lambda x: (1 + numpy.exp(-x))**(-1.0), lambda x: numpy.exp(x)/(numpy.exp(x) + 1),))
-        return pw0*x
+        t0 = numpy.exp(x)
+        return x*numpy.where(numpy.greater_equal(x, 0), 1/(1 + numpy.exp(-x)), t0/(t0 + 1))
 
 
 def _silu_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: (numpy.exp(x) + 1)**(-1.0), lambda x: numpy.exp(-x)/(1 + numpy.exp(-x)),))
-        pw1 = _rt.pw((x,), (numpy.greater_equal(x, 0), True,), (lambda x: (1 + numpy.exp(-x))**(-1.0), lambda x: numpy.exp(x)/(numpy.exp(x) + 1),))
+        t0 = numpy.exp(-x)
+        t1 = 1/(t0 + 1)
+        t2 = numpy.exp(x)
+        t3 = 1/(t2 + 1)
         return {
-            'input': grad * (pw1*(pw0*x + 1)),
+            'input': grad * ((x*numpy.where(numpy.less_equal(x, 0), t3, t0*t1) + 1)*numpy.where(numpy.greater_equal(x, 0), t1, t2*t3)),
         }
 
 
@@ -253,26 +256,27 @@ def _mish_forward(x):
 def _mish_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.greater_equal(x, 0), True,), (lambda x: (1 + numpy.exp(-x))**(-1.0), lambda x: numpy.exp(x)/(numpy.exp(x) + 1),))
         t0 = numpy.tanh(numpy.log1p(numpy.exp(-abs(x))) + numpy.maximum(0, x))
+        t1 = numpy.exp(x)
         return {
-            'input': grad * (pw0*x*(1 - t0**2) + t0),
+            'input': grad * (t0 + x*(1 - t0**2)*numpy.where(numpy.greater_equal(x, 0), 1/(1 + numpy.exp(-x)), t1/(t1 + 1))),
         }
 
 
 def _softplus_forward(x, beta, threshold):
     # softplus(x) as printed from its stable rewrite
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.less(threshold, beta*x), True,), (lambda x: x, lambda x: (numpy.log1p(numpy.exp(-beta*abs(x))) + numpy.maximum(0, beta*x))/beta,))
-        return pw0
+        t0 = beta*x
+        return numpy.where(numpy.greater(t0, threshold), x, (numpy.log1p(numpy.exp(-beta*abs(x))) + numpy.maximum(0, t0))/beta)
 
 
 def _softplus_vjp(grad, x, beta, threshold):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.less(threshold, beta*x), numpy.greater_equal(beta*x, 0), True,), (lambda x: 1, lambda x: (1 + numpy.exp(-beta*x))**(-1.0), lambda x: numpy.exp(beta*x)/(numpy.exp(beta*x) + 1),))
+        t0 = beta*x
+        t1 = numpy.exp(t0)
         return {
-            'input': grad * (pw0),
+            'input': grad * (numpy.where(numpy.greater(t0, threshold), 1, numpy.where(numpy.greater_equal(t0, 0), 1/(1 + numpy.exp(-t0)), t1/(t1 + 1)))),
         }
 
 
@@ -300,7 +304,7 @@ def _hardtanh_vjp(grad, x, min_val, max_val):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.logical_or.reduce((numpy.equal(max_val, x),numpy.equal(min_val, x))), 0, numpy.where(numpy.logical_and.reduce((numpy.greater(max_val, x),numpy.less(min_val, x))), 1, 0))),
+            'input': grad * (_rt.table((numpy.logical_or.reduce((numpy.equal(max_val, x),numpy.equal(min_val, x))), numpy.logical_and.reduce((numpy.greater(max_val, x),numpy.less(min_val, x))),), (0, 1, 0,))),
         }
 
 
@@ -314,7 +318,7 @@ def _hardsigmoid_vjp(grad, x):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.logical_or.reduce((numpy.equal(x, -3),numpy.equal(x, 3))), 0, numpy.where(numpy.logical_and.reduce((numpy.greater(x, -3),numpy.less(x, 3))), 1/6, 0))),
+            'input': grad * (_rt.table((numpy.logical_or.reduce((numpy.equal(x, -3),numpy.equal(x, 3))), numpy.logical_and.reduce((numpy.greater(x, -3),numpy.less(x, 3))),), (0, 1/6, 0,))),
         }
 
 
@@ -341,9 +345,9 @@ def _logsigmoid_forward(x):
 def _logsigmoid_vjp(grad, x):
     # derivative: declared closed form
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: (numpy.exp(x) + 1)**(-1.0), lambda x: numpy.exp(-x)/(1 + numpy.exp(-x)),))
+        t0 = numpy.exp(-x)
         return {
-            'input': grad * (pw0),
+            'input': grad * (numpy.where(numpy.less_equal(x, 0), 1/(numpy.exp(x) + 1), t0/(t0 + 1))),
         }
 
 
@@ -372,7 +376,7 @@ def _softshrink_vjp(grad, x, lambd):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.equal(lambd, abs(x)), 0, numpy.where(numpy.logical_or.reduce((numpy.less(lambd, x),numpy.less(lambd, -x))), 1, 0))),
+            'input': grad * (_rt.table((numpy.equal(lambd, abs(x)), numpy.logical_or.reduce((numpy.less(lambd, x),numpy.less(lambd, -x))),), (0, 1, 0,))),
         }
 
 
@@ -386,7 +390,7 @@ def _hardshrink_vjp(grad, x, lambd):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.logical_and.reduce((numpy.logical_or.reduce((numpy.isnan(x),numpy.greater_equal(lambd, x),numpy.equal(lambd, abs(x)))),numpy.logical_or.reduce((numpy.isnan(x),numpy.equal(lambd, abs(x)),numpy.greater_equal(lambd, -x))))), 0, 1)),
+            'input': grad * (_rt.table((numpy.logical_and.reduce((numpy.logical_or.reduce((numpy.isnan(x),numpy.greater_equal(lambd, x),numpy.equal(lambd, abs(x)))),numpy.logical_or.reduce((numpy.isnan(x),numpy.equal(lambd, abs(x)),numpy.greater_equal(lambd, -x))))),), (0, 1,))),
         }
 
 
@@ -400,7 +404,7 @@ def _threshold_vjp(grad, x, threshold, value):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.logical_or.reduce((numpy.equal(threshold, x),numpy.greater_equal(threshold, x))), 0, 1)),
+            'input': grad * (_rt.table((numpy.logical_or.reduce((numpy.equal(threshold, x),numpy.greater_equal(threshold, x))),), (0, 1,))),
         }
 
 
@@ -428,7 +432,7 @@ def sigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('sigmoid', input=input)
-    out = _sigmoid_forward(_rt.wide(x))
+    out = _rt.blocked(_sigmoid_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -437,7 +441,7 @@ def sigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDAr
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('sigmoid', input=input)
     grad = _rt.grad_array('sigmoid', grad_output, x)
-    grads = _sigmoid_vjp(_rt.wide(grad), _rt.wide(x))
+    grads = _rt.blocked(_sigmoid_vjp, (_rt.wide(grad), _rt.wide(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -450,7 +454,7 @@ def tanh(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('tanh', input=input)
-    out = _tanh_forward(_rt.wide(x))
+    out = _rt.blocked(_tanh_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -459,7 +463,7 @@ def tanh_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('tanh', input=input)
     grad = _rt.grad_array('tanh', grad_output, x)
-    grads = _tanh_vjp(_rt.wide(grad), _rt.wide(x))
+    grads = _rt.blocked(_tanh_vjp, (_rt.wide(grad), _rt.wide(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -472,7 +476,7 @@ def relu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('relu', input=input)
-    out = _relu_forward(_rt.wide(x))
+    out = _rt.blocked(_relu_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -481,7 +485,7 @@ def relu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('relu', input=input)
     grad = _rt.grad_array('relu', grad_output, x)
-    grads = _relu_vjp(_rt.wide(grad), _rt.wide(x))
+    grads = _rt.blocked(_relu_vjp, (_rt.wide(grad), _rt.wide(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -494,7 +498,7 @@ def relu6(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('relu6', input=input)
-    out = _relu6_forward(_rt.wide(x))
+    out = _rt.blocked(_relu6_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -503,7 +507,7 @@ def relu6_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArra
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('relu6', input=input)
     grad = _rt.grad_array('relu6', grad_output, x)
-    grads = _relu6_vjp(_rt.wide(grad), _rt.wide(x))
+    grads = _rt.blocked(_relu6_vjp, (_rt.wide(grad), _rt.wide(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -517,7 +521,7 @@ def leaky_relu(input: ArrayLike, negative_slope: float = 0.01) -> NDArray[numpy.
     """
     x, = _rt.float_arrays('leaky_relu', input=input)
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
-    out = _leaky_relu_forward(_rt.wide(x), negative_slope=_rt.in_dtype(negative_slope, x))
+    out = _rt.blocked(_leaky_relu_forward, (_rt.wide(x),), negative_slope=_rt.in_dtype(negative_slope, x))
     return _rt.like(out, x)
 
 
@@ -527,7 +531,7 @@ def leaky_relu_backward(grad_output: ArrayLike, input: ArrayLike, negative_slope
     x, = _rt.float_arrays('leaky_relu', input=input)
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
     grad = _rt.grad_array('leaky_relu', grad_output, x)
-    grads = _leaky_relu_vjp(_rt.wide(grad), _rt.wide(x), negative_slope=_rt.in_dtype(negative_slope, x))
+    grads = _rt.blocked(_leaky_relu_vjp, (_rt.wide(grad), _rt.wide(x),), negative_slope=_rt.in_dtype(negative_slope, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -543,7 +547,7 @@ def rrelu(input: ArrayLike, lower: float = 0.125, upper: float = 0.3333333333333
     lower = _rt.check_float('rrelu', 'lower', lower, None)
     upper = _rt.check_float('rrelu', 'upper', upper, None)
     _rt.check_relation('rrelu', 'upper', upper, lower <= upper, 'a value >= lower')
-    out = _rrelu_forward(_rt.wide(x), lower=_rt.in_dtype(lower, x), upper=_rt.in_dtype(upper, x))
+    out = _rt.blocked(_rrelu_forward, (_rt.wide(x),), lower=_rt.in_dtype(lower, x), upper=_rt.in_dtype(upper, x))
     return _rt.like(out, x)
 
 
@@ -555,7 +559,7 @@ def rrelu_backward(grad_output: ArrayLike, input: ArrayLike, lower: float = 0.12
     upper = _rt.check_float('rrelu', 'upper', upper, None)
     _rt.check_relation('rrelu', 'upper', upper, lower <= upper, 'a value >= lower')
     grad = _rt.grad_array('rrelu', grad_output, x)
-    grads = _rrelu_vjp(_rt.wide(grad), _rt.wide(x), lower=_rt.in_dtype(lower, x), upper=_rt.in_dtype(upper, x))
+    grads = _rt.blocked(_rrelu_vjp, (_rt.wide(grad), _rt.wide(x),), lower=_rt.in_dtype(lower, x), upper=_rt.in_dtype(upper, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -569,7 +573,7 @@ def elu(input: ArrayLike, alpha: float = 1.0) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('elu', input=input)
     alpha = _rt.check_float('elu', 'alpha', alpha, None)
-    out = _elu_forward(_rt.wide(x), alpha=_rt.in_dtype(alpha, x))
+    out = _rt.blocked(_elu_forward, (_rt.wide(x),), alpha=_rt.in_dtype(alpha, x))
     return _rt.like(out, x)
 
 
@@ -579,7 +583,7 @@ def elu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) -
     x, = _rt.float_arrays('elu', input=input)
     alpha = _rt.check_float('elu', 'alpha', alpha, None)
     grad = _rt.grad_array('elu', grad_output, x)
-    grads = _elu_vjp(_rt.wide(grad), _rt.wide(x), alpha=_rt.in_dtype(alpha, x))
+    grads = _rt.blocked(_elu_vjp, (_rt.wide(grad), _rt.wide(x),), alpha=_rt.in_dtype(alpha, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -592,7 +596,7 @@ def selu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('selu', input=input)
-    out = _selu_forward(_rt.wide(x))
+    out = _rt.blocked(_selu_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -601,7 +605,7 @@ def selu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('selu', input=input)
     grad = _rt.grad_array('selu', grad_output, x)
-    grads = _selu_vjp(_rt.wide(grad), _rt.wide(x))
+    grads = _rt.blocked(_selu_vjp, (_rt.wide(grad), _rt.wide(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -615,7 +619,7 @@ def celu(input: ArrayLike, alpha: float = 1.0) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('celu', input=input)
     alpha = _rt.check_float('celu', 'alpha', alpha, {'exclude': [0.0]})
-    out = _celu_forward(_rt.wide(x), alpha=_rt.in_dtype(alpha, x))
+    out = _rt.blocked(_celu_forward, (_rt.wide(x),), alpha=_rt.in_dtype(alpha, x))
     return _rt.like(out, x)
 
 
@@ -625,7 +629,7 @@ def celu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) 
     x, = _rt.float_arrays('celu', input=input)
     alpha = _rt.check_float('celu', 'alpha', alpha, {'exclude': [0.0]})
     grad = _rt.grad_array('celu', grad_output, x)
-    grads = _celu_vjp(_rt.ext(grad), _rt.ext(x), alpha=_rt.in_dtype(alpha, x))
+    grads = _rt.blocked(_celu_vjp, (_rt.ext(grad), _rt.ext(x),), alpha=_rt.in_dtype(alpha, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -640,9 +644,9 @@ def gelu(input: ArrayLike, approximate: str = 'none') -> NDArray[numpy.floating]
     x, = _rt.float_arrays('gelu', input=input)
     _rt.check_choice('gelu', 'approximate', approximate, ('none', 'tanh'))
     if approximate == 'tanh':
-        out = _gelu_tanh_forward(_rt.ext(x))
+        out = _rt.blocked(_gelu_tanh_forward, (_rt.ext(x),))
     else:
-        out = _gelu_forward(_rt.ext(x))
+        out = _rt.blocked(_gelu_forward, (_rt.ext(x),))
     return _rt.like(out, x)
 
 
@@ -653,9 +657,9 @@ def gelu_backward(grad_output: ArrayLike, input: ArrayLike, approximate: str = '
     _rt.check_choice('gelu', 'approximate', approximate, ('none', 'tanh'))
     grad = _rt.grad_array('gelu', grad_output, x)
     if approximate == 'tanh':
-        grads = _gelu_tanh_vjp(_rt.ext(grad), _rt.ext(x))
+        grads = _rt.blocked(_gelu_tanh_vjp, (_rt.ext(grad), _rt.ext(x),))
     else:
-        grads = _gelu_vjp(_rt.ext(grad), _rt.ext(x))
+        grads = _rt.blocked(_gelu_vjp, (_rt.ext(grad), _rt.ext(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -668,7 +672,7 @@ def silu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('silu', input=input)
-    out = _silu_forward(_rt.wide(x))
+    out = _rt.blocked(_silu_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -677,7 +681,7 @@ def silu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('silu', input=input)
     grad = _rt.grad_array('silu', grad_output, x)
-    grads = _silu_vjp(_rt.ext(grad), _rt.ext(x))
+    grads = _rt.blocked(_silu_vjp, (_rt.ext(grad), _rt.ext(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -690,7 +694,7 @@ def mish(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('mish', input=input)
-    out = _mish_forward(_rt.wide(x))
+    out = _rt.blocked(_mish_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -699,7 +703,7 @@ def mish_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('mish', input=input)
     grad = _rt.grad_array('mish', grad_output, x)
-    grads = _mish_vjp(_rt.ext(grad), _rt.ext(x))
+    grads = _rt.blocked(_mish_vjp, (_rt.ext(grad), _rt.ext(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -714,7 +718,7 @@ def softplus(input: ArrayLike, beta: float = 1.0, threshold: float = 20.0) -> ND
     x, = _rt.float_arrays('softplus', input=input)
     beta = _rt.check_float('softplus', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     threshold = _rt.check_float('softplus', 'threshold', threshold, None)
-    out = _softplus_forward(_rt.wide(x), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
+    out = _rt.blocked(_softplus_forward, (_rt.wide(x),), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
     return _rt.like(out, x)
 
 
@@ -725,7 +729,7 @@ def softplus_backward(grad_output: ArrayLike, input: ArrayLike, beta: float = 1.
     beta = _rt.check_float('softplus', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     threshold = _rt.check_float('softplus', 'threshold', threshold, None)
     grad = _rt.grad_array('softplus', grad_output, x)
-    grads = _softplus_vjp(_rt.wide(grad), _rt.wide(x), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
+    grads = _rt.blocked(_softplus_vjp, (_rt.wide(grad), _rt.wide(x),), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -738,7 +742,7 @@ def softsign(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('softsign', input=input)
-    out = _softsign_forward(_rt.wide(x))
+    out = _rt.blocked(_softsign_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -747,7 +751,7 @@ def softsign_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDA
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('softsign', input=input)
     grad = _rt.grad_array('softsign', grad_output, x)
-    grads = _softsign_vjp(_rt.wide(grad), _rt.wide(x))
+    grads = _rt.blocked(_softsign_vjp, (_rt.wide(grad), _rt.wide(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -763,7 +767,7 @@ def hardtanh(input: ArrayLike, min_val: float = -1.0, max_val: float = 1.0) -> N
     min_val = _rt.check_float('hardtanh', 'min_val', min_val, None)
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
     _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
-    out = _hardtanh_forward(_rt.wide(x), min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
+    out = _rt.blocked(_hardtanh_forward, (_rt.wide(x),), min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
     return _rt.like(out, x)
 
 
@@ -775,7 +779,7 @@ def hardtanh_backward(grad_output: ArrayLike, input: ArrayLike, min_val: float =
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
     _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
     grad = _rt.grad_array('hardtanh', grad_output, x)
-    grads = _hardtanh_vjp(_rt.wide(grad), _rt.wide(x), min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
+    grads = _rt.blocked(_hardtanh_vjp, (_rt.wide(grad), _rt.wide(x),), min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -788,7 +792,7 @@ def hardsigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('hardsigmoid', input=input)
-    out = _hardsigmoid_forward(_rt.wide(x))
+    out = _rt.blocked(_hardsigmoid_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -797,7 +801,7 @@ def hardsigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, 
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('hardsigmoid', input=input)
     grad = _rt.grad_array('hardsigmoid', grad_output, x)
-    grads = _hardsigmoid_vjp(_rt.wide(grad), _rt.wide(x))
+    grads = _rt.blocked(_hardsigmoid_vjp, (_rt.wide(grad), _rt.wide(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -810,7 +814,7 @@ def hardswish(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('hardswish', input=input)
-    out = _hardswish_forward(_rt.wide(x))
+    out = _rt.blocked(_hardswish_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -819,7 +823,7 @@ def hardswish_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, ND
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('hardswish', input=input)
     grad = _rt.grad_array('hardswish', grad_output, x)
-    grads = _hardswish_vjp(_rt.wide(grad), _rt.wide(x))
+    grads = _rt.blocked(_hardswish_vjp, (_rt.wide(grad), _rt.wide(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -832,7 +836,7 @@ def logsigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('logsigmoid', input=input)
-    out = _logsigmoid_forward(_rt.wide(x))
+    out = _rt.blocked(_logsigmoid_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -841,7 +845,7 @@ def logsigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, N
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('logsigmoid', input=input)
     grad = _rt.grad_array('logsigmoid', grad_output, x)
-    grads = _logsigmoid_vjp(_rt.wide(grad), _rt.wide(x))
+    grads = _rt.blocked(_logsigmoid_vjp, (_rt.wide(grad), _rt.wide(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -854,7 +858,7 @@ def tanhshrink(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('tanhshrink', input=input)
-    out = _tanhshrink_forward(_rt.wide(x))
+    out = _rt.blocked(_tanhshrink_forward, (_rt.wide(x),))
     return _rt.like(out, x)
 
 
@@ -863,7 +867,7 @@ def tanhshrink_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, N
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('tanhshrink', input=input)
     grad = _rt.grad_array('tanhshrink', grad_output, x)
-    grads = _tanhshrink_vjp(_rt.wide(grad), _rt.wide(x))
+    grads = _rt.blocked(_tanhshrink_vjp, (_rt.wide(grad), _rt.wide(x),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -877,7 +881,7 @@ def softshrink(input: ArrayLike, lambd: float = 0.5) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('softshrink', input=input)
     lambd = _rt.check_float('softshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    out = _softshrink_forward(_rt.wide(x), lambd=_rt.in_dtype(lambd, x))
+    out = _rt.blocked(_softshrink_forward, (_rt.wide(x),), lambd=_rt.in_dtype(lambd, x))
     return _rt.like(out, x)
 
 
@@ -887,7 +891,7 @@ def softshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float =
     x, = _rt.float_arrays('softshrink', input=input)
     lambd = _rt.check_float('softshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.grad_array('softshrink', grad_output, x)
-    grads = _softshrink_vjp(_rt.wide(grad), _rt.wide(x), lambd=_rt.in_dtype(lambd, x))
+    grads = _rt.blocked(_softshrink_vjp, (_rt.wide(grad), _rt.wide(x),), lambd=_rt.in_dtype(lambd, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -901,7 +905,7 @@ def hardshrink(input: ArrayLike, lambd: float = 0.5) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('hardshrink', input=input)
     lambd = _rt.check_float('hardshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    out = _hardshrink_forward(_rt.wide(x), lambd=_rt.in_dtype(lambd, x))
+    out = _rt.blocked(_hardshrink_forward, (_rt.wide(x),), lambd=_rt.in_dtype(lambd, x))
     return _rt.like(out, x)
 
 
@@ -911,7 +915,7 @@ def hardshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float =
     x, = _rt.float_arrays('hardshrink', input=input)
     lambd = _rt.check_float('hardshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.grad_array('hardshrink', grad_output, x)
-    grads = _hardshrink_vjp(_rt.wide(grad), _rt.wide(x), lambd=_rt.in_dtype(lambd, x))
+    grads = _rt.blocked(_hardshrink_vjp, (_rt.wide(grad), _rt.wide(x),), lambd=_rt.in_dtype(lambd, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -926,7 +930,7 @@ def threshold(input: ArrayLike, threshold: float, value: float) -> NDArray[numpy
     x, = _rt.float_arrays('threshold', input=input)
     threshold = _rt.check_float('threshold', 'threshold', threshold, None)
     value = _rt.check_float('threshold', 'value', value, None)
-    out = _threshold_forward(_rt.wide(x), threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
+    out = _rt.blocked(_threshold_forward, (_rt.wide(x),), threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
     return _rt.like(out, x)
 
 
@@ -937,7 +941,7 @@ def threshold_backward(grad_output: ArrayLike, input: ArrayLike, threshold: floa
     threshold = _rt.check_float('threshold', 'threshold', threshold, None)
     value = _rt.check_float('threshold', 'value', value, None)
     grad = _rt.grad_array('threshold', grad_output, x)
-    grads = _threshold_vjp(_rt.wide(grad), _rt.wide(x), threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
+    grads = _rt.blocked(_threshold_vjp, (_rt.wide(grad), _rt.wide(x),), threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -951,7 +955,7 @@ def prelu(input: ArrayLike, weight: ArrayLike) -> NDArray[numpy.floating]:
     """
     x, weight = _rt.float_arrays('prelu', _channel=('weight',), input=input, weight=weight)
     weight = _rt.channel_broadcast('prelu', 'weight', weight, x)
-    out = _prelu_forward(_rt.wide(x), _rt.wide(weight))
+    out = _rt.blocked(_prelu_forward, (_rt.wide(x), _rt.wide(weight),))
     return _rt.like(out, x)
 
 
@@ -962,7 +966,7 @@ def prelu_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike) 
     weight_shape = weight.shape
     weight = _rt.channel_broadcast('prelu', 'weight', weight, x)
     grad = _rt.grad_array('prelu', grad_output, x)
-    grads = _prelu_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(weight))
+    grads = _rt.blocked(_prelu_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(weight),))
     return {
         'input': _rt.like(grads['input'], x),
         'weight': _rt.channel_reduce(grads['weight'], x, weight_shape),

@@ -92,8 +92,8 @@ def _smooth_l1_loss_vjp(grad, x, y, beta):
         t5 = numpy.greater(beta, t2)
         t6 = numpy.sign(t0)
         return {
-            'input': grad * (numpy.where(t3, numpy.where(t1, 1, -1), numpy.where(t5, t4, t6))),
-            'target': grad * (numpy.where(t3, numpy.where(t1, -1, 1), -numpy.where(t5, t4, t6))),
+            'input': grad * (numpy.where(t3, _rt.table((t1,), (1, -1,)), numpy.where(t5, t4, t6))),
+            'target': grad * (numpy.where(t3, _rt.table((t1,), (-1, 1,)), -numpy.where(t5, t4, t6))),
         }
 
 
@@ -150,7 +150,7 @@ def _binary_cross_entropy_vjp(grad, x, y):
         t0 = x - y
         t1 = 1 - x
         t2 = t1*x
-        t3 = t1**(-1.0)
+        t3 = 1/t1
         return {
             'input': grad * (numpy.where(numpy.less(t2, 9.999999960041972e-13), t0/numpy.maximum(9.999999960041972e-13, t2), t0*t3/x)),
             'target': grad * (-numpy.log(t3*x)),
@@ -167,12 +167,15 @@ def _binary_cross_entropy_with_logits_forward(x, y, p_w):
 def _binary_cross_entropy_with_logits_vjp(grad, x, y, p_w):
     # derivative: declared closed form
     with _rt.quiet():
-        pw0 = _rt.pw((x,), (numpy.greater_equal(x, 0), True,), (lambda x: (1 + numpy.exp(-x))**(-1.0), lambda x: numpy.exp(x)/(numpy.exp(x) + 1),))
-        pw1 = _rt.pw((x,), (numpy.less_equal(x, 0), True,), (lambda x: (numpy.exp(x) + 1)**(-1.0), lambda x: numpy.exp(-x)/(1 + numpy.exp(-x)),))
-        pw2 = _rt.pw((p_w, x), (numpy.equal(p_w, 1), True,), (lambda p_w, x: -x, lambda p_w, x: -p_w*(-numpy.log1p(numpy.exp(-abs(x))) + numpy.minimum(0, x)) - numpy.log1p(numpy.exp(-abs(x))) + numpy.minimum(0, -x),))
+        t0 = numpy.exp(x)
+        t1 = 1/(t0 + 1)
+        t2 = -x
+        t3 = numpy.exp(t2)
+        t4 = 1/(t3 + 1)
+        t5 = numpy.log1p(numpy.exp(-abs(x)))
         return {
-            'input': grad * (-p_w*pw1*y + pw0*(1 - y)),
-            'target': grad * (pw2),
+            'input': grad * (-p_w*y*numpy.where(numpy.less_equal(x, 0), t1, t3*t4) + (1 - y)*numpy.where(numpy.greater_equal(x, 0), t4, t0*t1)),
+            'target': grad * (numpy.where(numpy.equal(p_w, 1), t2, -p_w*(-t5 + numpy.minimum(0, x)) - t5 + numpy.minimum(0, t2))),
         }
 
 
@@ -185,10 +188,9 @@ def _kl_div_forward(x, y):
 def _kl_div_vjp(grad, x, y):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        pw0 = _rt.pw((x, y), (numpy.logical_or.reduce((numpy.isinf(y),numpy.equal(y, 0))), True,), (lambda x, y: numpy.nan, lambda x, y: -x + numpy.log(y) + 1,))
         return {
             'input': grad * (-y),
-            'target': grad * (pw0),
+            'target': grad * (numpy.where(numpy.logical_or.reduce((numpy.isinf(y),numpy.equal(y, 0))), numpy.nan, -x + numpy.log(y) + 1)),
         }
 
 
@@ -226,17 +228,15 @@ def _poisson_nll_loss_vjp(grad, x, y, epsilon):
 def _poisson_nll_loss_full_forward(x, y, epsilon):
     # poisson_nll_loss_full(x) as printed from its definition
     with _rt.quiet():
-        pw0 = _rt.pw((y,), (numpy.greater(y, 1), True,), (lambda y: y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y), lambda y: 0,))
-        return pw0 - x*y + numpy.exp(x)
+        return -x*y + numpy.where(numpy.greater(y, 1), y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y), 0) + numpy.exp(x)
 
 
 def _poisson_nll_loss_full_vjp(grad, x, y, epsilon):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        pw0 = _rt.pw((x, y), (numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))), numpy.equal(y, 1), True,), (lambda x, y: numpy.nan, lambda x, y: -x, lambda x, y: -x + _rt.pw((y,), (numpy.greater(y, 1), True,), (lambda y: numpy.log(y) + ((_rt.L(1)/2))/y, lambda y: 0,)),))
         return {
             'input': grad * (-y + numpy.exp(x)),
-            'target': grad * (pw0),
+            'target': grad * (numpy.where(numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))), numpy.nan, numpy.where(numpy.equal(y, 1), -x, -x + numpy.where(numpy.greater(y, 1), numpy.log(y) + ((_rt.L(1)/2))/y, 0)))),
         }
 
 
@@ -259,17 +259,17 @@ def _poisson_nll_loss_rate_vjp(grad, x, y, epsilon):
 def _poisson_nll_loss_rate_full_forward(x, y, epsilon):
     # poisson_nll_loss_rate_full(x) as printed from its definition
     with _rt.quiet():
-        pw0 = _rt.pw((y,), (numpy.greater(y, 1), True,), (lambda y: y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y), lambda y: 0,))
-        return pw0 + x - y*numpy.log(epsilon + x)
+        return x - y*numpy.log(epsilon + x) + numpy.where(numpy.greater(y, 1), y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y), 0)
 
 
 def _poisson_nll_loss_rate_full_vjp(grad, x, y, epsilon):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        pw0 = _rt.pw((x, y), (numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))), numpy.equal(y, 1), True,), (lambda x, y: numpy.nan, lambda x, y: -numpy.log(epsilon + x), lambda x, y: _rt.pw((y,), (numpy.greater(y, 1), True,), (lambda y: numpy.log(y) + ((_rt.L(1)/2))/y, lambda y: 0,)) - numpy.log(epsilon + x),))
+        t0 = epsilon + x
+        t1 = -numpy.log(t0)
         return {
-            'input': grad * (-y/(epsilon + x) + 1),
-            'target': grad * (pw0),
+            'input': grad * (1 - y/t0),
+            'target': grad * (numpy.where(numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))), numpy.nan, numpy.where(numpy.equal(y, 1), t1, t1 + numpy.where(numpy.greater(y, 1), numpy.log(y) + ((_rt.L(1)/2))/y, 0)))),
         }
 
 
@@ -283,10 +283,10 @@ def _hinge_embedding_loss_vjp(grad, x, y, margin):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = numpy.not_equal(y, 1)
-        t1 = numpy.where(numpy.not_equal(y, -1), 1, 0)
+        t1 = _rt.table((numpy.not_equal(y, -1),), (1, 0,))
         t2 = margin - x
         return {
-            'input': grad * (numpy.where(numpy.equal(margin, x), t1 + numpy.where(t0, -1, 0), numpy.where(numpy.isnan(x), t1, t1 + numpy.where(t0, -numpy.where(numpy.less(t2, 0), 0, numpy.where(numpy.equal(t2, 0), 1/2, 1)), 0)))),
+            'input': grad * (numpy.where(numpy.equal(margin, x), t1 + _rt.table((t0,), (-1, 0,)), numpy.where(numpy.isnan(x), t1, t1 + numpy.where(t0, -_rt.table((numpy.less(t2, 0), numpy.equal(t2, 0),), (0, 1/2, 1,)), 0)))),
         }
 
 
@@ -300,9 +300,10 @@ def _soft_margin_loss_forward(x, y):
 def _soft_margin_loss_vjp(grad, x, y):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
-        pw0 = _rt.pw((x, y), (numpy.logical_and.reduce((numpy.isinf(x*y),numpy.less(x*y, 0))), True,), (lambda x, y: numpy.nan, lambda x, y: -y*_rt.pw((x, y), (numpy.less_equal(x*y, 0), True,), (lambda x, y: (numpy.exp(x*y) + 1)**(-1.0), lambda x, y: numpy.exp(-x*y)/(1 + numpy.exp(-x*y)),)),))
+        t0 = x*y
+        t1 = numpy.exp(-t0)
         return {
-            'input': grad * (pw0),
+            'input': grad * (numpy.where(numpy.logical_and.reduce((numpy.isinf(t0),numpy.less(t0, 0))), numpy.nan, -y*numpy.where(numpy.less_equal(t0, 0), 1/(numpy.exp(t0) + 1), t1/(t1 + 1)))),
         }
 
 
@@ -318,7 +319,7 @@ def _margin_ranking_loss_vjp(grad, x1, x2, y, margin):
         t0 = x1 - x2
         t1 = margin - t0*y
         t2 = numpy.equal(t1, 0)
-        t3 = numpy.where(numpy.greater_equal(t1, 0), 1, 0)
+        t3 = _rt.table((numpy.greater_equal(t1, 0),), (1, 0,))
         t4 = t3*y
         t5 = -t0
         return {
@@ -340,7 +341,7 @@ def _gaussian_nll_loss_vjp(grad, x, y, v, epsilon):
     with _rt.quiet():
         t0 = 2*x - 2*y
         t1 = numpy.maximum(epsilon, v)
-        t2 = t1**(-1.0)
+        t2 = 1/t1
         t3 = ((_rt.L(1)/2))*t2
         t4 = (x - y)**2
         return {
@@ -362,7 +363,7 @@ def _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon):
     with _rt.quiet():
         t0 = 2*x - 2*y
         t1 = numpy.maximum(epsilon, v)
-        t2 = t1**(-1.0)
+        t2 = 1/t1
         t3 = ((_rt.L(1)/2))*t2
         t4 = (x - y)**2
         return {
@@ -379,7 +380,7 @@ def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', weigh
     derivation, conventions and verification.
     """
     x, y = _rt.float_arrays('mse_loss', input=input, target=target)
-    out = _mse_loss_forward(_rt.wide(x), _rt.wide(y))
+    out = _rt.blocked(_mse_loss_forward, (_rt.wide(x), _rt.wide(y),))
     return _rt.reduce_loss('mse_loss', out, x, reduction, weight, 'weight_sum')
 
 
@@ -388,13 +389,13 @@ def mse_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLik
     with respect to each differentiable input, keyed by argument name."""
     x, y = _rt.float_arrays('mse_loss', input=input, target=target)
     grad = _rt.unreduce_grad('mse_loss', grad_output, x, reduction, weight, 'weight_sum')
-    grads = _mse_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y))
+    grads = _rt.blocked(_mse_loss_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),))
     result = {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
     }
     if weight is not None:
-        losses = _mse_loss_forward(_rt.wide(x), _rt.wide(y))
+        losses = _rt.blocked(_mse_loss_forward, (_rt.wide(x), _rt.wide(y),))
         result['weight'] = _rt.loss_weight_grad('mse_loss', grad_output, losses, x, reduction, weight, 'weight_sum')
     return result
 
@@ -406,7 +407,7 @@ def l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', weight
     derivation, conventions and verification.
     """
     x, y = _rt.float_arrays('l1_loss', input=input, target=target)
-    out = _l1_loss_forward(_rt.wide(x), _rt.wide(y))
+    out = _rt.blocked(_l1_loss_forward, (_rt.wide(x), _rt.wide(y),))
     return _rt.reduce_loss('l1_loss', out, x, reduction, weight, 'weight_sum')
 
 
@@ -415,13 +416,13 @@ def l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike
     with respect to each differentiable input, keyed by argument name."""
     x, y = _rt.float_arrays('l1_loss', input=input, target=target)
     grad = _rt.unreduce_grad('l1_loss', grad_output, x, reduction, weight, 'weight_sum')
-    grads = _l1_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y))
+    grads = _rt.blocked(_l1_loss_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),))
     result = {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
     }
     if weight is not None:
-        losses = _l1_loss_forward(_rt.wide(x), _rt.wide(y))
+        losses = _rt.blocked(_l1_loss_forward, (_rt.wide(x), _rt.wide(y),))
         result['weight'] = _rt.loss_weight_grad('l1_loss', grad_output, losses, x, reduction, weight, 'weight_sum')
     return result
 
@@ -435,9 +436,9 @@ def smooth_l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean',
     x, y = _rt.float_arrays('smooth_l1_loss', input=input, target=target)
     beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     if beta == 0.0:
-        out = _smooth_l1_loss_beta0_forward(_rt.wide(x), _rt.wide(y), beta=_rt.in_dtype(beta, x))
+        out = _rt.blocked(_smooth_l1_loss_beta0_forward, (_rt.wide(x), _rt.wide(y),), beta=_rt.in_dtype(beta, x))
     else:
-        out = _smooth_l1_loss_forward(_rt.wide(x), _rt.wide(y), beta=_rt.in_dtype(beta, x))
+        out = _rt.blocked(_smooth_l1_loss_forward, (_rt.wide(x), _rt.wide(y),), beta=_rt.in_dtype(beta, x))
     return _rt.reduce_loss('smooth_l1_loss', out, x, reduction, None)
 
 
@@ -448,9 +449,9 @@ def smooth_l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: Ar
     beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.unreduce_grad('smooth_l1_loss', grad_output, x, reduction, None)
     if beta == 0.0:
-        grads = _smooth_l1_loss_beta0_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), beta=_rt.in_dtype(beta, x))
+        grads = _rt.blocked(_smooth_l1_loss_beta0_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),), beta=_rt.in_dtype(beta, x))
     else:
-        grads = _smooth_l1_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), beta=_rt.in_dtype(beta, x))
+        grads = _rt.blocked(_smooth_l1_loss_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),), beta=_rt.in_dtype(beta, x))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -465,7 +466,7 @@ def huber_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', del
     """
     x, y = _rt.float_arrays('huber_loss', input=input, target=target)
     delta = _rt.check_float('huber_loss', 'delta', delta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
-    out = _huber_loss_forward(_rt.wide(x), _rt.wide(y), delta=_rt.in_dtype(delta, x))
+    out = _rt.blocked(_huber_loss_forward, (_rt.wide(x), _rt.wide(y),), delta=_rt.in_dtype(delta, x))
     return _rt.reduce_loss('huber_loss', out, x, reduction, weight, 'numel')
 
 
@@ -475,13 +476,13 @@ def huber_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayL
     x, y = _rt.float_arrays('huber_loss', input=input, target=target)
     delta = _rt.check_float('huber_loss', 'delta', delta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     grad = _rt.unreduce_grad('huber_loss', grad_output, x, reduction, weight, 'numel')
-    grads = _huber_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), delta=_rt.in_dtype(delta, x))
+    grads = _rt.blocked(_huber_loss_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),), delta=_rt.in_dtype(delta, x))
     result = {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
     }
     if weight is not None:
-        losses = _huber_loss_forward(_rt.wide(x), _rt.wide(y), delta=_rt.in_dtype(delta, x))
+        losses = _rt.blocked(_huber_loss_forward, (_rt.wide(x), _rt.wide(y),), delta=_rt.in_dtype(delta, x))
         result['weight'] = _rt.loss_weight_grad('huber_loss', grad_output, losses, x, reduction, weight, 'numel')
     return result
 
@@ -495,7 +496,7 @@ def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike 
     x, y = _rt.float_arrays('binary_cross_entropy', input=input, target=target)
     _rt.check_domain('binary_cross_entropy', 'input', x, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
     _rt.check_domain('binary_cross_entropy', 'target', y, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
-    out = _binary_cross_entropy_forward(_rt.wide(x), _rt.wide(y))
+    out = _rt.blocked(_binary_cross_entropy_forward, (_rt.wide(x), _rt.wide(y),))
     return _rt.reduce_loss('binary_cross_entropy', out, x, reduction, weight, 'numel', weight_layout='broadcast')
 
 
@@ -506,7 +507,7 @@ def binary_cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, targ
     _rt.check_domain('binary_cross_entropy', 'input', x, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
     _rt.check_domain('binary_cross_entropy', 'target', y, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
     grad = _rt.unreduce_grad('binary_cross_entropy', grad_output, x, reduction, weight, 'numel', weight_layout='broadcast')
-    grads = _binary_cross_entropy_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y))
+    grads = _rt.blocked(_binary_cross_entropy_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -521,7 +522,7 @@ def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike, weight
     """
     x, y = _rt.float_arrays('binary_cross_entropy_with_logits', input=input, target=target)
     p_w = _rt.broadcast_arg('binary_cross_entropy_with_logits', 'pos_weight', pos_weight, x, 'broadcast', 1.0)
-    out = _binary_cross_entropy_with_logits_forward(_rt.wide(x), _rt.wide(y), _rt.wide(p_w))
+    out = _rt.blocked(_binary_cross_entropy_with_logits_forward, (_rt.wide(x), _rt.wide(y), _rt.wide(p_w),))
     return _rt.reduce_loss('binary_cross_entropy_with_logits', out, x, reduction, weight, 'numel', weight_layout='broadcast')
 
 
@@ -531,7 +532,7 @@ def binary_cross_entropy_with_logits_backward(grad_output: ArrayLike, input: Arr
     x, y = _rt.float_arrays('binary_cross_entropy_with_logits', input=input, target=target)
     p_w = _rt.broadcast_arg('binary_cross_entropy_with_logits', 'pos_weight', pos_weight, x, 'broadcast', 1.0)
     grad = _rt.unreduce_grad('binary_cross_entropy_with_logits', grad_output, x, reduction, weight, 'numel', weight_layout='broadcast')
-    grads = _binary_cross_entropy_with_logits_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(p_w))
+    grads = _rt.blocked(_binary_cross_entropy_with_logits_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(p_w),))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -547,9 +548,9 @@ def kl_div(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', log_tar
     x, y = _rt.float_arrays('kl_div', input=input, target=target)
     log_target = _rt.check_bool('kl_div', 'log_target', log_target)
     if log_target:
-        out = _kl_div_log_target_forward(_rt.ext(x), _rt.ext(y))
+        out = _rt.blocked(_kl_div_log_target_forward, (_rt.ext(x), _rt.ext(y),))
     else:
-        out = _kl_div_forward(_rt.ext(x), _rt.ext(y))
+        out = _rt.blocked(_kl_div_forward, (_rt.ext(x), _rt.ext(y),))
     return _rt.reduce_loss('kl_div', out, x, reduction, None, reductions=('none', 'batchmean', 'sum', 'mean'))
 
 
@@ -560,9 +561,9 @@ def kl_div_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike,
     log_target = _rt.check_bool('kl_div', 'log_target', log_target)
     grad = _rt.unreduce_grad('kl_div', grad_output, x, reduction, None, reductions=('none', 'batchmean', 'sum', 'mean'))
     if log_target:
-        grads = _kl_div_log_target_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y))
+        grads = _rt.blocked(_kl_div_log_target_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),))
     else:
-        grads = _kl_div_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y))
+        grads = _rt.blocked(_kl_div_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -580,15 +581,15 @@ def poisson_nll_loss(input: ArrayLike, target: ArrayLike, log_input: bool = True
     full = _rt.check_bool('poisson_nll_loss', 'full', full)
     eps = _rt.check_float('poisson_nll_loss', 'eps', eps, None)
     if log_input and full:
-        out = _poisson_nll_loss_full_forward(_rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
+        out = _rt.blocked(_poisson_nll_loss_full_forward, (_rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
     else:
         if not log_input and not full:
-            out = _poisson_nll_loss_rate_forward(_rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
+            out = _rt.blocked(_poisson_nll_loss_rate_forward, (_rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
         else:
             if not log_input and full:
-                out = _poisson_nll_loss_rate_full_forward(_rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
+                out = _rt.blocked(_poisson_nll_loss_rate_full_forward, (_rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
             else:
-                out = _poisson_nll_loss_forward(_rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
+                out = _rt.blocked(_poisson_nll_loss_forward, (_rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
     return _rt.reduce_loss('poisson_nll_loss', out, x, reduction, None)
 
 
@@ -601,15 +602,15 @@ def poisson_nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: 
     eps = _rt.check_float('poisson_nll_loss', 'eps', eps, None)
     grad = _rt.unreduce_grad('poisson_nll_loss', grad_output, x, reduction, None)
     if log_input and full:
-        grads = _poisson_nll_loss_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
+        grads = _rt.blocked(_poisson_nll_loss_full_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
     else:
         if not log_input and not full:
-            grads = _poisson_nll_loss_rate_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
+            grads = _rt.blocked(_poisson_nll_loss_rate_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
         else:
             if not log_input and full:
-                grads = _poisson_nll_loss_rate_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
+                grads = _rt.blocked(_poisson_nll_loss_rate_full_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
             else:
-                grads = _poisson_nll_loss_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), epsilon=_rt.in_dtype(eps, x))
+                grads = _rt.blocked(_poisson_nll_loss_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
@@ -624,7 +625,7 @@ def hinge_embedding_loss(input: ArrayLike, target: ArrayLike, margin: float = 1.
     """
     x, y = _rt.float_arrays('hinge_embedding_loss', input=input, target=target)
     margin = _rt.check_float('hinge_embedding_loss', 'margin', margin, None)
-    out = _hinge_embedding_loss_forward(_rt.wide(x), _rt.wide(y), margin=_rt.in_dtype(margin, x))
+    out = _rt.blocked(_hinge_embedding_loss_forward, (_rt.wide(x), _rt.wide(y),), margin=_rt.in_dtype(margin, x))
     return _rt.reduce_loss('hinge_embedding_loss', out, x, reduction, None)
 
 
@@ -634,7 +635,7 @@ def hinge_embedding_loss_backward(grad_output: ArrayLike, input: ArrayLike, targ
     x, y = _rt.float_arrays('hinge_embedding_loss', input=input, target=target)
     margin = _rt.check_float('hinge_embedding_loss', 'margin', margin, None)
     grad = _rt.unreduce_grad('hinge_embedding_loss', grad_output, x, reduction, None)
-    grads = _hinge_embedding_loss_vjp(_rt.wide(grad), _rt.wide(x), _rt.wide(y), margin=_rt.in_dtype(margin, x))
+    grads = _rt.blocked(_hinge_embedding_loss_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),), margin=_rt.in_dtype(margin, x))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -647,7 +648,7 @@ def soft_margin_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean
     derivation, conventions and verification.
     """
     x, y = _rt.float_arrays('soft_margin_loss', input=input, target=target)
-    out = _soft_margin_loss_forward(_rt.wide(x), _rt.wide(y))
+    out = _rt.blocked(_soft_margin_loss_forward, (_rt.wide(x), _rt.wide(y),))
     return _rt.reduce_loss('soft_margin_loss', out, x, reduction, None)
 
 
@@ -656,7 +657,7 @@ def soft_margin_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: 
     with respect to each differentiable input, keyed by argument name."""
     x, y = _rt.float_arrays('soft_margin_loss', input=input, target=target)
     grad = _rt.unreduce_grad('soft_margin_loss', grad_output, x, reduction, None)
-    grads = _soft_margin_loss_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y))
+    grads = _rt.blocked(_soft_margin_loss_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),))
     return {
         'input': _rt.like(grads['input'], x),
     }
@@ -670,7 +671,7 @@ def margin_ranking_loss(input1: ArrayLike, input2: ArrayLike, target: ArrayLike,
     """
     x1, x2, y = _rt.float_arrays('margin_ranking_loss', input1=input1, input2=input2, target=target)
     margin = _rt.check_float('margin_ranking_loss', 'margin', margin, None)
-    out = _margin_ranking_loss_forward(_rt.wide(x1), _rt.wide(x2), _rt.wide(y), margin=_rt.in_dtype(margin, x1))
+    out = _rt.blocked(_margin_ranking_loss_forward, (_rt.wide(x1), _rt.wide(x2), _rt.wide(y),), margin=_rt.in_dtype(margin, x1))
     return _rt.reduce_loss('margin_ranking_loss', out, x1, reduction, None)
 
 
@@ -680,7 +681,7 @@ def margin_ranking_loss_backward(grad_output: ArrayLike, input1: ArrayLike, inpu
     x1, x2, y = _rt.float_arrays('margin_ranking_loss', input1=input1, input2=input2, target=target)
     margin = _rt.check_float('margin_ranking_loss', 'margin', margin, None)
     grad = _rt.unreduce_grad('margin_ranking_loss', grad_output, x1, reduction, None)
-    grads = _margin_ranking_loss_vjp(_rt.wide(grad), _rt.wide(x1), _rt.wide(x2), _rt.wide(y), margin=_rt.in_dtype(margin, x1))
+    grads = _rt.blocked(_margin_ranking_loss_vjp, (_rt.wide(grad), _rt.wide(x1), _rt.wide(x2), _rt.wide(y),), margin=_rt.in_dtype(margin, x1))
     return {
         'input1': _rt.like(grads['input1'], x1),
         'input2': _rt.like(grads['input2'], x1),
@@ -700,9 +701,9 @@ def gaussian_nll_loss(input: ArrayLike, target: ArrayLike, var: ArrayLike, full:
     full = _rt.check_bool('gaussian_nll_loss', 'full', full)
     eps = _rt.check_float('gaussian_nll_loss', 'eps', eps, None)
     if full:
-        out = _gaussian_nll_loss_full_forward(_rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=_rt.in_dtype(eps, x))
+        out = _rt.blocked(_gaussian_nll_loss_full_forward, (_rt.ext(x), _rt.ext(y), _rt.ext(v),), epsilon=_rt.in_dtype(eps, x))
     else:
-        out = _gaussian_nll_loss_forward(_rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=_rt.in_dtype(eps, x))
+        out = _rt.blocked(_gaussian_nll_loss_forward, (_rt.ext(x), _rt.ext(y), _rt.ext(v),), epsilon=_rt.in_dtype(eps, x))
     return _rt.reduce_loss('gaussian_nll_loss', out, x, reduction, None)
 
 
@@ -716,9 +717,9 @@ def gaussian_nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target:
     eps = _rt.check_float('gaussian_nll_loss', 'eps', eps, None)
     grad = _rt.unreduce_grad('gaussian_nll_loss', grad_output, x, reduction, None)
     if full:
-        grads = _gaussian_nll_loss_full_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=_rt.in_dtype(eps, x))
+        grads = _rt.blocked(_gaussian_nll_loss_full_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v),), epsilon=_rt.in_dtype(eps, x))
     else:
-        grads = _gaussian_nll_loss_vjp(_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v), epsilon=_rt.in_dtype(eps, x))
+        grads = _rt.blocked(_gaussian_nll_loss_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v),), epsilon=_rt.in_dtype(eps, x))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
