@@ -183,28 +183,44 @@ def sweep(domain: str, dtype: str, kinks: list[float]) -> np.ndarray:
         return _sweep(domain, np.float64 if dtype == "float64" else np.float32, kinks)
 
 
+def _ln(v: float) -> float:
+    """log, correctly rounded: NumPy's log picks a SIMD kernel by CPU (AVX-512 and AVX2 differ
+    in the last bit), and the sweep, hence the stored truths' fingerprints, must not."""
+    with mpmath.workprec(160):
+        return float(mpmath.log(mpmath.mpf(v)))
+
+
+def _geomspace(a: float, b: float, n: int) -> list[float]:
+    """``n`` points from ``a`` to ``b`` (both > 0) in geometric progression, each correctly
+    rounded (numpy.geomspace's digits depend on the CPU's SIMD kernels, see ``_ln``)."""
+    with mpmath.workprec(160):
+        la, lb = mpmath.log(mpmath.mpf(a)), mpmath.log(mpmath.mpf(b))
+        inner = [float(mpmath.exp(la + (lb - la) * i / (n - 1))) for i in range(1, n - 1)]
+    return [a, *inner, b]
+
+
 def _sweep(domain: str, dt: Any, kinks: list[float]) -> np.ndarray:
     fi = np.finfo(dt)
     tiny_sub = float(np.nextafter(dt(0), dt(1)))
     big = float(fi.max)
     # exp's edges in this dtype: where e^x overflows, turns subnormal, and underflows to 0
-    edges = [np.log(big), np.log(float(fi.tiny)), np.log(tiny_sub)]
+    edges = [_ln(big), _ln(float(fi.tiny)), _ln(tiny_sub)]
     pts: list[float] = []
     if domain == "real":
         pts += list(np.linspace(-10.0, 10.0, 201))
-        mags = np.geomspace(tiny_sub, big, 90)
+        mags = _geomspace(tiny_sub, big, 90)
         pts += [float(s * m) for m in mags for s in (1.0, -1.0)]
         pts += _near([0.0, -0.0, tiny_sub, -tiny_sub, float(fi.tiny), -float(fi.tiny), big, -big], dt, 1)
         pts += _near([s * e for e in edges for s in (1.0, -1.0)], dt, 2)
         pts += _near(kinks, dt, 3)
     elif domain == "unit":
         pts += list(np.linspace(0.0, 1.0, 101))
-        small = np.geomspace(tiny_sub, 0.5, 70)
+        small = _geomspace(tiny_sub, 0.5, 70)
         pts += [float(m) for m in small] + [float(1.0 - m) for m in small]
         pts += _near([0.0, 1.0, 0.5], dt, 3) + _near(kinks, dt, 3)
     elif domain in ("positive", "nonneg"):
         pts += list(np.linspace(0.0, 10.0, 101)[1:])
-        pts += [float(m) for m in np.geomspace(tiny_sub, big, 120)]
+        pts += [float(m) for m in _geomspace(tiny_sub, big, 120)]
         pts += _near([tiny_sub, float(fi.tiny), 1.0, big], dt, 2) + _near([e for e in edges if e > 0], dt, 2)
         pts += _near([k for k in kinks if k > 0], dt, 3)
         if domain == "nonneg":
@@ -221,8 +237,11 @@ def _sweep(domain: str, dt: Any, kinks: list[float]) -> np.ndarray:
         arr = arr[(arr >= 0) & (arr <= 1)]
     if domain == "positive":
         arr = arr[arr > 0]
-    # np.unique merges -0.0 with 0.0; keep both zeros where the domain has them
+    # np.unique merges -0.0 with 0.0 and keeps whichever came first, which follows the order
+    # SymPy happened to list the kinks in (set order, so per process): the merged zero is +0,
+    # and -0.0 comes back only where the domain has it
     out = np.unique(arr)
+    out[out == 0] = 0.0
     if domain == "real":
         out = np.concatenate([out, np.array([-0.0], dtype=dt)])
     return out

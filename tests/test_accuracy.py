@@ -11,6 +11,7 @@ neighbourhood of a zero.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -69,3 +70,28 @@ def test_extended_precision_is_declared_only_where_float64_misses(monkeypatch: p
             if not any(accuracy.violations([e]) for e in mine):
                 missing.append(f"{name}: {kernel}")
     assert missing == [], f"declared extended but within bounds in float64: {missing}"
+
+
+def test_the_sweep_is_the_same_in_every_process() -> None:
+    # The stored truths are keyed by a fingerprint of the swept points; points that depend on
+    # the process (the order SymPy lists a set in, under hash randomisation) or on the CPU
+    # (NumPy's SIMD log and power) make `derivations check` fail on the next machine.
+    import subprocess
+    import sys
+
+    code = ("import hashlib; from derivations import oracle; "
+            "print(hashlib.sha256(''.join(oracle.fingerprint(c) for c in oracle.configs()).encode()).hexdigest())")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(seen) == 1, seen
+
+
+def test_the_sweep_uses_no_simd_transcendentals() -> None:
+    # The CPU half of the above: NumPy's log/exp/power pick AVX-512 or AVX2 kernels whose last
+    # bits differ, so the sweep computes its logarithmic points with mpmath, correctly rounded.
+    import inspect
+
+    from derivations import oracle
+
+    src = inspect.getsource(oracle._sweep)
+    assert not any(f"np.{f}(" in src for f in ("log", "exp", "geomspace", "logspace", "power")), src
