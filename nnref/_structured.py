@@ -210,9 +210,11 @@ class _ClassProblem:
                 grad = numpy.zeros(self.x.shape, dtype=numpy.result_type(self.x, g))
                 numpy.put_along_axis(grad, self.index, -self.target_weight * g, self.axis)
             else:
+                # the target entry w_y·(p_y − 1) as w_y·expm1(log p_y): p_y − 1 cancels as p_y → 1
+                # (a confident, correct prediction), expm1 of the accurate log-probability does not
+                hit = self.target_weight * numpy.expm1(numpy.take_along_axis(logp, self.index, self.axis))
                 a = numpy.exp(logp, out=logp)
                 numpy.multiply(self.target_weight, a, out=a)  # sg·e^out, sg = Σ_c w_c t_c = w_y
-                hit = -self.target_weight + numpy.take_along_axis(a, self.index, self.axis)
                 numpy.put_along_axis(a, self.index, hit, self.axis)
                 grad = numpy.multiply(g, a, out=a if a.dtype == numpy.result_type(g, a) else None)
             numpy.copyto(grad, 0, where=~self.keep)  # not a product: g is NaN there when 'mean' divides by 0

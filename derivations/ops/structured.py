@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
 
 from ..spec import Arg, Convention, Param, Step, StructuredOp, Tol
 
@@ -74,10 +75,19 @@ def _cosine_def(arrs: dict[str, np.ndarray], axis: int) -> np.ndarray:
     return f(cs, yy)
 
 
+# log Σ_j e^{x_j − m} = log1p(Σ_{x_j < m} e^{x_j − m} + k − 1), k the number of entries equal
+# to m: the 1 that the maximum contributes is taken out of the sum, so a dominant entry's
+# log-probability −log1p(tiny) keeps its digits (log(1 + tiny) rounds to 0).
+# (k − 1 is its own step: SymPy orders a sum's terms itself, and k + sl − 1 would round sl away.)
+k, sl, gr, d, ties, hit = sp.symbols("k sl gr d ties hit", real=True)
 _log_softmax_forward = (
     Step("m", x, reduce="max"),
-    Step("s", sp.exp(x - m), reduce="sum"),
-    Step("out", x - m - sp.log(s)),
+    Step("sl", sp.Piecewise((sp.exp(x - m), x < m), (0, True)), reduce="sum"),
+    # e^{x − m} = 1 at a maximal entry; summed as such so that a row whose maximum is +inf
+    # gets e^{inf − inf} = NaN throughout, as the sum over every entry gives (and torch).
+    Step("k", sp.Piecewise((sp.exp(x - m), sp.Eq(x, m)), (0, True)), reduce="sum"),
+    Step("ties", k - 1),
+    Step("out", x - m - log1p(sl + ties)),
 )
 
 OPS: list[StructuredOp] = [
@@ -90,8 +100,14 @@ OPS: list[StructuredOp] = [
         definition=_softmax_def,
         forward=(Step("m", x, reduce="max"), Step("e", sp.exp(x - m)), Step("s", e, reduce="sum"),
                  Step("out", e / s)),
+        # p·(g − ⟨g, p⟩) = p·(d − ⟨d, p⟩) with d = g − g_r for any g_r (Σ p = 1): g_r, the
+        # largest g among the row's maximal entries (an entry of g, so no rounding), makes d small
+        # where g is nearly constant, and the difference keeps the digits that ⟨g, p⟩'s
+        # rounding would take.
         vjp=(Step("m", x, reduce="max"), Step("e", sp.exp(x - m)), Step("s", e, reduce="sum"),
-             Step("p", e / s), Step("gp", g * p, reduce="sum"), Step("grad_input", p * (g - gp))),
+             Step("p", e / s), Step("gr", sp.Piecewise((g, sp.Eq(x, m)), (-sp.oo, True)), reduce="max"),
+             Step("d", g - gr),
+             Step("gp", d * p, reduce="sum"), Step("grad_input", p * (d - gp))),
         instances=({"x": (3,)}, {"x": (2, 3)}, {"x": (1,)}),
         closed_forms=((r"\frac{\partial \langle g, p\rangle}{\partial x_i} = p_i\,(g_i - \textstyle\sum_j g_j p_j)",
                        "the vector-Jacobian product of softmax"),),
@@ -152,8 +168,11 @@ OPS: list[StructuredOp] = [
         definition=_class_loss_def,
         forward=_log_softmax_forward + (Step("out", sp.Piecewise((0, sp.Eq(t, 0)), (-cw * t * out, True)),
                                              reduce="sum"),),
+        # At a one-hot target entry (w·t = Σ w t) the gradient w·(p − 1) cancels as p → 1 (a
+        # confident right answer); there it is w·expm1(log p), equal and without cancellation.
         vjp=_log_softmax_forward + (Step("sg", cw * t, reduce="sum"), Step("st", t, reduce="sum"),
-                                    Step("grad_input", sp.Piecewise((0, sp.Eq(st, 0)),
+                                    Step("hit", sg * expm1(out)),
+                                    Step("grad_input", sp.Piecewise((0, sp.Eq(st, 0)), (g * hit, sp.Eq(cw * t, sg)),
                                                                     (g * (sp.exp(out) * sg - cw * t), True))),
                                     Step("grad_target", -g * cw * out)),
         instances=({"x": (2, 3), "target": (2, 3), "class_weight": (1, 3)},

@@ -26,8 +26,10 @@ def _softmax_vjp(g, x, axis):
         e = numpy.exp(-m + x)
         s = _rt.sum_along(e, axis)
         p = e/s
-        gp = _rt.sum_along(g*p, axis)
-        grad_input = p*(g - gp)
+        gr = _rt.max_along(numpy.where(numpy.equal(m, x), g, -numpy.inf), axis)
+        d = g - gr
+        gp = _rt.sum_along(d*p, axis)
+        grad_input = p*(d - gp)
         return {
             'input': grad_input,
         }
@@ -36,16 +38,20 @@ def _softmax_vjp(g, x, axis):
 def _log_softmax_forward(x, axis):
     with _rt.quiet():
         m = _rt.max_along(x, axis)
-        s = _rt.sum_along(numpy.exp(-m + x), axis)
-        out = -m + x - numpy.log(s)
+        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), numpy.exp(-m + x), 0), axis)
+        k = _rt.sum_along(numpy.where(numpy.equal(m, x), numpy.exp(-m + x), 0), axis)
+        ties = k - 1
+        out = -m + x - numpy.log1p(sl + ties)
         return out
 
 
 def _log_softmax_vjp(g, x, axis):
     with _rt.quiet():
         m = _rt.max_along(x, axis)
-        s = _rt.sum_along(numpy.exp(-m + x), axis)
-        out = -m + x - numpy.log(s)
+        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), numpy.exp(-m + x), 0), axis)
+        k = _rt.sum_along(numpy.where(numpy.equal(m, x), numpy.exp(-m + x), 0), axis)
+        ties = k - 1
+        out = -m + x - numpy.log1p(sl + ties)
         sg = _rt.sum_along(g, axis)
         grad_input = g - sg*numpy.exp(out)
         return {
@@ -75,8 +81,10 @@ def _linear_vjp(g, x, weight, bias, axis):
 def _cross_entropy_forward(x, target, class_weight, axis):
     with _rt.quiet():
         m = _rt.max_along(x, axis)
-        s = _rt.sum_along(numpy.exp(-m + x), axis)
-        out = -m + x - numpy.log(s)
+        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), numpy.exp(-m + x), 0), axis)
+        k = _rt.sum_along(numpy.where(numpy.equal(m, x), numpy.exp(-m + x), 0), axis)
+        ties = k - 1
+        out = -m + x - numpy.log1p(sl + ties)
         out = _rt.sum_along(numpy.where(numpy.equal(target, 0), 0, -class_weight*out*target), axis)
         return out
 
@@ -84,11 +92,14 @@ def _cross_entropy_forward(x, target, class_weight, axis):
 def _cross_entropy_vjp(g, x, target, class_weight, axis):
     with _rt.quiet():
         m = _rt.max_along(x, axis)
-        s = _rt.sum_along(numpy.exp(-m + x), axis)
-        out = -m + x - numpy.log(s)
+        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), numpy.exp(-m + x), 0), axis)
+        k = _rt.sum_along(numpy.where(numpy.equal(m, x), numpy.exp(-m + x), 0), axis)
+        ties = k - 1
+        out = -m + x - numpy.log1p(sl + ties)
         sg = _rt.sum_along(class_weight*target, axis)
         st = _rt.sum_along(target, axis)
-        grad_input = numpy.where(numpy.equal(st, 0), 0, g*(-class_weight*target + sg*numpy.exp(out)))
+        hit = sg*numpy.expm1(out)
+        grad_input = numpy.where(numpy.equal(st, 0), 0, numpy.where(numpy.equal(sg, class_weight*target), g*hit, g*(-class_weight*target + sg*numpy.exp(out))))
         grad_target = -class_weight*g*out
         return {
             'input': grad_input,
