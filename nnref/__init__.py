@@ -17,8 +17,8 @@ from ._generated import losses as _losses
 from ._generated.activations import *  # noqa: F403
 from ._generated.losses import *  # noqa: F403
 from ._pool import *  # noqa: F403
-from ._regularisation import *  # noqa: F403
 from ._registry import Op, all_ops, get_op
+from ._regularisation import *  # noqa: F403
 from ._runtime import NNRefError
 from ._structured import *  # noqa: F403
 
