@@ -23,7 +23,7 @@ from pathlib import Path
 
 from derivations.registry import FAMILIES, family_ops
 
-from . import conv, networks_page, pool
+from . import conv, networks_page, pool, worked
 from .accuracy import render_accuracy
 from .conformance import render_conformance
 from .conventions import render_conventions
@@ -37,7 +37,7 @@ from .verification_page import render_verification
 from .worked import render_worked_examples
 
 # Pictures drawn by the pages of their own (beyond one plot per op), to keep when pruning.
-EXTRA_PLOTS = (conv.DRAWN, pool.DRAWN, networks_page.DRAWN)
+EXTRA_PLOTS = (conv.DRAWN, pool.DRAWN, networks_page.DRAWN, worked.DRAWN)
 
 
 def write_page(name: str, text: str) -> None:
