@@ -172,3 +172,19 @@ def test_identities_are_proved() -> None:
 
     proofs = prove_regularisation()
     assert len(proofs) == 5 and all(p.holds for p in proofs), [p for p in proofs if not p.holds]
+
+
+def test_cli_lists_the_new_functions_with_their_parameters() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "nnref", "ops", "--json"], capture_output=True, text=True, check=True)
+    listed = {e["name"]: e for e in json.loads(out.stdout)}
+    params = {name: [(p["name"], p["default"]) for p in listed[name]["params"]] for name in
+              ("dropout", "l2_penalty", "receptive_field", "linear_parameter_count", "conv_parameter_count")}
+    assert params["dropout"] == [("p", 0.5), ("training", True), ("rng", None), ("mask", None)]
+    assert params["l2_penalty"] == [("weight_decay", 0.0)]
+    assert params["receptive_field"] == [("layers", None)]
+    assert params["conv_parameter_count"] == [("in_channels", None), ("out_channels", None), ("kernel_size", None),
+                                              ("groups", 1), ("bias", True)]
+    assert listed["dropout"]["backward"] == "nnref.dropout_backward" and listed["dropout"]["crosscheck"] == "mask"
