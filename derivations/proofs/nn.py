@@ -102,14 +102,21 @@ def fruit_gradient(kind: str) -> tuple[dict[str, sp.Matrix], dict[str, sp.Matrix
     return whole, chained, at
 
 
-def _same_where_active(whole: dict[str, sp.Matrix], chained: dict[str, sp.Matrix]) -> bool:
-    """Equal as functions on the region where both hidden units are active (z1 > 0, E3's region;
-    the derivative of the loss there has no kink), checked by replacing relu by the identity."""
+def _same_in_every_region(whole: dict[str, sp.Matrix], chained: dict[str, sp.Matrix]) -> bool:
+    """Equal as functions in each of the four regions the hidden units' signs cut the weights'
+    space into (each unit on, z1 > 0, or off, z1 <= 0, where nnref's relu'(0) = 0 applies): in each,
+    every relu and relu' is replaced by its branch there and the difference simplifies to 0."""
+    s = fruit_symbols()
+    z1 = list(s["W1"] * s["x"] + s["b1"])
     ok = True
-    for name in whole:
-        for a, b in zip(whole[name], chained[name]):
-            diff = (a - b).replace(sp.Piecewise, lambda *pairs: pairs[-1][0])
-            ok = ok and sp.simplify(diff) == 0
+    for on in ((True, True), (True, False), (False, True), (False, False)):
+        def branch(*pairs: Any, on: tuple[bool, bool] = on) -> sp.Expr:
+            unit = next(i for i in range(2) if sp.simplify(pairs[0][1].lhs - z1[i]) == 0)
+            return pairs[-1][0] if on[unit] else pairs[0][0]
+
+        for name in whole:
+            for a, b in zip(whole[name], chained[name]):
+                ok = ok and sp.simplify((a - b).replace(sp.Piecewise, branch)) == 0
     return ok
 
 
@@ -127,7 +134,7 @@ def fruit_nnref(kind: str) -> dict[str, np.ndarray]:
 
 def prove_fruit(kind: str) -> list[NetProof]:
     whole, chained, at = fruit_gradient(kind)
-    same = _same_where_active(whole, chained)
+    same = _same_in_every_region(whole, chained)
     got = fruit_nnref(kind)
     worst = 0.0
     for name in whole:
@@ -136,7 +143,7 @@ def prove_fruit(kind: str) -> list[NetProof]:
     label = {"mse": "MSE", "bce": "binary cross-entropy"}[kind]
     return [NetProof(f"E3 with {label}: SymPy's gradient of the whole loss equals the chained VJPs (loss → sigmoid →"
                      " linear → relu → linear) for all nine weights", same,
-                     "symbolic, on the region where both hidden units are active (E3's)"),
+                     "symbolic, in each of the four regions the two hidden units' signs define"),
             NetProof(f"E3 with {label}: nnref.nn's gradient equals the exact one at E3's numbers", worst < 1e-14,
                      f"largest relative difference {worst:.1e} (float64 rounding; bound 1e-14)")]
 
