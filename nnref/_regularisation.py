@@ -63,10 +63,11 @@ def _args(op: str, input: Any, p: Any, training: Any) -> tuple[Array, float, boo
 
 
 def _scale(p: float, x: Array) -> Any:
-    # torch's CPU dropout divides its 0/1 noise by 1 - p in the input's dtype: the scale is
-    # rounded to that dtype once, before the product, and so it is here.
-    one = x.dtype.type(1)
-    return one / x.dtype.type(1.0 - p)
+    # torch's CPU dropout divides its 0/1 noise by 1 - p in the input's arithmetic type (float for
+    # float16 and float32, double for float64), then rounds to the input's dtype: the scale is
+    # rounded once, before the product, and so it is here.
+    work = numpy.float64 if x.dtype == numpy.float64 else numpy.float32
+    return x.dtype.type(work(1) / work(1.0 - p))
 
 
 def dropout(input: ArrayLike, p: float = 0.5, training: bool = True, *, rng: Any = None,
