@@ -79,6 +79,8 @@ def dropout(input: ArrayLike, p: float = 0.5, training: bool = True, *, rng: Any
     copy of the input.  Pass the same mask to dropout_backward.
     """
     x, p, training = _args("dropout", input, p, training)
+    if rng is not None:
+        rng = _rng("dropout", rng)
     if mask is not None:
         mask = _check_mask("dropout", mask, x)
     if not training:
