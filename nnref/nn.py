@@ -47,6 +47,10 @@ class Layer:
     def init(self, rng: numpy.random.Generator, dtype: Any) -> Params:
         return {}
 
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """The name and shape of every parameter this layer takes."""
+        return {}
+
     def forward(self, params: Params, x: Array) -> tuple[Array, Any]:
         raise NotImplementedError
 
@@ -66,6 +70,10 @@ class Linear(Layer):
     in_features: int
     out_features: int
     bias: bool = True
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        out = {"weight": (self.out_features, self.in_features)}
+        return out | ({"bias": (self.out_features,)} if self.bias else {})
 
     def init(self, rng: numpy.random.Generator, dtype: Any) -> Params:
         out = {"weight": _torch_default((self.out_features, self.in_features), self.in_features, rng, dtype)}
@@ -93,6 +101,10 @@ class Conv1d(Layer):
 
     def _kw(self) -> dict[str, int]:
         return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        out = {"weight": (self.out_channels, self.in_channels, self.kernel_size)}
+        return out | ({"bias": (self.out_channels,)} if self.bias else {})
 
     def init(self, rng: numpy.random.Generator, dtype: Any) -> Params:
         fan_in = self.in_channels * self.kernel_size
@@ -187,8 +199,28 @@ class Sequential(Layer):
             raise NNRefError(f"Sequential.init: rng: expected a numpy.random.Generator, got {type(rng).__name__}")
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.init(rng, dtype).items()}
 
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.shapes().items()}
+
+    def check(self, params: Any) -> Params:
+        """``params`` as this network needs them: a dict with exactly its parameter names, each a
+        floating-point array of the right shape."""
+        want = self.shapes()
+        if not isinstance(params, dict) or set(params) != set(want):
+            got = sorted(params) if isinstance(params, dict) else type(params).__name__
+            raise NNRefError(f"Sequential: params: expected a dict with the names {sorted(want)}, got {got}")
+        for name, shape in want.items():
+            arr = params[name]
+            if not isinstance(arr, numpy.ndarray) or arr.dtype.kind != "f" or arr.shape != shape:
+                got = f"array of dtype {arr.dtype} and shape {arr.shape}" if isinstance(arr, numpy.ndarray) \
+                    else type(arr).__name__
+                raise NNRefError(f"Sequential: params[{name!r}]: expected a floating-point array of shape {shape},"
+                                 f" got {got}")
+        return params
+
     def forward(self, params: Params, x: Any) -> tuple[Array, Any]:
         """The output, and the tape: each layer's saved inputs, in order."""
+        self.check(params)
         tape = []
         x = numpy.asarray(x)
         for i, layer in enumerate(self.layers):
@@ -214,6 +246,9 @@ class Residual(Layer):
 
     def __init__(self, *layers: Layer) -> None:
         self.body = Sequential(*layers)
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {f"body.{k}": v for k, v in self.body.shapes().items()}
 
     def init(self, rng: numpy.random.Generator, dtype: Any) -> Params:
         return {f"body.{k}": v for k, v in self.body.init(rng, dtype).items()}

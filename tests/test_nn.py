@@ -244,6 +244,7 @@ def test_training_matches_torch_at_every_step(run: str) -> None:
 def test_parameter_count_matches_torch() -> None:
     for net in (fruit()[0], residual_mlp(), mnist1d_cnn()):
         params = net.init(np.random.default_rng(0))
+        assert {k: v.shape for k, v in params.items()} == net.shapes()
         assert nn.parameter_count(params) == sum(p.numel() for p in torch_model(net, params).parameters())
 
 
@@ -253,6 +254,11 @@ def test_errors_name_the_argument() -> None:
         nn.loss_and_grad(net, fruit()[1], np.ones((1, 2)), np.ones((1, 1)), "hinge")
     with pytest.raises(nnref.NNRefError, match=r"layers\[1\]: expected an nnref.nn layer, got int"):
         nn.Sequential(nn.ReLU(), 3)  # type: ignore[arg-type]
+    with pytest.raises(nnref.NNRefError, match=r"params: expected a dict with the names .*got \['0.weight'\]"):
+        nn.loss_and_grad(net, {"0.weight": np.ones((2, 2))}, np.ones((1, 2)), np.ones((1, 1)), "mse_loss")
+    bad_shape = fruit()[1] | {"2.weight": np.ones((2, 1))}
+    with pytest.raises(nnref.NNRefError, match=r"params\['2.weight'\]: expected .* shape \(1, 2\), got .*\(2, 1\)"):
+        nn.loss_and_grad(net, bad_shape, np.ones((1, 2)), np.ones((1, 1)), "mse_loss")
     with pytest.raises(nnref.NNRefError, match="Residual: body: expected an output of the input's shape"):
         bad = nn.Sequential(nn.Residual(nn.Linear(2, 3)))
         bad.forward(bad.init(np.random.default_rng(0)), np.ones((1, 2)))
