@@ -37,7 +37,7 @@ def draw_curves(runs: dict[str, Any], path: Path) -> None:
         ax.set_yscale("log")
         ax.set_title(f"{name} (max rel. diff {run['max_rel']:.0e})", fontsize=8)
         ax.set_xlabel("step", fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(which="both", labelsize=7)
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("binary cross-entropy", fontsize=8)
     fig.tight_layout()

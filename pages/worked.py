@@ -87,7 +87,7 @@ def draw_e3_training(path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel(f"step (SGD, η = {E3_ETA})", fontsize=8)
     ax.set_ylabel("loss on E3's example", fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(which="both", labelsize=7)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
