@@ -25,6 +25,8 @@ generate: $(STAMP)
 verify: generate
 	@echo "==> [verify] proofs, conventions and the cross-check against torch autograd"
 	$(PYTEST) tests/test_symbolic.py tests/test_crosscheck.py
+	@echo "==> [verify] dropout through torch's mask, whole networks and training runs against torch"
+	$(PYTEST) tests/test_regularisation.py tests/test_nn.py
 
 docs: $(STAMP)
 	@echo "==> [docs] pages, plots and results -> docs/"

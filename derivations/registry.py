@@ -8,7 +8,7 @@ in each list.  Imports: the descriptions and the schema; nothing that prints or 
 
 from __future__ import annotations
 
-from .ops import activations, conv, init, losses, optim, pool, structured
+from .ops import activations, conv, init, losses, optim, pool, receptive, regularisation, structured
 from .spec import Family, Module, OpRecord
 
 MODULES: tuple[Module, ...] = (
@@ -19,6 +19,8 @@ MODULES: tuple[Module, ...] = (
     Module("pool", tuple(pool.OPS)),
     Module("init", tuple(init.OPS), namespace="init"),
     Module("optim", tuple(optim.OPS), namespace="optim"),
+    Module("regularisation", tuple(regularisation.OPS)),
+    Module("receptive", tuple(receptive.OPS)),
 )
 
 FAMILIES: tuple[Family, ...] = (
@@ -29,6 +31,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("pooling", "pooling.md", "Pooling"),
     Family("init", "init.md", "Initialisation"),
     Family("optim", "optim.md", "Optimizers"),
+    Family("regularisation", "regularisation.md", "Regularisation"),
+    Family("receptive", "receptive-fields.md", "Receptive fields and sizes"),
 )
 
 

@@ -544,7 +544,9 @@ class OpRecord(Protocol):
       on drawn inputs: tests/test_crosscheck.py and the convention and special-value tests),
       ``"distribution"`` (initialisation: torch's bound or std, and the sample's law),
       ``"trajectory"`` (optimizers: whole runs against torch.optim), ``"mask"`` (dropout:
-      torch's own draw of the mask, reused).
+      torch's own draw of the mask, reused), ``"penalty"`` (the L2 penalty against torch
+      autograd of the same sum), ``"backprop"`` (receptive fields and parameter counts:
+      measured by back-propagation through conv and pool, and against torch's modules).
     """
 
     name: str

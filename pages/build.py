@@ -9,7 +9,8 @@ inside ``$...$`` / ``$$...$$`` or code; ``check_prose`` refuses a page that brea
 
 Owns: ``main`` (the order pages are written in, stale plots removed) and ``write_page``.
 Imports: ``derivations.registry`` and every page module (``.family``, ``.home``,
-``.conventions``, ``.conformance``, ``.worked``, ``.verification_page``) with the helpers
+``.conventions``, ``.conformance``, ``.worked``, ``.verification_page``,
+``.networks_page``) with the helpers
 ``.jobs``, ``.markup``, ``.paths``, ``.verification``; no page module imports this one.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from derivations.registry import FAMILIES, family_ops
 
-from . import conv, pool
+from . import conv, networks_page, pool, worked
 from .accuracy import render_accuracy
 from .conformance import render_conformance
 from .conventions import render_conventions
@@ -36,7 +37,7 @@ from .verification_page import render_verification
 from .worked import render_worked_examples
 
 # Pictures drawn by the pages of their own (beyond one plot per op), to keep when pruning.
-EXTRA_PLOTS = (conv.DRAWN, pool.DRAWN)
+EXTRA_PLOTS = (conv.DRAWN, pool.DRAWN, networks_page.DRAWN, worked.DRAWN)
 
 
 def write_page(name: str, text: str) -> None:
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     for stale in before - drawn:
         stale.unlink()
     for page, render in (("index.md", render_index), ("conventions.md", render_conventions),
-                         ("conformance.md", render_conformance), ("worked-examples.md", render_worked_examples)):
+                         ("conformance.md", render_conformance), ("worked-examples.md", render_worked_examples),
+                         ("networks.md", networks_page.render_networks)):
         write_page(page, render())
         print(f"  page {page}")
     write_page("verification.md", render_verification(data))

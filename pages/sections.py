@@ -3,11 +3,12 @@ generated code, variants and verification.
 
 Owns: ``render_op_section`` and ``RENDERERS``, keyed by ``op.renderer``: the formula and
 derivation of the "pointwise" and "structured" sections, and the pages of their own that
-"conv", "pool", "init" and "optim" records get; templates ``op_section.md.j2``, ``op_definition.md.j2``,
-``op_body.md.j2``, ``pointwise_derivation.md.j2`` and ``structured_derivation.md.j2``.
-Imports: SymPy, ``derivations`` (registry, derive, spec), ``.conv``, ``.pool``, ``.init_page``,
-``.optim_page``, ``.jobs``, ``.kernels``, ``.latex``, ``.markup``, ``.plots``, ``.tables``,
-``.templating``, ``.verification``; no other page module.
+"conv", "pool", "init", "optim", "regularisation" and "receptive" records get; templates
+``op_section.md.j2``, ``op_definition.md.j2``, ``op_body.md.j2``,
+``pointwise_derivation.md.j2`` and ``structured_derivation.md.j2``.  Imports: SymPy,
+``derivations`` (registry, derive, spec), ``.conv``, ``.pool``, ``.init_page``,
+``.optim_page``, ``.regularisation_page``, ``.receptive_page``, ``.jobs``, ``.kernels``, ``.latex``, ``.markup``,
+``.plots``, ``.tables``, ``.templating``, ``.verification``; no other page module.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from derivations.derive import engine_derivative, raw_derivative
 from derivations.registry import variants_of
 from derivations.spec import Step
 
-from . import conv, init_page, optim_page, pool
+from . import conv, init_page, optim_page, pool, receptive_page, regularisation_page
 from .jobs import PLOTTED, proof_lines, proofs_for
 from .kernels import kernel_sources, signature_line
 from .latex import tex
@@ -133,6 +134,8 @@ RENDERERS: dict[str, Renderer] = {
     "pool": Renderer(page=pool.render_page),
     "init": Renderer(page=init_page.render_page),
     "optim": Renderer(page=optim_page.render_page),
+    "regularisation": Renderer(page=regularisation_page.render_page),
+    "receptive": Renderer(page=receptive_page.render_page),
 }
 
 

@@ -1,15 +1,17 @@
 """The worked-examples page: the source articles' hand-computed numbers, recomputed with nnref.
 
-Owns: the examples E1, E2, E3 and E6 (``compute_e*``), ``worked_example_claims`` (with E4 and
-E5 from ``.conv``) and ``render_worked_examples`` (templates ``worked-examples.md.j2`` and
-``e3_step.md.j2``).  Imports: NumPy, ``nnref`` (inside functions), ``.claims``, ``.conv``,
-``.markup``, ``.templating``; no other page module.
+Owns: the examples E1, E2, E3 and E6 (``compute_e*``, ``sample_e2``, ``train_e3`` and its
+plot, ``DRAWN``), ``worked_example_claims`` (with E4 and E5 from ``.conv``) and
+``render_worked_examples`` (templates ``worked-examples.md.j2`` and ``e3_step.md.j2``).
+Imports: NumPy, ``nnref`` and matplotlib (inside functions), ``.claims``, ``.conv``,
+``.markup``, ``.paths``, ``.templating``; no other page module.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,7 @@ import numpy as np
 from . import conv
 from .claims import Claim, check_claim, claims_table, numeric_claim
 from .markup import fmt, fmt_vec, table
+from .paths import PLOTS
 from .templating import render, render_part
 
 
@@ -37,8 +40,63 @@ def compute_e2(n_in: int = 3, n_out: int = 2) -> dict[str, Any]:
     return {"var": var, "std": std, "within": within, "he_var": he_var, "he_std": math.sqrt(he_var)}
 
 
+E2_DRAWS = 20000
+
+
+def sample_e2(n_in: int = 3, n_out: int = 2) -> dict[str, Any]:
+    """E2_DRAWS independent 2×3 weight matrices from nnref.init.xavier_normal (seed 0): their
+    variance and the fractions within the quoted bounds, measured."""
+    import nnref
+
+    rng = np.random.default_rng(0)
+    w = np.stack([nnref.init.xavier_normal((n_out, n_in), rng=rng) for _ in range(E2_DRAWS)]).ravel()
+    within = {k: float(np.mean(np.abs(w) < k)) for k in (0.632, 1.26, 1.90)}
+    return {"n": w.size, "var": float(np.var(w)), "within": within}
+
+
+
+
 E3 = {"x": [1.0, 1.0], "W1": [[0.5, 0.2], [0.3, 0.8]], "b1": [0.1, 0.1], "W2": [[0.4, 0.7]], "b2": [0.2], "y": [1.0]}
 E3_ETA = 0.5
+
+
+E3_TRAIN_STEPS = 30
+
+
+def train_e3(loss: str, eta: float = E3_ETA, steps: int = E3_TRAIN_STEPS) -> list[float]:
+    """E3's network trained on its one example with plain SGD (nnref.nn.fit): the loss before each step."""
+    import nnref
+
+    net = nnref.nn.Sequential(nnref.nn.Linear(2, 2), nnref.nn.ReLU(), nnref.nn.Linear(2, 1), nnref.nn.Sigmoid())
+    params = {"0.weight": np.array(E3["W1"]), "0.bias": np.array(E3["b1"]), "2.weight": np.array(E3["W2"]),
+              "2.bias": np.array(E3["b2"])}
+    name = {"mse": "mse_loss", "bce": "binary_cross_entropy"}[loss]
+    _, losses = nnref.nn.fit(net, params, np.array([E3["x"]]), np.array([E3["y"]]), name, "sgd", steps, lr=eta)
+    return losses
+
+
+def draw_e3_training(path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.0, 2.8), dpi=100)
+    for loss, label in (("mse", "squared error"), ("bce", "binary cross-entropy")):
+        ax.plot(range(1, E3_TRAIN_STEPS + 1), train_e3(loss), marker=".", label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel(f"step (SGD, η = {E3_ETA})", fontsize=8)
+    ax.set_ylabel("loss on E3's example", fontsize=8)
+    ax.tick_params(which="both", labelsize=7)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+    DRAWN.add(path)
+
+
+E3_FIGURE = "e3_training.png"
+DRAWN: set[Path] = set()
 
 
 def e3_forward(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray) -> dict[str, np.ndarray]:
@@ -136,6 +194,16 @@ def worked_example_claims() -> list[Claim]:
         claims.append(numeric_claim(key, f"fraction of draws within ±{k} (normal CDF via `math.erf`), in %",
                                     f"Normal(0, {fmt(e2['std'], 4)}²)", claimed, 100 * e2["within"][k], dec,
                                     claimed_text=txt))
+    drawn = sample_e2()
+    for k, claimed in ((0.632, 68), (1.26, 95), (1.90, 99.7)):
+        claims.append(check_claim(
+            f"E2.draw{k}", f"fraction of `nnref.init.xavier_normal` draws within ±{k}, in %",
+            f"{drawn['n']:,} weights from 2×3 matrices, seed 0", f"about {claimed}%",
+            f"{100 * drawn['within'][k]:.2f}%", abs(100 * drawn["within"][k] - claimed) < 1.0,
+            drawn["within"][k]))
+    claims.append(check_claim("E2.drawvar", "variance of the drawn weights", f"{drawn['n']:,} weights", "0.4",
+                              fmt(drawn["var"], 4), abs(drawn["var"] - 0.4) < 0.01, drawn["var"],
+                              "The sample variance of 120,000 draws has a standard error of about 0.0016."))
     claims.append(check_claim("E2.he", "He/Kaiming variance $2/n_{in}$", "$n_{in} = 3$", "formula only",
                               f"{fmt(e2['he_var'], 4)} (std {fmt(e2['he_std'], 4)})", None, e2["he_var"],
                               "The source gives the formula, no number; shown for the same layer."))
@@ -211,6 +279,9 @@ def render_worked_examples() -> str:
     def by(prefix: str) -> list[Claim]:
         return [c for c in claims if c.key.startswith(prefix)]
 
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    draw_e3_training(PLOTS / E3_FIGURE)
+    curve = {k: train_e3(k) for k in ("mse", "bce")}
     e6 = compute_e6()
     hinge_rows = [[fmt(z)] + [fmt(s["grid"][i], 4) for s in e6["shapes"].values()] for i, z in enumerate(E6_GRID)]
     slope_rows = [[name.split(":")[0]] + [fmt(s, 4) for s in d["slopes"]] for name, d in e6["shapes"].items()]
@@ -222,6 +293,8 @@ def render_worked_examples() -> str:
         e1_products=[fmt(p) for p in compute_e1()["products"][:2]],
         claims={k: claims_table(v) for k, v in tables.items()}, eta=E3_ETA,
         e3_mse=_e3_tables(compute_e3("mse")), e3_bce=_e3_tables(compute_e3("bce")),
+        e3_figure=E3_FIGURE, e3_steps=E3_TRAIN_STEPS,
+        e3_curve={k: (fmt(v[0], 6), fmt(v[1], 6), fmt(v[-1], 6)) for k, v in curve.items()},
         e4_e5=conv.render_e4_e5(claims),
         e6_sums=[(n.split(":")[0], n.split(": ")[1]) for n in e6["shapes"]],
         hinge_table=table(["z"] + [n.split(":")[0] for n in e6["shapes"]], hinge_rows),

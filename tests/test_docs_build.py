@@ -162,6 +162,25 @@ def test_e3_backward_pass_and_step(loss: str) -> None:
     assert hand["yhat"] < hand["yhat_new"] < 1
 
 
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_e3_training_curve_starts_with_the_step_and_descends(loss: str) -> None:
+    # the curve's first two losses are the loss before and after the hand-checked step above
+    losses = worked.train_e3(loss)
+    res = worked.compute_e3(loss)
+    assert len(losses) == worked.E3_TRAIN_STEPS
+    assert losses[0] == pytest.approx(res["loss"], rel=1e-14) and losses[1] == pytest.approx(res["loss_new"], rel=1e-14)
+    assert all(b < a for a, b in zip(losses, losses[1:]))
+
+
+def test_e2_drawn_weights(claims: dict[str, Claim]) -> None:
+    # 120,000 draws: the fraction within ±k has standard error < 0.0014, the variance ~0.0016
+    for key, normal_fraction in (("E2.draw0.632", math.erf(0.632 / (math.sqrt(0.4) * math.sqrt(2)))),
+                                 ("E2.draw1.26", math.erf(1.26 / (math.sqrt(0.4) * math.sqrt(2)))),
+                                 ("E2.draw1.9", math.erf(1.90 / (math.sqrt(0.4) * math.sqrt(2))))):
+        assert abs(claims[key].value - normal_fraction) < 5 * 0.0014 and claims[key].ok
+    assert abs(claims["E2.drawvar"].value - 0.4) < 5 * 0.0016 and claims["E2.drawvar"].ok
+
+
 def test_e6_activation_shapes(claims: dict[str, Claim]) -> None:
     for key in ("E6.hinges", "E6.sigmoid", "E6.tanh", "E6.relu"):
         assert claims[key].ok, key

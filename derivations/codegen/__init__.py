@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import registry
 from ..spec import Module
-from . import catalog, conv, init, optim, pointwise, pool, steps
+from . import catalog, conv, init, optim, pointwise, pool, receptive, regularisation, steps
 from .header import OUT, ROOT
 
 __all__ = ["OUT", "PRINTERS", "ROOT", "drift", "render_all", "write_all"]
@@ -29,6 +29,8 @@ PRINTERS: dict[str, Callable[[Module], str]] = {
     "pool": pool.module_source,
     "init": init.module_source,
     "optim": optim.module_source,
+    "regularisation": regularisation.module_source,
+    "formula": receptive.module_source,
 }
 
 

@@ -3,7 +3,8 @@
 ``symbolic_step`` runs a record's lines on symbols (conditions evaluated for given flags), so
 each claim is about the rule the engine prints, not a retyped copy of it:
 
-* SGD's weight_decay adds exactly the gradient of the L2-penalised loss L + λ/2·‖θ‖²;
+* SGD's weight_decay adds exactly the gradient of the L2-penalised loss L + λ/2·‖θ‖², the
+  penalty read from its record (``derivations/ops/regularisation.py``: ``l2_penalty``);
 * torch's two lerp forms are one function;
 * bias correction: with a constant gradient g, m_t = (1 - β₁ᵗ)·g and v_t = (1 - β₂ᵗ)·g², so
   m_t/(1 - β₁ᵗ) = g and v_t/(1 - β₂ᵗ) = g² exactly;
@@ -11,8 +12,8 @@ each claim is about the rule the engine prints, not a retyped copy of it:
   closed form), and the difference vanishes for λ = 0 or θ = 0; for plain SGD the two coincide;
 * torch's Nesterov form equals Sutskever et al.'s look-ahead form under φ = θ + μv, b = -v/η.
 
-Owns: ``OptimProof``, ``symbolic_step`` and ``prove_optim``.  Imports: SymPy and the optimizer
-descriptions (``derivations.ops.optim``).
+Owns: ``OptimProof``, ``symbolic_step`` and ``prove_optim``.  Imports: SymPy, the optimizer
+descriptions (``derivations.ops.optim``) and the L2 penalty's (``derivations.ops.regularisation``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import sympy as sp
 
 from ..ops import optim as O
+from ..ops import regularisation as R
 
 
 @dataclass(frozen=True)
@@ -53,16 +55,22 @@ def _zero(expr: sp.Expr) -> bool:
     return sp.simplify(expr) == 0
 
 
-def _sgd_weight_decay() -> OptimProof:
-    theta, lam, eta = sp.symbols("theta lambda eta", real=True)
-    L = sp.Function("L")
-    penalised = L(theta) + lam / 2 * theta**2
+def sgd_weight_decay_is_l2_penalty() -> OptimProof:
+    """SGD with weight_decay = λ on L is plain SGD on L + l2_penalty(θ, λ), the penalty taken from
+    its record (``derivations/ops/regularisation.py``), for a parameter of several entries."""
+    n = 3
+    thetas = sp.symbols(f"theta0:{n}", real=True)
+    lam, eta = sp.symbols("lambda eta", real=True)
+    L = sp.Function("L")(*thetas)
+    term = R.L2_PENALTY.definition.subs(R.lam, lam)
+    penalised = L + sum(term.subs(R.theta, t) for t in thetas)
     flags = {"maximize": False, "weight_decay": 1, "momentum": 0, "nesterov": False, "step": 1}
-    env = symbolic_step(_op("sgd"), {"param": theta, "grad": sp.diff(L(theta), theta), "lr": eta,
-                                     "weight_decay": lam}, flags)
-    plain = theta - eta * sp.diff(penalised, theta)
-    return OptimProof("sgd", "weight_decay = λ is gradient descent on L(θ) + λ/2·θ²",
-                      _zero(env["param"] - plain), "symbolic: the two updates subtract to 0")
+    ok = True
+    for t in thetas:
+        env = symbolic_step(_op("sgd"), {"param": t, "grad": sp.diff(L, t), "lr": eta, "weight_decay": lam}, flags)
+        ok = ok and _zero(env["param"] - (t - eta * sp.diff(penalised, t)))
+    return OptimProof("sgd", "weight_decay = λ is gradient descent on L(θ) + l2_penalty(θ, λ) = L(θ) + λ/2·‖θ‖²",
+                      ok, f"symbolic: for each of {n} entries the two updates subtract to 0")
 
 
 def _lerp_forms() -> OptimProof:
@@ -139,5 +147,5 @@ def _nesterov() -> OptimProof:
 
 def prove_optim() -> list[OptimProof]:
     _, differs, vanishes = adam_vs_adamw()
-    return [_sgd_weight_decay(), _sgd_decoupled_is_l2(), _nesterov(), _lerp_forms(), *_bias_correction(),
+    return [sgd_weight_decay_is_l2_penalty(), _sgd_decoupled_is_l2(), _nesterov(), _lerp_forms(), *_bias_correction(),
             differs, vanishes]
