@@ -9,7 +9,11 @@ nnref and torch taking turns after one warm-up each so both see the same backgro
 the table gives each one's median over ``--repeats`` turns and the ratio nnref / torch.
 Inputs are drawn from each array argument's test domain; losses run with reduction='mean';
 parameters take their defaults (required ones the oracle's values).  torch keeps its own
-thread count (``torch.get_num_threads()``, printed).
+thread count (``torch.get_num_threads()``, printed).  Before the first turn the process asks
+glibc to keep freed memory for reuse (``nnref._runtime.hint_heap``, which nnref's kernels
+do on their first large call anyway): both libraries then run with the same allocator state
+(without it, whichever runs first pays the page faults of growing the heap, and torch's times
+moved by up to 5× depending on whether nnref had already run a large kernel).
 
 A benchmark, not a test: the numbers depend on the machine and its load.
 """
@@ -139,6 +143,9 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=UserWarning)  # torch's notice about kl_div's reduction
     import torch
 
+    from nnref import _runtime
+
+    _runtime.hint_heap(_runtime.HEAP_HINT_LIMIT)
     rows = bench([s for s in args.ops.split(",") if s] or None, args.n, args.repeats)
     summary = {}
     for dtype in ("float64", "float32"):

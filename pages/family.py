@@ -3,7 +3,7 @@
 Owns: ``render_family_page``: a family whose records' renderer has a page of its own
 (``sections.RENDERERS``: convolution, pooling) gets that page, any other the page of op
 sections (template ``family.md.j2``).  Imports: ``derivations.registry``, ``.jobs``,
-``.markup``, ``.robustness`` (the loss page's cross_entropy benchmark), ``.sections``,
+``.markup``, ``.robustness`` (the speed tables), ``.sections``,
 ``.templating``; no other page module.
 """
 
@@ -16,7 +16,7 @@ from derivations.registry import family_ops
 
 from .jobs import is_variant
 from .markup import anchor
-from .robustness import cross_entropy_bench
+from .robustness import cross_entropy_bench, pointwise_bench
 from .sections import RENDERERS, render_op_section
 from .templating import render
 
@@ -32,6 +32,9 @@ def render_family_page(family: str, title: str, verification: dict[str, Any] | N
         return page(title, verification, plots_dir)
     publics = [op for op in ops if not is_variant(op)]
     sections = [render_op_section(op, verification, plots_dir) for op in publics]
+    if family in ("activation", "loss"):
+        sections.append("\n".join(["## Speed {#pointwise-benchmark}", "",
+                                   *pointwise_bench([op.public for op in publics]), ""]))
     if family == "loss":
         sections.append("\n".join(["## cross_entropy: speed and memory {#cross-entropy-benchmark}", "",
                                    *cross_entropy_bench(), ""]))

@@ -1,13 +1,16 @@
-"""The measured tables of issue 12: cross_entropy with class indices, and window ops with
-large strides, nnref against torch (``benchmarks/issue12_bench.json``, written by
-``benchmarks/issue12_bench.py``).
+"""The measured speed tables, nnref against torch: cross_entropy with class indices and window
+ops with large strides (``benchmarks/issue12_bench.json``, written by
+``benchmarks/issue12_bench.py``), and the pointwise ops (``benchmarks/pointwise_bench.json``,
+written by ``benchmarks/pointwise_bench.py``).
 
-Owns: ``cross_entropy_bench``, ``stride_bench``.  Imports: ``.markup`` and ``.paths``.
+Owns: ``cross_entropy_bench``, ``stride_bench``, ``pointwise_bench``.  Imports: ``.markup``
+and ``.paths``.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 from typing import Any
 
 from .markup import table
@@ -49,3 +52,40 @@ def stride_bench() -> list[str]:
     return ["Large strides, forward + backward (target: at most 10 ms each; with stride 2^31 a result or a clear"
             " error in 10 ms): a window op's cost follows its input and output, not its stride. "
             + _provenance(data), "", table(["case", "ms: nnref / torch", "nnref", "torch"], rows)]
+
+
+POINTWISE = ROOT / "benchmarks" / "pointwise_bench.json"
+POINTWISE_HOW = ("`PYTHONPATH=. .venv/bin/python benchmarks/pointwise_bench.py --json"
+                 " benchmarks/pointwise_bench.json`")
+
+
+def pointwise_bench(publics: list[str]) -> list[str]:
+    """The pointwise benchmark's rows for these ops: forward + backward on 10^6 elements."""
+    data = json.loads(POINTWISE.read_text()) if POINTWISE.exists() else {}
+    rows = [r for r in data.get("rows", []) if r["op"] in publics]
+    if not rows:
+        return [f"Not run yet: {POINTWISE_HOW}."]
+    m = data["meta"]
+    by_op: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        by_op.setdefault(r["op"], {})[r["dtype"]] = r
+
+    def cell(r: dict[str, Any] | None) -> list[str]:
+        return ["", ""] if r is None else [f"{r['nnref_ms']:.2f} / {r['torch_ms']:.2f}", f"{r['ratio']:.2f}"]
+
+    body = [[f"`{op}`", *cell(d.get("float64")), *cell(d.get("float32"))] for op, d in by_op.items()]
+    med = {dt: statistics.median(r["ratio"] for r in rows if r["dtype"] == dt) for dt in ("float64", "float32")
+           if any(r["dtype"] == dt for r in rows)}
+    summary = ", ".join(f"median ratio {v:.2f} in {k}" for k, v in med.items())
+    return [f"Forward + backward on {m['n']:,} elements (reduction='mean' for losses), nnref / torch in one"
+            f" process, taking turns; median of {m['repeats']} turns ({summary}). Measured"
+            f" {m['date'][:10]} on {m.get('cpu', m['machine'])} (torch CPU capability"
+            f" {m['torch_cpu_capability']}, {m['torch_threads']} torch threads; NumPy {m['numpy']}, torch"
+            f" {m['torch']}) by {POINTWISE_HOW}. Target: at most 2× torch in float64 and 3× in float32 by"
+            f" the median over all pointwise ops, no op above 4×; {_over(rows)}", "",
+            table(["op", "float64 ms: nnref / torch", "ratio", "float32 ms: nnref / torch", "ratio"], body)]
+
+
+def _over(rows: list[dict[str, Any]]) -> str:
+    slow = sorted(f"{r['op']} ({r['dtype']}, {r['ratio']:.1f}×)" for r in rows if r["ratio"] > 4)
+    return f"above 4× here: {', '.join(slow)}." if slow else "no op here is above 4×."

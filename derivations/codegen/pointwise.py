@@ -115,13 +115,19 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
     # where the op declares it, see _precision): a float32 result is the float64 value
     # rounded once by _rt.like.
     widen = {k: _precision([op, *variants], k) for k in KERNELS}
-    syms = {k: ", ".join(f"_rt.{widen[k]}({a.symbol.name})" for a in op.args) for k in KERNELS}
+    arrays = ", ".join(a.symbol.name for a in op.args)
     # A float parameter is taken in the input's dtype, as torch takes a Python scalar: a
     # float32 call compares with threshold rounded to float32 (then evaluated exactly).
     first = op.args[0].symbol.name
     psyms = ", ".join(f"{p.symbol.name}=_rt.in_dtype({p.name}, {first})" for p in op.params if p.symbol is not None)
-    # _rt.blocked(kernel, (arrays,), params...): the kernel on cache-sized blocks, in threads
-    call = {k: f"({syms[k]},)" + (f", {psyms}" if psyms else "") for k in KERNELS}
+    # _rt.blocked(kernel, (arrays,), widen, ref, params...): the kernel on cache-sized blocks
+    # (each widened as it is read), in threads; with ref, the results come back rounded to its
+    # dtype.  A loss's forward stays float64 for its reduction, and a gradient that is reduced
+    # afterwards (prelu's weight, a broadcast target) is rounded after that.
+    plain = all(a.layout not in SPREAD and a.layout != "channel" for a in op.args if a.grad)
+    ref = {"forward": "None" if op.reduction else first, "vjp": first if plain else "None"}
+    pre = {"forward": "", "vjp": "grad, "}
+    call = {k: f"({pre[k]}{arrays},), _rt.{widen[k]}, {ref[k]}" + (f", {psyms}" if psyms else "") for k in KERNELS}
     source = {"activation": "activations", "loss": "losses"}[op.family]
     doc = (f'    """{op.summary}\n\n    Generated from derivations/ops/{source}.py; see the docs page for the\n'
            f'    derivation, conventions and verification.\n    """')
@@ -133,7 +139,7 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
         body.append(f"    return _rt.reduce_loss({op.public!r}, out, {op.args[0].symbol.name},"
                     f" {_reduce_args(op)})")
     else:
-        body.append(f"    return _rt.like(out, {op.args[0].symbol.name})")
+        body.append("    return out")
     body += ["", ""]
 
     bsig = ", ".join(["grad_output: ArrayLike"] + [sig])
@@ -147,7 +153,7 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
         body.append(f"    grad = _rt.unreduce_grad({op.public!r}, grad_output, {first}, {_reduce_args(op)})")
     else:
         body.append(f"    grad = _rt.grad_array({op.public!r}, grad_output, {first})")
-    body += _dispatch(op, variants, f"(_rt.{widen['vjp']}(grad), " + call["vjp"][1:], "vjp", "    ", target="grads")
+    body += _dispatch(op, variants, call["vjp"], "vjp", "    ", target="grads")
     body.append("    result = {" if op.weight_grad else "    return {")
     for a in op.args:
         if not a.grad:
@@ -158,7 +164,8 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
             body.append(f"        {a.name!r}: _rt.unbroadcast(grads[{a.name!r}], {first}, {a.symbol.name}.shape,"
                         f" numpy.shape({a.name})),")
         else:
-            body.append(f"        {a.name!r}: _rt.like(grads[{a.name!r}], {first}),")
+            value = f"grads[{a.name!r}]" if plain else f"_rt.like(grads[{a.name!r}], {first})"
+            body.append(f"        {a.name!r}: {value},")
     body.append("    }")
     if op.weight_grad:
         # torch differentiates the weight too: d/dweight needs the elementwise losses.

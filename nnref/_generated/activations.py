@@ -432,8 +432,8 @@ def sigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('sigmoid', input=input)
-    out = _rt.blocked(_sigmoid_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_sigmoid_forward, (x,), _rt.wide, x)
+    return out
 
 
 def sigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -441,9 +441,9 @@ def sigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDAr
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('sigmoid', input=input)
     grad = _rt.grad_array('sigmoid', grad_output, x)
-    grads = _rt.blocked(_sigmoid_vjp, (_rt.wide(grad), _rt.wide(x),))
+    grads = _rt.blocked(_sigmoid_vjp, (grad, x,), _rt.wide, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -454,8 +454,8 @@ def tanh(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('tanh', input=input)
-    out = _rt.blocked(_tanh_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_tanh_forward, (x,), _rt.wide, x)
+    return out
 
 
 def tanh_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -463,9 +463,9 @@ def tanh_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('tanh', input=input)
     grad = _rt.grad_array('tanh', grad_output, x)
-    grads = _rt.blocked(_tanh_vjp, (_rt.wide(grad), _rt.wide(x),))
+    grads = _rt.blocked(_tanh_vjp, (grad, x,), _rt.wide, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -476,8 +476,8 @@ def relu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('relu', input=input)
-    out = _rt.blocked(_relu_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_relu_forward, (x,), _rt.wide, x)
+    return out
 
 
 def relu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -485,9 +485,9 @@ def relu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('relu', input=input)
     grad = _rt.grad_array('relu', grad_output, x)
-    grads = _rt.blocked(_relu_vjp, (_rt.wide(grad), _rt.wide(x),))
+    grads = _rt.blocked(_relu_vjp, (grad, x,), _rt.wide, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -498,8 +498,8 @@ def relu6(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('relu6', input=input)
-    out = _rt.blocked(_relu6_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_relu6_forward, (x,), _rt.wide, x)
+    return out
 
 
 def relu6_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -507,9 +507,9 @@ def relu6_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArra
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('relu6', input=input)
     grad = _rt.grad_array('relu6', grad_output, x)
-    grads = _rt.blocked(_relu6_vjp, (_rt.wide(grad), _rt.wide(x),))
+    grads = _rt.blocked(_relu6_vjp, (grad, x,), _rt.wide, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -521,8 +521,8 @@ def leaky_relu(input: ArrayLike, negative_slope: float = 0.01) -> NDArray[numpy.
     """
     x, = _rt.float_arrays('leaky_relu', input=input)
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
-    out = _rt.blocked(_leaky_relu_forward, (_rt.wide(x),), negative_slope=_rt.in_dtype(negative_slope, x))
-    return _rt.like(out, x)
+    out = _rt.blocked(_leaky_relu_forward, (x,), _rt.wide, x, negative_slope=_rt.in_dtype(negative_slope, x))
+    return out
 
 
 def leaky_relu_backward(grad_output: ArrayLike, input: ArrayLike, negative_slope: float = 0.01) -> dict[str, NDArray[numpy.floating]]:
@@ -531,9 +531,9 @@ def leaky_relu_backward(grad_output: ArrayLike, input: ArrayLike, negative_slope
     x, = _rt.float_arrays('leaky_relu', input=input)
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
     grad = _rt.grad_array('leaky_relu', grad_output, x)
-    grads = _rt.blocked(_leaky_relu_vjp, (_rt.wide(grad), _rt.wide(x),), negative_slope=_rt.in_dtype(negative_slope, x))
+    grads = _rt.blocked(_leaky_relu_vjp, (grad, x,), _rt.wide, x, negative_slope=_rt.in_dtype(negative_slope, x))
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -547,8 +547,8 @@ def rrelu(input: ArrayLike, lower: float = 0.125, upper: float = 0.3333333333333
     lower = _rt.check_float('rrelu', 'lower', lower, None)
     upper = _rt.check_float('rrelu', 'upper', upper, None)
     _rt.check_relation('rrelu', 'upper', upper, lower <= upper, 'a value >= lower')
-    out = _rt.blocked(_rrelu_forward, (_rt.wide(x),), lower=_rt.in_dtype(lower, x), upper=_rt.in_dtype(upper, x))
-    return _rt.like(out, x)
+    out = _rt.blocked(_rrelu_forward, (x,), _rt.wide, x, lower=_rt.in_dtype(lower, x), upper=_rt.in_dtype(upper, x))
+    return out
 
 
 def rrelu_backward(grad_output: ArrayLike, input: ArrayLike, lower: float = 0.125, upper: float = 0.3333333333333333) -> dict[str, NDArray[numpy.floating]]:
@@ -559,9 +559,9 @@ def rrelu_backward(grad_output: ArrayLike, input: ArrayLike, lower: float = 0.12
     upper = _rt.check_float('rrelu', 'upper', upper, None)
     _rt.check_relation('rrelu', 'upper', upper, lower <= upper, 'a value >= lower')
     grad = _rt.grad_array('rrelu', grad_output, x)
-    grads = _rt.blocked(_rrelu_vjp, (_rt.wide(grad), _rt.wide(x),), lower=_rt.in_dtype(lower, x), upper=_rt.in_dtype(upper, x))
+    grads = _rt.blocked(_rrelu_vjp, (grad, x,), _rt.wide, x, lower=_rt.in_dtype(lower, x), upper=_rt.in_dtype(upper, x))
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -573,8 +573,8 @@ def elu(input: ArrayLike, alpha: float = 1.0) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('elu', input=input)
     alpha = _rt.check_float('elu', 'alpha', alpha, None)
-    out = _rt.blocked(_elu_forward, (_rt.wide(x),), alpha=_rt.in_dtype(alpha, x))
-    return _rt.like(out, x)
+    out = _rt.blocked(_elu_forward, (x,), _rt.wide, x, alpha=_rt.in_dtype(alpha, x))
+    return out
 
 
 def elu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) -> dict[str, NDArray[numpy.floating]]:
@@ -583,9 +583,9 @@ def elu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) -
     x, = _rt.float_arrays('elu', input=input)
     alpha = _rt.check_float('elu', 'alpha', alpha, None)
     grad = _rt.grad_array('elu', grad_output, x)
-    grads = _rt.blocked(_elu_vjp, (_rt.wide(grad), _rt.wide(x),), alpha=_rt.in_dtype(alpha, x))
+    grads = _rt.blocked(_elu_vjp, (grad, x,), _rt.wide, x, alpha=_rt.in_dtype(alpha, x))
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -596,8 +596,8 @@ def selu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('selu', input=input)
-    out = _rt.blocked(_selu_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_selu_forward, (x,), _rt.wide, x)
+    return out
 
 
 def selu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -605,9 +605,9 @@ def selu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('selu', input=input)
     grad = _rt.grad_array('selu', grad_output, x)
-    grads = _rt.blocked(_selu_vjp, (_rt.wide(grad), _rt.wide(x),))
+    grads = _rt.blocked(_selu_vjp, (grad, x,), _rt.wide, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -619,8 +619,8 @@ def celu(input: ArrayLike, alpha: float = 1.0) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('celu', input=input)
     alpha = _rt.check_float('celu', 'alpha', alpha, {'exclude': [0.0]})
-    out = _rt.blocked(_celu_forward, (_rt.wide(x),), alpha=_rt.in_dtype(alpha, x))
-    return _rt.like(out, x)
+    out = _rt.blocked(_celu_forward, (x,), _rt.wide, x, alpha=_rt.in_dtype(alpha, x))
+    return out
 
 
 def celu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) -> dict[str, NDArray[numpy.floating]]:
@@ -629,9 +629,9 @@ def celu_backward(grad_output: ArrayLike, input: ArrayLike, alpha: float = 1.0) 
     x, = _rt.float_arrays('celu', input=input)
     alpha = _rt.check_float('celu', 'alpha', alpha, {'exclude': [0.0]})
     grad = _rt.grad_array('celu', grad_output, x)
-    grads = _rt.blocked(_celu_vjp, (_rt.ext(grad), _rt.ext(x),), alpha=_rt.in_dtype(alpha, x))
+    grads = _rt.blocked(_celu_vjp, (grad, x,), _rt.ext, x, alpha=_rt.in_dtype(alpha, x))
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -644,10 +644,10 @@ def gelu(input: ArrayLike, approximate: str = 'none') -> NDArray[numpy.floating]
     x, = _rt.float_arrays('gelu', input=input)
     _rt.check_choice('gelu', 'approximate', approximate, ('none', 'tanh'))
     if approximate == 'tanh':
-        out = _rt.blocked(_gelu_tanh_forward, (_rt.ext(x),))
+        out = _rt.blocked(_gelu_tanh_forward, (x,), _rt.ext, x)
     else:
-        out = _rt.blocked(_gelu_forward, (_rt.ext(x),))
-    return _rt.like(out, x)
+        out = _rt.blocked(_gelu_forward, (x,), _rt.ext, x)
+    return out
 
 
 def gelu_backward(grad_output: ArrayLike, input: ArrayLike, approximate: str = 'none') -> dict[str, NDArray[numpy.floating]]:
@@ -657,11 +657,11 @@ def gelu_backward(grad_output: ArrayLike, input: ArrayLike, approximate: str = '
     _rt.check_choice('gelu', 'approximate', approximate, ('none', 'tanh'))
     grad = _rt.grad_array('gelu', grad_output, x)
     if approximate == 'tanh':
-        grads = _rt.blocked(_gelu_tanh_vjp, (_rt.ext(grad), _rt.ext(x),))
+        grads = _rt.blocked(_gelu_tanh_vjp, (grad, x,), _rt.ext, x)
     else:
-        grads = _rt.blocked(_gelu_vjp, (_rt.ext(grad), _rt.ext(x),))
+        grads = _rt.blocked(_gelu_vjp, (grad, x,), _rt.ext, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -672,8 +672,8 @@ def silu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('silu', input=input)
-    out = _rt.blocked(_silu_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_silu_forward, (x,), _rt.wide, x)
+    return out
 
 
 def silu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -681,9 +681,9 @@ def silu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('silu', input=input)
     grad = _rt.grad_array('silu', grad_output, x)
-    grads = _rt.blocked(_silu_vjp, (_rt.ext(grad), _rt.ext(x),))
+    grads = _rt.blocked(_silu_vjp, (grad, x,), _rt.ext, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -694,8 +694,8 @@ def mish(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('mish', input=input)
-    out = _rt.blocked(_mish_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_mish_forward, (x,), _rt.wide, x)
+    return out
 
 
 def mish_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -703,9 +703,9 @@ def mish_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('mish', input=input)
     grad = _rt.grad_array('mish', grad_output, x)
-    grads = _rt.blocked(_mish_vjp, (_rt.ext(grad), _rt.ext(x),))
+    grads = _rt.blocked(_mish_vjp, (grad, x,), _rt.ext, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -718,8 +718,8 @@ def softplus(input: ArrayLike, beta: float = 1.0, threshold: float = 20.0) -> ND
     x, = _rt.float_arrays('softplus', input=input)
     beta = _rt.check_float('softplus', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     threshold = _rt.check_float('softplus', 'threshold', threshold, None)
-    out = _rt.blocked(_softplus_forward, (_rt.wide(x),), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
-    return _rt.like(out, x)
+    out = _rt.blocked(_softplus_forward, (x,), _rt.wide, x, beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
+    return out
 
 
 def softplus_backward(grad_output: ArrayLike, input: ArrayLike, beta: float = 1.0, threshold: float = 20.0) -> dict[str, NDArray[numpy.floating]]:
@@ -729,9 +729,9 @@ def softplus_backward(grad_output: ArrayLike, input: ArrayLike, beta: float = 1.
     beta = _rt.check_float('softplus', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     threshold = _rt.check_float('softplus', 'threshold', threshold, None)
     grad = _rt.grad_array('softplus', grad_output, x)
-    grads = _rt.blocked(_softplus_vjp, (_rt.wide(grad), _rt.wide(x),), beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
+    grads = _rt.blocked(_softplus_vjp, (grad, x,), _rt.wide, x, beta=_rt.in_dtype(beta, x), threshold=_rt.in_dtype(threshold, x))
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -742,8 +742,8 @@ def softsign(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('softsign', input=input)
-    out = _rt.blocked(_softsign_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_softsign_forward, (x,), _rt.wide, x)
+    return out
 
 
 def softsign_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -751,9 +751,9 @@ def softsign_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDA
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('softsign', input=input)
     grad = _rt.grad_array('softsign', grad_output, x)
-    grads = _rt.blocked(_softsign_vjp, (_rt.wide(grad), _rt.wide(x),))
+    grads = _rt.blocked(_softsign_vjp, (grad, x,), _rt.wide, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -767,8 +767,8 @@ def hardtanh(input: ArrayLike, min_val: float = -1.0, max_val: float = 1.0) -> N
     min_val = _rt.check_float('hardtanh', 'min_val', min_val, None)
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
     _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
-    out = _rt.blocked(_hardtanh_forward, (_rt.wide(x),), min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
-    return _rt.like(out, x)
+    out = _rt.blocked(_hardtanh_forward, (x,), _rt.wide, x, min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
+    return out
 
 
 def hardtanh_backward(grad_output: ArrayLike, input: ArrayLike, min_val: float = -1.0, max_val: float = 1.0) -> dict[str, NDArray[numpy.floating]]:
@@ -779,9 +779,9 @@ def hardtanh_backward(grad_output: ArrayLike, input: ArrayLike, min_val: float =
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
     _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
     grad = _rt.grad_array('hardtanh', grad_output, x)
-    grads = _rt.blocked(_hardtanh_vjp, (_rt.wide(grad), _rt.wide(x),), min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
+    grads = _rt.blocked(_hardtanh_vjp, (grad, x,), _rt.wide, x, min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -792,8 +792,8 @@ def hardsigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('hardsigmoid', input=input)
-    out = _rt.blocked(_hardsigmoid_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_hardsigmoid_forward, (x,), _rt.wide, x)
+    return out
 
 
 def hardsigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -801,9 +801,9 @@ def hardsigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, 
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('hardsigmoid', input=input)
     grad = _rt.grad_array('hardsigmoid', grad_output, x)
-    grads = _rt.blocked(_hardsigmoid_vjp, (_rt.wide(grad), _rt.wide(x),))
+    grads = _rt.blocked(_hardsigmoid_vjp, (grad, x,), _rt.wide, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -814,8 +814,8 @@ def hardswish(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('hardswish', input=input)
-    out = _rt.blocked(_hardswish_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_hardswish_forward, (x,), _rt.wide, x)
+    return out
 
 
 def hardswish_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -823,9 +823,9 @@ def hardswish_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, ND
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('hardswish', input=input)
     grad = _rt.grad_array('hardswish', grad_output, x)
-    grads = _rt.blocked(_hardswish_vjp, (_rt.wide(grad), _rt.wide(x),))
+    grads = _rt.blocked(_hardswish_vjp, (grad, x,), _rt.wide, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -836,8 +836,8 @@ def logsigmoid(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('logsigmoid', input=input)
-    out = _rt.blocked(_logsigmoid_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_logsigmoid_forward, (x,), _rt.wide, x)
+    return out
 
 
 def logsigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -845,9 +845,9 @@ def logsigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, N
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('logsigmoid', input=input)
     grad = _rt.grad_array('logsigmoid', grad_output, x)
-    grads = _rt.blocked(_logsigmoid_vjp, (_rt.wide(grad), _rt.wide(x),))
+    grads = _rt.blocked(_logsigmoid_vjp, (grad, x,), _rt.wide, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -858,8 +858,8 @@ def tanhshrink(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('tanhshrink', input=input)
-    out = _rt.blocked(_tanhshrink_forward, (_rt.wide(x),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_tanhshrink_forward, (x,), _rt.wide, x)
+    return out
 
 
 def tanhshrink_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -867,9 +867,9 @@ def tanhshrink_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, N
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('tanhshrink', input=input)
     grad = _rt.grad_array('tanhshrink', grad_output, x)
-    grads = _rt.blocked(_tanhshrink_vjp, (_rt.wide(grad), _rt.wide(x),))
+    grads = _rt.blocked(_tanhshrink_vjp, (grad, x,), _rt.wide, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -881,8 +881,8 @@ def softshrink(input: ArrayLike, lambd: float = 0.5) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('softshrink', input=input)
     lambd = _rt.check_float('softshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    out = _rt.blocked(_softshrink_forward, (_rt.wide(x),), lambd=_rt.in_dtype(lambd, x))
-    return _rt.like(out, x)
+    out = _rt.blocked(_softshrink_forward, (x,), _rt.wide, x, lambd=_rt.in_dtype(lambd, x))
+    return out
 
 
 def softshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float = 0.5) -> dict[str, NDArray[numpy.floating]]:
@@ -891,9 +891,9 @@ def softshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float =
     x, = _rt.float_arrays('softshrink', input=input)
     lambd = _rt.check_float('softshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.grad_array('softshrink', grad_output, x)
-    grads = _rt.blocked(_softshrink_vjp, (_rt.wide(grad), _rt.wide(x),), lambd=_rt.in_dtype(lambd, x))
+    grads = _rt.blocked(_softshrink_vjp, (grad, x,), _rt.wide, x, lambd=_rt.in_dtype(lambd, x))
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -905,8 +905,8 @@ def hardshrink(input: ArrayLike, lambd: float = 0.5) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('hardshrink', input=input)
     lambd = _rt.check_float('hardshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    out = _rt.blocked(_hardshrink_forward, (_rt.wide(x),), lambd=_rt.in_dtype(lambd, x))
-    return _rt.like(out, x)
+    out = _rt.blocked(_hardshrink_forward, (x,), _rt.wide, x, lambd=_rt.in_dtype(lambd, x))
+    return out
 
 
 def hardshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float = 0.5) -> dict[str, NDArray[numpy.floating]]:
@@ -915,9 +915,9 @@ def hardshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float =
     x, = _rt.float_arrays('hardshrink', input=input)
     lambd = _rt.check_float('hardshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.grad_array('hardshrink', grad_output, x)
-    grads = _rt.blocked(_hardshrink_vjp, (_rt.wide(grad), _rt.wide(x),), lambd=_rt.in_dtype(lambd, x))
+    grads = _rt.blocked(_hardshrink_vjp, (grad, x,), _rt.wide, x, lambd=_rt.in_dtype(lambd, x))
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -930,8 +930,8 @@ def threshold(input: ArrayLike, threshold: float, value: float) -> NDArray[numpy
     x, = _rt.float_arrays('threshold', input=input)
     threshold = _rt.check_float('threshold', 'threshold', threshold, None)
     value = _rt.check_float('threshold', 'value', value, None)
-    out = _rt.blocked(_threshold_forward, (_rt.wide(x),), threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
-    return _rt.like(out, x)
+    out = _rt.blocked(_threshold_forward, (x,), _rt.wide, x, threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
+    return out
 
 
 def threshold_backward(grad_output: ArrayLike, input: ArrayLike, threshold: float, value: float) -> dict[str, NDArray[numpy.floating]]:
@@ -941,9 +941,9 @@ def threshold_backward(grad_output: ArrayLike, input: ArrayLike, threshold: floa
     threshold = _rt.check_float('threshold', 'threshold', threshold, None)
     value = _rt.check_float('threshold', 'value', value, None)
     grad = _rt.grad_array('threshold', grad_output, x)
-    grads = _rt.blocked(_threshold_vjp, (_rt.wide(grad), _rt.wide(x),), threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
+    grads = _rt.blocked(_threshold_vjp, (grad, x,), _rt.wide, x, threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -955,8 +955,8 @@ def prelu(input: ArrayLike, weight: ArrayLike) -> NDArray[numpy.floating]:
     """
     x, weight = _rt.float_arrays('prelu', _channel=('weight',), input=input, weight=weight)
     weight = _rt.channel_broadcast('prelu', 'weight', weight, x)
-    out = _rt.blocked(_prelu_forward, (_rt.wide(x), _rt.wide(weight),))
-    return _rt.like(out, x)
+    out = _rt.blocked(_prelu_forward, (x, weight,), _rt.wide, x)
+    return out
 
 
 def prelu_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike) -> dict[str, NDArray[numpy.floating]]:
@@ -966,7 +966,7 @@ def prelu_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike) 
     weight_shape = weight.shape
     weight = _rt.channel_broadcast('prelu', 'weight', weight, x)
     grad = _rt.grad_array('prelu', grad_output, x)
-    grads = _rt.blocked(_prelu_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(weight),))
+    grads = _rt.blocked(_prelu_vjp, (grad, x, weight,), _rt.wide, None)
     return {
         'input': _rt.like(grads['input'], x),
         'weight': _rt.channel_reduce(grads['weight'], x, weight_shape),

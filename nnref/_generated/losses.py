@@ -380,7 +380,7 @@ def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', weigh
     derivation, conventions and verification.
     """
     x, y = _rt.float_arrays('mse_loss', input=input, target=target)
-    out = _rt.blocked(_mse_loss_forward, (_rt.wide(x), _rt.wide(y),))
+    out = _rt.blocked(_mse_loss_forward, (x, y,), _rt.wide, None)
     return _rt.reduce_loss('mse_loss', out, x, reduction, weight, 'weight_sum')
 
 
@@ -389,13 +389,13 @@ def mse_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLik
     with respect to each differentiable input, keyed by argument name."""
     x, y = _rt.float_arrays('mse_loss', input=input, target=target)
     grad = _rt.unreduce_grad('mse_loss', grad_output, x, reduction, weight, 'weight_sum')
-    grads = _rt.blocked(_mse_loss_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),))
+    grads = _rt.blocked(_mse_loss_vjp, (grad, x, y,), _rt.wide, x)
     result = {
-        'input': _rt.like(grads['input'], x),
-        'target': _rt.like(grads['target'], x),
+        'input': grads['input'],
+        'target': grads['target'],
     }
     if weight is not None:
-        losses = _rt.blocked(_mse_loss_forward, (_rt.wide(x), _rt.wide(y),))
+        losses = _rt.blocked(_mse_loss_forward, (x, y,), _rt.wide, None)
         result['weight'] = _rt.loss_weight_grad('mse_loss', grad_output, losses, x, reduction, weight, 'weight_sum')
     return result
 
@@ -407,7 +407,7 @@ def l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', weight
     derivation, conventions and verification.
     """
     x, y = _rt.float_arrays('l1_loss', input=input, target=target)
-    out = _rt.blocked(_l1_loss_forward, (_rt.wide(x), _rt.wide(y),))
+    out = _rt.blocked(_l1_loss_forward, (x, y,), _rt.wide, None)
     return _rt.reduce_loss('l1_loss', out, x, reduction, weight, 'weight_sum')
 
 
@@ -416,13 +416,13 @@ def l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike
     with respect to each differentiable input, keyed by argument name."""
     x, y = _rt.float_arrays('l1_loss', input=input, target=target)
     grad = _rt.unreduce_grad('l1_loss', grad_output, x, reduction, weight, 'weight_sum')
-    grads = _rt.blocked(_l1_loss_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),))
+    grads = _rt.blocked(_l1_loss_vjp, (grad, x, y,), _rt.wide, x)
     result = {
-        'input': _rt.like(grads['input'], x),
-        'target': _rt.like(grads['target'], x),
+        'input': grads['input'],
+        'target': grads['target'],
     }
     if weight is not None:
-        losses = _rt.blocked(_l1_loss_forward, (_rt.wide(x), _rt.wide(y),))
+        losses = _rt.blocked(_l1_loss_forward, (x, y,), _rt.wide, None)
         result['weight'] = _rt.loss_weight_grad('l1_loss', grad_output, losses, x, reduction, weight, 'weight_sum')
     return result
 
@@ -436,9 +436,9 @@ def smooth_l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean',
     x, y = _rt.float_arrays('smooth_l1_loss', input=input, target=target)
     beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     if beta == 0.0:
-        out = _rt.blocked(_smooth_l1_loss_beta0_forward, (_rt.wide(x), _rt.wide(y),), beta=_rt.in_dtype(beta, x))
+        out = _rt.blocked(_smooth_l1_loss_beta0_forward, (x, y,), _rt.wide, None, beta=_rt.in_dtype(beta, x))
     else:
-        out = _rt.blocked(_smooth_l1_loss_forward, (_rt.wide(x), _rt.wide(y),), beta=_rt.in_dtype(beta, x))
+        out = _rt.blocked(_smooth_l1_loss_forward, (x, y,), _rt.wide, None, beta=_rt.in_dtype(beta, x))
     return _rt.reduce_loss('smooth_l1_loss', out, x, reduction, None)
 
 
@@ -449,12 +449,12 @@ def smooth_l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: Ar
     beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.unreduce_grad('smooth_l1_loss', grad_output, x, reduction, None)
     if beta == 0.0:
-        grads = _rt.blocked(_smooth_l1_loss_beta0_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),), beta=_rt.in_dtype(beta, x))
+        grads = _rt.blocked(_smooth_l1_loss_beta0_vjp, (grad, x, y,), _rt.wide, x, beta=_rt.in_dtype(beta, x))
     else:
-        grads = _rt.blocked(_smooth_l1_loss_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),), beta=_rt.in_dtype(beta, x))
+        grads = _rt.blocked(_smooth_l1_loss_vjp, (grad, x, y,), _rt.wide, x, beta=_rt.in_dtype(beta, x))
     return {
-        'input': _rt.like(grads['input'], x),
-        'target': _rt.like(grads['target'], x),
+        'input': grads['input'],
+        'target': grads['target'],
     }
 
 
@@ -466,7 +466,7 @@ def huber_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', del
     """
     x, y = _rt.float_arrays('huber_loss', input=input, target=target)
     delta = _rt.check_float('huber_loss', 'delta', delta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
-    out = _rt.blocked(_huber_loss_forward, (_rt.wide(x), _rt.wide(y),), delta=_rt.in_dtype(delta, x))
+    out = _rt.blocked(_huber_loss_forward, (x, y,), _rt.wide, None, delta=_rt.in_dtype(delta, x))
     return _rt.reduce_loss('huber_loss', out, x, reduction, weight, 'numel')
 
 
@@ -476,13 +476,13 @@ def huber_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayL
     x, y = _rt.float_arrays('huber_loss', input=input, target=target)
     delta = _rt.check_float('huber_loss', 'delta', delta, {'lo': 0.0, 'hi': None, 'lo_open': True, 'hi_open': True})
     grad = _rt.unreduce_grad('huber_loss', grad_output, x, reduction, weight, 'numel')
-    grads = _rt.blocked(_huber_loss_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),), delta=_rt.in_dtype(delta, x))
+    grads = _rt.blocked(_huber_loss_vjp, (grad, x, y,), _rt.wide, x, delta=_rt.in_dtype(delta, x))
     result = {
-        'input': _rt.like(grads['input'], x),
-        'target': _rt.like(grads['target'], x),
+        'input': grads['input'],
+        'target': grads['target'],
     }
     if weight is not None:
-        losses = _rt.blocked(_huber_loss_forward, (_rt.wide(x), _rt.wide(y),), delta=_rt.in_dtype(delta, x))
+        losses = _rt.blocked(_huber_loss_forward, (x, y,), _rt.wide, None, delta=_rt.in_dtype(delta, x))
         result['weight'] = _rt.loss_weight_grad('huber_loss', grad_output, losses, x, reduction, weight, 'numel')
     return result
 
@@ -496,7 +496,7 @@ def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike 
     x, y = _rt.float_arrays('binary_cross_entropy', input=input, target=target)
     _rt.check_domain('binary_cross_entropy', 'input', x, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
     _rt.check_domain('binary_cross_entropy', 'target', y, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
-    out = _rt.blocked(_binary_cross_entropy_forward, (_rt.wide(x), _rt.wide(y),))
+    out = _rt.blocked(_binary_cross_entropy_forward, (x, y,), _rt.wide, None)
     return _rt.reduce_loss('binary_cross_entropy', out, x, reduction, weight, 'numel', weight_layout='broadcast')
 
 
@@ -507,10 +507,10 @@ def binary_cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, targ
     _rt.check_domain('binary_cross_entropy', 'input', x, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
     _rt.check_domain('binary_cross_entropy', 'target', y, {'lo': 0.0, 'hi': 1.0, 'lo_open': False, 'hi_open': False})
     grad = _rt.unreduce_grad('binary_cross_entropy', grad_output, x, reduction, weight, 'numel', weight_layout='broadcast')
-    grads = _rt.blocked(_binary_cross_entropy_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),))
+    grads = _rt.blocked(_binary_cross_entropy_vjp, (grad, x, y,), _rt.ext, x)
     return {
-        'input': _rt.like(grads['input'], x),
-        'target': _rt.like(grads['target'], x),
+        'input': grads['input'],
+        'target': grads['target'],
     }
 
 
@@ -522,7 +522,7 @@ def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike, weight
     """
     x, y = _rt.float_arrays('binary_cross_entropy_with_logits', input=input, target=target)
     p_w = _rt.broadcast_arg('binary_cross_entropy_with_logits', 'pos_weight', pos_weight, x, 'broadcast', 1.0)
-    out = _rt.blocked(_binary_cross_entropy_with_logits_forward, (_rt.wide(x), _rt.wide(y), _rt.wide(p_w),))
+    out = _rt.blocked(_binary_cross_entropy_with_logits_forward, (x, y, p_w,), _rt.wide, None)
     return _rt.reduce_loss('binary_cross_entropy_with_logits', out, x, reduction, weight, 'numel', weight_layout='broadcast')
 
 
@@ -532,10 +532,10 @@ def binary_cross_entropy_with_logits_backward(grad_output: ArrayLike, input: Arr
     x, y = _rt.float_arrays('binary_cross_entropy_with_logits', input=input, target=target)
     p_w = _rt.broadcast_arg('binary_cross_entropy_with_logits', 'pos_weight', pos_weight, x, 'broadcast', 1.0)
     grad = _rt.unreduce_grad('binary_cross_entropy_with_logits', grad_output, x, reduction, weight, 'numel', weight_layout='broadcast')
-    grads = _rt.blocked(_binary_cross_entropy_with_logits_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(p_w),))
+    grads = _rt.blocked(_binary_cross_entropy_with_logits_vjp, (grad, x, y, p_w,), _rt.ext, x)
     return {
-        'input': _rt.like(grads['input'], x),
-        'target': _rt.like(grads['target'], x),
+        'input': grads['input'],
+        'target': grads['target'],
     }
 
 
@@ -548,9 +548,9 @@ def kl_div(input: ArrayLike, target: ArrayLike, reduction: str = 'mean', log_tar
     x, y = _rt.float_arrays('kl_div', input=input, target=target)
     log_target = _rt.check_bool('kl_div', 'log_target', log_target)
     if log_target:
-        out = _rt.blocked(_kl_div_log_target_forward, (_rt.ext(x), _rt.ext(y),))
+        out = _rt.blocked(_kl_div_log_target_forward, (x, y,), _rt.ext, None)
     else:
-        out = _rt.blocked(_kl_div_forward, (_rt.ext(x), _rt.ext(y),))
+        out = _rt.blocked(_kl_div_forward, (x, y,), _rt.ext, None)
     return _rt.reduce_loss('kl_div', out, x, reduction, None, reductions=('none', 'batchmean', 'sum', 'mean'))
 
 
@@ -561,12 +561,12 @@ def kl_div_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike,
     log_target = _rt.check_bool('kl_div', 'log_target', log_target)
     grad = _rt.unreduce_grad('kl_div', grad_output, x, reduction, None, reductions=('none', 'batchmean', 'sum', 'mean'))
     if log_target:
-        grads = _rt.blocked(_kl_div_log_target_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),))
+        grads = _rt.blocked(_kl_div_log_target_vjp, (grad, x, y,), _rt.ext, x)
     else:
-        grads = _rt.blocked(_kl_div_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),))
+        grads = _rt.blocked(_kl_div_vjp, (grad, x, y,), _rt.ext, x)
     return {
-        'input': _rt.like(grads['input'], x),
-        'target': _rt.like(grads['target'], x),
+        'input': grads['input'],
+        'target': grads['target'],
     }
 
 
@@ -581,15 +581,15 @@ def poisson_nll_loss(input: ArrayLike, target: ArrayLike, log_input: bool = True
     full = _rt.check_bool('poisson_nll_loss', 'full', full)
     eps = _rt.check_float('poisson_nll_loss', 'eps', eps, None)
     if log_input and full:
-        out = _rt.blocked(_poisson_nll_loss_full_forward, (_rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
+        out = _rt.blocked(_poisson_nll_loss_full_forward, (x, y,), _rt.ext, None, epsilon=_rt.in_dtype(eps, x))
     else:
         if not log_input and not full:
-            out = _rt.blocked(_poisson_nll_loss_rate_forward, (_rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
+            out = _rt.blocked(_poisson_nll_loss_rate_forward, (x, y,), _rt.ext, None, epsilon=_rt.in_dtype(eps, x))
         else:
             if not log_input and full:
-                out = _rt.blocked(_poisson_nll_loss_rate_full_forward, (_rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
+                out = _rt.blocked(_poisson_nll_loss_rate_full_forward, (x, y,), _rt.ext, None, epsilon=_rt.in_dtype(eps, x))
             else:
-                out = _rt.blocked(_poisson_nll_loss_forward, (_rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
+                out = _rt.blocked(_poisson_nll_loss_forward, (x, y,), _rt.ext, None, epsilon=_rt.in_dtype(eps, x))
     return _rt.reduce_loss('poisson_nll_loss', out, x, reduction, None)
 
 
@@ -602,18 +602,18 @@ def poisson_nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: 
     eps = _rt.check_float('poisson_nll_loss', 'eps', eps, None)
     grad = _rt.unreduce_grad('poisson_nll_loss', grad_output, x, reduction, None)
     if log_input and full:
-        grads = _rt.blocked(_poisson_nll_loss_full_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
+        grads = _rt.blocked(_poisson_nll_loss_full_vjp, (grad, x, y,), _rt.ext, x, epsilon=_rt.in_dtype(eps, x))
     else:
         if not log_input and not full:
-            grads = _rt.blocked(_poisson_nll_loss_rate_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
+            grads = _rt.blocked(_poisson_nll_loss_rate_vjp, (grad, x, y,), _rt.ext, x, epsilon=_rt.in_dtype(eps, x))
         else:
             if not log_input and full:
-                grads = _rt.blocked(_poisson_nll_loss_rate_full_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
+                grads = _rt.blocked(_poisson_nll_loss_rate_full_vjp, (grad, x, y,), _rt.ext, x, epsilon=_rt.in_dtype(eps, x))
             else:
-                grads = _rt.blocked(_poisson_nll_loss_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),), epsilon=_rt.in_dtype(eps, x))
+                grads = _rt.blocked(_poisson_nll_loss_vjp, (grad, x, y,), _rt.ext, x, epsilon=_rt.in_dtype(eps, x))
     return {
-        'input': _rt.like(grads['input'], x),
-        'target': _rt.like(grads['target'], x),
+        'input': grads['input'],
+        'target': grads['target'],
     }
 
 
@@ -625,7 +625,7 @@ def hinge_embedding_loss(input: ArrayLike, target: ArrayLike, margin: float = 1.
     """
     x, y = _rt.float_arrays('hinge_embedding_loss', input=input, target=target)
     margin = _rt.check_float('hinge_embedding_loss', 'margin', margin, None)
-    out = _rt.blocked(_hinge_embedding_loss_forward, (_rt.wide(x), _rt.wide(y),), margin=_rt.in_dtype(margin, x))
+    out = _rt.blocked(_hinge_embedding_loss_forward, (x, y,), _rt.wide, None, margin=_rt.in_dtype(margin, x))
     return _rt.reduce_loss('hinge_embedding_loss', out, x, reduction, None)
 
 
@@ -635,9 +635,9 @@ def hinge_embedding_loss_backward(grad_output: ArrayLike, input: ArrayLike, targ
     x, y = _rt.float_arrays('hinge_embedding_loss', input=input, target=target)
     margin = _rt.check_float('hinge_embedding_loss', 'margin', margin, None)
     grad = _rt.unreduce_grad('hinge_embedding_loss', grad_output, x, reduction, None)
-    grads = _rt.blocked(_hinge_embedding_loss_vjp, (_rt.wide(grad), _rt.wide(x), _rt.wide(y),), margin=_rt.in_dtype(margin, x))
+    grads = _rt.blocked(_hinge_embedding_loss_vjp, (grad, x, y,), _rt.wide, x, margin=_rt.in_dtype(margin, x))
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -648,7 +648,7 @@ def soft_margin_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean
     derivation, conventions and verification.
     """
     x, y = _rt.float_arrays('soft_margin_loss', input=input, target=target)
-    out = _rt.blocked(_soft_margin_loss_forward, (_rt.wide(x), _rt.wide(y),))
+    out = _rt.blocked(_soft_margin_loss_forward, (x, y,), _rt.wide, None)
     return _rt.reduce_loss('soft_margin_loss', out, x, reduction, None)
 
 
@@ -657,9 +657,9 @@ def soft_margin_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: 
     with respect to each differentiable input, keyed by argument name."""
     x, y = _rt.float_arrays('soft_margin_loss', input=input, target=target)
     grad = _rt.unreduce_grad('soft_margin_loss', grad_output, x, reduction, None)
-    grads = _rt.blocked(_soft_margin_loss_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y),))
+    grads = _rt.blocked(_soft_margin_loss_vjp, (grad, x, y,), _rt.ext, x)
     return {
-        'input': _rt.like(grads['input'], x),
+        'input': grads['input'],
     }
 
 
@@ -671,7 +671,7 @@ def margin_ranking_loss(input1: ArrayLike, input2: ArrayLike, target: ArrayLike,
     """
     x1, x2, y = _rt.float_arrays('margin_ranking_loss', input1=input1, input2=input2, target=target)
     margin = _rt.check_float('margin_ranking_loss', 'margin', margin, None)
-    out = _rt.blocked(_margin_ranking_loss_forward, (_rt.wide(x1), _rt.wide(x2), _rt.wide(y),), margin=_rt.in_dtype(margin, x1))
+    out = _rt.blocked(_margin_ranking_loss_forward, (x1, x2, y,), _rt.wide, None, margin=_rt.in_dtype(margin, x1))
     return _rt.reduce_loss('margin_ranking_loss', out, x1, reduction, None)
 
 
@@ -681,11 +681,11 @@ def margin_ranking_loss_backward(grad_output: ArrayLike, input1: ArrayLike, inpu
     x1, x2, y = _rt.float_arrays('margin_ranking_loss', input1=input1, input2=input2, target=target)
     margin = _rt.check_float('margin_ranking_loss', 'margin', margin, None)
     grad = _rt.unreduce_grad('margin_ranking_loss', grad_output, x1, reduction, None)
-    grads = _rt.blocked(_margin_ranking_loss_vjp, (_rt.wide(grad), _rt.wide(x1), _rt.wide(x2), _rt.wide(y),), margin=_rt.in_dtype(margin, x1))
+    grads = _rt.blocked(_margin_ranking_loss_vjp, (grad, x1, x2, y,), _rt.wide, x1, margin=_rt.in_dtype(margin, x1))
     return {
-        'input1': _rt.like(grads['input1'], x1),
-        'input2': _rt.like(grads['input2'], x1),
-        'target': _rt.like(grads['target'], x1),
+        'input1': grads['input1'],
+        'input2': grads['input2'],
+        'target': grads['target'],
     }
 
 
@@ -701,9 +701,9 @@ def gaussian_nll_loss(input: ArrayLike, target: ArrayLike, var: ArrayLike, full:
     full = _rt.check_bool('gaussian_nll_loss', 'full', full)
     eps = _rt.check_float('gaussian_nll_loss', 'eps', eps, None)
     if full:
-        out = _rt.blocked(_gaussian_nll_loss_full_forward, (_rt.ext(x), _rt.ext(y), _rt.ext(v),), epsilon=_rt.in_dtype(eps, x))
+        out = _rt.blocked(_gaussian_nll_loss_full_forward, (x, y, v,), _rt.ext, None, epsilon=_rt.in_dtype(eps, x))
     else:
-        out = _rt.blocked(_gaussian_nll_loss_forward, (_rt.ext(x), _rt.ext(y), _rt.ext(v),), epsilon=_rt.in_dtype(eps, x))
+        out = _rt.blocked(_gaussian_nll_loss_forward, (x, y, v,), _rt.ext, None, epsilon=_rt.in_dtype(eps, x))
     return _rt.reduce_loss('gaussian_nll_loss', out, x, reduction, None)
 
 
@@ -717,9 +717,9 @@ def gaussian_nll_loss_backward(grad_output: ArrayLike, input: ArrayLike, target:
     eps = _rt.check_float('gaussian_nll_loss', 'eps', eps, None)
     grad = _rt.unreduce_grad('gaussian_nll_loss', grad_output, x, reduction, None)
     if full:
-        grads = _rt.blocked(_gaussian_nll_loss_full_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v),), epsilon=_rt.in_dtype(eps, x))
+        grads = _rt.blocked(_gaussian_nll_loss_full_vjp, (grad, x, y, v,), _rt.ext, None, epsilon=_rt.in_dtype(eps, x))
     else:
-        grads = _rt.blocked(_gaussian_nll_loss_vjp, (_rt.ext(grad), _rt.ext(x), _rt.ext(y), _rt.ext(v),), epsilon=_rt.in_dtype(eps, x))
+        grads = _rt.blocked(_gaussian_nll_loss_vjp, (grad, x, y, v,), _rt.ext, None, epsilon=_rt.in_dtype(eps, x))
     return {
         'input': _rt.like(grads['input'], x),
         'target': _rt.like(grads['target'], x),
