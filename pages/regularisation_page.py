@@ -74,7 +74,9 @@ def render_page(title: str, verification: dict[str, Any] | None, plots_dir: Path
     proofs = "\n".join(f"- {'✔' if p.holds else '✘'} `{p.op}`: {md(p.claim)} ({md(p.detail)})."
                        for p in prove_regularisation())
     mean = math_block(r"\mathbb{E}[y] = p\cdot 0 + (1 - p)\,\frac{x}{1 - p} = " + tex(R.expected_dropout()))
-    var = math_block(r"\operatorname{Var}[y] = " + tex(sp.factor(R.second_moment_dropout() - R.expected_dropout()**2)))
+    # SymPy writes the variance as −x²p/(p − 1); shown with both signs flipped, x²p/(1 − p)
+    num, den = sp.fraction(sp.factor(R.second_moment_dropout() - R.expected_dropout()**2))
+    var = math_block(r"\operatorname{Var}[y] = \frac{" + tex(-num) + "}{" + tex(-den) + "}")
     text = render("regularisation.md.j2", title=title, sections=sections, proofs=proofs, mean=mean, var=var,
                   agreement=_agreement())
     return text, len(ops), 0
