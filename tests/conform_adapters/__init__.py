@@ -1,7 +1,7 @@
 """Adapters the conformance runner's tests plug in: NumPy relu alone, and planted bugs.
 
-Owns: ``ReluOnly``, ``ReluBadKink`` (relu'(0) = 1), ``MseSignBug`` (mse_loss's gradient with
-the wrong sign).  Imports: NumPy.
+Owns: ``ReluOnly``, ``ReluBadKink`` (relu'(0) = 1), ``MseCorrect`` and ``MseSignBug``
+(mse_loss's gradient with the wrong sign).  Imports: NumPy.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ class ReluBadKink(ReluOnly):
         return {"input": grad_output * ~(inputs["input"] < 0)}
 
 
-class MseSignBug:
-    """mse_loss with the gradient's sign flipped with respect to input."""
+class MseCorrect:
+    """mse_loss through nnref itself: the planted bug's control."""
 
-    name = "msesign"
+    name = "msecorrect"
     devices = ("cpu",)
 
     def available(self, device: str) -> str | None:
@@ -64,4 +64,15 @@ class MseSignBug:
         import nnref
 
         grads = nnref.mse_loss_backward(grad_output, **inputs, **params)
-        return {k: (-grads[k] if k == "input" else grads[k]) for k in wrt}
+        return {k: grads[k] for k in wrt}
+
+
+class MseSignBug(MseCorrect):
+    """mse_loss with the gradient's sign flipped with respect to input."""
+
+    name = "msesign"
+
+    def vjp(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any], grad_output: np.ndarray,
+            wrt: list[str], device: str) -> dict[str, np.ndarray]:
+        grads = super().vjp(op, inputs, params, grad_output, wrt, device)
+        return {k: (-v if k == "input" else v) for k, v in grads.items()}
