@@ -110,3 +110,11 @@ def test_usage_errors_name_the_argument(tmp_path: Path) -> None:
     assert out.returncode == 2 and "--ops" in out.stderr and "nosuchop" in out.stderr
     out = conform(tmp_path, "--impl", "conform_adapters:ReluOnly", "--family", "nosuchfamily")
     assert out.returncode == 2 and "--family" in out.stderr and "pooling" in out.stderr
+
+
+def test_the_sites_toy_adapter_runs_green(tmp_path: Path) -> None:
+    (tmp_path / "toyimpl").mkdir()
+    (tmp_path / "toyimpl" / "adapter.py").write_text((ROOT / "pages" / "templates" / "conformance_example.py.j2").read_text())
+    out = conform(tmp_path, "--impl", "toyimpl.adapter:ToyAdapter", "--report", "report.json", pythonpath=(ROOT,))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert report(tmp_path / "report.json")["summary"]["rows"]["pass"] == 2
