@@ -1,6 +1,6 @@
 """Adapters the conformance runner's tests plug in: NumPy relu alone, and planted bugs.
 
-Owns: ``ReluOnly``, ``ReluBadKink`` (relu'(0) = 1), ``MseCorrect`` and ``MseSignBug``
+Owns: ``ReluOnly``, ``ReluBadKink`` (relu'(0) = 1), ``ReluNanAtZero``, ``MseCorrect`` and ``MseSignBug``
 (mse_loss's gradient with the wrong sign).  Imports: NumPy.
 """
 
@@ -76,3 +76,13 @@ class MseSignBug(MseCorrect):
             wrt: list[str], device: str) -> dict[str, np.ndarray]:
         grads = super().vjp(op, inputs, params, grad_output, wrt, device)
         return {k: (-v if k == "input" else v) for k, v in grads.items()}
+
+
+class ReluNanAtZero(ReluOnly):
+    """relu(0) = NaN: a deviation a file can list (and only there is it excused)."""
+
+    name = "nanzero"
+
+    def forward(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any], device: str) -> np.ndarray:
+        out = super().forward(op, inputs, params, device)
+        return np.where(inputs["input"] == 0, np.nan, out).astype(out.dtype)

@@ -118,3 +118,18 @@ def test_the_sites_toy_adapter_runs_green(tmp_path: Path) -> None:
     out = conform(tmp_path, "--impl", "toyimpl.adapter:ToyAdapter", "--report", "report.json", pythonpath=(ROOT,))
     assert out.returncode == 0, out.stdout + out.stderr
     assert report(tmp_path / "report.json")["summary"]["rows"]["pass"] == 2
+
+
+def test_a_listed_deviation_is_reported_not_failed_and_only_where_listed(tmp_path: Path) -> None:
+    listed = {"implementation": "nanzero", "deviations": [
+        {"op": "relu", "params": {}, "dtype": "float64", "direction": "forward", "input": {"input": "0.0"},
+         "nanzero": "nan", "nnref": "0.0", "path": "planted"}]}
+    (tmp_path / "dev.json").write_text(json.dumps(listed))
+    out = conform(tmp_path, "--impl", "conform_adapters:ReluNanAtZero", "--ops", "relu", "--deviations", "dev.json",
+                  "--report", "r.json")
+    rows = {r["dtype"]: r for r in report(tmp_path / "r.json")["rows"]}
+    # float64 is listed; float32 is not, so there the same NaN is a failure.
+    assert rows["float64"]["status"] == "known deviation" and rows["float64"]["deviations"]
+    assert rows["float32"]["status"] == "failure" and out.returncode == 1, out.stdout + out.stderr
+    out = conform(tmp_path, "--impl", "conform_adapters:ReluNanAtZero", "--ops", "relu", "--report", "r2.json")
+    assert [r["status"] for r in report(tmp_path / "r2.json")["rows"]] == ["failure", "failure"]
