@@ -1,6 +1,6 @@
 """The conformance page: how to run nnref's suite against another implementation.
 
-Owns: ``render_conformance`` and its two tables (template ``conformance.md.j2``, the adapter
+Owns: ``render_conformance`` and its three tables (template ``conformance.md.j2``, the adapter
 example in ``conformance_example.py.j2``).  Imports: ``.markup``, ``.templating``; no other
 page module.
 """
@@ -30,6 +30,19 @@ OPTIONS_TABLE = table(["option", "meaning"], [
      " random ones (also `$NNREF_PROFILE`)"],
 ])
 
+RUNNER_TABLE = table(["`python -m nnref conform` option", "meaning"], [
+    ["`--impl package.module:object`", "the adapter (required); the module is imported from the current directory"
+     " or `PYTHONPATH`"],
+    ["`--ops a,b` / `--family f`", "only these ops, or this family (default: every op checked by forward and VJP)"],
+    ["`--deviations FILE`", "known deviations (as `tests/deviations/torch.json`): exactly matching entries are"
+     " reported, not failed"],
+    ["`--report FILE`", "the JSON report (default `nnref-conformance.json`)"],
+    ["`--profile {ci,thorough}`", "`ci` (default): 30 reproducible examples per op, dtype and device;"
+     " `thorough`: 600 random ones"],
+    ["`--replay FILE.npz`", "rerun one saved failing case; exit 1 while it still fails"],
+])
+
 
 def render_conformance() -> str:
-    return render("conformance.md.j2", protocol_table=PROTOCOL_TABLE, options_table=OPTIONS_TABLE)
+    return render("conformance.md.j2", protocol_table=PROTOCOL_TABLE, options_table=OPTIONS_TABLE,
+                  runner_table=RUNNER_TABLE)

@@ -1,45 +1,26 @@
-"""Implementations under test.
+"""Implementations under test: torch's adapter, and the loader of ``--impl``.
 
 The suite compares an *implementation* with nnref.  torch is the default one; anyone can
-plug in their own with ``pytest tests --impl package.module:object``, where the object (or
-the class, which is instantiated) provides the three members of ``Adapter`` below.
+plug in their own with ``pytest tests --impl package.module:object`` (or, from the installed
+package, ``python -m nnref conform --impl package.module:object``), where the object (or the
+class, which is instantiated) follows the protocol ``nnref.conformance.check.Adapter``.
 
 Arrays cross the boundary as NumPy arrays in both directions, so an adapter only has to
-convert to and from its own tensor type.
+convert to and from its own tensor type.  torch's adapter lives here, not in the package:
+the engine never imports torch.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from nnref.conformance import check
+from nnref.conformance.check import Adapter
 
-class Adapter(Protocol):
-    name: str
-    #: Devices the adapter can run on, e.g. ("cpu", "cuda").  Each becomes a test parameter.
-    devices: tuple[str, ...]
-
-    def available(self, device: str) -> str | None:
-        """None when ``device`` can be used here, else the reason it cannot (tests skip)."""
-
-    def forward(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
-                device: str) -> np.ndarray:
-        """Run op ``op`` (torch.nn.functional's name) and return its output (a tuple
-        (values, int64 indices) where the op returns indices, as max pooling with
-        return_indices=True does).
-
-        Raise NotImplementedError when the implementation has no such op: only that op's
-        tests fail.
-        """
-
-    def vjp(self, op: str, inputs: dict[str, np.ndarray], params: dict[str, Any],
-            grad_output: np.ndarray, wrt: list[str], device: str) -> dict[str, np.ndarray]:
-        """Gradient of <grad_output, op(inputs)> with respect to each input named in wrt (an
-        array parameter such as a loss's weight may be named too).  For an op returning
-        (values, indices), grad_output is the gradient of the values."""
+__all__ = ["Adapter", "TorchAdapter", "load"]
 
 
 class TorchAdapter:
@@ -113,8 +94,4 @@ def load(spec: str) -> Adapter:
     """``torch`` or ``package.module:object``."""
     if spec == "torch":
         return TorchAdapter()
-    if ":" not in spec:
-        raise ValueError(f"--impl: expected 'torch' or 'package.module:object', got {spec!r}")
-    module_name, _, attr = spec.partition(":")
-    obj = getattr(importlib.import_module(module_name), attr)
-    return obj() if isinstance(obj, type) else obj
+    return check.load(spec)

@@ -9,21 +9,18 @@ import platform
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
+
+from nnref.conformance.runner import PROFILES
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "build" / "verification"
 
-settings.register_profile(
-    "ci", max_examples=30, deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.differing_executors])
-settings.register_profile(
-    "thorough", max_examples=600, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.differing_executors])
+# The conformance runner's profiles, so `python -m nnref conform --profile ci` draws what
+# the suite draws.
+for _name, _profile in PROFILES.items():
+    settings.register_profile(_name, _profile)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,13 +65,12 @@ class Recorder:
         return self.rows.setdefault((op, dtype, device), {"examples": 0, "failed": False, "max_abs": {},
                                                           "max_rel": {}, "tol_used": {}})
 
-    def add(self, op: str, dtype: str, device: str, what: str, actual: np.ndarray,
-            expected: np.ndarray, rtol: float, atol: float) -> None:
-        from compare import max_errors
-
+    def add(self, op: str, dtype: str, device: str, comparison: Any) -> None:
+        """One ``nnref.conformance.check.Comparison`` of an example."""
         row = self._row(op, dtype, device)
-        abs_err, rel_err, used = max_errors(actual, expected, rtol, atol)
-        for key, value in (("max_abs", abs_err), ("max_rel", rel_err), ("tol_used", used)):
+        what = comparison.what
+        for key, value in (("max_abs", comparison.max_abs), ("max_rel", comparison.max_rel),
+                           ("tol_used", comparison.tol_units)):
             row[key][what] = max(row[key].get(what, 0.0), value)
 
     def example(self, op: str, dtype: str, device: str) -> None:

@@ -222,3 +222,57 @@ def test_every_renderer_has_a_page_section() -> None:
     from pages import sections
 
     assert {op.renderer for op in registry.all_ops()} <= set(sections.RENDERERS)
+
+
+# Outside packages the engine may import: NumPy everywhere; hypothesis only inside
+# nnref.conformance (the installed conformance runner, the [conformance] extra); never
+# SymPy, torch or pytest.  The standard library is free.
+ENGINE_THIRD_PARTY = {"nnref": {"numpy"}, "nnref.conformance": {"numpy", "hypothesis"}}
+
+
+def _third_party(path: Path) -> list[tuple[str, bool]]:
+    """(top-level module, imported at module level?) for every absolute import of ``path``."""
+    import sys
+
+    tree = ast.parse(path.read_text(), str(path))
+    top_level = {id(n) for n in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            if top not in sys.stdlib_module_names and top not in PACKAGES and top != "__future__":
+                found.append((top, id(node) in top_level))
+    return found
+
+
+def test_the_engine_imports_numpy_only_and_the_conformance_package_hypothesis() -> None:
+    bad = []
+    for name, path in repo_modules().items():
+        if not _under(name, "nnref"):
+            continue
+        allowed = ENGINE_THIRD_PARTY["nnref.conformance" if _under(name, "nnref.conformance") else "nnref"]
+        bad += [f"{name} -> {top}" for top, _ in _third_party(path) if top not in allowed]
+    assert bad == []
+
+
+def test_only_the_command_line_enters_the_conformance_package_and_lazily() -> None:
+    # `import nnref` must not pull in hypothesis: outside nnref.conformance, only
+    # nnref.__main__ may import it, and only inside a function (for `conform`).
+    outside = {m: ts for m, ts in GRAPH.items() if _under(m, "nnref") and not _under(m, "nnref.conformance")}
+    users = sorted(m for m, ts in outside.items() if any(_under(t, "nnref.conformance") for t in ts))
+    assert users == ["nnref.__main__"]
+    tree = ast.parse((ROOT / "nnref" / "__main__.py").read_text())
+    assert not [n for n in tree.body if isinstance(n, ast.ImportFrom) and "conformance" in (n.module or "")]
+
+
+def test_the_import_rule_reads_function_level_imports(tmp_path: Path) -> None:
+    # The check above can fail: a lazy `import torch` inside a function is found.
+    module = tmp_path / "m.py"
+    module.write_text("import numpy\n\ndef f():\n    import torch\n    from hypothesis import given\n")
+    assert _third_party(module) == [("numpy", True), ("torch", False), ("hypothesis", False)]

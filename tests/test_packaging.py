@@ -1,19 +1,22 @@
-"""Run-time promises of the package: NumPy only, fast import, every op listed by the CLI."""
+"""Run-time promises of the package: NumPy only, fast import, every op listed by the CLI, and
+the [conformance] extra that runs the conformance suite without SymPy or torch."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from nnref._generated.catalog import CATALOG
 
+ROOT = Path(__file__).resolve().parent.parent
 IMPORT_PROBE = """
 import sys, time
 t0 = time.perf_counter()
 import nnref
 elapsed = time.perf_counter() - t0
-heavy = sorted(m for m in ("sympy", "torch", "mpmath", "matplotlib") if m in sys.modules)
+heavy = sorted(m for m in ("sympy", "torch", "mpmath", "matplotlib", "hypothesis", "pytest") if m in sys.modules)
 print(elapsed, ",".join(heavy))
 """
 
@@ -66,3 +69,25 @@ def test_cli_lists_the_training_functions_with_their_parameters() -> None:
     assert {"xavier_uniform", "kaiming_normal", "orthogonal", "calculate_gain"} <= set(listed)
     assert [(p["name"], p["default"]) for p in listed["kaiming_uniform"]["params"]] == \
         [("a", 0.0), ("mode", "fan_in"), ("nonlinearity", "leaky_relu")]
+
+
+def _extras() -> dict[str, list[str]]:
+    import tomllib  # Python 3.11+; the suite's venv has it
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+
+def test_conformance_extra_has_the_runner_needs_and_nothing_heavy() -> None:
+    extra = _extras().get("conformance")
+    assert extra is not None, "pyproject.toml has no [conformance] extra"
+    names = {req.split(">")[0].split("=")[0].split("<")[0].strip().lower() for req in extra}
+    assert names == {"hypothesis", "pytest"}, f"[conformance] should be hypothesis and pytest only, got {sorted(names)}"
+
+
+def test_the_wheel_carries_the_conformance_package() -> None:
+    # setuptools' find includes nnref* : the runner ships with the engine, data-free
+    # (the catalog is a module), so `pip install nnref[conformance]` can run it.
+    from setuptools import find_packages
+
+    found = find_packages(str(ROOT), include=["nnref*"])
+    assert "nnref.conformance" in found, found

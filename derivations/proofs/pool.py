@@ -10,7 +10,8 @@
   in exact rational arithmetic at rational points (P = 2 and 3), then rounded once;
 * the output-size rule is compared with torch's two-step rule over a grid.
 
-Owns: the pooling checks and torch's size rule as torch writes it.  Imports: the
+Owns: the pooling checks (torch's size rule as torch writes it lives in
+``nnref.conformance.sizes``, where the strategies draw by it).  Imports: the
 descriptions, ``derivations.affine``, ``derivations.codegen.pool`` (the einsum letters) and
 the engine ``nnref``.
 """
@@ -23,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+
+from nnref.conformance.sizes import torch_rule  # the rule the strategies draw by; proved equal below
 
 from .. import affine
 from ..codegen.pool import KERNEL_LETTERS, POSITION_LETTERS
@@ -391,15 +394,6 @@ def unpool_exact_check(op: PoolOp) -> int:
 
 
 # ----------------------------------------------------------------------------- sizes
-
-
-def torch_rule(L: int, K: int, s: int, p: int, d: int, ceil: bool) -> int:
-    """torch's pooling_output_shape, as written in its source: round, then drop a last window
-    that starts in the right padding."""
-    out = (L + 2 * p - d * (K - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
-    if ceil and (out - 1) * s >= L + p:
-        out -= 1
-    return out
 
 
 def size_rule_agrees(limit: int = 9) -> int:

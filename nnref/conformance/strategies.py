@@ -2,21 +2,25 @@
 
 A case is (inputs, params): NumPy arrays keyed by input name in the op's argument order,
 and keyword parameters.  Pointwise ops are handled generically from the catalog; ops
-that mix elements register a builder in ``BUILDERS``.
+that mix elements register a builder in ``BUILDERS``.  Everything is read from the catalog
+(``nnref._generated.catalog``), so the installed package can draw cases without SymPy.
+
+Owns: the case strategies, the upstream-gradient strategy.  Imports: NumPy, hypothesis,
+``nnref.conformance.sizes``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from derivations.proofs.pool import torch_rule  # torch's output-size rule, written out as torch's source has it
+from .sizes import torch_rule
 
 Case = tuple[dict[str, np.ndarray], dict[str, Any]]
 
@@ -40,7 +44,7 @@ def special_points(meta: dict[str, Any], params: dict[str, Any]) -> list[float]:
 
 
 def _values(draw: Any, domain: str, dtype: str, pts: list[float]) -> st.SearchStrategy[float]:
-    width = 32 if dtype == "float32" else 64
+    width: Literal[32, 64] = 32 if dtype == "float32" else 64
     tiny = 1e-30 if dtype == "float32" else 1e-300
 
     def floats(lo: float, hi: float) -> st.SearchStrategy[float]:
@@ -107,7 +111,9 @@ def pointwise_case(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
             limit = meta.get("crosscheck_max_abs", {}).get(dtype)
             if limit is not None:
                 # The op declares where torch overflows and nnref does not (see its notes).
-                elements = elements.map(lambda v, lim=limit: max(-lim, min(lim, v)))
+                def clip(v: float, lim: float = float(limit)) -> float:
+                    return max(-lim, min(lim, v))
+                elements = elements.map(clip)
             arr = draw(hnp.arrays(DTYPES[dtype], shape, elements=elements))
         inputs[spec["name"]] = arr
     for p in meta["params"]:
@@ -130,6 +136,11 @@ def register(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         BUILDERS[name] = fn
         return fn
     return deco
+
+
+def grad_outputs(dtype: str, shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    """A random upstream gradient of the output's shape."""
+    return hnp.arrays(DTYPES[dtype], shape, elements=st.floats(-2, 2, width=32))
 
 
 def case_for(meta: dict[str, Any], dtype: str) -> st.SearchStrategy[Case]:
@@ -277,12 +288,12 @@ def _conv(draw: Any, meta: dict[str, Any], dtype: str) -> Case:
             while positions() > 64 and size[a] > low[a]:
                 size[a] -= 1
         assume(positions() <= 64)
-    size = tuple(size)
+    whole = tuple(size)
     batch = draw(st.sampled_from([0, 1, 2, 3]))
     unbatched = draw(st.integers(0, 5)) == 0
     elements = st.one_of(st.sampled_from([k / 4 for k in range(-8, 9)]), _floats(dtype, -2.0, 2.0))
     arr = lambda shape: draw(hnp.arrays(DTYPES[dtype], shape, elements=elements))  # noqa: E731
-    x = arr(((cin,) if unbatched else (batch, cin)) + size)
+    x = arr(((cin,) if unbatched else (batch, cin)) + whole)
     w = arr(((cin, og) if transposed else (cout, cg)) + kernel)
     b = arr((cout,)) if draw(st.booleans()) else None
     for key, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
