@@ -1,8 +1,9 @@
 """`python -m nnref ops [--json]`: list every op with its inputs, parameters and backward;
-`python -m nnref conform --impl pkg.module:Adapter ...`: check an implementation against nnref.
+`python -m nnref conform --impl pkg.module:Adapter ...`: check an implementation against nnref;
+`python -m nnref vectors --out DIR`: write golden vectors (NumPy only) for loaders in other languages.
 
 Owns: the command line.  Imports: ``nnref``; ``nnref.conformance`` only inside ``main``, for
-``conform`` (hypothesis is needed there alone, from the ``[conformance]`` extra).
+``conform`` (hypothesis is needed there alone, from the ``[conformance]`` extra) and ``vectors``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ def main(argv: list[str] | None = None) -> int:
         from .conformance.cli import main as conform
 
         return conform(argv[1:])
+    if argv[:1] == ["vectors"]:
+        from .conformance.vectors import main as vectors
+
+        return vectors(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m nnref", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     ops = sub.add_parser("ops", help="list the ops")
     ops.add_argument("--json", action="store_true", help="machine-readable output")
     ops.add_argument("--family", help="only this family (activation, loss, linear, ...)")
     sub.add_parser("conform", help="check an implementation against nnref (python -m nnref conform --help)")
+    sub.add_parser("vectors", help="write golden vectors, .npz and a JSON manifest (python -m nnref vectors --help)")
     args = parser.parse_args(argv)
     entries = [e for e in CATALOG if args.family in (None, e["family"])]
     if args.json:

@@ -6,7 +6,8 @@ exactly), draws an upstream gradient of the output's shape, runs both vector-Jac
 products, and measures every comparison (``Comparison``); the runner and
 ``tests/test_crosscheck.py`` both judge examples by it, so there is one cross-check.
 
-Owns: the adapter protocol, loading an adapter by ``pkg.module:object``, ``check_case``.
+Owns: the adapter protocol, loading an adapter by ``pkg.module:object``, ``check_case``, the
+selection of ops by ``--ops`` / ``--family`` (``select``, shared with ``python -m nnref vectors``).
 Imports: NumPy, ``nnref``, ``nnref.conformance.compare`` and ``.deviations``.
 """
 
@@ -22,9 +23,36 @@ from typing import Any, Protocol
 import numpy as np
 
 import nnref
+from nnref._generated.catalog import CATALOG
 
 from .compare import max_errors, ulps, wrong_entries
 from .deviations import explained
+
+VJP_OPS = [m for m in CATALOG if m["crosscheck"] == "vjp"]
+
+
+def select(ops: str | None, family: str | None) -> list[dict[str, Any]]:
+    """The catalog entries named by ``--ops a,b`` or ``--family f`` (every vjp-checked op by default)."""
+    if ops and family:
+        raise ValueError(f"--ops / --family: expected one of them, got both ({ops!r}, {family!r})")
+    by_name = {m["name"]: m for m in VJP_OPS}
+    if ops:
+        names = [n.strip() for n in ops.split(",") if n.strip()]
+        other = {m["name"]: m["crosscheck"] for m in CATALOG}
+        for n in names:
+            if n in other and n not in by_name:
+                raise ValueError(f"--ops: expected ops checked by forward and VJP, got {n!r}, which nnref verifies"
+                                 f" by {other[n]!r} (see its catalog entry)")
+            if n not in by_name:
+                raise ValueError(f"--ops: expected names from `python -m nnref ops`, got {n!r}")
+        return [by_name[n] for n in names]
+    if family:
+        chosen = [m for m in VJP_OPS if m["family"] == family]
+        if not chosen:
+            families = sorted({m["family"] for m in VJP_OPS})
+            raise ValueError(f"--family: expected one of {', '.join(families)}, got {family!r}")
+        return chosen
+    return list(VJP_OPS)
 
 
 class Adapter(Protocol):

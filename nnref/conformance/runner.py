@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 import nnref
 from nnref._generated.catalog import CATALOG
 
-from .check import Adapter, CaseResult, Deviations, check_case
+from .check import VJP_OPS, Adapter, CaseResult, Deviations, check_case, select  # noqa: F401 - cli's entry points
 from .strategies import DTYPES, case_for, grad_outputs
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.differing_executors]
@@ -40,33 +40,6 @@ PROFILES = {
     "thorough": settings(max_examples=600, deadline=None, database=None, suppress_health_check=_QUIET),
 }
 STATUSES = ("pass", "known deviation", "failure", "not provided", "skipped")
-VJP_OPS = [m for m in CATALOG if m["crosscheck"] == "vjp"]
-
-
-def select(ops: str | None, family: str | None) -> list[dict[str, Any]]:
-    """The catalog entries named by ``--ops a,b`` or ``--family f`` (every vjp-checked op by default)."""
-    if ops and family:
-        raise ValueError(f"--ops / --family: expected one of them, got both ({ops!r}, {family!r})")
-    by_name = {m["name"]: m for m in VJP_OPS}
-    if ops:
-        names = [n.strip() for n in ops.split(",") if n.strip()]
-        other = {m["name"]: m["crosscheck"] for m in CATALOG}
-        for n in names:
-            if n in other and n not in by_name:
-                raise ValueError(f"--ops: expected ops checked by forward and VJP, got {n!r}, which nnref verifies"
-                                 f" by {other[n]!r} (see its catalog entry)")
-            if n not in by_name:
-                raise ValueError(f"--ops: expected names from `python -m nnref ops`, got {n!r}")
-        return [by_name[n] for n in names]
-    if family:
-        chosen = [m for m in VJP_OPS if m["family"] == family]
-        if not chosen:
-            families = sorted({m["family"] for m in VJP_OPS})
-            raise ValueError(f"--family: expected one of {', '.join(families)}, got {family!r}")
-        return chosen
-    return list(VJP_OPS)
-
-
 @dataclass
 class Row:
     op: str
