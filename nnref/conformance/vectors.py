@@ -64,7 +64,7 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
         for name in sorted(arrays):
-            a = np.ascontiguousarray(arrays[name])
+            a = np.asarray(arrays[name], order="C")  # not ascontiguousarray, which makes 0-d arrays 1-d
             a = a.astype(a.dtype.newbyteorder("<"), copy=False)
             member = io.BytesIO()
             np.lib.format.write_array(member, a, version=(1, 0), allow_pickle=False)
@@ -107,7 +107,7 @@ def run_case(meta: dict[str, Any], dtype: str, case: Case, seed: int) -> tuple[d
         arrays["expected.forward"] = np.asarray(expected)
         outputs.insert(0, {"name": "forward", "array": "expected.forward", "rtol": rtol, "atol": atol,
                            **_describe(arrays["expected.forward"])})
-        g = np.random.default_rng(seed).uniform(-2.0, 2.0, np.shape(expected)).astype(dtype)
+        g = np.asarray(np.random.default_rng(seed).uniform(-2.0, 2.0, np.shape(expected)), dtype=dtype)
         arrays["grad_output"] = g
         present = {k: v for k, v in inputs.items() if v is not None}
         wrt = wrt_names(meta, present, params)
