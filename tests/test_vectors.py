@@ -234,3 +234,14 @@ def test_the_command_needs_numpy_alone(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "1 ops, 8 cases" in out.stdout
     assert math.isfinite(len((tmp_path / "v" / "manifest.json").read_text()))
+
+
+def test_the_documented_rule_is_the_suites() -> None:
+    # The loader's rule (the README's) and nnref/conformance/compare.py agree entry by entry,
+    # NaN, infinities, signed zeros and the exact tolerance included.
+    from nnref.conformance.compare import wrong_entries
+
+    values = np.array([0.0, -0.0, 1.0, 1.0 + 1e-9, -1.0, math.inf, -math.inf, math.nan, 1e300, 5e-324])
+    a, e = np.meshgrid(values, values)
+    for rtol, atol in ((0.0, 0.0), (1e-12, 1e-14), (1e-5, 1e-3)):
+        assert np.array_equal(wrong(a, e, rtol, atol), wrong_entries(a, e, rtol, atol)), (rtol, atol)
