@@ -500,3 +500,107 @@ def test_site_math_renders_offline(site_server: tuple[str, list[str]]) -> None:
         lines.append("local server error responses:")
         lines.extend(f"  {e}" for e in server_errors)
     assert not lines, f"site check failed ({len(pages)} page(s) opened from {SITE_DIR}):\n" + "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# browser check: nothing clipped at a desktop and a phone width
+# --------------------------------------------------------------------------
+
+# The widths a reader's review used: a laptop window and a phone held upright.
+OVERFLOW_WIDTHS = (1400, 390)
+
+# Measures every element of the article after opening every <details> (a collapsed block's
+# formulas are clipped just the same once a reader opens it). KaTeX's inner spans clip on
+# purpose (square-root and arrow glyphs are drawn wider than their boxes), so they are
+# skipped; the boxes holding the formulas are measured.
+_JS_OVERFLOW = """
+() => {
+  for (const d of document.querySelectorAll('.md-content details')) d.open = true;
+  const article = document.querySelector('.md-content');
+  if (!article) return {clipped: [], escaped: [], uncued: [], scrollers: 0};
+  const col = article.getBoundingClientRect();
+  const name = (el) => {
+    const id = el.id ? '#' + el.id : '';
+    const cls = typeof el.className === 'string' && el.className
+      ? '.' + el.className.trim().split(/\\s+/).slice(0, 2).join('.') : '';
+    let at = el;
+    while (at && !(at.id && /^H[1-6]$/.test(at.tagName)) && at !== article) {
+      at = at.previousElementSibling || at.parentElement;
+    }
+    const where = at && at.id ? ' under #' + at.id : '';
+    const text = (el.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 50);
+    return el.tagName.toLowerCase() + id + cls + where + ' "' + text + '"';
+  };
+  const scrolls = (s) => s.overflowX === 'auto' || s.overflowX === 'scroll';
+  const clipped = [], escaped = [], uncued = [];
+  let scrollers = 0;
+  for (const el of article.querySelectorAll('*')) {
+    if (el.closest('.katex') || el.closest('.md-clipboard')) continue;
+    if (!el.getClientRects().length) continue;
+    const s = getComputedStyle(el);
+    const over = el.scrollWidth - el.clientWidth;
+    if (over > 1 && (s.overflowX === 'hidden' || s.overflowX === 'clip')) {
+      clipped.push(name(el) + ': ' + over + ' px cut off');
+    }
+    if (over > 1 && scrolls(s)) {
+      scrollers += 1;
+      // The cue: a shadow drawn at the side the hidden part lies (nnref.css) and a
+      // scrollbar that is not switched off.
+      if (!s.backgroundImage.includes('gradient') || s.scrollbarWidth === 'none') {
+        uncued.push(name(el) + ': scrolls ' + over + ' px with no shadow or scrollbar');
+      }
+    }
+    let inside = false;
+    for (let p = el.parentElement; p && p !== article; p = p.parentElement) {
+      if (scrolls(getComputedStyle(p))) { inside = true; break; }
+    }
+    if (inside) continue;
+    const r = el.getBoundingClientRect();
+    const out = Math.max(r.right - col.right, col.left - r.left);
+    if (out > 1 && r.width > 0) escaped.push(name(el) + ': ' + Math.round(out) + ' px outside the column');
+  }
+  return {clipped, escaped, uncued, scrollers};
+}
+"""
+
+
+def test_site_nothing_clipped(site_server: tuple[str, list[str]]) -> None:
+    """Every table and formula fits its column or scrolls inside a box with a visible cue."""
+    chromium = _find_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium found (looked at $NNREF_CHROMIUM and /usr/bin/chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("python package `playwright` is not installed (pip install playwright)")
+
+    base_url, _ = site_server
+    pages = _built_pages()
+    assert pages, f"no HTML pages found under {SITE_DIR}"
+    problems: list[str] = []
+    counts: dict[int, int] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for width in OVERFLOW_WIDTHS:
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.route("**/*", lambda route, request: route.continue_() if _is_local_url(request.url)
+                           else route.abort("blockedbyclient"))
+                for rel in pages:
+                    page.goto(base_url + rel.as_posix(), wait_until="load")
+                    page.wait_for_function(_JS_PENDING, timeout=RENDER_TIMEOUT_MS)
+                    page.evaluate("() => document.fonts.ready.then(() => true)")
+                    info = page.evaluate(_JS_OVERFLOW)
+                    bad = info["clipped"] + info["escaped"] + info["uncued"]
+                    counts[width] = counts.get(width, 0) + len(bad)
+                    problems += [f"{width} px {rel.as_posix()}: {b}" for b in bad]
+                page.close()
+        finally:
+            browser.close()
+    summary = ", ".join(f"{n} at {w} px" for w, n in counts.items())
+    assert not problems, f"clipped or uncued overflow ({summary}):\n" + "\n".join(problems[:200])
+
+
+def _is_local_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or (parts.hostname or "").lower() in LOCAL_HOSTS
