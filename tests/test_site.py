@@ -604,3 +604,43 @@ def test_site_nothing_clipped(site_server: tuple[str, list[str]]) -> None:
 def _is_local_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("data", "blob", "about") or (parts.hostname or "").lower() in LOCAL_HOSTS
+
+
+# --------------------------------------------------------------------------
+# static checks: links into op sections, and what the search index holds
+# --------------------------------------------------------------------------
+
+_ID_RE = re.compile(r'\bid="([^"]+)"')
+_HREF_RE = re.compile(r'\bhref="([^"#:]+\.html)#([^"]+)"')
+
+
+def test_home_page_op_links_resolve() -> None:
+    """Every op named on the home page links to its section, by the op's Python name
+    (``#leaky_relu``), which must be an id on the family page."""
+    _require_site()
+    home = (SITE_DIR / "index.html").read_text()
+    links = _HREF_RE.findall(home)
+    assert len(links) > 50, f"the home page links to only {len(links)} sections"
+    ids: dict[str, set[str]] = {}
+    missing = []
+    for page, frag in links:
+        if page not in ids:
+            ids[page] = set(_ID_RE.findall((SITE_DIR / page).read_text()))
+        if frag not in ids[page]:
+            missing.append(f"{page}#{frag}")
+    assert not missing, "home page links to sections that do not exist: " + ", ".join(missing)
+    assert "leaky_relu" in ids["activations.html"] and "leaky-relu" in ids["activations.html"]
+
+
+def test_search_finds_ops_by_torch_name() -> None:
+    """The search index holds torch's qualified names in each op's section, so a search for
+    F.gelu or torch.nn.functional.softplus lands there."""
+    _require_site()
+    import json
+
+    docs = json.loads((SITE_DIR / "search" / "search_index.json").read_text())["docs"]
+    by_location = {d["location"]: d["text"] for d in docs}
+    for loc, name in (("activations.html#gelu", "gelu"), ("activations.html#softplus", "softplus"),
+                      ("losses.html#cross-entropy", "cross_entropy"), ("pooling.html#max-pool2d", "max_pool2d")):
+        text = by_location.get(loc, "")
+        assert f"torch.nn.functional.{name}" in text and f"F.{name}" in text, f"{loc} lacks torch's names"
