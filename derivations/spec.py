@@ -343,6 +343,9 @@ class Convention:
     #: the forward value there, when the convention overrides the forward too (IEEE
     #: special values, where torch's formula gives NaN although a limit exists)
     value: Any = None
+    #: the condition in words, for a condition written in an engine step's variables (a step
+    #: list's st) that a reader has not met; the page shows these words instead
+    where: str = ""
 
 
 @dataclass(frozen=True)

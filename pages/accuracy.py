@@ -22,7 +22,7 @@ import numpy as np
 from derivations.proofs import accuracy
 from derivations.spec import PointwiseOp
 
-from .markup import table
+from .markup import reader_name, table
 from .paths import DOCS
 from .provenance import provenance
 from .templating import render
@@ -93,13 +93,15 @@ def render_accuracy() -> str:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "accuracy.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
     body = []
+    names = {op.name: reader_name(op) for op in _records()}
     for r in data["rows"]:
         label = "value" if r["quantity"] == "value" else f"∂/∂{r['quantity']}"
-        body.append([f"`{r['op']}`", r["dtype"], label, _cell(r["nnref_ulps"]), _cell(r["bound"]),
+        body.append([f"`{names.get(r['op'], r['op'])}`", r["dtype"], label, _cell(r["nnref_ulps"]), _cell(r["bound"]),
                      _cell(r["torch_ulps"]), _where(r["torch_where"]) if r["torch_ulps"] > r["bound"] else ""])
-    rewrites = [[f"`{op.name}`", op.rewrite.why] for op in _records() if op.rewrite is not None]
-    extended = [[f"`{op.name}`", ", ".join(op.extended), op.extended_reason] for op in _records() if op.extended]
-    zeros = [[f"`{op.name}`", "value" if z.wrt == "value" else f"∂/∂{z.wrt}", z.why]
+    rewrites = [[f"`{reader_name(op)}`", op.rewrite.why] for op in _records() if op.rewrite is not None]
+    extended = [[f"`{reader_name(op)}`", ", ".join(op.extended), op.extended_reason]
+                for op in _records() if op.extended]
+    zeros = [[f"`{reader_name(op)}`", "value" if z.wrt == "value" else f"∂/∂{z.wrt}", z.why]
              for op in _records() for z in op.near_zero]
     return render("accuracy.md.j2", provenance=data["provenance"],
                   table=table(["op", "dtype", "quantity", "nnref max ulp", "bound", "torch max ulp",

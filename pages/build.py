@@ -1,7 +1,7 @@
 """Write the documentation pages (``docs/*.md``) and their plots from the op descriptions.
 
 ``python -m pages`` renders every family page (one section per op, or the convolution and
-pooling pages), the home, conventions, verification, conformance and worked-examples pages,
+pooling pages), the home, changelog, conventions, verification, conformance and worked-examples pages,
 and the plots.  Nothing about an op is typed in this package: everything comes from its
 record, reached through ``derivations.registry``, so a new op gets its section by being
 declared.  Site rule (``tests/test_site.py`` enforces it in a browser): TeX only ever appears
@@ -28,7 +28,7 @@ from .accuracy import render_accuracy
 from .conformance import render_conformance
 from .conventions import render_conventions
 from .family import render_family_page
-from .home import render_index
+from .home import render_changelog, render_index
 from .jobs import PLOTTED, proof_counts, proved_ops, run_jobs
 from .markup import check_prose
 from .paths import DOCS, PLOTS, ROOT, VERIFICATION
@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         drawn |= extra
     for stale in before - drawn:
         stale.unlink()
-    for page, render in (("index.md", render_index), ("conventions.md", render_conventions),
+    for page, render in (("index.md", lambda: render_index(data)), ("changelog.md", render_changelog),
+                         ("conventions.md", render_conventions),
                          ("conformance.md", render_conformance), ("worked-examples.md", render_worked_examples),
                          ("networks.md", networks_page.render_networks)):
         write_page(page, render())

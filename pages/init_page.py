@@ -25,6 +25,14 @@ from .templating import render
 LAWS = {"uniform": r"U(-a, a)", "normal": r"N(0, s^2)"}
 
 
+def _torch_name(op: Any) -> str:
+    """torch's name, for the site's search; the two defaults are what Linear and ConvNd do in
+    reset_parameters, not functions of torch.nn.init."""
+    if op.name.startswith("default_"):
+        return ""
+    return f" (torch: `torch.nn.init.{op.name}{'' if op.name == 'calculate_gain' else '_'}`)"
+
+
 def _signature(op: Any) -> str:
     parts = ["shape"] if op.shaped else []
     for p in op.params:
@@ -60,7 +68,8 @@ def render_page(title: str, verification: dict[str, Any] | None, plots_dir: Path
                               r"\frac{e^{-z^2/2s^2}}{s\sqrt{2\pi}}\,dz = " + tex(normal_variance(s_std))),
         table=table(["initialiser", "law", "variance target", "solved by SymPy", "torch's formula"], rows),
         proofs="\n".join(proofs), gains=table(["nonlinearity", "gain", "where it comes from"], gains),
-        signatures="\n".join(f"- `{_signature(op)}`: {md(op.summary)}" for op in ops),
+        signatures="\n".join(f'- <span id="{op.name}"></span>`{_signature(op)}`: {md(op.summary)}{_torch_name(op)}'
+                              for op in ops),
         notes="\n".join(f"- `{op.name}`: {md(n)}" for op in ops for n in op.notes),
         kernels=code_block(generated_kernel("_leaky_relu_gain") + "\n\n\n" + "\n\n\n".join(kernels)),
         gain_expr=math_inline(r"\text{gain} = 1/\sqrt{\mathbb{E}[f(z)^2]/\sigma^2} = "

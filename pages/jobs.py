@@ -19,7 +19,7 @@ from derivations.derive import Proof, prove_op
 from derivations.registry import all_ops, op_named
 from derivations.steps import prove_structured
 
-from .markup import math_inline, md
+from .markup import math_inline, md, reader_name
 from .plots import make_plot
 
 # The prover of each section renderer; convolution and pooling run their own exact checks
@@ -112,13 +112,25 @@ def claim_md(p: Proof, op: Any) -> str:
     return md(p.claim)
 
 
+# Only a symbolic simplification to 0 is a proof; agreement to many digits at random points is
+# strong evidence, and the pages say which of the two each identity has.
+METHOD_WORDS = {"symbolic": "proved symbolically", "numeric": "checked numerically"}
+
+
+def _reader_claim(claim: str, op: Any) -> str:
+    """A claim opens with the record's name; a variant's (gelu_tanh) is shown as its call."""
+    prefix = f"{op.name}: "
+    return reader_name(op) + ": " + claim[len(prefix):] if claim.startswith(prefix) else claim
+
+
 def proof_lines(proofs: list[Proof] | str, op: Any) -> list[str]:
     if isinstance(proofs, str):
         return [f"- ✘ **proof failed**: {md(proofs)}"]
     if not proofs:
         return [f"- No identity to prove: {NOTHING_TO_PROVE[op.renderer]}; the conventions are checked against"
                 " torch at their exact points by the test suite."]
-    return [f"- ✔ **{p.method}**: {claim_md(p, op)}. *{md(p.detail)}.*" for p in proofs]
+    return [f"- ✔ **{METHOD_WORDS.get(p.method, p.method)}**: {_reader_claim(claim_md(p, op), op)}. *{md(p.detail)}.*"
+            for p in proofs]
 
 
 def proof_counts(ops: list[Any]) -> tuple[int, int, int, list[str]]:
@@ -135,5 +147,5 @@ def proof_counts(ops: list[Any]) -> tuple[int, int, int, list[str]]:
                 sym += 1
             else:
                 num += 1
-                numeric.append(claim_md(p, op))
+                numeric.append(_reader_claim(claim_md(p, op), op))
     return sym, num, failed, numeric

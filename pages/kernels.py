@@ -1,7 +1,8 @@
 """What the pages quote from the engine: generated kernels and nnref's call signatures.
 
 Owns: reading ``nnref/_generated/*.py`` (``generated_kernel``, ``kernel_sources``) and
-``nnref``'s public signatures (``call_signature``, ``signature_line``, ``signature_defaults``).
+``nnref``'s public signatures (``call_signature``, ``signature_line``, ``signature_defaults``,
+``required_params``), and the tolerances the test suite applies (``applied_tolerances``).
 Imports: ``nnref`` (inside functions, so that importing the builder does not load the engine),
 ``.paths``; no other page module.
 """
@@ -46,6 +47,17 @@ def kernel_sources(op: Any) -> list[tuple[str, str, str]]:
     return out
 
 
+def applied_tolerances(public: str) -> dict[str, dict[str, Any]] | None:
+    """{dtype: {rtol, atol, why}} as the cross-check reads them (the generated catalog), which
+    holds one entry per public op: the largest tolerance over its variants."""
+    from nnref._generated.catalog import CATALOG
+
+    for meta in CATALOG:
+        if meta["name"] == public:
+            return dict(meta["tolerances"])
+    return None
+
+
 def signature_defaults(name: str) -> dict[str, Any]:
     import nnref
 
@@ -56,20 +68,29 @@ def signature_defaults(name: str) -> dict[str, Any]:
             if p.default is not inspect.Parameter.empty}
 
 
-def call_signature(name: str) -> str | None:
+def required_params(op: Any) -> set[str]:
+    """Parameters the description requires. Some carry a None default in Python only so that
+    leaving them out raises nnref's own error (softmax's dim); a reader must not take that
+    None for a default."""
+    return {p.name for p in getattr(op, "params", ())
+            if p.default is None and p.kind not in ("optional_array", "int_tuple", "optional_int")}
+
+
+def call_signature(name: str, required: frozenset[str] | set[str] = frozenset()) -> str | None:
     import nnref
 
     fn = getattr(nnref, name, None)
     if fn is None:
         return None
-    parts = [p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}"
+    parts = [p.name if p.default is inspect.Parameter.empty or p.name in required else f"{p.name}={p.default!r}"
              for p in inspect.signature(fn).parameters.values()]
     return f"nnref.{name}({', '.join(parts)})"
 
 
 def signature_line(op: Any) -> str:
     name = op.public
-    fwd, bwd = call_signature(name), call_signature(f"{name}_backward")
+    required = required_params(op)
+    fwd, bwd = call_signature(name, required), call_signature(f"{name}_backward", required)
     if not fwd:
         return ""
     out = f"`{fwd}`"

@@ -2,9 +2,10 @@
 
 Owns: math wrappers (``math_inline``, ``math_block``, ``table_math``, ``maybe_collapsed``),
 prose and table helpers (``md``, ``cell``, ``table``, ``bench_cell``, ``run_misses``,
-``code_block``), number formatting (``fmt``, ``fmt_err``, ``fmt_vec``), anchors and op links,
-the generated-file note, and ``check_prose`` (the site's rule that TeX appears only inside math
-or code).  Imports: NumPy, ``derivations.registry``; no page module.
+``code_block``), number formatting (``fmt``, ``fmt_err``, ``fmt_vec``), anchors and op links
+(``anchor``, ``name_target``, ``op_link``), a record's name for readers (``reader_name``), torch's
+names for an op (``torch_names``), the generated-file note, and ``check_prose`` (the site's rule
+that TeX appears only inside math or code).  Imports: NumPy, ``derivations.registry``; no page module.
 """
 
 from __future__ import annotations
@@ -29,6 +30,30 @@ STRAY_TEX = ("\\frac", "\\(", "\\[", "$$", "\\begin{")
 
 def anchor(name: str) -> str:
     return name.replace("_", "-")
+
+
+def name_target(name: str) -> str:
+    """A second link target spelled as the op's Python name (``#leaky_relu``), which is what
+    readers type; headings keep the hyphenated id that existing links use. Empty when the two
+    are the same."""
+    return f'<div id="{name}"></div>\n\n' if anchor(name) != name else ""
+
+
+def reader_name(op: Any) -> str:
+    """A record as a reader calls it: a variant's own name (smooth_l1_loss_beta0) exists only
+    inside nnref, so it is written as the public call with its settings."""
+    variant = getattr(op, "variant_of", None)
+    if not variant:
+        return str(op.name)
+    settings = ", ".join(f"{k}={v!r}" for k, v in variant[1].items())
+    return f"{variant[0]}({settings})"
+
+
+def torch_names(name: str) -> str:
+    """torch's qualified names for an op (every op's public name is torch.nn.functional's; the
+    cross-check calls it by that name), written out so that the site's search finds the op by
+    either."""
+    return f"In torch: `torch.nn.functional.{name}`, `F.{name}`."
 
 
 def family_page(family: str) -> str:

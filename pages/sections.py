@@ -28,7 +28,7 @@ from . import conv, init_page, optim_page, pool, receptive_page, regularisation_
 from .jobs import PLOTTED, proof_lines, proofs_for
 from .kernels import kernel_sources, signature_line
 from .latex import tex
-from .markup import anchor, math_block, math_inline, maybe_collapsed, md
+from .markup import anchor, math_block, math_inline, maybe_collapsed, md, name_target, reader_name, torch_names
 from .plots import make_plot
 from .tables import arguments_table, conventions_table, tolerance_table
 from .templating import render, render_part
@@ -146,6 +146,7 @@ def _part(op: Any, h: str) -> dict[str, Any]:
     formula, derivation = renderer.formula, renderer.derivation
     return {
         "name": op.name, "public": op.public, "anchor": anchor(op.name), "h": h, "summary": md(op.summary),
+        "reader_name": reader_name(op), "target": name_target(op.name), "torch_names": torch_names(op.public),
         "arguments": arguments_table(op), "formula": formula(op), "notes": [md(n) for n in op.notes],
         "derivation": derivation(op, h), "conventions": conventions_table(op),
         "tolerances": tolerance_table([op]), "kernels": kernel_sources(op),
@@ -166,9 +167,6 @@ def render_op_section(op: Any, verification: dict[str, Any] | None = None,
     conventions, tolerances, generated code and verification.  Draws the plot into
     ``plots_dir`` when one is given."""
     main = _part(op, "###") | {"signature": signature_line(op)}
-    variants = []
-    for v in variants_of(op):
-        how = ", ".join(f"{k}={val!r}" for k, val in v.variant_of[1].items())
-        variants.append(_part(v, "####") | {"how": how})
+    variants = [_part(v, "####") for v in variants_of(op)]
     return render("op_section.md.j2", op=main, plot=_plot(op, plots_dir), variants=variants,
                   verification=verification_section(op, verification, "###"))

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .markup import anchor, fmt_err, table
+from .markup import anchor, fmt_err, name_target, table, torch_names
 from .paths import VERIFICATION
 from .templating import render_part
 
@@ -92,5 +92,6 @@ def verification_subsections(ops: list[Any], data: dict[str, Any] | None) -> lis
     parts = []
     for op in ops:
         section = verification_section(op, data, "###").split("\n", 1)
-        parts += [f"### {op.name} {{#{anchor(op.name)}}}\n" + (section[1] if len(section) > 1 else ""), ""]
+        parts += [name_target(op.name) + f"### {op.name} {{#{anchor(op.name)}}}\n\n" + torch_names(op.public) + "\n"
+                  + (section[1] if len(section) > 1 else ""), ""]
     return parts

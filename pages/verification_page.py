@@ -1,7 +1,7 @@
 """The verification page: proof counts and the cross-check summary over every op.
 
 Owns: ``render_verification`` (template ``verification.md.j2``).  Imports:
-``derivations.registry``, ``.jobs``, ``.markup``, ``.templating``, ``.verification``; no other
+``derivations`` (derive, registry), ``.jobs``, ``.markup``, ``.templating``, ``.verification``; no other
 page module.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from derivations.derive import PROOF_DIGITS, PROOF_POINTS
 from derivations.registry import public_ops
 
 from .jobs import proof_counts, proved_ops
@@ -39,7 +40,8 @@ def render_verification(data: dict[str, Any] | None) -> str:
     ops = proved_ops()
     sym, num, failed, numeric = proof_counts(ops)
     context: dict[str, Any] = {"sym": sym, "num": num, "failed": failed, "numeric": numeric, "n_ops": len(ops),
-                               "data_missing": data is None, "used_note": USED_NOTE}
+                               "data_missing": data is None, "used_note": USED_NOTE,
+                               "proof_digits": PROOF_DIGITS, "proof_points": PROOF_POINTS}
     if data is not None:
         header = ["op", "dtype", "device", "examples", "result", "tolerance used (fwd / bwd)"]
         no_cuda = not any(r["device"] == "cuda" for r in data.get("rows", []))

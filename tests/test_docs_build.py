@@ -36,7 +36,7 @@ def test_relu_section_has_definition_proofs_conventions_and_code() -> None:
     assert "## relu" in section
     assert r"\operatorname{relu}(x) = \max\left(0, x\right)" in section  # the definition
     assert "SymPy's derivative" in section and r"H\left(x\right)" in section  # the raw derivative
-    assert "**Proofs**" in section and "No identity to prove" in section
+    assert "**Proofs and checks**" in section and "No identity to prove" in section
     # the conventions table, with SymPy's Heaviside(0) = 1/2 shown as differing
     assert "| convention | where | gradient returned |" in section
     assert "relu'(0) = 0" in section and "relu'(NaN) = 1" in section
@@ -50,7 +50,7 @@ def test_relu_section_has_definition_proofs_conventions_and_code() -> None:
 def test_sigmoid_section_shows_rewrite_closed_form_and_proofs() -> None:
     section = sections.render_op_section(_op(activations.OPS, "sigmoid"))
     assert "**Stable rewrite**" in section and "**Closed form**" in section
-    assert "- ✔ **symbolic**" in section
+    assert "- ✔ **proved symbolically**" in section
     markup.check_prose(section, "sigmoid section")
 
 
@@ -58,14 +58,14 @@ def test_structured_section_has_steps_proofs_and_code() -> None:
     section = sections.render_op_section(_op(structured.OPS, "softmax"))
     assert r"\operatorname{softmax}(x)_i" in section  # definition
     assert r"\begin{aligned}" in section and r"\max_{\text{dim}}" in section  # engine steps
-    assert "- ✔ **symbolic**" in section  # proofs
+    assert "- ✔ **proved symbolically**" in section  # proofs
     assert _generated_source("structured", "_softmax_vjp") in section
     markup.check_prose(section, "softmax section")
 
 
 def test_variants_are_shown_under_the_public_op() -> None:
     section = sections.render_op_section(_op(activations.OPS, "gelu"))
-    assert "### Variant `gelu_tanh`" in section
+    assert "### Variant `gelu(approximate='tanh')`" in section
     assert _generated_source("activations", "_gelu_tanh_vjp") in section
 
 
@@ -191,3 +191,19 @@ def test_e6_activation_shapes(claims: dict[str, Claim]) -> None:
     expected = [max(z + 1, 0) - 2 * max(z, 0) + max(z - 1, 0) for z in worked.E6_GRID]
     assert list(peak["grid"]) == pytest.approx(expected)
     assert peak["slopes"] == pytest.approx([0.0, 1.0, -1.0, 0.0], abs=1e-9)
+
+
+def test_pages_say_checked_for_numeric_identities_and_show_required_args_bare() -> None:
+    sigmoid = sections.render_op_section(_op(activations.OPS, "sigmoid"))
+    assert "- ✔ **checked numerically**" in sigmoid and "**numeric**" not in sigmoid
+    softmax = sections.render_op_section(_op(structured.OPS, "softmax"))
+    assert "`nnref.softmax(input, dim)`" in softmax, "dim is required: no default may be shown"
+
+
+def test_tolerance_shown_is_the_one_the_suite_applies() -> None:
+    from nnref._generated.catalog import CATALOG
+
+    applied = next(m for m in CATALOG if m["name"] == "gelu")["tolerances"]["float32"]
+    gelu = sections.render_op_section(_op(activations.OPS, "gelu"))
+    row = next(line for line in gelu.splitlines() if line.startswith("| float32 |"))
+    assert row.split(" | ")[1:3] == [markup.fmt(applied["rtol"], 3), markup.fmt(applied["atol"], 3)]

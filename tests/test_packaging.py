@@ -91,3 +91,21 @@ def test_the_wheel_carries_the_conformance_package() -> None:
 
     found = find_packages(str(ROOT), include=["nnref*"])
     assert "nnref.conformance" in found, found
+
+
+def test_version_licence_and_citation_agree() -> None:
+    """pyproject.toml, nnref.__version__, CITATION.cff and LICENSE say the same thing (the home
+    page quotes the version and the citation)."""
+    import re
+    from pathlib import Path
+
+    import nnref
+
+    root = Path(__file__).resolve().parents[1]
+    pyproject = (root / "pyproject.toml").read_text()
+    version = re.search(r'^version = "([^"]+)"', pyproject, re.M)
+    assert version is not None and version.group(1) == nnref.__version__
+    cff = (root / "CITATION.cff").read_text()
+    assert re.search(rf'^version: "{re.escape(nnref.__version__)}"$', cff, re.M), "CITATION.cff's version"
+    assert re.search(r"^license: MIT$", cff, re.M) and 'license = { text = "MIT" }' in pyproject
+    assert (root / "LICENSE").read_text().startswith("MIT License")

@@ -151,3 +151,23 @@ def test_deviation_points(dev: dict[str, Any]) -> None:
     assert got.dtype == np.dtype(dev["dtype"])
     assert np.all(got == want) if not np.isnan(want) else np.all(np.isnan(got)), (got[:3], want)
     assert float(dev["nnref"]) == want
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_tanh_torch_nan_threshold_is_where_the_page_says(dtype: str) -> None:
+    """The Activations page states where torch's gelu tanh backward turns NaN (the square root
+    of the largest float, where x·x overflows): torch must be finite just below and NaN there."""
+    torch = pytest.importorskip("torch")
+    from derivations.ops.activations import FLOAT_MAX, GELU_TANH_TORCH_NAN
+
+    edge = FLOAT_MAX[dtype] ** 0.5
+    tdt = getattr(torch, dtype)
+
+    def grad(v: float) -> float:
+        x = torch.tensor([v], dtype=tdt, requires_grad=True)
+        torch.nn.functional.gelu(x, approximate="tanh").backward(torch.ones(1, dtype=tdt))
+        return float(x.grad[0])
+
+    assert not np.isnan(grad(edge * 0.999)) and not np.isnan(grad(-edge * 0.999))
+    assert np.isnan(grad(edge * 1.001)) and np.isnan(grad(-edge * 1.001))
+    assert float(GELU_TANH_TORCH_NAN[dtype]) == pytest.approx(edge, rel=5e-3)

@@ -11,6 +11,8 @@ no page code, no engine.
 
 from __future__ import annotations
 
+import sys
+
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
@@ -33,6 +35,20 @@ from ..spec import (
 
 x = sp.Symbol("x", real=True)
 INPUT = (Arg("input", x, "input tensor, any shape"),)
+
+# Where torch 2.13's gelu(approximate='tanh') backward turns NaN: the square root of the
+# largest finite number, where x·x overflows (not x³, as one might guess from the cubic).
+# tests/test_special_values.py measures torch on both sides of each value.
+FLOAT_MAX = {"float32": (2 - 2.0**-23) * 2.0**127, "float64": sys.float_info.max}
+
+
+def _sqrt_max(dtype: str) -> str:
+    mantissa, exponent = f"{FLOAT_MAX[dtype] ** 0.5:.3g}".split("e+")
+    return f"{mantissa}e{int(exponent)}"
+
+
+GELU_TANH_TORCH_NAN = {dtype: _sqrt_max(dtype) for dtype in FLOAT_MAX}
+
 FAMILY = "activation"
 R = sp.S.Reals
 POSITIVE = sp.Interval.open(0, sp.oo)
@@ -305,9 +321,9 @@ OPS: list[PointwiseOp] = [
                             "the derivative has a zero at x ≈ −0.7522 where its two terms (each ≈ 0.23)"
                             " cancel: the error there is held to 2·eps·σ(2u)."),),
         variant_of=("gelu", {"approximate": "tanh"}),
-        notes=("Difference from torch at huge magnitudes: torch's backward returns NaN for |x| above"
-               " about 1e100 (float64) or 1e10 (float32), where x³ overflows and multiplies sech² = 0;"
-               " nnref returns the limit 0 or 1.",
+        notes=("Difference from torch at huge magnitudes: torch's backward returns NaN from |x| ="
+               f" {GELU_TANH_TORCH_NAN['float32']} (float32) or {GELU_TANH_TORCH_NAN['float64']} (float64) on,"
+               " where its x² overflows to inf and meets sech² = 0; nnref returns the limit 0 or 1.",
                "Reached as gelu(input, approximate='tanh'); listed separately because it is a"
                " different formula with its own derivative.",),
         tolerances=_tol32(5e-5, 5e-6, "the cubic inside tanh amplifies the float32 rounding of"

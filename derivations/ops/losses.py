@@ -298,7 +298,7 @@ OPS: list[PointwiseOp] = [
         reduction=True,
         signature=("reduction", "beta"),
         notes=("beta < 0 raises, as in torch; beta == 0 is l1_loss (torch switches to it, and so"
-               " does nnref: see smooth_l1_loss_beta0).",
+               " does nnref: see its variant smooth_l1_loss(beta=0.0) below).",
                "torch itself is inconsistent for float32 input when 0 < beta < 7e-46 (beta rounds"
                " to 0 in float32 but is not 0.0): at input == target its vectorised kernel returns"
                " -1 and its scalar tail 0, depending on the element's position; nnref follows the"

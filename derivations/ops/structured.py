@@ -199,7 +199,8 @@ OPS: list[StructuredOp] = [
             Convention("ignored samples get a zero gradient", sp.Eq(st, 0), {"input": sp.S.Zero},
                        "A sample whose target is ignore_index has an all-zero target row; torch"
                        " never writes a gradient into it, so it stays 0 even when 'mean' divides"
-                       " by a zero total weight and the upstream gradient is NaN."),
+                       " by a zero total weight and the upstream gradient is NaN.",
+                       where="the sample's target row is all zero (its class is ignore_index)"),
         ),
         reduction=True,
         kernel_args=("x", "target", "class_weight"),
