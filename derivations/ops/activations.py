@@ -316,7 +316,7 @@ OPS: list[PointwiseOp] = [
             r"\operatorname{gelu}_{\tanh}'(x) = \sigma(2u) + 2x\,u'(x)\,\sigma(2u)\,\sigma(-2u)",
             why="The derivative of the sigmoid form: no cancellation, and the product σ(2u)σ(−2u)"
             " underflows to 0 before x·u'(x) overflows, so the limits 0 and 1 come out at huge |x|"
-            " (the tanh form evaluates x³·sech²(u) = inf·0 = NaN beyond |x| ≈ 1e102)."),),
+            " (the tanh form evaluates x³·sech²(u) = inf·0 = NaN beyond |x| ≈ 5.64e102, where x³ overflows)."),),
         near_zero=(NearZero("input", (x > -0.9) & (x < -0.6), stable_sigmoid(2 * GELU_U),
                             "the derivative has a zero at x ≈ −0.7522 where its two terms (each ≈ 0.23)"
                             " cancel: the error there is held to 2·eps·σ(2u)."),),
