@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import nnref
+from pages.conv import receptive_field as receptive_field_picture  # the picture the Convolution page draws
 
 N = 400  # long enough that the middle unit's field never reaches an edge
 
@@ -85,18 +86,6 @@ def test_full_coverage_without_holes() -> None:
     assert last - first + 1 == field["size"] == hit.size
 
 
-def _field_2d(layers: list[tuple[int, int]], size: int) -> np.ndarray:
-    """|∂ centre unit / ∂ input| through 2-D all-ones convolutions with strides (E5's shapes)."""
-    shapes = [size]
-    for k, s in layers:
-        shapes.append((shapes[-1] - k) // s + 1)
-    g = np.zeros((1, 1, shapes[-1], shapes[-1]))
-    g[0, 0, shapes[-1] // 2, shapes[-1] // 2] = 1.0
-    for (k, s), n_in in zip(reversed(layers), reversed(shapes[:-1])):
-        g = nnref.conv2d_backward(g, np.ones((1, 1, n_in, n_in)), np.ones((1, 1, k, k)), stride=s)["input"]
-    return g[0, 0]
-
-
 # E5 (seed 000): (layers as (kernel, stride), pixels the source states or None where it only says
 # "larger"); 2×2 pooling with stride 2 is a 2×2 window, read here as avg pooling reads it.
 E5 = [([(3, 1)], 9), ([(3, 1), (3, 1)], None), ([(3, 2), (3, 1)], None), ([(3, 1), (2, 2), (3, 1)], None)]
@@ -105,7 +94,7 @@ E5 = [([(3, 1)], 9), ([(3, 1), (3, 1)], None), ([(3, 2), (3, 1)], None), ([(3, 1
 @pytest.mark.parametrize("layers,claimed", E5)
 def test_e5_receptive_fields_in_2d(layers: list[tuple[int, int]], claimed: int | None) -> None:
     size = nnref.receptive_field(layers)["size"]
-    field = _field_2d(layers, 12)
+    field = receptive_field_picture(layers, 12)
     rows, cols = np.flatnonzero(field.any(axis=1)), np.flatnonzero(field.any(axis=0))
     assert rows[-1] - rows[0] + 1 == size and cols[-1] - cols[0] + 1 == size
     assert np.count_nonzero(field) == size * size

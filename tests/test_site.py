@@ -353,7 +353,8 @@ _JS_INSPECT = (
 )
 
 
-def test_site_math_renders_offline(site_server: tuple[str, list[str]]) -> None:
+def _browser() -> str:
+    """Chromium's path, once it and the playwright package are both here; else the test skips."""
     chromium = _find_chromium()
     if chromium is None:
         pytest.skip(
@@ -361,10 +362,16 @@ def test_site_math_renders_offline(site_server: tuple[str, list[str]]) -> None:
             "run tools/install_chromium.sh or set NNREF_CHROMIUM"
         )
     try:
-        from playwright.sync_api import ConsoleMessage, Request, Response, Route, sync_playwright
-        from playwright.sync_api import Error as PlaywrightError
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         pytest.skip("python package `playwright` is not installed (pip install playwright)")
+    return chromium
+
+
+def test_site_math_renders_offline(site_server: tuple[str, list[str]]) -> None:
+    chromium = _browser()
+    from playwright.sync_api import ConsoleMessage, Request, Response, Route, sync_playwright
+    from playwright.sync_api import Error as PlaywrightError
 
     base_url, server_errors = site_server
     pages = _built_pages()
@@ -566,13 +573,8 @@ _JS_OVERFLOW = """
 
 def test_site_nothing_clipped(site_server: tuple[str, list[str]]) -> None:
     """Every table and formula fits its column or scrolls inside a box with a visible cue."""
-    chromium = _find_chromium()
-    if chromium is None:
-        pytest.skip("no Chromium found (looked at $NNREF_CHROMIUM and /usr/bin/chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("python package `playwright` is not installed (pip install playwright)")
+    chromium = _browser()
+    from playwright.sync_api import sync_playwright
 
     base_url, _ = site_server
     pages = _built_pages()
@@ -658,13 +660,8 @@ SEARCHES = (
 
 
 def test_site_search_finds_ops(site_server: tuple[str, list[str]]) -> None:
-    chromium = _find_chromium()
-    if chromium is None:
-        pytest.skip("no Chromium found (looked at $NNREF_CHROMIUM and /usr/bin/chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("python package `playwright` is not installed (pip install playwright)")
+    chromium = _browser()
+    from playwright.sync_api import sync_playwright
 
     base_url, _ = site_server
     wrong = []
