@@ -9,6 +9,11 @@ mismatching entries a deviation accounts for: an entry counts only where every l
 has exactly the listed value and the implementation returned exactly the recorded value (NaN
 matches NaN).  Nothing else is excused, so a deviation cannot hide a different bug.
 
+A VJP's value scales with the upstream gradient, so for a VJP direction the recorded value
+may instead be ``{"times_grad_output": "c"}``: the implementation returned exactly
+``grad_output · c`` rounded to the dtype (its local derivative there is c).  Such an entry
+matches only when the caller passes the upstream gradient.
+
 Owns: reading deviation files and matching entries.  Imports: NumPy.
 """
 
@@ -42,10 +47,29 @@ def _same(a: np.ndarray, v: float) -> np.ndarray:
     return np.isnan(a) if np.isnan(v) else (a == v)
 
 
+def _recorded(value: Any, dtype: str, grad_output: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The implementation's recorded result, elementwise: a constant, or grad_output · c
+    rounded to ``dtype``; None where it depends on an upstream gradient not given."""
+    if isinstance(value, dict):
+        if set(value) != {"times_grad_output"}:
+            raise ValueError(f"deviation value: expected a number as text or {{'times_grad_output': c}}, got {value!r}")
+        if grad_output is None or np.shape(grad_output) != shape:
+            return None
+        g = np.asarray(grad_output, dtype=dtype)
+        with np.errstate(all="ignore"):
+            return np.asarray(g * np.asarray(_value(value["times_grad_output"]), dtype=dtype), dtype=np.float64)
+    return np.full(shape, _value(value))
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
 def explained(deviations: tuple[dict[str, Any], ...], implementation: str, meta: dict[str, Any],
               params: dict[str, Any], dtype: str, direction: str, inputs: dict[str, np.ndarray],
-              actual: Any) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """(mask of the entries of ``actual`` that a listed deviation accounts for, those deviations)."""
+              actual: Any, grad_output: np.ndarray | None = None) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """(mask of the entries of ``actual`` that a listed deviation accounts for, those deviations).
+    ``grad_output`` is a VJP direction's upstream gradient, for entries recorded as a multiple of it."""
     a = np.asarray(actual, dtype=np.float64)
     mask = np.zeros(a.shape, dtype=bool)
     used = []
@@ -55,7 +79,10 @@ def explained(deviations: tuple[dict[str, Any], ...], implementation: str, meta:
             continue
         if any(params.get(k, defaults.get(k)) != v for k, v in dev["params"].items()):
             continue
-        here = _same(a, _value(dev[implementation]))
+        recorded = _recorded(dev[implementation], dtype, grad_output, a.shape)
+        if recorded is None:
+            continue
+        here = _equal(a, recorded)
         for name, text in dev["input"].items():
             x = np.asarray(inputs[name], dtype=np.float64)
             if x.shape != a.shape:
