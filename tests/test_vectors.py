@@ -112,7 +112,7 @@ def test_every_case_reproduces_nnref_bit_for_bit(vectors: Path) -> None:
     cases = load(vectors)
     assert {op for op, *_ in cases} == set(OPS.split(","))
     kinds = {c["kind"] for _, c, _, _ in cases}
-    assert kinds == {"ordinary", "convention", "special", "window"}
+    assert kinds == {"ordinary", "convention", "special", "window", "regime"}
     for op, case, args, arrays in cases:
         got = nnref_outputs(op, case, args, arrays)
         assert sorted(o["name"] for o in case["outputs"]) == sorted(got), case["id"]
@@ -290,7 +290,7 @@ def test_the_command_needs_numpy_alone(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "nnref", "vectors", "--out", str(tmp_path / "v"), "--ops", "relu"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "1 ops, 8 cases" in out.stdout
+    assert "1 ops, 12 cases" in out.stdout
     assert math.isfinite(len((tmp_path / "v" / "manifest.json").read_text()))
 
 
