@@ -72,6 +72,19 @@ def _pointwise(meta: dict[str, Any]) -> Iterator[Case]:
         inputs = _pointwise_inputs(meta, rng, (n, 4))
         _fix(meta, inputs, base)
         yield Case("regime", f"batch of {n}", inputs, dict(base))
+    first = meta["inputs"][0]
+    if first["test_domain"] == "real":
+        # Finite magnitudes where exp overflows (e^89 in float32, e^710 in float64) and where
+        # 1 + e^-|x| rounds to 1: naive log(1 + exp(x)) forms turn inf or NaN here.
+        big = np.asarray([-1e4, -800.0, -100.0, -30.0, 30.0, 100.0, 800.0, 1e4])
+        inputs = _pointwise_inputs(meta, rng, big.shape, {first["name"]: big})
+        params = {**base, "reduction": "none"} if "reduction" in base else dict(base)
+        _fix(meta, inputs, params)
+        yield Case("regime", "large magnitudes (exp overflows, 1 + e^-|x| rounds to 1)", inputs, params)
+    if any(spec["layout"] == "channel" for spec in meta["inputs"]):
+        # Channels on axis 1 of a 3-D input, not on its last axis.
+        inputs = _pointwise_inputs(meta, rng, (2, 3, 4))
+        yield Case("regime", "channels on axis 1 of a 3-D input", inputs, dict(base))
     changed = _changed(meta)
     if changed != base or any(p["kind"] == "optional_array" for p in meta["params"]):
         together = dict(changed)
@@ -161,6 +174,18 @@ def _window(meta: dict[str, Any]) -> Iterator[Case]:
         yield Case("regime", f"batch of {n}", {"input": _plane(rng, d, False)[:n]}, dict(base))
     if kind not in ("adaptive_avg_pool", "adaptive_max_pool"):
         yield Case("regime", "every window option at once", {"input": _plane(rng, d, kind == "max_pool")}, params)
+    if kind in ("max_pool", "avg_pool"):
+        # Length 5, kernel 2, stride 2, padding 1, ceil_mode: the ceil rule makes a fourth
+        # window that would start in the right padding, and the rule that drops it applies.
+        yield Case("regime", "ceil_mode drops a window that would start in the padding",
+                   {"input": rng.uniform(-4, 4, (2, 2) + (5,) * d)},
+                   {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True})
+    if kind == "avg_pool":
+        # Length 4, kernel 3, stride 2, padding 1, ceil_mode: the last window runs past the
+        # padded input, so even with count_include_pad its divisor is 2, not the kernel's 3.
+        yield Case("regime", "ceil_mode window overhanging the padding, count_include_pad=True",
+                   {"input": rng.uniform(-4, 4, (2, 2) + (4,) * d)},
+                   {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": True})
 
 
 def _rows(meta: dict[str, Any]) -> Iterator[Case]:
