@@ -3,11 +3,14 @@ bugs from framework histories, each cited), and each plant is a bug, not noise: 
 with nnref on some of the fixed cases its op runs.
 
 Runs in-process through ``nnref.conformance.runner.run`` with profile ``ci``, one op each,
-float64 and float32: what ``python -m nnref conform --impl ... --ops OP`` does.
+float64 and float32: what ``python -m nnref conform --impl ... --ops OP`` does.  Writes
+``build/verification/planted.json`` (each bug with the failure that caught it) for the
+Conformance page.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,18 @@ from nnref.conformance import runner
 from nnref.conformance.check import Deviations, check_case
 
 META = {m["name"]: m for m in CATALOG}
+RESULTS = Path(__file__).resolve().parent.parent / "build" / "verification" / "planted.json"
+_CAUGHT: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _write_results() -> Any:
+    """The Conformance page's table of planted bugs: each with the failure that caught it."""
+    yield
+    if len(_CAUGHT) == len(BUGS):
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps([{"name": b.name, "op": b.op, "regime": b.regime, "cite": b.cite,
+                                        "caught_by": _CAUGHT[b.name]} for b in BUGS], indent=1))
 
 
 def test_there_are_at_least_forty_cited_bugs() -> None:
@@ -35,6 +50,7 @@ def test_the_default_profile_catches_it(bug: Any, tmp_path: Path) -> None:
     assert failures, (bug.regime, report["rows"])
     # Caught by a wrong value or shape, not by the plant crashing on some input.
     assert not any(f" {bug.name} raised " in m for m in failures), failures
+    _CAUGHT[bug.name] = failures[0]
 
 
 @pytest.mark.parametrize("bug", BUGS, ids=[b.name for b in BUGS])
