@@ -53,8 +53,8 @@ def write_page(name: str, text: str) -> None:
 
 
 def with_op_nav(config: str, op_pages: dict[str, list[str]]) -> str:
-    """mkdocs.yml with each family that has op pages as a nav section: its overview (the
-    section's index page), then its ops' pages in declaration order.  The other entries are
+    """mkdocs.yml with each family that has op pages as a nav section: its overview, then its
+    ops' pages in declaration order.  The other entries are
     kept as written; ``op_pages`` maps a family page to its op pages."""
     head, sep, nav = config.partition("\nnav:\n")
     assert sep, "mkdocs.yml has no top-level nav"
@@ -72,7 +72,7 @@ def with_op_nav(config: str, op_pages: dict[str, list[str]]) -> str:
         if page is None or not op_pages.get(page):
             out += item
             continue
-        out += [f"  - {title}:", f"      - {page}"]
+        out += [f"  - {title}:", f"      - Overview: {page}"]
         out += [f"      - {Path(p).stem}: {p}" for p in op_pages[page]]
     return head + sep + "\n".join(out) + "\n"
 

@@ -82,7 +82,7 @@ def example_block(name: str) -> str | None:
                   *_comment(_shown(out[1]))]
     else:
         lines += [f"y = nnref.{name}({args})", "y", *_comment(_shown(out))]
-    lines += ["", "# the gradient of sum(y) (upstream gradient 1 everywhere), keyed by argument name",
+    lines += ["", "# the gradient of sum(y), keyed by argument name",
               f"grads = nnref.{name}_backward(np.ones_like(y), {args})"]
     for k, g in grads.items():
         lines += [f"grads[{k!r}]", *_comment(_shown(g))]

@@ -96,7 +96,8 @@ def test_page_shows_derived_formulas_proofs_sizes_code(page: str) -> None:
     for sp_ in conv_proofs.size_proofs():
         assert conv_docs.tex(sp_.row["quoted"]) in page
     text = (ROOT / "nnref" / "_generated" / "conv.py").read_text()
-    assert kernels._generated_functions()["_conv2d_vjp"][1] in page and "_conv2d_vjp" in text
+    vjp = kernels._generated_functions()["_conv2d_vjp"][1]  # on conv2d's page, in its collapsed block
+    assert "\n".join("    " + ln if ln else "" for ln in vjp.splitlines()) in page and "_conv2d_vjp" in text
     assert "printed from those" in page and "checked exactly" in page  # says which engine route it is
     assert "assets/plots/conv_receptive_field.png" in page
     for op_ in conv.OPS:

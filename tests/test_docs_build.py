@@ -238,9 +238,9 @@ def test_e6_activation_shapes(claims: dict[str, Claim]) -> None:
 
 
 def test_pages_say_checked_for_numeric_identities_and_show_required_args_bare() -> None:
-    sigmoid = sections.render_op_section(_op(activations.OPS, "sigmoid"))
+    sigmoid = sections.render_op_page(_op(activations.OPS, "sigmoid"))
     assert "- ✔ **checked numerically**" in sigmoid and "**numeric**" not in sigmoid
-    softmax = sections.render_op_section(_op(structured.OPS, "softmax"))
+    softmax = sections.render_op_page(_op(structured.OPS, "softmax"))
     assert "`nnref.softmax(input, dim)`" in softmax, "dim is required: no default may be shown"
 
 
@@ -248,6 +248,6 @@ def test_tolerance_shown_is_the_one_the_suite_applies() -> None:
     from nnref._generated.catalog import CATALOG
 
     applied = next(m for m in CATALOG if m["name"] == "gelu")["tolerances"]["float32"]
-    gelu = sections.render_op_section(_op(activations.OPS, "gelu"))
+    gelu = sections.render_op_page(_op(activations.OPS, "gelu"))
     row = next(line for line in gelu.splitlines() if line.startswith("| float32 |"))
     assert row.split(" | ")[1:3] == [markup.fmt(applied["rtol"], 3), markup.fmt(applied["atol"], 3)]
