@@ -72,7 +72,7 @@ def with_op_nav(config: str, op_pages: dict[str, list[str]]) -> str:
         if page is None or not op_pages.get(page):
             out += item
             continue
-        out += [f"  - {title}:", f"      - Overview: {page}"]
+        out += [f"  - {title}:", f"      - {page}"]  # untitled: the page keeps its own title
         out += [f"      - {Path(p).stem}: {p}" for p in op_pages[page]]
     return head + sep + "\n".join(out) + "\n"
 

@@ -134,7 +134,9 @@ def _summary(op: Any) -> str:
 def overview_table(ops: list[Any]) -> str:
     """A family overview's table: each op with its page, what it computes and torch's name.
     The name cell carries the op's old section ids (``#leaky-relu`` and ``#leaky_relu``, its
-    variants' too), so links written before the op had a page still land on its row."""
+    variants' too), so links written before the op had a page still land on its row.  The table
+    is left out of the site's search index (material's ``data-search-exclude``): a search for
+    ``F.gelu`` must find gelu's page, not the overview row that names it."""
     rows = []
     for op in ops:
         ids = []
@@ -143,4 +145,5 @@ def overview_table(ops: list[Any]) -> str:
         spans = "".join(f'<span id="{i}"></span>' for i in ids)
         rows.append([f"{spans}[`{op.public}`]({op_page_path(op)})", _summary(op),
                      f"`F.{op.public}`"])
-    return table(["op", "what it computes", "torch"], rows)
+    return ('<div markdown="1" data-search-exclude>\n\n' + table(["op", "what it computes", "torch"], rows)
+            + "\n\n</div>")
