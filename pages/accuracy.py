@@ -24,7 +24,7 @@ import numpy as np
 from derivations.proofs import accuracy
 from derivations.spec import PointwiseOp
 
-from .markup import reader_name, table
+from .markup import anchor, op_page_path, reader_name, table
 from .paths import DOCS
 from .provenance import provenance
 from .templating import render
@@ -131,10 +131,12 @@ def render_accuracy() -> str:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "accuracy.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
     body = []
-    names = {op.name: reader_name(op) for op in _records()}
+    # each op's name links to its page (a variant to its section there)
+    names = {op.name: f"[`{reader_name(op)}`]({op_page_path(op)}" + (f"#{anchor(op.name)})" if op.public != op.name
+                                                                    else ")") for op in _records()}
     for r in data["rows"]:
         label = _label(r["quantity"])
-        body.append([f"`{names.get(r['op'], r['op'])}`", r["dtype"], label, _cell(r["nnref_ulps"]), _cell(r["bound"]),
+        body.append([names.get(r["op"], f"`{r['op']}`"), r["dtype"], label, _cell(r["nnref_ulps"]), _cell(r["bound"]),
                      _cell(r["torch_ulps"]), _where(r["torch_where"]) if r["torch_ulps"] > r["bound"] else ""])
     rewrites = [[f"`{reader_name(op)}`", op.rewrite.why] for op in _records() if op.rewrite is not None]
     extended = [[f"`{reader_name(op)}`", ", ".join(op.extended), op.extended_reason]
