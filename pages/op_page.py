@@ -145,5 +145,6 @@ def overview_table(ops: list[Any]) -> str:
         spans = "".join(f'<span id="{i}"></span>' for i in ids)
         rows.append([f"{spans}[`{op.public}`]({op_page_path(op)})", _summary(op),
                      f"`F.{op.public}`"])
-    return ('<div markdown="1" data-search-exclude>\n\n' + table(["op", "what it computes", "torch"], rows)
-            + "\n\n</div>")
+    body = table(["op", "what it computes", "torch"], rows)
+    return f'<div markdown="1" class="nnref-ops" data-search-exclude>\n\n{body}\n\n</div>'
+
