@@ -128,7 +128,8 @@ def page_head(op: Any, signature: str) -> str:
 
 
 def _summary(op: Any) -> str:
-    return cell(op.summary.split(". ")[0].rstrip("."))
+    """The record's one-line summary, as declared (its first sentence would cut "et al.")."""
+    return cell(op.summary.strip())
 
 
 def overview_table(ops: list[Any]) -> str:
