@@ -9,8 +9,9 @@ spatial axis, every array reading as zero outside its index range),
     lp_pool:      y[n, c, i] = (K_tot / D(i) · Σ_k x[n, c, s·i + k]^P)^(1/P)
     max_pool:     y[n, c, i] = Σ_k χ[n, c, i, k] · x[n, c, s·i + d·k − p]
 
-where χ is the one-hot *selector* of the window entry torch chooses (its first maximum in
-row-major order; a NaN wins; padding never wins; see ``MAX_CONVENTIONS``).  χ is
+where χ is the one-hot *selector* of the window entry the tie rule picks: its first maximum
+in row-major order (a NaN wins; padding never wins; see ``MAX_CONVENTIONS``, which also says
+why this is torch's choice too).  χ is
 piecewise constant in x, so away from ties ∂χ/∂x = 0 and the selector form has max's
 derivative; at ties it *is* the convention.  Adaptive pooling replaces the affine window by
 [⌊i·L/M⌋, ⌈(i+1)·L/M⌉), and max_unpool writes each value at its recorded index.
@@ -411,7 +412,9 @@ def _op(kind: str, dims: int) -> PoolOp:
     if kind == "max":
         return PoolOp(f"max_pool{dims}d", dims, "max", f"{dims}-D max pooling.", (_input(dims),),
                       _window_params(dims, "max"), TOLERANCES["max"], MAX_CONVENTIONS + (CEIL_CONVENTION,),
-                      ("The gradient goes to one entry per window, torch's chosen one: see the conventions.",))
+                      ("The gradient goes to one entry per window: the first maximum in row-major order (the"
+                       " selector; its derivation step by step is on the page Derivations, step by step),"
+                       " with NaN and padding as the conventions say.",))
     if kind == "avg":
         return PoolOp(f"avg_pool{dims}d", dims, "avg", f"{dims}-D average pooling.", (_input(dims),),
                       _window_params(dims, "avg"), TOLERANCES["avg"], (CEIL_CONVENTION,),
