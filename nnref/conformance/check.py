@@ -218,10 +218,11 @@ def check_case(adapter: Adapter, meta: dict[str, Any], dtype: str, device: str, 
     where = describe(meta, inputs, params, dtype, device)
     devs = deviations or Deviations()
 
-    def known(direction: str) -> Callable[[np.ndarray], tuple[np.ndarray, list[dict[str, Any]]]] | None:
+    def known(direction: str, g: np.ndarray | None = None,
+              ) -> Callable[[np.ndarray], tuple[np.ndarray, list[dict[str, Any]]]] | None:
         if not devs.entries:
             return None
-        return lambda a: explained(devs.entries, devs.implementation, meta, params, dtype, direction, inputs, a)
+        return lambda a: explained(devs.entries, devs.implementation, meta, params, dtype, direction, inputs, a, g)
 
     expected = op.forward(**inputs, **params)
     comparisons: list[Comparison] = []
@@ -268,5 +269,5 @@ def check_case(adapter: Adapter, meta: dict[str, Any], dtype: str, device: str, 
                                                             f" (returned {sorted(got)})", tol_units=np.inf))
             continue
         grad_atol = atol + (_weight_grad_atol(op, inputs, params, rtol) if k not in inputs else 0.0)
-        comparisons.append(compare(f"d/d{k}", got[k], ref[k], rtol, grad_atol, dtype, where, known(f"d/d{k}")))
+        comparisons.append(compare(f"d/d{k}", got[k], ref[k], rtol, grad_atol, dtype, where, known(f"d/d{k}", g)))
     return CaseResult(comparisons, g)

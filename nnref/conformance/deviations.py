@@ -9,6 +9,13 @@ mismatching entries a deviation accounts for: an entry counts only where every l
 has exactly the listed value and the implementation returned exactly the recorded value (NaN
 matches NaN).  Nothing else is excused, so a deviation cannot hide a different bug.
 
+Two optional forms reach derivative conventions (kinks) that move with a drawn value:
+an input value may name one of the op's parameters (``{"input": "max_val"}``: the input
+equals that parameter's value, in the input's dtype), and an entry of a VJP direction with
+``"upstream": "unit"`` records the derivative itself: it counts where the implementation's
+entry is exactly the recorded value times the upstream gradient's entry at the same place
+(elementwise ops, whose upstream gradient has the input's shape).
+
 Owns: reading deviation files and matching entries.  Imports: NumPy.
 """
 
@@ -34,34 +41,48 @@ def read(path: str | Path) -> tuple[str, tuple[dict[str, Any], ...]]:
     return str(data["implementation"]), tuple(data["deviations"])
 
 
-def _value(text: str) -> float:
-    return float(text)  # 'inf', '-inf', 'nan' and numbers
+def _value(text: str, params: dict[str, Any], dtype: Any = np.float64) -> float:
+    """'inf', '-inf', 'nan', numbers, or the name of a parameter (its value, rounded to ``dtype``)."""
+    if text in params:
+        return float(np.asarray(params[text], dtype=dtype))
+    return float(text)
 
 
-def _same(a: np.ndarray, v: float) -> np.ndarray:
+def _same(a: np.ndarray, v: Any) -> np.ndarray:
+    if np.ndim(v):
+        return np.asarray(a == v)
     return np.isnan(a) if np.isnan(v) else (a == v)
 
 
 def explained(deviations: tuple[dict[str, Any], ...], implementation: str, meta: dict[str, Any],
               params: dict[str, Any], dtype: str, direction: str, inputs: dict[str, np.ndarray],
-              actual: Any) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """(mask of the entries of ``actual`` that a listed deviation accounts for, those deviations)."""
+              actual: Any, grad_output: Any = None) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """(mask of the entries of ``actual`` that a listed deviation accounts for, those deviations);
+    ``grad_output`` is the upstream gradient of a VJP direction (for ``"upstream": "unit"``)."""
     a = np.asarray(actual, dtype=np.float64)
     mask = np.zeros(a.shape, dtype=bool)
     used = []
     defaults = {p["name"]: p["default"] for p in meta["params"]}
+    given = {k: v for k, v in {**defaults, **params}.items() if isinstance(v, (int, float)) and v is not None}
     for dev in deviations:
         if dev["op"] != meta["name"] or dev["dtype"] != dtype or dev["direction"] != direction:
             continue
         if any(params.get(k, defaults.get(k)) != v for k, v in dev["params"].items()):
             continue
-        here = _same(a, _value(dev[implementation]))
+        recorded = _value(dev[implementation], given, dtype)
+        if dev.get("upstream") == "unit":
+            g = None if grad_output is None else np.asarray(grad_output, dtype=np.float64)
+            if g is None or g.shape != a.shape:
+                continue
+            here = _same(a, np.float64(recorded) * g) if not np.isnan(recorded) else np.isnan(a)
+        else:
+            here = _same(a, recorded)
         for name, text in dev["input"].items():
             x = np.asarray(inputs[name], dtype=np.float64)
             if x.shape != a.shape:
                 here = np.zeros(a.shape, dtype=bool)
                 break
-            here &= _same(x, _value(text))
+            here &= _same(x, _value(text, given, inputs[name].dtype))
         if here.any():
             mask |= here
             used.append(dev)
