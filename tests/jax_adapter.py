@@ -133,7 +133,7 @@ class JaxAdapter:
         return jnp.mean(losses) if losses.size else jnp.asarray(math.nan, losses.dtype)
 
     def _table(self) -> dict[str, Callable[..., Any]]:
-        jnp, nn, lax = self.jnp, self.nn, self.lax
+        jnp, nn = self.jnp, self.nn
         x_ = lambda a: a["input"]  # noqa: E731
 
         def hardtanh(a: dict[str, Any], p: dict[str, Any]) -> Any:
@@ -153,6 +153,8 @@ class JaxAdapter:
             x, w = a["input"], a["weight"]
             if x.ndim >= 2:
                 w = w.reshape((-1,) + (1,) * (x.ndim - 2))
+            elif x.ndim == 0:
+                w = w.reshape(())
             return jnp.where(x > 0, x, w * x)
 
         # The compositions below follow torch's definitions comparison for comparison, so NaN

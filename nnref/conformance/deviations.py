@@ -11,10 +11,14 @@ matches NaN).  Nothing else is excused, so a deviation cannot hide a different b
 
 Two optional forms reach derivative conventions (kinks) that move with a drawn value:
 an input value may name one of the op's parameters (``{"input": "max_val"}``: the input
-equals that parameter's value, in the input's dtype), and an entry of a VJP direction with
+equals that parameter's value, in the input's dtype) or another input (``{"input":
+"target"}``: equal entry by entry), and an entry of a VJP direction with
 ``"upstream": "unit"`` records the derivative itself: it counts where the implementation's
 entry is exactly the recorded value times the upstream gradient's entry at the same place
-(elementwise ops, whose upstream gradient has the input's shape).
+(elementwise ops, whose upstream gradient has the input's shape; for a loss reduced to a
+scalar, the gradient that reaches each term: g for 'sum', g / N for 'mean', times the
+term's weight where one is given, and g·w / Σw for a weighted 'mean' of an entry with
+``"weight_mean": "weight_sum"``).  Being a product, it is matched within the op's tolerance.
 
 Owns: reading deviation files and matching entries.  Imports: NumPy.
 """
@@ -54,6 +58,25 @@ def _same(a: np.ndarray, v: Any) -> np.ndarray:
     return np.isnan(a) if np.isnan(v) else (a == v)
 
 
+def _reaching(grad_output: Any, shape: tuple[int, ...], params: dict[str, Any], weight_mean: str) -> Any:
+    """The upstream gradient that reaches each entry of an elementwise op (None if unknown)."""
+    if grad_output is None:
+        return None
+    g = np.asarray(grad_output, dtype=np.float64)
+    reduction = params.get("reduction")
+    w = params.get("weight") if reduction is not None else None
+    w = None if w is None else np.broadcast_to(np.asarray(w, dtype=np.float64), shape)
+    if g.shape == shape:
+        return g if w is None else g * w
+    if g.shape != () or reduction not in ("sum", "mean"):
+        return None
+    per = np.broadcast_to(g, shape)
+    if reduction == "mean":
+        size = int(np.prod(shape))
+        per = per / (np.sum(w) if w is not None and weight_mean == "weight_sum" else max(size, 1))
+    return per if w is None else per * w
+
+
 def explained(deviations: tuple[dict[str, Any], ...], implementation: str, meta: dict[str, Any],
               params: dict[str, Any], dtype: str, direction: str, inputs: dict[str, np.ndarray],
               actual: Any, grad_output: Any = None) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -71,10 +94,12 @@ def explained(deviations: tuple[dict[str, Any], ...], implementation: str, meta:
             continue
         recorded = _value(dev[implementation], given, dtype)
         if dev.get("upstream") == "unit":
-            g = None if grad_output is None else np.asarray(grad_output, dtype=np.float64)
-            if g is None or g.shape != a.shape:
+            g = _reaching(grad_output, a.shape, params, dev.get("weight_mean", "numel"))
+            if g is None:
                 continue
-            here = _same(a, np.float64(recorded) * g) if not np.isnan(recorded) else np.isnan(a)
+            tol = meta["tolerances"][dtype]
+            want = np.float64(recorded) * g
+            here = np.isnan(a) if np.isnan(recorded) else np.abs(a - want) <= tol["atol"] + tol["rtol"] * np.abs(want)
         else:
             here = _same(a, recorded)
         for name, text in dev["input"].items():
@@ -82,7 +107,11 @@ def explained(deviations: tuple[dict[str, Any], ...], implementation: str, meta:
             if x.shape != a.shape:
                 here = np.zeros(a.shape, dtype=bool)
                 break
-            here &= _same(x, _value(text, given, inputs[name].dtype))
+            if text in inputs and text != name:  # equal to another input, entry by entry
+                other = np.asarray(inputs[text], dtype=np.float64)
+                here &= (x == other) if other.shape == x.shape else np.zeros(a.shape, dtype=bool)
+            else:
+                here &= _same(x, _value(text, given, inputs[name].dtype))
         if here.any():
             mask |= here
             used.append(dev)
