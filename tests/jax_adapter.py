@@ -20,13 +20,17 @@ How each op maps, so that a reader knows what is JAX's and what is the adapter's
   follows torch.nn.functional's definition, so a mismatch there is the adapter's or a
   primitive's, and is listed as such): hardtanh with other bounds (``jnp.clip``),
   softplus with β ≠ 1 or threshold, threshold, softshrink, hardshrink, tanhshrink, prelu,
-  linear, and every loss (``jnp`` arithmetic with torch's reductions; cross_entropy and
-  nll_loss via ``jax.nn.log_softmax`` and ``jnp.take_along_axis``).  Max pooling's
+  linear, and every loss (``jnp`` arithmetic with torch's reductions, max(·, 0) as
+  ``jax.nn.relu``, log(1 + eˣ) as ``jax.nn.softplus``; cross_entropy and nll_loss via
+  ``jax.nn.log_softmax`` and ``jnp.take_along_axis``).  Max pooling's
   ``return_indices`` is computed by a variadic ``lax.reduce_window`` whose comparator the
   adapter writes (first maximum in window order, NaN wins): JAX has no argmax pooling.
 - **Not provided** (NotImplementedError, reported once): rrelu, lp_pool1d/2d,
   adaptive_avg/max_pool1d/2d, max_unpool1d/2d: neither jax.nn, jax.numpy nor jax.lax
-  has them, and writing them here would test the adapter, not JAX.
+  has them, and writing them here would test the adapter, not JAX.  max_pool1d/2d/3d are
+  reported not provided too, by JAX itself: the drawn cases use dilation, and
+  ``lax.reduce_window``'s max has no VJP with window dilation (``NO_DILATED_VJP``); the
+  undilated gradient's routing is measured in ``tests/test_jax_conform.py``.
 
 Owns: ``JaxAdapter``.  Imports: NumPy, jax (at construction), ``nnref.conformance.sizes``.
 """
@@ -52,6 +56,9 @@ NOT_PROVIDED = {
     "max_unpool1d": "JAX has no max unpooling",
     "max_unpool2d": "JAX has no max unpooling",
 }
+
+# Ops whose VJP JAX lacks for dilated windows (the runner then reports them not provided).
+NO_DILATED_VJP = ("max_pool1d", "max_pool2d", "max_pool3d")
 
 
 def _tuple(value: Any, n: int) -> tuple[int, ...]:
@@ -109,7 +116,7 @@ class JaxAdapter:
         fixed = {k: v for k, v in a.items() if k not in wrt}
 
         def values(*free: Any) -> Any:
-            out = fn({**fixed, **dict(zip(wrt, free))}, {**scalars, "return_indices": False})
+            out = fn({**fixed, **dict(zip(wrt, free))}, {**scalars, "return_indices": False, "_differentiating": True})
             return out
 
         _, pullback = self.jax.vjp(values, *[a[k] for k in wrt])
@@ -276,22 +283,22 @@ class JaxAdapter:
             else:
                 loss = x - y * jnp.log(x + p.get("eps", 1e-8))
             if p.get("full", False):
-                safe = jnp.where(y > 1, y, jnp.ones_like(y))
-                stirling = safe * jnp.log(safe) - safe + 0.5 * jnp.log(2 * math.pi * safe)
+                # torch's Stirling term, masked where target <= 1 after it is computed
+                stirling = y * jnp.log(y) - y + 0.5 * jnp.log(2 * math.pi * y)
                 loss = loss + jnp.where(y > 1, stirling, jnp.zeros_like(stirling))
             return red(loss, p.get("reduction", "mean"))
 
         def hinge(a: dict[str, Any], p: dict[str, Any]) -> Any:
             x, y, margin = a["input"], a["target"], p.get("margin", 1.0)
             zero = jnp.zeros_like(x)
-            loss = jnp.where(y != 1, jnp.maximum(margin - x, 0), zero) + jnp.where(y != -1, x, zero)
+            loss = jnp.where(y != 1, nn.relu(margin - x), zero) + jnp.where(y != -1, x, zero)
             return red(loss, p.get("reduction", "mean"))
 
         def soft_margin(a: dict[str, Any], p: dict[str, Any]) -> Any:
-            return red(jnp.log1p(jnp.exp(-a["target"] * a["input"])), p.get("reduction", "mean"))
+            return red(nn.softplus(-a["target"] * a["input"]), p.get("reduction", "mean"))
 
         def ranking(a: dict[str, Any], p: dict[str, Any]) -> Any:
-            loss = jnp.maximum(-a["target"] * (a["input1"] - a["input2"]) + p.get("margin", 0.0), 0)
+            loss = nn.relu(-a["target"] * (a["input1"] - a["input2"]) + p.get("margin", 0.0))
             return red(loss, p.get("reduction", "mean"))
 
         def gaussian(a: dict[str, Any], p: dict[str, Any]) -> Any:
@@ -377,8 +384,7 @@ class JaxAdapter:
             m1, m2 = jnp.sum(x1 * x1, axis=-1) + e, jnp.sum(x2 * x2, axis=-1) + e
             cos = prod / jnp.sqrt(m1 * m2)
             zero = jnp.zeros_like(cos)
-            loss = jnp.where(y == 1, 1 - cos, zero) + jnp.where(y == -1, jnp.maximum(cos - p.get("margin", 0.0), 0),
-                                                                   zero)
+            loss = jnp.where(y == 1, 1 - cos, zero) + jnp.where(y == -1, nn.relu(cos - p.get("margin", 0.0)), zero)
             return self._reduce(loss, p.get("reduction", "mean"))
 
         return {"nll_loss": nll, "cross_entropy": cross_entropy, "cosine_embedding_loss": cosine}
@@ -454,6 +460,12 @@ class JaxAdapter:
         jnp, lax = self.jnp, self.lax
         x = a["input"]
         dims, strides, dil, full, _, lead = self._windows(x, p, n, True)
+        if any(d > 1 for d in dil) and p.get("_differentiating"):
+            # JAX raises NotImplementedError itself for this VJP ("VJP not implemented for
+            # select_and_gather (MaxPool) with window dilation"): said once, before tracing.
+            raise NotImplementedError("JAX has no VJP for max pooling with dilation > 1: lax.reduce_window's max"
+                                      " raises 'VJP not implemented for select_and_gather (MaxPool) with window"
+                                      " dilation' (jax 0.10.2)")
         init = jnp.array(-jnp.inf, x.dtype)
         values = lax.reduce_window(x, init, lax.max, dims, strides, full, window_dilation=dil)
         if not p.get("return_indices", False):
@@ -484,7 +496,7 @@ class JaxAdapter:
         shape = x.shape[lead:]
         if p.get("count_include_pad", True):
             # the padded extent counts, a ceil_mode overhang beyond it does not
-            ones = np.pad(np.ones(shape), [(q, q) for q in padding])
+            ones = np.ones(tuple(n + 2 * q for n, q in zip(shape, padding)))
             count = lax.reduce_window(jnp.asarray(ones, x.dtype), zero, lax.add, dims[lead:], strides[lead:],
                                       [(0, hi - q) for (lo, hi), q in zip(full[lead:], padding)])
         else:
