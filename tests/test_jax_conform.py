@@ -68,11 +68,15 @@ STRUCTURED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "cosine_embedding_loss": ({"input1": [[0.0, 0.0]], "input2": [[1.0, 2.0]], "target": [-1.0]},
                               {"margin": 0.0, "reduction": "none"}),
 }
+# The point of an entry whose zero input is input2.
+SWAPPED = {"input1": [[1.0, 2.0]], "input2": [[0.0, 0.0]], "target": [-1.0]}
 
 
 def _case(dev: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if dev["op"] in STRUCTURED:
         values, fixed = STRUCTURED[dev["op"]]
+        if dev["input"].get("input2") == "0.0":
+            values = SWAPPED
         return ({k: np.asarray(v, dtype=np.int64 if k == "target" and dev["op"] != "cosine_embedding_loss"
                                else dev["dtype"]) for k, v in values.items()}, dict(fixed))
     meta = next(m for m in CATALOG if m["name"] == dev["op"])
