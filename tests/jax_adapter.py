@@ -377,7 +377,7 @@ class JaxAdapter:
 
         def cosine(a: dict[str, Any], p: dict[str, Any]) -> Any:
             x1, x2, y = a["input1"], a["input2"], a["target"]
-            e = 1e-12
+            e = float(np.float32(1e-12))  # torch's EPSILON is a C++ float
             prod = jnp.sum(x1 * x2, axis=-1)
             m1, m2 = jnp.sum(x1 * x1, axis=-1) + e, jnp.sum(x2 * x2, axis=-1) + e
             cos = prod / jnp.sqrt(m1 * m2)
