@@ -27,6 +27,8 @@ verify: generate
 	$(PYTEST) tests/test_symbolic.py tests/test_crosscheck.py
 	@echo "==> [verify] dropout through torch's mask, whole networks and training runs against torch"
 	$(PYTEST) tests/test_regularisation.py tests/test_nn.py
+	@echo "==> [verify] the conformance suite against planted bugs from framework histories"
+	$(PYTEST) tests/test_planted_bugs.py
 
 docs: $(STAMP)
 	@echo "==> [docs] pages, plots and results -> docs/"

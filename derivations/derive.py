@@ -150,7 +150,10 @@ def prove_equal(lhs: sp.Expr | sp.Matrix, rhs: sp.Expr | sp.Matrix, ranges: dict
     if try_symbolic and all(_simplifies_to_zero(a - b) for a, b in zip(left, right)):
         return Proof(claim, "symbolic", "SymPy simplifies the difference to 0")
     rng = random.Random(seed)
-    free = sorted(set().union(*(sp.sympify(a - b).free_symbols for a, b in zip(left, right))), key=str)
+    # Both sides' symbols, not the difference's: a difference that cancels a variable (−2y from
+    # (p − y) − (p + y)) must still evaluate both sides at a point.
+    free = sorted(set().union(*(sp.sympify(a).free_symbols | sp.sympify(b).free_symbols
+                                for a, b in zip(left, right))), key=str)
     # lambdify to mpmath evaluates ~100x faster than sp.N with the same working precision.
     f_lhs = sp.lambdify(free, left, modules="mpmath")
     f_rhs = sp.lambdify(free, right, modules="mpmath")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy
 from numpy.typing import NDArray
 
-from ._special import erf, erfc, ncdf, npdf, sigmoid_slope, x_minus_tanh  # noqa: F401 - the kernels call them as _rt.*
+from ._special import caller_dtype, erf, erfc, ncdf, npdf, sigmoid_slope, x_minus_tanh  # noqa: F401 - the kernels call them as _rt.*
 
 FLOAT_DTYPES = (numpy.float16, numpy.float32, numpy.float64)
 REDUCTIONS = ("none", "mean", "sum")
@@ -621,6 +621,17 @@ def blocked(kernel: Any, arrays: tuple[Any, ...], widen: Any, ref: NDArray[Any] 
     arrs = [numpy.asarray(a) for a in arrays]
     shape = numpy.broadcast_shapes(*(a.shape for a in arrs))
     size = int(numpy.prod(shape))
+    # The special functions' working precision follows the result's dtype (_special.caller_dtype),
+    # set on each thread that runs the kernel.
+    target = ref.dtype if ref is not None else None
+    inner = kernel
+
+    def run_kernel(*a: Any, **k: Any) -> Any:
+        with caller_dtype(target):
+            return inner(*a, **k)
+
+    kernel = run_kernel
+
     if size < POINTWISE_MIN or any(a.ndim and (a.shape != shape or not a.flags.c_contiguous) for a in arrs):
         whole = kernel(*(widen(a) for a in arrays), **params)
         if ref is None:

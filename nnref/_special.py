@@ -16,12 +16,23 @@ on the elements that take it.
 splitting; NumPy has no fused multiply-add): an exponential of a product amplifies the
 product's rounding error by the size of the exponent, so callers pass the low part on.
 
-Owns: erf, erfc, two_prod, sigmoid_slope.  Imports: NumPy only.
+The working precision follows the caller: extended precision serves float64 results, but a
+float32 result needs only float64 (an error of a few float64 ulps moves a float32 result only
+where it lies within 2^-27 ulp of a rounding midpoint, inside the declared double-rounding
+allowance).  The pointwise runtime (``_runtime.blocked``) runs a float32 call's kernels
+inside ``caller_dtype(float32)``, a per-thread setting, and x86's extended precision, about
+ten times slower than float64 in NumPy, is then skipped.
+
+Owns: erf, erfc, ncdf, npdf, x_minus_tanh, two_prod, sigmoid_slope, caller_dtype.  Imports:
+NumPy only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy
@@ -53,7 +64,24 @@ SB = (1.0, 3.03380607434824582924e+01, 3.25792512996573918826e+02, 1.53672958608
 
 # The rational functions are evaluated in x86's extended precision (64-bit significand) and
 # rounded to float64 once: their float64 evaluation alone costs up to 1.3 ulp of erfc near 1.
-_L = numpy.longdouble
+# For a float32 caller float64 is enough (see the module's docstring).
+_STATE = threading.local()
+
+
+@contextlib.contextmanager
+def caller_dtype(dtype: Any) -> Iterator[None]:
+    """On this thread, evaluate for a result of ``dtype``: float64 working precision when it
+    is float32 or narrower, extended precision otherwise."""
+    before = getattr(_STATE, "single", False)
+    _STATE.single = dtype is not None and numpy.dtype(dtype).kind == "f" and numpy.dtype(dtype).itemsize < 8
+    try:
+        yield
+    finally:
+        _STATE.single = before
+
+
+def _work() -> Any:
+    return numpy.float64 if getattr(_STATE, "single", False) else numpy.longdouble
 
 
 def _poly(coeffs: tuple[float, ...], z: Any) -> Any:
@@ -74,9 +102,10 @@ def _tail(a: Any) -> Any:
     # significand), so that the one exponential and the division round once more only when
     # the result is rounded to float64: below 0.51 ulp where fdlibm's two float64
     # exponentials give up to 1.9 ulp through NumPy's exp.
-    big = (-(z * z) - 0.5625).astype(numpy.longdouble)
-    rest = ((z - a) * (z + a) + r / q).astype(numpy.longdouble)
-    return (numpy.exp(big + rest) / a.astype(numpy.longdouble)).astype(numpy.float64)
+    w = _work()
+    big = (-(z * z) - 0.5625).astype(w)
+    rest = ((z - a) * (z + a) + r / q).astype(w)
+    return (numpy.exp(big + rest) / a.astype(w)).astype(numpy.float64)
 
 
 def _pieces(x: Any) -> tuple[Any, Any, Any, Any, Any]:
@@ -92,14 +121,15 @@ def erf(x: Any) -> Any:
     arr = numpy.asarray(x)
     xs = arr.astype(numpy.float64).ravel()
     out = numpy.empty_like(xs)
+    w = _work()
     with numpy.errstate(all="ignore"):
         a, small, mid, big, nan = _pieces(xs)
         if small.any():
-            v = xs[small].astype(_L)
+            v = xs[small].astype(w)
             z = v * v
             out[small] = v + v * (_poly(PP, z) / _poly(QQ, z))
         if mid.any():
-            s = (a[mid] - 1.0).astype(_L)
+            s = (a[mid] - 1.0).astype(w)
             out[mid] = numpy.copysign(ERX + _poly(PA, s) / _poly(QA, s), xs[mid])
         if big.any():
             v = a[big]
@@ -115,17 +145,18 @@ def erfc(x: Any) -> Any:
     arr = numpy.asarray(x)
     xs = arr.astype(numpy.float64).ravel()
     out = numpy.empty_like(xs)
+    w = _work()
     with numpy.errstate(all="ignore"):
         a, small, mid, big, nan = _pieces(xs)
         if small.any():
-            v = xs[small].astype(_L)
+            v = xs[small].astype(w)
             z = v * v
             y = v * (_poly(PP, z) / _poly(QQ, z))
             # below 1/4 the sum 1 − (x + x·y) loses nothing; above, 0.5 − ((x − 0.5) + x·y)
             # keeps the digits of a result near 1/2
             out[small] = numpy.where(v < 0.25, 1.0 - (v + y), 0.5 - ((v - 0.5) + y))
         if mid.any():
-            s = (a[mid] - 1.0).astype(_L)
+            s = (a[mid] - 1.0).astype(w)
             p = _poly(PA, s) / _poly(QA, s)
             out[mid] = numpy.where(xs[mid] > 0, (1.0 - ERX) - p, 1.0 + (ERX + p))
         if big.any():
@@ -176,8 +207,9 @@ def ncdf(x: Any) -> Any:
     with numpy.errstate(all="ignore"):
         hi, lo = two_prod(-x64, _R2_HI)
         lo = numpy.where(numpy.isfinite(x64), lo - x64 * _R2_LO, 0.0)
-        e = erfc(hi).astype(numpy.longdouble)
-        slope = _TWO_OVER_SQRT_PI * numpy.exp(-(hi.astype(numpy.longdouble) ** 2))
+        w = _work()
+        e = erfc(hi).astype(w)
+        slope = w(_TWO_OVER_SQRT_PI) * numpy.exp(-(hi.astype(w) ** 2))
         return (e - slope * lo) / 2
 
 
@@ -187,8 +219,9 @@ def npdf(x: Any) -> Any:
     x64 = numpy.asarray(x, dtype=numpy.float64)
     with numpy.errstate(all="ignore"):
         hi, lo = two_prod(x64, x64)
-        arg = -(hi.astype(numpy.longdouble) + lo) / 2
-        return numpy.exp(arg) * _INV_SQRT_2PI
+        w = _work()
+        arg = -(hi.astype(w) + lo) / 2
+        return numpy.exp(arg) * w(_INV_SQRT_2PI)
 
 
 # 2k/(2k+1)! for k = 1..18: x·cosh x − sinh x = Σ_k 2k·x^(2k+1)/(2k+1)!, every term positive.
@@ -202,7 +235,8 @@ def x_minus_tanh(x: Any) -> Any:
     |x| = 1); elsewhere x − tanh x loses at most 2 of extended precision's 64 bits.
     Computed in extended precision, returned there for one final rounding."""
     a = numpy.asarray(x)
-    xl = a.astype(numpy.longdouble).ravel()  # 1-D, so that the small entries can be replaced
+    w = _work()
+    xl = a.astype(w).ravel()  # 1-D, so that the small entries can be replaced
     with numpy.errstate(all="ignore"):
         out = xl - numpy.tanh(xl)
         small = numpy.abs(xl) < 1
@@ -211,7 +245,7 @@ def x_minus_tanh(x: Any) -> Any:
             z = v * v
             s = numpy.full_like(v, _XCS[-1])
             for c in _XCS[-2::-1]:
-                s = s * z + c
+                s = s * z + w(c)
             out[small] = v * z * s / numpy.cosh(v)
     return out.reshape(a.shape)
 

@@ -34,6 +34,7 @@ from .markup import check_prose
 from .paths import DOCS, PLOTS, ROOT, VERIFICATION
 from .verification import load_verification
 from .verification_page import render_verification
+from .walkthrough_page import render_walkthroughs
 from .worked import render_worked_examples
 
 # Pictures drawn by the pages of their own (beyond one plot per op), to keep when pruning.
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     for page, render in (("index.md", lambda: render_index(data)), ("changelog.md", render_changelog),
                          ("conventions.md", render_conventions),
                          ("conformance.md", render_conformance), ("worked-examples.md", render_worked_examples),
-                         ("networks.md", networks_page.render_networks)):
+                         ("networks.md", networks_page.render_networks), ("derivations.md", render_walkthroughs)):
         write_page(page, render())
         print(f"  page {page}")
     write_page("verification.md", render_verification(data))

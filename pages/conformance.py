@@ -1,13 +1,22 @@
 """The conformance page: how to run nnref's suite against another implementation.
 
-Owns: ``render_conformance`` and its three tables (template ``conformance.md.j2``, the adapter
-example in ``conformance_example.py.j2``).  Imports: ``.markup``, ``.templating``; no other
+Owns: ``render_conformance`` and its tables (template ``conformance.md.j2``, the adapter
+example in ``conformance_example.py.j2``): the protocol, the options, the regime coverage
+(from ``nnref.conformance.regimes``) and the planted bugs (from the test's results).
+Imports: ``nnref.conformance.regimes``, ``.markup``, ``.paths``, ``.templating``; no other
 page module.
 """
 
 from __future__ import annotations
 
-from .markup import table
+import json
+from typing import Any
+
+from nnref._generated.catalog import CATALOG
+from nnref.conformance import regimes
+
+from .markup import cell, table
+from .paths import PLANTED
 from .templating import render
 
 PROTOCOL_TABLE = table(["member", "meaning"], [
@@ -43,6 +52,48 @@ RUNNER_TABLE = table(["`python -m nnref conform` option", "meaning"], [
 ])
 
 
+def _short(v: str) -> str:
+    try:
+        return f"{float(v):.6g}" if "." in v or "e" in v else v.strip("'")
+    except ValueError:
+        return v.strip("'")
+
+
+def _values(row: dict[str, Any]) -> str:
+    parts = []
+    for name, seen in row["values"].items():
+        shown = ", ".join(_short(v) for v in seen[:6]) + (", …" if len(seen) > 6 else "")
+        parts.append(f"`{name}`: {shown}")
+    return "; ".join(parts) or "none"
+
+
+def _yes(v: bool | None) -> str:
+    return "n/a" if v is None else ("yes" if v else "**no**")
+
+
+def coverage_table() -> str:
+    """What the fixed cases of every op reach: the table tests/test_regimes.py checks."""
+    rows = [regimes.coverage(m) for m in CATALOG if m["crosscheck"] == "vjp"]
+    return table(["op", "fixed cases", "batch sizes", "parameter values reached", "all at once", "kinks straddled"],
+                 [[f"`{r['op']}`", str(r["cases"]), ", ".join(map(str, r["batch_sizes"])), cell(_values(r)),
+                   _yes(r["together"]), _yes(r["kinks_crossed"])] for r in rows])
+
+
+def planted_table() -> str:
+    if not PLANTED.exists():
+        return "*Not run in this build (`tests/test_planted_bugs.py` writes `build/verification/planted.json`).*"
+    bugs = json.loads(PLANTED.read_text())
+    rows = []
+    for b in bugs:
+        caught = b["caught_by"]
+        case = caught[1:caught.index("]")] if caught.startswith("[") else "a drawn example (shrunk)"
+        where = caught.split("]", 1)[1].strip() if caught.startswith("[") else caught
+        rows.append([f"`{b['op']}`", cell(b["regime"]), f"[report]({b['cite']})", cell(case),
+                     where.split(" ")[0] if where else ""])
+    return (f"{len(bugs)} planted bugs over {len({b['op'] for b in bugs})} ops, all caught.\n\n"
+            + table(["op", "bug (the regime that triggers it)", "source", "caught by", "comparison"], rows))
+
+
 def render_conformance() -> str:
     return render("conformance.md.j2", protocol_table=PROTOCOL_TABLE, options_table=OPTIONS_TABLE,
-                  runner_table=RUNNER_TABLE)
+                  runner_table=RUNNER_TABLE, coverage_table=coverage_table(), planted_table=planted_table())

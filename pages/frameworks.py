@@ -40,8 +40,10 @@ def _point(dev: dict[str, Any]) -> str:
 
 
 def _value(dev: dict[str, Any], name: str) -> str:
-    text = str(dev[name])
-    return f"derivative {text} (× upstream gradient)" if dev.get("upstream") == "unit" else text
+    value = dev[name]
+    if isinstance(value, dict):  # {"times_grad_output": c}: the VJP entry is c times the upstream gradient
+        return f"derivative {value['times_grad_output']} (× upstream gradient)"
+    return f"derivative {value} (× upstream gradient)" if dev.get("upstream") == "unit" else str(value)
 
 
 def framework_table() -> tuple[str, list[str], int]:
@@ -77,7 +79,7 @@ def framework_table() -> tuple[str, list[str], int]:
             if not got:
                 cells.append(f"agrees with nnref: no deviation listed in `tests/deviations/{name}.json`"
                              + (" (nnref takes torch's conventions; the torch cross-check runs this point)"
-                                if name == "torch" else " (not drawn by the JAX run)"))
+                                if name == "torch" else ""))
                 continue
             groups: dict[str, tuple[list[str], list[str]]] = {}  # text: (dtypes, evidence links)
             for dtype in dtypes:

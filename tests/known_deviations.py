@@ -27,6 +27,8 @@ def load(implementation: str) -> tuple[dict[str, Any], ...]:
 
 
 def explained(implementation: str, meta: dict[str, Any], params: dict[str, Any], dtype: str, direction: str,
-              inputs: dict[str, np.ndarray], actual: Any) -> tuple[np.ndarray, list[dict[str, Any]]]:
+              inputs: dict[str, np.ndarray], actual: Any,
+              grad_output: np.ndarray | None = None) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """(mask of the entries of ``actual`` that a listed deviation accounts for, those deviations)."""
-    return deviations.explained(load(implementation), implementation, meta, params, dtype, direction, inputs, actual)
+    return deviations.explained(load(implementation), implementation, meta, params, dtype, direction, inputs, actual,
+                                grad_output)

@@ -3,7 +3,8 @@ adapter module found on PYTHONPATH or beside the user.
 
 (a) torch's adapter on a couple of ops passes; (b) an adapter with relu alone passes relu
 and reports every other op once as not provided, exit 0; (c) planted bugs (relu'(0) = 1, a
-sign error in mse_loss's gradient) are failures with a reproducer whose replay fails again,
+sign error in mse_loss's gradient) are failures, caught by the fixed cases the run starts
+with, with a reproducer whose replay fails again,
 and passes against a correct adapter; the README's adapter, as written there, runs green.
 """
 
@@ -57,7 +58,11 @@ def test_an_adapter_with_relu_alone_passes_relu_and_lists_the_rest_once(tmp_path
         by_status.setdefault(r["status"], set()).add(r["op"])
     assert by_status == {"pass": {"relu"}, "not provided": VJP_OPS - {"relu"}}
     relu = [r for r in data["rows"] if r["op"] == "relu"]
-    assert [r["examples"] for r in relu] == [30, 30] and all(r["max_ulps"]["forward"] == 0 for r in relu)
+    # 30 drawn examples after relu's fixed cases (the regimes), special values left out.
+    from nnref.conformance.runner import fixed_cases
+    meta = next(m for m in CATALOG if m["name"] == "relu")
+    fixed = [len(fixed_cases(meta, dtype, special=False)) for dtype in ("float64", "float32")]
+    assert [r["examples"] for r in relu] == [30 + n for n in fixed] and all(r["max_ulps"]["forward"] == 0 for r in relu)
     # Not a cascade: each missing op is named once in the summary, which stays short.
     assert out.stdout.count("conv2d,") + out.stdout.count("conv2d\n") == 1
     assert len(out.stdout.splitlines()) < 15, out.stdout
@@ -71,7 +76,9 @@ def test_a_planted_bug_fails_with_a_reproducer_that_reruns(tmp_path: Path, adapt
     rows = report(tmp_path / "r.json")["rows"]
     assert [r["status"] for r in rows] == ["failure", "failure"]
     failure = rows[0]["failure"]
-    assert failure["message"].startswith(what) and rows[0]["max_tol_units"][what] > 1
+    # Caught by a fixed case (relu's convention point, mse_loss's defaults), named in the message.
+    assert failure["message"].startswith("[") and f"] {what}" in failure["message"]
+    assert rows[0]["max_tol_units"][what] > 1
     assert f"FAILED {op} float64 cpu" in out.stdout and failure["command"] in out.stdout
     npz = tmp_path / failure["reproducer"]
     assert npz.exists()

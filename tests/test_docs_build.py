@@ -207,3 +207,24 @@ def test_tolerance_shown_is_the_one_the_suite_applies() -> None:
     gelu = sections.render_op_section(_op(activations.OPS, "gelu"))
     row = next(line for line in gelu.splitlines() if line.startswith("| float32 |"))
     assert row.split(" | ")[1:3] == [markup.fmt(applied["rtol"], 3), markup.fmt(applied["atol"], 3)]
+
+
+# Zensical (the successor of mkdocs-material, which is in maintenance mode) reads mkdocs.yml,
+# runs its own implementations of the plugins it supports and silently skips any other.  These
+# are the plugins and Markdown extensions its compatibility pages list that this site uses;
+# the site was built with zensical 0.0.73 on 2026-12-06 (no issues, no remote assets, search
+# index written).  Adding a plugin or extension outside these sets needs that check redone.
+ZENSICAL_PLUGINS = {"search"}
+ZENSICAL_EXTENSIONS = {"admonition", "attr_list", "md_in_html", "tables", "toc", "pymdownx.arithmatex",
+                       "pymdownx.details", "pymdownx.highlight", "pymdownx.superfences"}
+
+
+def test_site_config_stays_zensical_compatible() -> None:
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parent.parent / "mkdocs.yml").read_text())
+    names = [next(iter(p)) if isinstance(p, dict) else p for p in config.get("plugins", [])]
+    assert set(names) <= ZENSICAL_PLUGINS, names
+    extensions = [next(iter(e)) if isinstance(e, dict) else e for e in config.get("markdown_extensions", [])]
+    assert set(extensions) <= ZENSICAL_EXTENSIONS, extensions
+    assert config["theme"]["name"] == "material"

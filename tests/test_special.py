@@ -46,3 +46,26 @@ def test_two_prod_is_exact() -> None:
     hi, lo = _special.two_prod(a, b)
     for x, y, h, low in zip(a, b, hi, lo):
         assert mpmath.mpf(float(h)) + mpmath.mpf(float(low)) == mpmath.mpf(float(x)) * mpmath.mpf(float(y))
+
+
+def test_working_precision_follows_the_callers_dtype_per_thread() -> None:
+    """A float32 result is served in float64 (extended precision is ~10x slower in NumPy and
+    buys nothing after the rounding to float32), a float64 one in extended precision; the
+    setting belongs to the thread that made it."""
+    import threading
+
+    x = np.linspace(-5, 5, 11)
+    assert _special.ncdf(x).dtype == np.longdouble
+    seen: list[np.dtype] = []
+    with _special.caller_dtype(np.float32):
+        assert _special.ncdf(x).dtype == np.float64 and _special.npdf(x).dtype == np.float64
+        assert _special.x_minus_tanh(x).dtype == np.float64
+        other = threading.Thread(target=lambda: seen.append(_special.ncdf(x).dtype))
+        other.start()
+        other.join()
+    assert seen == [np.longdouble]
+    assert _special.ncdf(x).dtype == np.longdouble
+    # Rounded to float32, both precisions give the same values here.
+    with _special.caller_dtype(np.float32):
+        fast = _special.ncdf(x).astype(np.float32)
+    assert np.array_equal(fast, _special.ncdf(x).astype(np.float32))

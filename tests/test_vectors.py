@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ def test_every_case_reproduces_nnref_bit_for_bit(vectors: Path) -> None:
     cases = load(vectors)
     assert {op for op, *_ in cases} == set(OPS.split(","))
     kinds = {c["kind"] for _, c, _, _ in cases}
-    assert kinds == {"ordinary", "convention", "special", "window"}
+    assert kinds == {"ordinary", "convention", "special", "window", "regime"}
     for op, case, args, arrays in cases:
         got = nnref_outputs(op, case, args, arrays)
         assert sorted(o["name"] for o in case["outputs"]) == sorted(got), case["id"]
@@ -150,29 +151,86 @@ def test_the_manifest_says_what_it_holds(vectors: Path) -> None:
     assert {i.compress_type for i in infos} == {zipfile.ZIP_STORED}
 
 
-def test_torch_meets_the_vectors_within_their_tolerances(vectors: Path) -> None:
-    pytest.importorskip("torch")
+def torch_mismatches(root: Path) -> tuple[int, list[str], list[dict[str, Any]]]:
+    """Run torch through every case of ``root``: (cases run, the outputs that miss the
+    vectors and that no entry of ``tests/deviations/torch.json`` accounts for, the entries
+    that accounted for some).  A deviation must match input, dtype, direction and torch's
+    value exactly (``nnref.conformance.deviations``); nothing is excused by tolerance."""
     sys.path.insert(0, str(ROOT / "tests"))
     from adapters import TorchAdapter
+    from known_deviations import explained
 
-    torch_ops = {"relu", "mse_loss", "conv2d", "conv_transpose1d", "max_pool2d", "cross_entropy"}
     adapter = TorchAdapter()
-    checked = 0
-    for op, case, args, arrays in load(vectors):
-        if op not in torch_ops:
-            continue
+    run, unexplained, used = 0, [], []
+    for op, case, args, arrays in load(root):
         inputs = {i["name"]: args[i["name"]] for i in case["inputs"]}
         params = {k: v for k, v in args.items() if k not in inputs}
-        fwd = adapter.forward(op, inputs, params, "cpu")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # kl_div's note on reduction='mean'
+                fwd = adapter.forward(op, inputs, params, "cpu")
+                grads = adapter.vjp(op, inputs, params, arrays["grad_output"], case["wrt"], "cpu")
+        except NotImplementedError:
+            continue
         got: dict[str, Any] = {}
         if isinstance(fwd, tuple):
             fwd, got["indices"] = fwd
         got["forward"] = fwd
-        grads = adapter.vjp(op, inputs, params, arrays["grad_output"], case["wrt"], "cpu")
         got.update({f"grad.{k}": grads[k] for k in case["wrt"]})
-        assert judge(case, arrays, got) == [], case["id"]
-        checked += 1
-    assert checked >= 40
+        run += 1
+        meta = nnref.get_op(op).meta
+        present = {k: v for k, v in inputs.items() if v is not None}
+        for o in case["outputs"]:
+            exp, act = arrays[o["array"]], np.asarray(got[o["name"]])
+            if act.shape != exp.shape:
+                unexplained.append(f"{case['id']} {o['name']}: shape {act.shape}, vectors {exp.shape}")
+                continue
+            bad = wrong(act, exp, o["rtol"], o["atol"])
+            if bad.any() and o["name"] != "indices":
+                direction = "forward" if o["name"] == "forward" else "d/d" + o["name"][len("grad."):]
+                g = arrays["grad_output"] if direction != "forward" else None
+                mask, devs = explained("torch", meta, params, case["dtype"], direction, present, act, g)
+                used += [d for d in devs if d not in used]
+                bad = bad & ~mask
+            if bad.any():
+                unexplained.append(f"{case['id']} {o['name']}: torch {np.atleast_1d(act)[np.atleast_1d(bad)][:4]},"
+                                   f" vectors {np.atleast_1d(exp)[np.atleast_1d(bad)][:4]}")
+    return run, unexplained, used
+
+
+def test_torch_meets_every_vector_or_a_listed_deviation(tmp_path: Path) -> None:
+    """Every op torch provides, over the whole vector set (special values, conventions,
+    edge windows): torch is within the stated tolerances, or the mismatch is a measured
+    deviation listed with its kernel path.  The set runs on torch's vectorised and scalar
+    paths alike (its special-value cases are a few entries long), so the scalar path's NaN
+    routing must be listed; tools/kernel_paths.sh repeats this on every CPU capability."""
+    pytest.importorskip("torch")
+    root = tmp_path / "all"
+    assert main(["vectors", "--out", str(root)]) == 0
+    run, unexplained, used = torch_mismatches(root)
+    assert run >= 500, run
+    assert unexplained == []
+    # The scalar path's NaN routing shows on every x86 CPU: a special-value case shorter
+    # than one vector goes through it whatever the vector width.
+    assert {d["op"] for d in used if d["direction"] == "d/dinput" and d["input"] == {"input": "nan"}} >= {
+        "elu", "selu", "celu", "hardswish", "hardshrink", "softshrink"}
+
+
+def test_an_unlisted_torch_mismatch_fails(tmp_path: Path) -> None:
+    """The check above can fail: the vectors of one op with one expected value changed."""
+    pytest.importorskip("torch")
+    root = tmp_path / "relu"
+    assert main(["vectors", "--out", str(root), "--ops", "softplus"]) == 0
+    manifest = json.loads((root / "manifest.json").read_text())
+    case = next(c for c in manifest["ops"]["softplus"]["cases"] if c["kind"] == "ordinary")
+    path = root / case["file"]
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    name = next(o["array"] for o in case["outputs"] if o["name"] == "forward")
+    arrays[name] = arrays[name] + np.asarray(1.0, dtype=arrays[name].dtype)
+    np.savez(path, **arrays)
+    run, unexplained, _ = torch_mismatches(root)
+    assert run > 0 and len(unexplained) == 1 and case["id"] in unexplained[0]
 
 
 def test_a_planted_wrong_value_is_caught(vectors: Path, tmp_path: Path) -> None:
@@ -232,7 +290,7 @@ def test_the_command_needs_numpy_alone(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "nnref", "vectors", "--out", str(tmp_path / "v"), "--ops", "relu"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "1 ops, 8 cases" in out.stdout
+    assert "1 ops, 14 cases" in out.stdout
     assert math.isfinite(len((tmp_path / "v" / "manifest.json").read_text()))
 
 

@@ -218,7 +218,7 @@ def check_case(adapter: Adapter, meta: dict[str, Any], dtype: str, device: str, 
     where = describe(meta, inputs, params, dtype, device)
     devs = deviations or Deviations()
 
-    def known(direction: str, g: np.ndarray | None = None,
+    def known(direction: str, g: np.ndarray | None = None
               ) -> Callable[[np.ndarray], tuple[np.ndarray, list[dict[str, Any]]]] | None:
         if not devs.entries:
             return None

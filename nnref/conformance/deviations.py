@@ -9,16 +9,21 @@ mismatching entries a deviation accounts for: an entry counts only where every l
 has exactly the listed value and the implementation returned exactly the recorded value (NaN
 matches NaN).  Nothing else is excused, so a deviation cannot hide a different bug.
 
-Two optional forms reach derivative conventions (kinks) that move with a drawn value:
+A VJP's value scales with the upstream gradient, so for a VJP direction the recorded value
+may instead be ``{"times_grad_output": "c"}``: the implementation returned exactly
+``grad_output · c`` rounded to the dtype (its local derivative there is c).  Such an entry
+matches only when the caller passes the upstream gradient.
+
+Two more optional forms reach derivative conventions (kinks) that move with a drawn value:
 an input value may name one of the op's parameters (``{"input": "max_val"}``: the input
 equals that parameter's value, in the input's dtype) or another input (``{"input":
 "target"}``: equal entry by entry), and an entry of a VJP direction with
 ``"upstream": "unit"`` records the derivative itself: it counts where the implementation's
-entry is exactly the recorded value times the upstream gradient's entry at the same place
-(elementwise ops, whose upstream gradient has the input's shape; for a loss reduced to a
-scalar, the gradient that reaches each term: g for 'sum', g / N for 'mean', times the
-term's weight where one is given, and g·w / Σw for a weighted 'mean' of an entry with
-``"weight_mean": "weight_sum"``).  Being a product, it is matched within the op's tolerance.
+entry is the recorded value times the upstream gradient that reaches it (elementwise ops,
+whose upstream gradient has the input's shape; for a loss reduced to a scalar, g for 'sum',
+g / N for 'mean', times the term's weight where one is given, and g·w / Σw for a weighted
+'mean' of an entry with ``"weight_mean": "weight_sum"``).  Being a product of a reduction's
+terms, it is matched within the op's tolerance.
 
 Owns: reading deviation files and matching entries.  Imports: NumPy.
 """
@@ -45,17 +50,11 @@ def read(path: str | Path) -> tuple[str, tuple[dict[str, Any], ...]]:
     return str(data["implementation"]), tuple(data["deviations"])
 
 
-def _value(text: str, params: dict[str, Any], dtype: Any = np.float64) -> float:
+def _value(text: str, params: dict[str, Any] | None = None, dtype: Any = np.float64) -> float:
     """'inf', '-inf', 'nan', numbers, or the name of a parameter (its value, rounded to ``dtype``)."""
-    if text in params:
+    if params and text in params:
         return float(np.asarray(params[text], dtype=dtype))
     return float(text)
-
-
-def _same(a: np.ndarray, v: Any) -> np.ndarray:
-    if np.ndim(v):
-        return np.asarray(a == v)
-    return np.isnan(a) if np.isnan(v) else (a == v)
 
 
 def _reaching(grad_output: Any, shape: tuple[int, ...], params: dict[str, Any], weight_mean: str) -> Any:
@@ -77,11 +76,33 @@ def _reaching(grad_output: Any, shape: tuple[int, ...], params: dict[str, Any], 
     return per if w is None else per * w
 
 
+def _same(a: np.ndarray, v: float) -> np.ndarray:
+    return np.isnan(a) if np.isnan(v) else (a == v)
+
+
+def _recorded(value: Any, dtype: str, grad_output: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The implementation's recorded result, elementwise: a constant, or grad_output · c
+    rounded to ``dtype``; None where it depends on an upstream gradient not given."""
+    if isinstance(value, dict):
+        if set(value) != {"times_grad_output"}:
+            raise ValueError(f"deviation value: expected a number as text or {{'times_grad_output': c}}, got {value!r}")
+        if grad_output is None or np.shape(grad_output) != shape:
+            return None
+        g = np.asarray(grad_output, dtype=dtype)
+        with np.errstate(all="ignore"):
+            return np.asarray(g * np.asarray(_value(value["times_grad_output"]), dtype=dtype), dtype=np.float64)
+    return np.full(shape, _value(value))
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
 def explained(deviations: tuple[dict[str, Any], ...], implementation: str, meta: dict[str, Any],
               params: dict[str, Any], dtype: str, direction: str, inputs: dict[str, np.ndarray],
-              actual: Any, grad_output: Any = None) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """(mask of the entries of ``actual`` that a listed deviation accounts for, those deviations);
-    ``grad_output`` is the upstream gradient of a VJP direction (for ``"upstream": "unit"``)."""
+              actual: Any, grad_output: np.ndarray | None = None) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """(mask of the entries of ``actual`` that a listed deviation accounts for, those deviations).
+    ``grad_output`` is a VJP direction's upstream gradient, for entries recorded as a multiple of it."""
     a = np.asarray(actual, dtype=np.float64)
     mask = np.zeros(a.shape, dtype=bool)
     used = []
@@ -92,16 +113,20 @@ def explained(deviations: tuple[dict[str, Any], ...], implementation: str, meta:
             continue
         if any(params.get(k, defaults.get(k)) != v for k, v in dev["params"].items()):
             continue
-        recorded = _value(dev[implementation], given, dtype)
         if dev.get("upstream") == "unit":
             g = _reaching(grad_output, a.shape, params, dev.get("weight_mean", "numel"))
             if g is None:
                 continue
+            c = _value(dev[implementation], given, dtype)
             tol = meta["tolerances"][dtype]
-            want = np.float64(recorded) * g
-            here = np.isnan(a) if np.isnan(recorded) else np.abs(a - want) <= tol["atol"] + tol["rtol"] * np.abs(want)
+            with np.errstate(all="ignore"):
+                want = np.float64(c) * g
+                here = np.isnan(a) if np.isnan(c) else np.abs(a - want) <= tol["atol"] + tol["rtol"] * np.abs(want)
         else:
-            here = _same(a, recorded)
+            recorded = _recorded(dev[implementation], dtype, grad_output, a.shape)
+            if recorded is None:
+                continue
+            here = _equal(a, recorded)
         for name, text in dev["input"].items():
             x = np.asarray(inputs[name], dtype=np.float64)
             if x.shape != a.shape:

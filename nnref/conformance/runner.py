@@ -2,15 +2,18 @@
 
 For each op (its catalog entry names inputs, parameters, tolerances), a probe first runs
 one example: an adapter raising NotImplementedError there has not provided the op, which is
-reported once and not run further.  Then hypothesis draws ``max_examples`` cases per dtype
-and device; a failing case is shrunk to a minimal one, saved as ``.npz`` (inputs, array
-parameters, the upstream gradient, and the rest as JSON) with the command that replays it.
+reported once and not run further.  Each dtype and device then runs the fixed cases of
+``.regimes`` (every parameter regime, reached by construction), and hypothesis draws
+``max_examples`` cases more; a failing drawn case is shrunk to a minimal one.  A failing
+case is saved as ``.npz`` (inputs, array parameters, the upstream gradient, and the rest as
+JSON) with the command that replays it.
 The report is JSON, one row per op × dtype × device: examples run, status (pass, known
 deviation, failure, not provided, skipped), the largest errors in ulps of nnref's value and
 in tolerance units per comparison, and each failure's reproducer.
 
 Owns: the profiles, the run, the report and its summary table, reproducers and their replay.
-Imports: NumPy, hypothesis, ``nnref``, ``nnref.conformance.check``, ``.strategies``, ``.deviations``.
+Imports: NumPy, hypothesis, ``nnref``, ``nnref.conformance.check``, ``.regimes``, ``.strategies``,
+``.deviations``.
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ from hypothesis import strategies as st
 import nnref
 from nnref._generated.catalog import CATALOG
 
+from . import regimes
 from .check import VJP_OPS, Adapter, CaseResult, Deviations, check_case, select  # noqa: F401 - cli's entry points
 from .strategies import DTYPES, case_for, grad_outputs
+from .vector_cases import Case
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.differing_executors]
 # ci: 30 examples per op, dtype and device, the same ones on every run; thorough: 600 random ones.
+# Both start with the fixed cases of ``regimes`` (thorough adds their special values).
 PROFILES = {
     "ci": settings(max_examples=30, deadline=None, derandomize=True, database=None, suppress_health_check=_QUIET),
     "thorough": settings(max_examples=600, deadline=None, database=None, suppress_health_check=_QUIET),
@@ -92,9 +98,39 @@ class _Mismatch(AssertionError):
     pass
 
 
+def fixed_cases(meta: dict[str, Any], dtype: str, special: bool) -> list[Case]:
+    """The deterministic cases a run starts with: the golden vectors' ordinary, convention
+    and edge-window cases and the regimes (``.regimes``); special values only if asked."""
+    return [c for c in regimes.cases(meta, dtype) if special or c.kind != "special"]
+
+
+def run_fixed(adapter: Adapter, meta: dict[str, Any], dtype: str, device: str, deviations: Deviations, row: Row,
+              special: bool) -> dict[str, Any] | None:
+    """Fill ``row`` from the fixed cases; the first failing one, if any (already small: no
+    shrinking)."""
+    for i, case in enumerate(fixed_cases(meta, dtype, special)):
+        seed = i + (0 if dtype == "float64" else 1000)
+
+        def grad(shape: tuple[int, ...], seed: int = seed) -> np.ndarray:
+            return np.asarray(np.random.default_rng(seed).uniform(-2.0, 2.0, shape), dtype=dtype)
+
+        inputs: dict[str, Any] = dict(case.inputs)  # an absent optional array (a bias) is None, as drawn cases have it
+        result = check_case(adapter, meta, dtype, device, inputs, dict(case.params), grad, deviations)
+        row.examples += 1
+        row.absorb(result)
+        if result.failed:
+            return {"inputs": dict(case.inputs), "params": dict(case.params), "grad_output": result.grad_output,
+                    "message": f"[{case.kind} case: {case.label}] {result.message}"}
+    return None
+
+
 def run_row(adapter: Adapter, meta: dict[str, Any], dtype: str, device: str, profile: settings,
             deviations: Deviations, row: Row) -> dict[str, Any] | None:
-    """Fill ``row`` from ``max_examples`` drawn examples; the minimal failing case, if any."""
+    """Fill ``row`` from the fixed cases, then ``max_examples`` drawn examples; the first
+    failing fixed case or the minimal failing drawn one, if any."""
+    fixed = run_fixed(adapter, meta, dtype, device, deviations, row, special=profile.max_examples > 100)
+    if fixed is not None:
+        return fixed
     failing: dict[str, Any] = {}
 
     @settings(profile)

@@ -2,7 +2,8 @@
 as ``.npz`` files and one JSON manifest, for implementations that cannot run Python.
 
 ``python -m nnref vectors --out DIR [--ops relu,conv2d | --family pooling]`` writes, for every
-selected op and for float64 and float32, the cases of ``nnref.conformance.vector_cases``:
+selected op and for float64 and float32, the cases of ``nnref.conformance.vector_cases`` and
+``.regimes``:
 ``DIR/manifest.json`` and ``DIR/<op>/<dtype>-<nn>.npz``.  The expected outputs are nnref's
 own values (nnref is the reference); each output carries the tolerance the conformance suite
 applies to it (``check.check_case``), so a loader judges exactly as ``python -m nnref
@@ -12,7 +13,7 @@ The bytes depend on nnref's version alone: seeded draws, sorted JSON keys, and z
 stored uncompressed with a fixed timestamp (``numpy.savez`` stamps the current time).
 
 Owns: the vectors format (``FORMAT_VERSION``), writing it, the ``vectors`` command line.
-Imports: NumPy, ``nnref``, ``nnref.conformance.check`` and ``.vector_cases`` (no hypothesis).
+Imports: NumPy, ``nnref``, ``nnref.conformance.check``, ``.vector_cases`` and ``.regimes`` (no hypothesis).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ import numpy as np
 
 import nnref
 
+from . import regimes
 from .check import _weight_grad_atol, select, wrt_names
-from .vector_cases import Case, cases_for
+from .vector_cases import Case
 
 FORMAT_VERSION = 1
 DTYPES = ("float64", "float32")
@@ -135,7 +137,7 @@ def write(out: Path, metas: list[dict[str, Any]]) -> dict[str, Any]:
         folder = out / meta["name"]
         folder.mkdir(parents=True, exist_ok=True)
         for dtype in DTYPES:
-            for i, case in enumerate(cases_for(meta, dtype)):
+            for i, case in enumerate(regimes.cases(meta, dtype)):
                 seed = i + (0 if dtype == "float64" else 1000)
                 arrays, entry = run_case(meta, dtype, case, seed)
                 rel = f"{meta['name']}/{dtype}-{i:02d}.npz"
