@@ -6,7 +6,9 @@ definition in arbitrary precision) and are scored by the same measure
 neighbourhoods of zeros the op declares, with the point where it occurs.  The raw numbers are
 written beside the site (``assets/results/accuracy.json``) with their provenance.
 
-Owns: ``render_accuracy`` and the torch call it measures; template ``accuracy.md.j2``.
+Owns: ``render_accuracy``, the measurement it shows (``measured``, run once per build) and the
+torch call it measures, and one op's rows as its page shows them (``op_accuracy``); template
+``accuracy.md.j2``.
 Imports: ``derivations`` (proofs.accuracy, spec), NumPy, torch (at build time), ``.markup``,
 ``.paths``, ``.provenance``, ``.templating``; no other page module.
 """
@@ -22,7 +24,7 @@ import numpy as np
 from derivations.proofs import accuracy
 from derivations.spec import PointwiseOp
 
-from .markup import reader_name, table
+from .markup import anchor, op_page_path, reader_name, table
 from .paths import DOCS
 from .provenance import provenance
 from .templating import render
@@ -82,6 +84,42 @@ def measure_all() -> dict[str, Any]:
     return {"provenance": provenance(), "rows": rows}
 
 
+_MEASURED: dict[str, Any] = {}
+
+
+def measured() -> dict[str, Any]:
+    """``measure_all()``, once per build: the Accuracy page and every op page show the same run."""
+    if not _MEASURED:
+        _MEASURED.update(measure_all())
+    return _MEASURED
+
+
+def _label(quantity: str) -> str:
+    return "value" if quantity == "value" else f"∂/∂{quantity}"
+
+
+def op_accuracy(op: Any, data: dict[str, Any] | None) -> str:
+    """One record's rows of the Accuracy page (nnref's and torch's worst error in ulps, beside
+    nnref's bound), as its page shows them; a sentence where there are none."""
+    link = "the [Accuracy page](accuracy.md)"
+    if not isinstance(op, PointwiseOp):
+        return (f"Not measured in ulps: {link} covers the pointwise ops, whose definitions the oracle"
+                " evaluates in arbitrary precision; this op is held to the tolerances above.")
+    if data is None:
+        return f"Not measured in this build: {link} has the numbers."
+    rows = [r for r in data["rows"] if r["op"] == op.name]
+    if not rows:
+        return f"No rows for this op in the accuracy run: see {link}."
+    body = [[r["dtype"], _label(r["quantity"]), _cell(r["nnref_ulps"]), _cell(r["bound"]), _cell(r["torch_ulps"]),
+             _where(r["torch_where"]) if r["torch_ulps"] > r["bound"] else ""] for r in rows]
+    return "\n".join([
+        "The largest error over the oracle's sweep, in ulps of the true value (the op's definition in"
+        f" arbitrary precision), nnref beside torch; from {link}, measured {data['provenance'].get('date', '?')}"
+        " ([accuracy.json](assets/results/accuracy.json)).", "",
+        table(["dtype", "quantity", "nnref max ulp", "nnref's bound", "torch max ulp",
+               "torch's worst point (where over the bound)"], body)])
+
+
 def _records() -> list[PointwiseOp]:
     from derivations import registry
 
@@ -89,14 +127,16 @@ def _records() -> list[PointwiseOp]:
 
 
 def render_accuracy() -> str:
-    data = measure_all()
+    data = measured()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "accuracy.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
     body = []
-    names = {op.name: reader_name(op) for op in _records()}
+    # each op's name links to its page (a variant to its section there)
+    names = {op.name: f"[`{reader_name(op)}`]({op_page_path(op)}" + (f"#{anchor(op.name)})" if op.public != op.name
+                                                                    else ")") for op in _records()}
     for r in data["rows"]:
-        label = "value" if r["quantity"] == "value" else f"∂/∂{r['quantity']}"
-        body.append([f"`{names.get(r['op'], r['op'])}`", r["dtype"], label, _cell(r["nnref_ulps"]), _cell(r["bound"]),
+        label = _label(r["quantity"])
+        body.append([names.get(r["op"], f"`{r['op']}`"), r["dtype"], label, _cell(r["nnref_ulps"]), _cell(r["bound"]),
                      _cell(r["torch_ulps"]), _where(r["torch_where"]) if r["torch_ulps"] > r["bound"] else ""])
     rewrites = [[f"`{reader_name(op)}`", op.rewrite.why] for op in _records() if op.rewrite is not None]
     extended = [[f"`{reader_name(op)}`", ", ".join(op.extended), op.extended_reason]

@@ -5,11 +5,13 @@ checks (``derivations.proofs.conv``), the output-size table, the picture (drawn 
 gradients), the generated code (read from ``nnref/_generated/conv.py``) and the benchmark table
 (``benchmarks/conv_bench.json``, written by ``benchmarks/conv_bench.py``).
 
-Owns: ``render_page`` for records whose renderer is "conv" (template ``convolution.md.j2``),
+Owns: ``render_page`` for records whose renderer is "conv" (template ``convolution.md.j2``):
+the family page, with what the six ops share; ``render_op_page``, each op's own page (its call
+and example, arguments, formulas, derivation, exact check, tolerances, kernels, verification);
 ``e4_e5_claims`` / ``render_e4_e5`` for the worked-examples page, ``DRAWN``.  Imports:
-``derivations`` (ops.conv, proofs.conv, derive), ``nnref``, ``.claims``, ``.jobs``, ``.kernels``,
-``.latex``, ``.markup``, ``.paths``, ``.tables``, ``.templating``, ``.verification``; no other
-page module.
+``derivations`` (ops.conv, proofs.conv, derive), ``nnref``, ``.accuracy``, ``.claims``, ``.jobs``,
+``.kernels``, ``.latex``, ``.markup``, ``.op_page``, ``.paths``, ``.tables``, ``.templating``,
+``.verification``; no other page module.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from derivations.derive import Proof
 from derivations.ops import conv
 from derivations.proofs import conv as conv_proofs
 
+from .accuracy import op_accuracy
 from .claims import check_claim, claims_table, numeric_claim
 from .jobs import fork_map, profile
-from .kernels import generated_kernel, signature_line
+from .kernels import generated_kernel, kernel_sources, signature_line
 from .latex import tex as base_tex
 from .markup import (
+    anchor,
     bench_cell,
     cell,
     code_block,
@@ -42,10 +46,11 @@ from .markup import (
     table,
     table_math,
 )
+from .op_page import collapsed_code, overview_table, page_head, source_section
 from .paths import BENCH
 from .tables import arguments_table, tolerance_table
 from .templating import render
-from .verification import verification_subsections
+from .verification import verification_section
 
 FIGURE = "conv_receptive_field.png"
 DRAWN: set[Path] = set()  # the plots this module drew (pages.build keeps them)
@@ -531,16 +536,13 @@ def render_page(title: str, verification: dict[str, Any] | None, plots_dir: Path
         index = ",".join(tex(s) for s in op.stated.out_index)
         return math_block(r"y_{" + index + "} = " + tex(op.stated.forward.formula))
 
-    def pair(name: str, indent: str = "") -> str:
-        return code_block(_kernel(f"_{name}_forward") + "\n\n\n" + _kernel(f"_{name}_vjp"), indent)
-
     axes = conv_proofs.GRID_AXES[_profile()]
     grid_rows = [[f"{dims}-d", *(cell(", ".join(str(v) for v in axes[dims][key]))
                                  for key in ("size", "kernel", "stride", "dilation", "padding", "groups"))]
                  for dims in (1, 2, 3)]
     text = render(
         "convolution.md.j2", title=title, plots=bool(plots), figure=FIGURE,
-        sigs_block="\n".join(f"- {signature_line(op)}" for op in ops),
+        listing=overview_table(ops),
         formulas="\n".join(_formula_section(conv.op_named("conv1d")) + [""]
                            + _formula_section(conv.op_named("conv_transpose1d"))),
         stated_2d=stated(conv2), stated_t2d=stated(tconv2), arguments=arguments_table(conv2),
@@ -549,12 +551,43 @@ def render_page(title: str, verification: dict[str, Any] | None, plots_dir: Path
         derivation_t1d="\n".join(_derivation_section(conv.op_named("conv_transpose1d"))),
         relationships="\n".join(_relationships_section(pf)), sizes="\n".join(_size_section(pf)),
         size_code=code_block(_kernel("conv_out_size") + "\n\n\n" + _kernel("conv_transpose_out_size")),
-        code_2d=pair("conv2d"), code_t2d=pair("conv_transpose2d"),
-        collapsed_code="\n".join(f'??? note "{name}"\n\n' + pair(name, "    ") + "\n"
-                                 for name in ("conv1d", "conv3d", "conv_transpose1d", "conv_transpose3d")),
         profile=_profile(),
         grid_table=table(["", "size", "kernel", "stride", "dilation", "padding", "groups"], grid_rows),
         proof_lines="\n".join(_proof_line(pf["grid"][op.name]) for op in ops),
         tolerances=tolerance_table([conv.OPS[0]]), bench="\n".join(_bench_section()),
-        verification="\n".join(verification_subsections(ops, verification)))
+        verification=("Not yet run: `make site` runs the verification." if verification is None else
+                      "Each op's page has its table, forward and the three gradients per dtype, with the run's"
+                      " provenance; the [verification page](verification.md) lists every op's result."))
     return text, len(ops), plots
+
+
+def render_op_page(op: conv.ConvOp, verification: dict[str, Any] | None) -> str:
+    """One convolution op's page (links written from docs/; ``sections.render_op_page`` relinks)."""
+    a = anchor(op.name)
+    pf = proofs()
+    notes = [f"- {md(n)}" for n in op.notes]
+    parts = [
+        page_head(op, signature_line(op)), "",
+        f"## Definition {{#{a}-definition}}", "", arguments_table(op), "",
+        *_formula_section(op), "", *notes, "",
+        "Zero padding, `'same'`, the output size and the three relationships between the ops are the family's:"
+        " [Definition](convolution.md#conv-definition), [Output size](convolution.md#conv-output-size),"
+        " [Proved relationships](convolution.md#conv-relationships).", "",
+        f"## Derivation {{#{a}-derivation}}",
+        *_derivation_section(op), "",
+        f"## Exact check {{#{a}-exact}}", "", _proof_line(pf["grid"][op.name]), "",
+        f"The `{_profile()}` grid of small configurations is on the [family page](convolution.md#conv-exact).", "",
+        f"## Conventions and tolerances {{#{a}-tolerances}}", "",
+        "A sum of products, linear in each operand: no kinks, so no convention at a point; `padding='same'`,"
+        " empty outputs and IEEE special values are the [family's choices](convolution.md#conv-conventions)."
+        " nnref passes when |nnref − torch| ≤ atol + rtol·|torch| for every entry:", "",
+        tolerance_table([op]), "",
+        f"## Accuracy {{#{a}-accuracy}}", "", op_accuracy(op, None), "",
+        f"## Generated code {{#{a}-code}}", "",
+        "Printed into `nnref/_generated/conv.py` from the derivation (never edited; a test fails when the file"
+        " differs). `_af` is `nnref/_affine.py`, `_rt` is `nnref/_runtime.py`; `nnref/_conv.py` checks the"
+        " arguments, splits the channels into groups and runs the batch in chunks. The comment above each block"
+        " is the derived term it computes.", "", collapsed_code(kernel_sources(op)), "",
+        verification_section(op, verification, "##"), "",
+        source_section(op), ""]
+    return render("op_sections.md.j2", body="\n".join(parts))

@@ -17,6 +17,7 @@ from derivations.derive import PROOF_DIGITS, PROOF_POINTS
 from derivations.registry import FAMILIES, family_ops
 
 from .jobs import is_variant
+from .markup import has_op_page, op_page_path
 from .paths import ROOT
 from .templating import render
 
@@ -75,7 +76,8 @@ def _usage_example() -> str:
 
 def render_index(data: dict[str, Any] | None = None) -> str:
     families = [{"title": fam.title, "page": fam.page,
-                 "publics": [o.public for o in family_ops(fam.name) if not is_variant(o)]} for fam in FAMILIES]
+                 "publics": [(o.public, op_page_path(o) if has_op_page(o) else f"{fam.page}#{o.public}")
+                             for o in family_ops(fam.name) if not is_variant(o)]} for fam in FAMILIES]
     cite = _citation()
     bibtex = "\n".join([
         "@software{nnref,",

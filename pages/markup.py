@@ -3,7 +3,8 @@
 Owns: math wrappers (``math_inline``, ``math_block``, ``table_math``, ``maybe_collapsed``),
 prose and table helpers (``md``, ``cell``, ``table``, ``bench_cell``, ``run_misses``,
 ``code_block``), number formatting (``fmt``, ``fmt_err``, ``fmt_vec``), anchors and op links
-(``anchor``, ``name_target``, ``op_link``), a record's name for readers (``reader_name``), torch's
+(``anchor``, ``name_target``, ``op_link``; which ops have a page of their own, ``has_op_page``,
+and where, ``op_page_path``), a record's name for readers (``reader_name``), torch's
 names for an op (``torch_names``), the generated-file note, and ``check_prose`` (the site's rule
 that TeX appears only inside math or code).  Imports: NumPy, ``derivations.registry``; no page module.
 """
@@ -63,8 +64,29 @@ def family_page(family: str) -> str:
     return "index.md"
 
 
+OP_DIR = "ops"
+# The renderers whose records get a page of their own (docs/ops/<op>.md); the others (init,
+# optim, regularisation, receptive) are described family-wide on their family's page.
+OP_PAGE_RENDERERS = ("pointwise", "structured", "conv", "pool")
+
+
+def has_op_page(op: Any) -> bool:
+    return op.renderer in OP_PAGE_RENDERERS
+
+
+def op_page_path(op: Any) -> str:
+    """The page of the function users call (a variant lives on its public op's page)."""
+    return f"{OP_DIR}/{op.public}.md"
+
+
 def op_link(op: Any) -> str:
-    return f"[{op.name}]({family_page(op.family)}#{anchor(op.name)})"
+    """A link from a page in docs/ to the op: its page (a variant's section on it), else its
+    family page's section."""
+    if not has_op_page(op):
+        return f"[{op.name}]({family_page(op.family)}#{anchor(op.name)})"
+    if op.public != op.name:
+        return f"[{op.name}]({op_page_path(op)}#{anchor(op.name)})"
+    return f"[{op.name}]({op_page_path(op)})"
 
 
 def math_inline(t: str) -> str:

@@ -11,10 +11,13 @@ The "How frameworks differ" section (template ``pool_frameworks.md.j2``) is pros
 statement in it comes from a document or a source file linked next to it, read when this page
 was written (the commit is given where the source was read); nothing in it is measured here.
 
-Owns: ``render_page`` for records whose renderer is "pool" (template ``pooling.md.j2``), its
-exact checks (``checks``), the picture (``PANELS``, ``DRAWN``).  Imports: ``.robustness``, ``derivations``
-(ops.pool, proofs.pool), ``nnref``, ``.jobs``, ``.kernels``, ``.latex``, ``.markup``,
-``.paths``, ``.tables``, ``.templating``, ``.verification``; no other page module.
+Owns: ``render_page`` for records whose renderer is "pool" (template ``pooling.md.j2``): the
+family page, with what all the ops share; ``render_op_page``, each op's own page (its call and
+example, arguments, formula, derivation, conventions, exact check, tolerances, kernels,
+verification); its exact checks (``checks``), the picture (``PANELS``, ``DRAWN``).  Imports:
+``.robustness``, ``derivations`` (ops.pool, proofs.pool), ``nnref``, ``.accuracy``, ``.jobs``,
+``.kernels``, ``.latex``, ``.markup``, ``.op_page``, ``.paths``, ``.tables``, ``.templating``,
+``.verification``; no other page module.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ from derivations.ops import pool
 from derivations.ops.pool import PoolConvention, PoolOp
 from derivations.proofs import pool as pool_proofs
 
+from .accuracy import op_accuracy
 from .jobs import fork_map, profile
-from .kernels import generated_kernel, signature_line
+from .kernels import generated_kernel, kernel_sources, signature_line
 from .latex import tex as base_tex
 from .markup import (
+    anchor,
     bench_cell,
     cell,
     code_block,
@@ -46,11 +51,12 @@ from .markup import (
     run_misses,
     table,
 )
+from .op_page import collapsed_code, overview_table, page_head, source_section
 from .paths import BENCH
 from .robustness import stride_bench
 from .tables import arguments_table
 from .templating import render
-from .verification import verification_subsections
+from .verification import verification_section
 
 FIGURE = "pool_gradient_routes.png"
 DRAWN: set[Path] = set()  # the plots this module drew (pages.build keeps them)
@@ -331,16 +337,6 @@ def _definition_section() -> list[str]:
     ]
 
 
-def _arguments_section() -> list[str]:
-    parts: list[str] = []
-    for kind, title in KIND_TITLES.items():
-        ops = _ops_of(kind)
-        op = ops[-1]  # the highest rank: its tuples read for every rank
-        parts += [f'??? note "Arguments of {title} ({", ".join(o.name for o in ops)})"', "",
-                  "\n".join("    " + line for line in arguments_table(op).splitlines()), ""]
-    return parts
-
-
 def _rules_section() -> list[str]:
     div = pool.divisor_rule()
     i, j, L, M = sp.symbols("i j L M", integer=True)
@@ -508,16 +504,11 @@ def _code_section() -> list[str]:
         " fails when the file differs from what the derivations produce). `_win` is `nnref/_window.py` (windows"
         " read with the same affine `At` indices as the convolution's gather), `_af` is `nnref/_affine.py`"
         " (the convolution's affine index `at`), `_rt` is `nnref/_runtime.py`. The docstring of each VJP is SymPy's"
-        " derived formula. The size, divisor and window-bound rules, printed from the SymPy expressions above:", "",
-        _code_block("\n\n\n".join(_kernel(n) for n in ("pool_out_size", "avg_divisor", "adaptive_bounds"))), "",
-        "max_pool2d (the forward returns `chosen`, the tap each window chose; the VJP takes no indices, makes"
-        " the same choice again from `x` and routes the gradient to it):", "",
-        _code_block(_kernel("_max_pool2d_forward") + "\n\n\n" + _kernel("_max_pool2d_vjp")), "",
-        "avg_pool2d and lp_pool2d:", "",
-        _code_block(_kernel("_avg_pool2d_forward") + "\n\n\n" + _kernel("_avg_pool2d_vjp")), "",
-        _code_block(_kernel("_lp_pool2d_forward") + "\n\n\n" + _kernel("_lp_pool2d_vjp")), ""]
-    for name in ("max_pool1d", "max_pool3d", "avg_pool1d", "avg_pool3d", "lp_pool1d"):
-        parts += collapsed(name, _kernel(f"_{name}_forward") + "\n\n\n" + _kernel(f"_{name}_vjp"))
+        " derived formula. Each op's page shows its own forward and VJP kernels (max_pool2d's forward returns"
+        " `chosen`, the tap each window chose; its VJP takes no indices, makes the same choice again from `x`"
+        " and routes the gradient to it). The size, divisor and window-bound rules that all of them call,"
+        " printed from the SymPy expressions above:", "",
+        _code_block("\n\n\n".join(_kernel(n) for n in ("pool_out_size", "avg_divisor", "adaptive_bounds"))), ""]
     hand = [f for f in ("_adaptive_avg", "_adaptive_avg_vjp", "_adaptive_max", "_scatter_flat") if hasattr(public, f)]
     if hand:
         parts += ["The adaptive ops and max_unpool have no affine window, so their kernels are written by hand in"
@@ -624,11 +615,80 @@ def render_page(title: str, verification: dict[str, Any] | None, plots_dir: Path
         return "\n".join(parts)
 
     text = render(
-        "pooling.md.j2", title=title, signatures=[signature_line(op) for op in ops],
-        definition=lines(_definition_section() + _arguments_section()), rules=lines(_rules_section()),
+        "pooling.md.j2", title=title, listing=overview_table(ops),
+        definition=lines(_definition_section()), rules=lines(_rules_section()),
         derivation=lines(_derivation_section(ck["tie"])),
         conventions=lines(_conventions_section(ck["sizes"], bool(plots))),
         sizes=lines(_size_section(ck["sizes"])), code=lines(_code_section()), exact=lines(_exact_section(ck["ops"])),
         tolerances=lines(_tolerance_section()), bench=lines(_bench_section() + ["", *stride_bench()]),
-        verification=lines(verification_subsections(ops, verification)))
+        verification=_verification_summary(verification))
     return text, len(ops), plots
+
+
+def _verification_summary(verification: dict[str, Any] | None) -> str:
+    if verification is None:
+        return "Not yet run: `make site` runs the verification."
+    return ("Each op's page has its table: the largest differences between torch and nnref, per dtype, forward"
+            " and input gradient, with the run's provenance; the [verification page](verification.md) lists"
+            " every op's result in one table.")
+
+
+# ----------------------------------------------------------------------------- one op's page
+
+
+def _op_conventions(op: PoolOp) -> str:
+    if not op.conventions:
+        return ("None needed: the op is a sum (or a copy) of its window's entries, with the derivative SymPy"
+                " derives everywhere; NaN and ±∞ propagate as through any sum.")
+    rows = [[cell(c.label), cell(c.rule), cell(c.why)] for c in op.conventions]
+    return "\n".join([f"Declared for `{op.name}` in `derivations/ops/pool.py` (torch's choice, with the reason);"
+                      " the [family page](pooling.md#pool-conventions) pictures them and says why a maximum needs"
+                      " them:", "", table(["convention", "rule", "why"], rows)])
+
+
+def _op_check(op: PoolOp) -> str:
+    res = checks()["ops"][op.name]
+    how = f"{CHECK_METHOD[op.kind][0].upper()}{CHECK_METHOD[op.kind][1:]}."
+    if isinstance(res, str):
+        return f"- ✘ **failed**: {md(res)}\n\n{how}"
+    done = "✔ to rounding" if op.kind == "lp" else "✔ exact"
+    return (f"- {done}: {res[0]} configurations, {res[1]:,} entries compared (`derivations/proofs/pool.py`,"
+            f" `{_profile()}` profile; the [family page](pooling.md#pool-exact) describes the grid).\n\n{how}")
+
+
+def render_op_page(op: PoolOp, verification: dict[str, Any] | None) -> str:
+    """One pooling op's page (links written from docs/; ``sections.render_op_page`` relinks)."""
+    a = anchor(op.name)
+    tol = [[dt, fmt(op.tol(dt).rtol, 3), fmt(op.tol(dt).atol, 3), cell(op.tol(dt).why)]
+           for dt in ("float64", "float32")]
+    kernels = kernel_sources(op)
+    if kernels:
+        code = ("Printed into `nnref/_generated/pool.py` from the derivation above (never edited; a test fails when"
+                " the file differs). The shared size, divisor and window rules are on the"
+                f" [family page](pooling.md#pool-code).\n\n{collapsed_code(kernels)}")
+    else:
+        code = ("No affine window, so the kernel is written by hand in `nnref/_pool.py` on the generated"
+                " `adaptive_bounds` and held to the formula above by the exact check; the"
+                " [family page](pooling.md#pool-code) shows it.")
+    parts = [
+        page_head(op, signature_line(op)), "",
+        f"## Definition {{#{a}-definition}}", "", arguments_table(op), "", *_formula_block(op), "",
+        *[f"- {md(n)}" for n in op.notes], "",
+        "The window, padding, divisor and adaptive-window rules are the family's:"
+        " [Definition](pooling.md#pool-definition), [Divisor and adaptive windows](pooling.md#pool-windows),"
+        " [Output size](pooling.md#pool-output-size).", "",
+        f"## Derivation {{#{a}-derivation}}", "",
+        "SymPy differentiates $\\langle g, y\\rangle = \\sum g\\,y$ ($g$ the upstream gradient) with respect to one"
+        " input entry (primed); the deltas that fix a summation letter are summed out, and the one that ties"
+        " the entry to its window stays ([how, for the whole family](pooling.md#pool-derivation)):", "",
+        *_derivation_block(op), "",
+        f"## Conventions {{#{a}-conventions}}", "", _op_conventions(op), "",
+        f"## Exact check {{#{a}-exact}}", "", _op_check(op), "",
+        f"## Tolerances {{#{a}-tolerances}}", "",
+        "nnref passes when |nnref − torch| ≤ atol + rtol·|torch| for every entry.", "",
+        table(["dtype", "rtol", "atol", "why"], tol), "",
+        f"## Accuracy {{#{a}-accuracy}}", "", op_accuracy(op, None), "",
+        f"## Generated code {{#{a}-code}}", "", code, "",
+        verification_section(op, verification, "##"), "",
+        source_section(op), ""]
+    return render("op_sections.md.j2", body="\n".join(parts))

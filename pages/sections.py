@@ -1,14 +1,16 @@
-"""One op's section on a family page: definition, plot, derivation, conventions, tolerances,
-generated code, variants and verification.
+"""One op's own page (``docs/ops/<op>.md``): the call and its example, definition, plot,
+derivation, conventions, tolerances, accuracy, generated code, variants, verification and the
+source of its description.
 
-Owns: ``render_op_section`` and ``RENDERERS``, keyed by ``op.renderer``: the formula and
-derivation of the "pointwise" and "structured" sections, and the pages of their own that
-"conv", "pool", "init", "optim", "regularisation" and "receptive" records get; templates
-``op_section.md.j2``, ``op_definition.md.j2``, ``op_body.md.j2``,
+Owns: ``render_op_page`` and ``RENDERERS``, keyed by ``op.renderer``: the formula and
+derivation of the "pointwise" and "structured" op pages, the op pages of "conv" and "pool"
+records (built by ``.conv`` and ``.pool`` around their family-wide pages), and the family
+pages that "conv", "pool", "init", "optim", "regularisation" and "receptive" records get;
+templates ``op_page.md.j2``, ``op_definition.md.j2``, ``op_body.md.j2``,
 ``pointwise_derivation.md.j2`` and ``structured_derivation.md.j2``.  Imports: SymPy,
-``derivations`` (registry, derive, spec), ``.conv``, ``.pool``, ``.init_page``,
+``derivations`` (registry, derive, spec), ``.accuracy``, ``.conv``, ``.pool``, ``.init_page``,
 ``.optim_page``, ``.regularisation_page``, ``.receptive_page``, ``.jobs``, ``.kernels``, ``.latex``, ``.markup``,
-``.plots``, ``.tables``, ``.templating``, ``.verification``; no other page module.
+``.op_page``, ``.plots``, ``.tables``, ``.templating``, ``.verification``; no other page module.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from derivations.registry import variants_of
 from derivations.spec import Step
 
 from . import conv, init_page, optim_page, pool, receptive_page, regularisation_page
+from .accuracy import op_accuracy
 from .jobs import PLOTTED, proof_lines, proofs_for
 from .kernels import kernel_sources, signature_line
 from .latex import tex
-from .markup import anchor, math_block, math_inline, maybe_collapsed, md, name_target, reader_name, torch_names
+from .markup import anchor, math_block, math_inline, maybe_collapsed, md, name_target, reader_name
+from .op_page import collapsed_code, page_head, relink, source_section
 from .plots import make_plot
 from .tables import arguments_table, conventions_table, tolerance_table
 from .templating import render, render_part
@@ -118,20 +122,22 @@ def _structured_formula(op: Any) -> str:
 
 @dataclass(frozen=True)
 class Renderer:
-    """How the records of one ``op.renderer`` key are shown: either a section per op (its
-    definition's display formula and its derivation subsection), or a page of their own for
-    the whole family: (title, verification, plots_dir) -> (page text, op records, plots drawn)."""
+    """How the records of one ``op.renderer`` key are shown: either an op page built here (its
+    definition's display formula and its derivation subsection), or a family page of their own,
+    (title, verification, plots_dir) -> (page text, op records, plots drawn), with, where the
+    family's ops have pages, the builder of those: (op, verification) -> op page text."""
 
     formula: Callable[[Any], str] | None = None
     derivation: Callable[[Any, str], str] | None = None
     page: Callable[[str, dict[str, Any] | None, Path | None], tuple[str, int, int]] | None = None
+    op_page: Callable[[Any, dict[str, Any] | None], str] | None = None
 
 
 RENDERERS: dict[str, Renderer] = {
     "pointwise": Renderer(formula=_pointwise_formula, derivation=pointwise_derivation),
     "structured": Renderer(formula=_structured_formula, derivation=structured_derivation),
-    "conv": Renderer(page=conv.render_page),
-    "pool": Renderer(page=pool.render_page),
+    "conv": Renderer(page=conv.render_page, op_page=conv.render_op_page),
+    "pool": Renderer(page=pool.render_page, op_page=pool.render_op_page),
     "init": Renderer(page=init_page.render_page),
     "optim": Renderer(page=optim_page.render_page),
     "regularisation": Renderer(page=regularisation_page.render_page),
@@ -139,17 +145,18 @@ RENDERERS: dict[str, Renderer] = {
 }
 
 
-def _part(op: Any, h: str) -> dict[str, Any]:
+def _part(op: Any, h: str, accuracy: dict[str, Any] | None) -> dict[str, Any]:
     """What the templates show of one record (the op or one of its variants)."""
     renderer = RENDERERS[op.renderer]
     assert renderer.formula is not None and renderer.derivation is not None, f"{op.name} has a page of its own"
     formula, derivation = renderer.formula, renderer.derivation
     return {
         "name": op.name, "public": op.public, "anchor": anchor(op.name), "h": h, "summary": md(op.summary),
-        "reader_name": reader_name(op), "target": name_target(op.name), "torch_names": torch_names(op.public),
+        "reader_name": reader_name(op), "target": name_target(op.name),
         "arguments": arguments_table(op), "formula": formula(op), "notes": [md(n) for n in op.notes],
         "derivation": derivation(op, h), "conventions": conventions_table(op),
-        "tolerances": tolerance_table([op]), "kernels": kernel_sources(op),
+        "tolerances": tolerance_table([op]), "accuracy": op_accuracy(op, accuracy),
+        "kernels": kernel_sources(op), "code": collapsed_code(kernel_sources(op)) if kernel_sources(op) else "",
     }
 
 
@@ -161,12 +168,17 @@ def _plot(op: Any, plots_dir: Path | None) -> dict[str, Any] | None:
     return {"drawn": why is None, "why": md(why) if why is not None else ""}
 
 
-def render_op_section(op: Any, verification: dict[str, Any] | None = None,
-                      plots_dir: Path | None = None) -> str:
-    """The whole section of one op (and its variants): definition, plot, derivation,
-    conventions, tolerances, generated code and verification.  Draws the plot into
-    ``plots_dir`` when one is given."""
-    main = _part(op, "###") | {"signature": signature_line(op)}
-    variants = [_part(v, "####") for v in variants_of(op)]
-    return render("op_section.md.j2", op=main, plot=_plot(op, plots_dir), variants=variants,
-                  verification=verification_section(op, verification, "###"))
+def render_op_page(op: Any, verification: dict[str, Any] | None = None, plots_dir: Path | None = None,
+                   accuracy: dict[str, Any] | None = None) -> str:
+    """The page of one op (and its variants), for docs/ops/: the call and its example,
+    definition, plot, derivation, conventions, tolerances, accuracy, generated code,
+    verification and source.  Draws the plot into ``plots_dir`` when one is given."""
+    renderer = RENDERERS[op.renderer]
+    if renderer.op_page is not None:
+        return relink(renderer.op_page(op, verification))
+    main = _part(op, "##", accuracy)
+    variants = [_part(v, "###", accuracy) for v in variants_of(op)]
+    text = render("op_page.md.j2", head=page_head(op, signature_line(op)), op=main, plot=_plot(op, plots_dir),
+                  variants=variants, verification=verification_section(op, verification, "##"),
+                  source=source_section(op))
+    return relink(text)

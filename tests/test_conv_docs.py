@@ -1,4 +1,4 @@
-"""The convolution page and the worked examples E4 and E5.
+"""The convolution page, its ops' pages and the worked examples E4 and E5.
 
 The worked-example values are recomputed here by hand (plain Python loops and the
 receptive-field recurrence), so a wrong nnref value and a wrong claim both fail."""
@@ -62,6 +62,7 @@ def test_e4_e5_section_renders() -> None:
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The family page, then each op's page."""
     # A one-configuration grid per op keeps this fast; tests/test_conv_exact.py runs the real one.
     small = {dims: {key: values[:1] for key, values in axes.items()}
              for dims, axes in conv_proofs.GRID_AXES["ci"].items()}
@@ -70,11 +71,18 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> str:
     conv_docs._PROOFS.clear()
     try:
         text, n_ops, n_plots = conv_docs.render_page("Convolution", None, tmp_path_factory.mktemp("plots"))
+        op_pages = [conv_docs.render_op_page(op, None) for op in conv.OPS]
     finally:
         conv_proofs.GRID_AXES["ci"] = saved
         conv_docs._PROOFS.clear()
     assert n_ops == 6 and n_plots == 1
-    return text
+    for op, op_text in zip(conv.OPS, op_pages):
+        markup.check_prose(op_text, f"ops/{op.name}.md")
+        assert f"\n# {op.name} {{#{markup.anchor(op.name)}}}\n" in op_text and f"`nnref.{op.name}(" in op_text
+        assert f'??? note "The generated code: _{op.name}_forward and _{op.name}_vjp"' in op_text
+        assert "✔ **" in op_text.split("## Exact check")[1].split("##")[0]  # its grid check
+        assert "Not yet run" in op_text
+    return "\n".join([text, *op_pages])
 
 
 def test_page_shows_derived_formulas_proofs_sizes_code(page: str) -> None:
@@ -88,11 +96,13 @@ def test_page_shows_derived_formulas_proofs_sizes_code(page: str) -> None:
     for sp_ in conv_proofs.size_proofs():
         assert conv_docs.tex(sp_.row["quoted"]) in page
     text = (ROOT / "nnref" / "_generated" / "conv.py").read_text()
-    assert kernels._generated_functions()["_conv2d_vjp"][1] in page and "_conv2d_vjp" in text
+    vjp = kernels._generated_functions()["_conv2d_vjp"][1]  # on conv2d's page, in its collapsed block
+    assert "\n".join("    " + ln if ln else "" for ln in vjp.splitlines()) in page and "_conv2d_vjp" in text
     assert "printed from those" in page and "checked exactly" in page  # says which engine route it is
     assert "assets/plots/conv_receptive_field.png" in page
     for op_ in conv.OPS:
-        assert f"{{#{markup.anchor(op_.name)}}}" in page  # op links land on the page
+        assert f'<span id="{markup.anchor(op_.name)}"></span>' in page  # old links land on the op's row
+        assert f"(ops/{op_.name}.md)" in page
 
 
 def test_benchmark_table_is_split_into_time_and_memory() -> None:

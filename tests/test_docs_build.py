@@ -1,5 +1,6 @@
-"""The docs generator: one op section renders everything it promises, and the worked
-examples on the site agree with the sources where the sources are right.
+"""The docs generator: one op page renders everything it promises, family pages link every op's
+page, the nav lists them, and the worked examples on the site agree with the sources where the
+sources are right.
 
 The worked-example values are recomputed here with plain ``math`` (no nnref, no NumPy
 formulas copied from it), so a wrong nnref value and a wrong claim both fail."""
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from derivations.ops import activations, structured
-from pages import markup, sections, worked
+from derivations.registry import FAMILIES, family_ops, public_ops
+from pages import build, examples, family, markup, op_page, sections, worked
 from pages.claims import Claim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +33,13 @@ def _generated_source(module: str, func: str) -> str:
     return seg
 
 
-def test_relu_section_has_definition_proofs_conventions_and_code() -> None:
-    section = sections.render_op_section(_op(activations.OPS, "relu"))
-    assert "## relu" in section
+def test_relu_page_has_definition_proofs_conventions_and_code() -> None:
+    section = sections.render_op_page(_op(activations.OPS, "relu"))
+    assert "\n# relu {#relu}\n" in section
+    assert "`torch.nn.functional.relu`, `F.relu`" in section and "`nnref.relu(input)`" in section
+    assert "## Example {#relu-example}" in section and "## Accuracy {#relu-accuracy}" in section
+    assert '??? note "The generated code: _relu_forward and _relu_vjp"' in section  # collapsed
+    assert "## Source of this description {#relu-source}" in section and "derivations/ops/activations.py" in section
     assert r"\operatorname{relu}(x) = \max\left(0, x\right)" in section  # the definition
     assert "SymPy's derivative" in section and r"H\left(x\right)" in section  # the raw derivative
     assert "**Proofs and checks**" in section and "No identity to prove" in section
@@ -42,31 +48,69 @@ def test_relu_section_has_definition_proofs_conventions_and_code() -> None:
     assert "relu'(0) = 0" in section and "relu'(NaN) = 1" in section
     assert r"\frac{1}{2}" in section and "**differs**" in section
     assert "float32" in section and "float64" in section  # tolerances
-    assert _generated_source("activations", "_relu_vjp") in section
-    assert _generated_source("activations", "_relu_forward") in section
-    markup.check_prose(section, "relu section")
+    for func in ("_relu_vjp", "_relu_forward"):  # indented in the collapsed block
+        assert "\n".join("    " + ln if ln else "" for ln in _generated_source("activations", func).splitlines()) in section
+    markup.check_prose(section, "relu page")
 
 
-def test_sigmoid_section_shows_rewrite_closed_form_and_proofs() -> None:
-    section = sections.render_op_section(_op(activations.OPS, "sigmoid"))
+def test_sigmoid_page_shows_rewrite_closed_form_and_proofs() -> None:
+    section = sections.render_op_page(_op(activations.OPS, "sigmoid"))
     assert "**Stable rewrite**" in section and "**Closed form**" in section
     assert "- ✔ **proved symbolically**" in section
     markup.check_prose(section, "sigmoid section")
 
 
-def test_structured_section_has_steps_proofs_and_code() -> None:
-    section = sections.render_op_section(_op(structured.OPS, "softmax"))
+def test_structured_page_has_steps_proofs_and_code() -> None:
+    section = sections.render_op_page(_op(structured.OPS, "softmax"))
     assert r"\operatorname{softmax}(x)_i" in section  # definition
     assert r"\begin{aligned}" in section and r"\max_{\text{dim}}" in section  # engine steps
     assert "- ✔ **proved symbolically**" in section  # proofs
-    assert _generated_source("structured", "_softmax_vjp") in section
-    markup.check_prose(section, "softmax section")
+    assert "_softmax_vjp" in section and "Not measured in ulps" in section  # no oracle for structured ops
+    markup.check_prose(section, "softmax page")
 
 
 def test_variants_are_shown_under_the_public_op() -> None:
-    section = sections.render_op_section(_op(activations.OPS, "gelu"))
-    assert "### Variant `gelu(approximate='tanh')`" in section
-    assert _generated_source("activations", "_gelu_tanh_vjp") in section
+    section = sections.render_op_page(_op(activations.OPS, "gelu"))
+    assert '<div id="gelu_tanh"></div>\n\n## Variant `gelu(approximate=\'tanh\')` {#gelu-tanh}' in section
+    assert "def _gelu_tanh_vjp" in section
+
+
+def test_op_pages_link_from_one_folder_down() -> None:
+    text = op_page.relink("[a](accuracy.md) ![p](assets/plots/x.png) [b](#x) [c](https://x.org)\n"
+                          "```python\n[a](b.md)\n```")
+    assert text == ("[a](../accuracy.md) ![p](../assets/plots/x.png) [b](#x) [c](https://x.org)\n"
+                    "```python\n[a](b.md)\n```")
+    page = sections.render_op_page(_op(activations.OPS, "relu"))
+    assert "](accuracy.md" not in page and "](../accuracy.md)" in page
+
+
+def test_family_overview_links_every_op_page_and_keeps_old_anchors() -> None:
+    text, n_ops, _ = family.render_family_page("activation", "Activations", None, None)
+    assert n_ops == len(family_ops("activation"))
+    for op in family_ops("activation"):
+        assert f'<span id="{markup.anchor(op.name)}"></span>' in text  # activations.md#gelu-tanh
+        if markup.anchor(op.name) != op.name:
+            assert f'<span id="{op.name}"></span>' in text  # activations.md#leaky_relu
+    for op in public_ops():
+        if op.family == "activation":
+            assert f"[`{op.public}`](ops/{op.public}.md)" in text and f"`F.{op.public}`" in text
+    assert "## Derivation" not in text  # the ops' material is on their pages
+
+
+def test_nav_lists_every_op_page_under_its_family() -> None:
+    config = (ROOT / "mkdocs.yml").read_text()
+    pages = {fam.page: [markup.op_page_path(op) for op in family_ops(fam.name)
+                        if markup.has_op_page(op) and op.public == op.name] for fam in FAMILIES}
+    assert build.with_op_nav(config, pages) == config, "mkdocs.yml's nav is stale: run python -m pages"
+    assert "      - gelu: ops/gelu.md" in config and "      - max_pool2d: ops/max_pool2d.md" in config
+
+
+@pytest.mark.parametrize("name", ["gelu", "cross_entropy", "max_pool2d", "conv1d", "max_unpool1d"])
+def test_op_example_runs_as_printed(name: str) -> None:
+    block = examples.example_block(name)
+    assert block is not None and block.startswith("```python\n")
+    code = block.removeprefix("```python\n").removesuffix("\n```")
+    exec(compile(code, f"<{name} example>", "exec"), {})  # noqa: S102 - the page's own example
 
 
 def test_check_prose_rejects_tex_outside_math() -> None:
@@ -194,9 +238,9 @@ def test_e6_activation_shapes(claims: dict[str, Claim]) -> None:
 
 
 def test_pages_say_checked_for_numeric_identities_and_show_required_args_bare() -> None:
-    sigmoid = sections.render_op_section(_op(activations.OPS, "sigmoid"))
+    sigmoid = sections.render_op_page(_op(activations.OPS, "sigmoid"))
     assert "- ✔ **checked numerically**" in sigmoid and "**numeric**" not in sigmoid
-    softmax = sections.render_op_section(_op(structured.OPS, "softmax"))
+    softmax = sections.render_op_page(_op(structured.OPS, "softmax"))
     assert "`nnref.softmax(input, dim)`" in softmax, "dim is required: no default may be shown"
 
 
@@ -204,7 +248,7 @@ def test_tolerance_shown_is_the_one_the_suite_applies() -> None:
     from nnref._generated.catalog import CATALOG
 
     applied = next(m for m in CATALOG if m["name"] == "gelu")["tolerances"]["float32"]
-    gelu = sections.render_op_section(_op(activations.OPS, "gelu"))
+    gelu = sections.render_op_page(_op(activations.OPS, "gelu"))
     row = next(line for line in gelu.splitlines() if line.startswith("| float32 |"))
     assert row.split(" | ")[1:3] == [markup.fmt(applied["rtol"], 3), markup.fmt(applied["atol"], 3)]
 

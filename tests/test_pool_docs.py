@@ -1,6 +1,6 @@
-"""The pooling page: it renders everything it promises (formulas, derived gradients, the
-conventions with their picture, the size rule, the generated code, the exact checks, the
-frameworks section), and the picture shows what its captions say.
+"""The pooling page and its ops' pages: together they render everything they promise (formulas,
+derived gradients, the conventions with their picture, the size rule, the generated code, the
+exact checks, the frameworks section), and the picture shows what its captions say.
 
 The exact checks run on a one-configuration grid here to stay fast; tests/test_pool_exact.py
 and the docs build run the real one."""
@@ -20,7 +20,8 @@ from pages import pool as pool_docs
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, dict[str, str]]:
+    """(the family page, the plots folder, {op: its page})."""
     window_grid, adaptive_grid = pool_proofs.window_grid, pool_proofs.adaptive_grid
     pool_proofs.window_grid = lambda op, profile="ci": window_grid(op, profile)[:1]  # type: ignore[assignment]
     pool_proofs.adaptive_grid = lambda op: adaptive_grid(op)[:1]  # type: ignore[assignment]
@@ -28,25 +29,40 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     plots = tmp_path_factory.mktemp("plots")
     try:
         text, n_ops, n_plots = pool_docs.render_page("Pooling", None, plots)
+        op_pages = {op.name: pool_docs.render_op_page(op, None) for op in pool.OPS}
     finally:
         pool_proofs.window_grid, pool_proofs.adaptive_grid = window_grid, adaptive_grid
         pool_docs._CHECKS.clear()
     assert n_ops == len(pool.OPS) == 14 and n_plots == 1
-    return text, plots
+    return text, plots, op_pages
 
 
-def test_page_is_valid_prose_and_links_every_op(rendered: tuple[str, Path]) -> None:
-    page, _ = rendered
+Rendered = tuple[str, Path, dict[str, str]]
+
+
+def _site(rendered: Rendered) -> str:
+    """The family page and every op page, as one text."""
+    page, _, op_pages = rendered
+    return "\n".join([page, *op_pages.values()])
+
+
+def test_page_is_valid_prose_and_links_every_op(rendered: Rendered) -> None:
+    page, _, op_pages = rendered
     markup.check_prose(page, "pooling.md")  # no TeX outside math or code
     assert page.startswith(markup.GENERATED_NOTE) and "# Pooling" in page
     for op in pool.OPS:
-        assert f"{{#{markup.anchor(op.name)}}}" in page  # op links from other pages land here
-        assert f"nnref.{op.name}(" in page
-    assert "Not yet run" in page  # verification=None says so instead of inventing numbers
+        assert f'<span id="{markup.anchor(op.name)}"></span>' in page  # old links land on the op's row
+        assert f"(ops/{op.name}.md)" in page  # which links to its page
+        text = op_pages[op.name]
+        markup.check_prose(text, f"ops/{op.name}.md")
+        assert text.startswith(markup.GENERATED_NOTE) and f"\n# {op.name} {{#{markup.anchor(op.name)}}}\n" in text
+        assert f"`nnref.{op.name}(" in text and f"`F.{op.name}`" in text and "## Example" in text
+        assert "Not yet run" in text  # verification=None says so instead of inventing numbers
+    assert "Not yet run" in page
 
 
-def test_page_shows_formulas_and_derived_gradients(rendered: tuple[str, Path]) -> None:
-    page, _ = rendered
+def test_page_shows_formulas_and_derived_gradients(rendered: Rendered) -> None:
+    page = _site(rendered)
     for kind in pool_docs.KIND_TITLES:
         op = next(o for o in pool.OPS if o.kind == kind)
         assert pool_docs.tex(op.forward) in page
@@ -60,8 +76,8 @@ def test_page_shows_formulas_and_derived_gradients(rendered: tuple[str, Path]) -
     assert r"H\left(a - b\right)" in page and r"$\frac{1}{2}$" in page  # SymPy's Max at a tie
 
 
-def test_conventions_table_and_picture(rendered: tuple[str, Path]) -> None:
-    page, plots = rendered
+def test_conventions_table_and_picture(rendered: Rendered) -> None:
+    page, plots, op_pages = rendered
     assert "| convention | rule | why | ops |" in page
     for conv, _ in pool_docs._conventions():
         assert markup.cell(conv.label) in page
@@ -71,18 +87,25 @@ def test_conventions_table_and_picture(rendered: tuple[str, Path]) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png in pool_docs.DRAWN
     for title, *_ in pool_docs.PANELS:
         assert f"**{title}**" in page
+    for op in pool.OPS:  # each op's page has the conventions it declares
+        for conv in op.conventions:
+            assert markup.cell(conv.label) in op_pages[op.name]
 
 
-def test_page_shows_size_rule_code_and_checks(rendered: tuple[str, Path]) -> None:
-    page, _ = rendered
+def test_page_shows_size_rule_code_and_checks(rendered: Rendered) -> None:
+    page, _, op_pages = rendered
     rule = pool.size_rule()
     assert pool_docs.tex(rule.floor_mode) in page and pool_docs.tex(rule.ceil_mode) in page
     assert f"on {pool_proofs.size_rule_agrees()} settings" in page
     funcs = kernels._generated_functions()
-    for name in ("pool_out_size", "avg_divisor", "adaptive_bounds", "_max_pool2d_forward", "_max_pool2d_vjp",
-                 "_avg_pool2d_forward", "_avg_pool2d_vjp", "_lp_pool2d_forward", "_lp_pool2d_vjp"):
+    for name in ("pool_out_size", "avg_divisor", "adaptive_bounds"):
         assert funcs[name][1] in page, name
-    assert '??? note "max_pool3d"' in page  # the other ranks, collapsed
+    for op in pool.OPS:  # each op's kernels on its page, collapsed; the hand-written ones on the family page
+        if f"_{op.name}_forward" in funcs:
+            assert f'??? note "The generated code: _{op.name}_forward and _{op.name}_vjp"' in op_pages[op.name]
+        else:
+            assert "written by hand in `nnref/_pool.py`" in op_pages[op.name]
+        assert ("✔ to rounding" if op.kind == "lp" else "✔ exact") in op_pages[op.name]
     assert page.count("| ✔ exact |") == len(pool.OPS) - 2 and page.count("| ✔ to rounding |") == 2  # lp: rounded
     assert "✘" not in page.split("## How frameworks")[0]
     frameworks = page.split("## How frameworks differ")[1].split("## Tolerances")[0]
