@@ -82,6 +82,7 @@ class JaxAdapter:
 
         jax.config.update("jax_enable_x64", True)
         import jax.numpy as jnp
+        import jax.scipy.special  # noqa: F401 - xlogy, for kl_div
         from jax import lax
 
         self.jax, self.jnp, self.lax, self.nn = jax, jnp, lax, jax.nn
@@ -271,7 +272,8 @@ class JaxAdapter:
             if p.get("log_target", False):
                 loss = jnp.exp(t) * (t - x)
             else:
-                loss = jnp.where(t > 0, t * (jnp.log(t) - x), jnp.zeros_like(t * x))
+                # torch's form: xlogy(t, t) − t·x (0·log 0 = 0; inf − inf = NaN at t = inf, as torch)
+                loss = self.jax.scipy.special.xlogy(t, t) - t * x
             return red(loss, p.get("reduction", "mean"), ref=x)
 
         def poisson(a: dict[str, Any], p: dict[str, Any]) -> Any:
