@@ -12,10 +12,10 @@ PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 all: test
 
 $(STAMP): pyproject.toml
-	@echo "==> [setup] virtual environment in $(VENV), installing nnref[dev,docs] (torch==2.13.0)"
+	@echo "==> [setup] virtual environment in $(VENV), installing nnref[dev,docs,jax] (torch==2.13.0, jax==0.10.2)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	$(PY) -m pip install --quiet -e '.[dev,docs,jax]'
 	@touch $@
 
 generate: $(STAMP)

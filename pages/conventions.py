@@ -1,7 +1,7 @@
 """The conventions page: every declared convention and every stable rewrite, from the records.
 
 Owns: ``render_conventions`` (template ``conventions.md.j2``).  Imports:
-``derivations.registry``, ``.jobs``, ``.markup``, ``.templating``; no other page module.
+``derivations.registry``, ``.frameworks``, ``.jobs``, ``.markup``, ``.templating``; no other page module.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 from derivations.registry import all_ops
 
+from .frameworks import framework_table
 from .jobs import proved_ops
 from .markup import cell, math_inline, md, op_link, table
 from .templating import render
@@ -36,5 +37,7 @@ def render_conventions() -> str:
             pooled.setdefault(pc.label, (pc, []))[1].append(pop)
     for pc, pops in pooled.values():
         rows.append([", ".join(op_link(o) for o in pops), cell(pc.label), cell(pc.why)])
+    frameworks, evidence, points = framework_table()
     return render("conventions.md.j2", rows=rows, table=table(["op", "convention", "why"], rows),
-                  rewrites=rewrites, structured_notes=structured_notes)
+                  rewrites=rewrites, structured_notes=structured_notes, frameworks=frameworks,
+                  framework_evidence=evidence, framework_points=points)

@@ -1,6 +1,6 @@
 """Where the page builder reads and writes.
 
-Owns: the repository paths (docs, plots, generated engine, verification results, benchmarks).
+Owns: the repository paths (docs, plots, generated engine, deviation files, verification results, benchmarks).
 Imports: nothing from the project.
 """
 
@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PLOTS = DOCS / "assets" / "plots"
 GENERATED = ROOT / "nnref" / "_generated"
+DEVIATIONS = ROOT / "tests" / "deviations"
 VERIFICATION = ROOT / "build" / "verification" / "torch.json"
 PLANTED = ROOT / "build" / "verification" / "planted.json"
 BENCH = ROOT / "benchmarks" / "conv_bench.json"

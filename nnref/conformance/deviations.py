@@ -14,6 +14,17 @@ may instead be ``{"times_grad_output": "c"}``: the implementation returned exact
 ``grad_output · c`` rounded to the dtype (its local derivative there is c).  Such an entry
 matches only when the caller passes the upstream gradient.
 
+Two more optional forms reach derivative conventions (kinks) that move with a drawn value:
+an input value may name one of the op's parameters (``{"input": "max_val"}``: the input
+equals that parameter's value, in the input's dtype) or another input (``{"input":
+"target"}``: equal entry by entry), and an entry of a VJP direction with
+``"upstream": "unit"`` records the derivative itself: it counts where the implementation's
+entry is the recorded value times the upstream gradient that reaches it (elementwise ops,
+whose upstream gradient has the input's shape; for a loss reduced to a scalar, g for 'sum',
+g / N for 'mean', times the term's weight where one is given, and g·w / Σw for a weighted
+'mean' of an entry with ``"weight_mean": "weight_sum"``).  Being a product of a reduction's
+terms, it is matched within the op's tolerance.
+
 Owns: reading deviation files and matching entries.  Imports: NumPy.
 """
 
@@ -39,8 +50,30 @@ def read(path: str | Path) -> tuple[str, tuple[dict[str, Any], ...]]:
     return str(data["implementation"]), tuple(data["deviations"])
 
 
-def _value(text: str) -> float:
-    return float(text)  # 'inf', '-inf', 'nan' and numbers
+def _value(text: str, params: dict[str, Any] | None = None, dtype: Any = np.float64) -> float:
+    """'inf', '-inf', 'nan', numbers, or the name of a parameter (its value, rounded to ``dtype``)."""
+    if params and text in params:
+        return float(np.asarray(params[text], dtype=dtype))
+    return float(text)
+
+
+def _reaching(grad_output: Any, shape: tuple[int, ...], params: dict[str, Any], weight_mean: str) -> Any:
+    """The upstream gradient that reaches each entry of an elementwise op (None if unknown)."""
+    if grad_output is None:
+        return None
+    g = np.asarray(grad_output, dtype=np.float64)
+    reduction = params.get("reduction")
+    w = params.get("weight") if reduction is not None else None
+    w = None if w is None else np.broadcast_to(np.asarray(w, dtype=np.float64), shape)
+    if g.shape == shape:
+        return g if w is None else g * w
+    if g.shape != () or reduction not in ("sum", "mean"):
+        return None
+    per = np.broadcast_to(g, shape)
+    if reduction == "mean":
+        size = int(np.prod(shape))
+        per = per / (np.sum(w) if w is not None and weight_mean == "weight_sum" else max(size, 1))
+    return per if w is None else per * w
 
 
 def _same(a: np.ndarray, v: float) -> np.ndarray:
@@ -74,21 +107,36 @@ def explained(deviations: tuple[dict[str, Any], ...], implementation: str, meta:
     mask = np.zeros(a.shape, dtype=bool)
     used = []
     defaults = {p["name"]: p["default"] for p in meta["params"]}
+    given = {k: v for k, v in {**defaults, **params}.items() if isinstance(v, (int, float)) and v is not None}
     for dev in deviations:
         if dev["op"] != meta["name"] or dev["dtype"] != dtype or dev["direction"] != direction:
             continue
         if any(params.get(k, defaults.get(k)) != v for k, v in dev["params"].items()):
             continue
-        recorded = _recorded(dev[implementation], dtype, grad_output, a.shape)
-        if recorded is None:
-            continue
-        here = _equal(a, recorded)
+        if dev.get("upstream") == "unit":
+            g = _reaching(grad_output, a.shape, params, dev.get("weight_mean", "numel"))
+            if g is None:
+                continue
+            c = _value(dev[implementation], given, dtype)
+            tol = meta["tolerances"][dtype]
+            with np.errstate(all="ignore"):
+                want = np.float64(c) * g
+                here = np.isnan(a) if np.isnan(c) else np.abs(a - want) <= tol["atol"] + tol["rtol"] * np.abs(want)
+        else:
+            recorded = _recorded(dev[implementation], dtype, grad_output, a.shape)
+            if recorded is None:
+                continue
+            here = _equal(a, recorded)
         for name, text in dev["input"].items():
             x = np.asarray(inputs[name], dtype=np.float64)
             if x.shape != a.shape:
                 here = np.zeros(a.shape, dtype=bool)
                 break
-            here &= _same(x, _value(text))
+            if text in inputs and text != name:  # equal to another input, entry by entry
+                other = np.asarray(inputs[text], dtype=np.float64)
+                here &= (x == other) if other.shape == x.shape else np.zeros(a.shape, dtype=bool)
+            else:
+                here &= _same(x, _value(text, given, inputs[name].dtype))
         if here.any():
             mask |= here
             used.append(dev)
