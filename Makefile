@@ -49,10 +49,18 @@ typecheck: $(STAMP)
 	@echo "==> [typecheck] mypy nnref"
 	$(VENV)/bin/mypy
 
+# Test files that write build/ results the site reads (the cross-check's rows through
+# tests/conftest.py, the training runs, dropout, the planted bugs): they run in one process,
+# the rest on two workers.
+SERIAL_TESTS := tests/test_crosscheck.py tests/test_nn.py tests/test_optim.py tests/test_regularisation.py \
+                tests/test_planted_bugs.py
+PARALLEL_IGNORES := --ignore=tests/test_site.py $(foreach t,$(SERIAL_TESTS),--ignore=$(t))
+
 test: lint typecheck
 	@echo "==> [test] generated code, proofs, conventions, cross-check, numerics, errors"
 	$(PY) -m derivations check
-	$(PYTEST) tests --ignore=tests/test_site.py
+	$(PYTEST) -n 2 tests $(PARALLEL_IGNORES)
+	$(PYTEST) $(SERIAL_TESTS)
 	@echo "==> [test] special values and conventions on every torch CPU kernel path of this machine"
 	PY=$(PY) sh tools/kernel_paths.sh
 	@$(MAKE) --no-print-directory docs
