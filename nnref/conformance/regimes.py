@@ -24,7 +24,7 @@ import numpy as np
 
 from nnref._generated.catalog import CATALOG
 
-from .vector_cases import Case, _default_params, _fix, _plane, _pointwise_inputs, cases_for, ordinary, rng_for
+from .vector_cases import Case, _default_params, _fix, _plane, _pointwise_inputs, cases_for, cast, ordinary, rng_for
 
 # Parameters whose values a regime can change (an int such as softmax's dim or
 # ignore_index is set by the family's own cases).
@@ -224,13 +224,7 @@ def regime_cases(meta: dict[str, Any]) -> Iterator[Case]:
 def cases(meta: dict[str, Any], dtype: str) -> list[Case]:
     """Every deterministic case of op ``meta`` in ``dtype``: the golden vectors' cases, then
     the regimes, arrays cast to ``dtype`` (class indices stay int64)."""
-    out = cases_for(meta, dtype)
-    for case in regime_cases(meta):
-        cast = {k: (None if v is None else v if v.dtype.kind == "i" else np.asarray(v, dtype=dtype))
-                for k, v in case.inputs.items()}
-        params = {k: np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v for k, v in case.params.items()}
-        out.append(Case(case.kind, case.label, cast, params))
-    return out
+    return cases_for(meta, dtype) + [cast(case, dtype) for case in regime_cases(meta)]
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -8,7 +8,7 @@ Every random draw comes from a generator seeded by the op's name, so the same nn
 builds the same cases on every machine.  A case is (kind, label, inputs, params); the
 vectors writer (``nnref.conformance.vectors``) runs nnref on it and writes the files.
 
-Owns: ``cases_for`` and the per-family builders.  Imports: NumPy, the standard library.
+Owns: ``cases_for``, ``cast``, ``grad_output`` and the per-family builders.  Imports: NumPy, the standard library.
 """
 
 from __future__ import annotations
@@ -366,10 +366,19 @@ def cases_for(meta: dict[str, Any], dtype: str) -> list[Case]:
         builder: Callable[[dict[str, Any], str], Iterator[Case]] = _pool
     else:
         builder = BUILDERS.get(meta["name"], pointwise_cases)
-    out = []
-    for case in builder(meta, dtype):
-        cast = {k: (None if v is None else v if v.dtype.kind == "i" else np.asarray(v, dtype=dtype))
-                for k, v in case.inputs.items()}
-        params = {k: np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v for k, v in case.params.items()}
-        out.append(Case(case.kind, case.label, cast, params))
-    return out
+    return [cast(case, dtype) for case in builder(meta, dtype)]
+
+
+def cast(case: Case, dtype: str) -> Case:
+    """``case`` with its arrays in ``dtype`` (class indices stay int64)."""
+    inputs = {k: (None if v is None else v if v.dtype.kind == "i" else np.asarray(v, dtype=dtype))
+              for k, v in case.inputs.items()}
+    params = {k: np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v for k, v in case.params.items()}
+    return Case(case.kind, case.label, inputs, params)
+
+
+def grad_output(index: int, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The upstream gradient of a dtype's ``index``-th case: seeded by its position, so the
+    vectors and the conformance run's fixed cases use the same one."""
+    seed = index + (0 if dtype == "float64" else 1000)
+    return np.asarray(np.random.default_rng(seed).uniform(-2.0, 2.0, shape), dtype=dtype)
