@@ -26,14 +26,15 @@ from pathlib import Path
 
 from derivations.registry import FAMILIES, family_ops
 
-from . import conv, networks_page, pool, worked
+from . import conv, figure, networks_page, pool, worked
 from .accuracy import measured, render_accuracy
-from .conformance import render_conformance
+from .conformance import render_conformance, write_vectors_archive
 from .conventions import render_conventions
 from .family import render_family_page, render_op_pages
 from .home import render_changelog, render_index
 from .jobs import PLOTTED, proof_counts, proved_ops, run_jobs
 from .markup import OP_DIR, check_prose
+from .op_page import with_search_boost
 from .paths import DOCS, PLOTS, ROOT, VERIFICATION
 from .verification import load_verification
 from .verification_page import render_verification
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"docs: {len(ops)} op records from derivations/")
     t = time.perf_counter()
     PLOTS.mkdir(parents=True, exist_ok=True)
-    before = set(PLOTS.glob("*.png"))
+    # PNGs are what builds before the switch to SVG left behind: stale too.
+    before = set(PLOTS.glob("*" + figure.EXT)) | set(PLOTS.glob("*.png"))
     run_jobs(ops, PLOTS)
     sym, num, failed, _ = proof_counts(ops)
     print(f"  proofs: {sym} symbolic, {num} numeric, {failed} failed; plots: "
@@ -101,15 +103,17 @@ def main(argv: list[str] | None = None) -> int:
           f" ({time.perf_counter() - t:.1f} s)")
     drawn: set[Path] = set()
     op_pages: dict[str, list[str]] = {}
+    every: dict[str, str] = {}  # op page path -> text, written once all are known (search boosts)
     for fam in FAMILIES:
         text, n_ops, _ = render_family_page(fam.name, fam.title, data, PLOTS)
         write_page(fam.page, text)
         ops = render_op_pages(fam.name, data, PLOTS, accuracy)
-        for name, page in ops.items():
-            write_page(name, page)
         op_pages[fam.page] = list(ops)
-        drawn |= {PLOTS / f"{op.name}.png" for op in family_ops(fam.name)}
+        every.update(ops)
+        drawn |= {PLOTS / f"{op.name}.svg" for op in family_ops(fam.name)}
         print(f"  page {fam.page} ({n_ops} op records, {len(ops)} op pages)")
+    for name, page in with_search_boost(every).items():
+        write_page(name, page)
     written = {DOCS / p for ps in op_pages.values() for p in ps}
     for stale in set((DOCS / OP_DIR).glob("*.md")) - written:
         stale.unlink()
@@ -121,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         drawn |= extra
     for stale in before - drawn:
         stale.unlink()
+    t = time.perf_counter()
+    write_vectors_archive()
+    print(f"  golden vectors: assets/results/ ({time.perf_counter() - t:.1f} s)")
     for page, render in (("index.md", lambda: render_index(data)), ("changelog.md", render_changelog),
                          ("conventions.md", render_conventions),
                          ("conformance.md", render_conformance), ("worked-examples.md", render_worked_examples),

@@ -2,21 +2,26 @@
 
 Owns: ``render_conformance`` and its tables (template ``conformance.md.j2``, the adapter
 example in ``conformance_example.py.j2``): the protocol, the options, the regime coverage
-(from ``nnref.conformance.regimes``) and the planted bugs (from the test's results).
-Imports: ``nnref.conformance.regimes``, ``.markup``, ``.paths``, ``.templating``; no other
-page module.
+(from ``nnref.conformance.regimes``) and the planted bugs (from the test's results); the
+golden vectors' archive the page offers for download (``write_vectors_archive``).
+Imports: ``nnref.conformance.regimes`` and ``.vectors``, ``.markup``, ``.paths``,
+``.templating``; no other page module.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from nnref._generated.catalog import CATALOG
 from nnref.conformance import regimes
 
 from .markup import cell, table
-from .paths import PLANTED
+from .paths import PLANTED, RESULTS
 from .templating import render
 
 PROTOCOL_TABLE = table(["member", "meaning"], [
@@ -94,6 +99,42 @@ def planted_table() -> str:
             + table(["op", "bug (the regime that triggers it)", "source", "caught by", "comparison"], rows))
 
 
+VECTORS_ZIP = RESULTS / "nnref-golden-vectors.zip"
+
+
+def write_vectors_archive(path: Path = VECTORS_ZIP, ops: str | None = None) -> None:
+    """The golden vectors (``python -m nnref vectors``; every op, or the comma-separated
+    ``ops``) as one zip, the same bytes for the same nnref: entries sorted, each dated 1980."""
+    from nnref.conformance import vectors
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "nnref-golden-vectors"
+        vectors.write(folder, vectors.select(ops, None))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for f in sorted(folder.rglob("*")):
+                if f.is_file():
+                    info = zipfile.ZipInfo(f.relative_to(tmp).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = 0o644 << 16
+                    z.writestr(info, f.read_bytes())
+
+
+def vectors_download(path: Path = VECTORS_ZIP) -> str:
+    """The download line for the archive: what it holds, its size and SHA-256, read from the file."""
+    if not path.exists():
+        return "*The archive is written by the site build (`python -m pages`); not in this build.*"
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        manifest = json.loads(z.read("nnref-golden-vectors/manifest.json"))
+    cases = sum(1 for n in names if n.endswith(".npz"))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return (f"[Download the golden vectors](assets/results/{path.name}) (zip, "
+            f"{path.stat().st_size / 1e6:.1f} MB): {len(manifest['ops'])} ops, {cases:,} cases, format version "
+            f"{manifest['format_version']}, written by nnref {manifest['nnref_version']}; SHA-256 `{digest}`.")
+
+
 def render_conformance() -> str:
     return render("conformance.md.j2", protocol_table=PROTOCOL_TABLE, options_table=OPTIONS_TABLE,
-                  runner_table=RUNNER_TABLE, coverage_table=coverage_table(), planted_table=planted_table())
+                  runner_table=RUNNER_TABLE, coverage_table=coverage_table(), planted_table=planted_table(),
+                  vectors_download=vectors_download())

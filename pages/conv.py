@@ -27,6 +27,7 @@ from derivations.derive import Proof
 from derivations.ops import conv
 from derivations.proofs import conv as conv_proofs
 
+from . import figure
 from .accuracy import op_accuracy
 from .claims import check_claim, claims_table, numeric_claim
 from .jobs import fork_map, profile
@@ -52,7 +53,7 @@ from .tables import arguments_table, tolerance_table
 from .templating import render
 from .verification import verification_section
 
-FIGURE = "conv_receptive_field.png"
+FIGURE = "conv_receptive_field.svg"
 DRAWN: set[Path] = set()  # the plots this module drew (pages.build keeps them)
 
 
@@ -146,7 +147,7 @@ def draw_figure(path: Path) -> None:
                 ax.add_patch(Rectangle((ox + c, oy + n - 1 - r), 1, 1, facecolor=matplotlib.colors.to_rgba(color, 0.15
                                        + 0.7 * v) if v > 0 else "white", edgecolor="0.55", lw=0.6))
         if label:
-            ax.text(ox + n / 2, oy - 0.6, label, ha="center", va="top", fontsize=8)
+            ax.text(ox + n / 2, oy - 0.6, label, ha="center", va="top", fontsize=10)
 
     # (a) a 3×3 kernel sliding over a 5×5 input: two positions, their outputs (E4's image).
     image = np.tile(np.array([4.0, 3.0, 2.0, 1.0, 0.0]), (5, 1))
@@ -156,19 +157,19 @@ def draw_figure(path: Path) -> None:
     grid(ax, 5, 0, 0)
     for r in range(5):
         for c in range(5):
-            ax.text(c + 0.5, 4 - r + 0.5, f"{image[r, c]:g}", ha="center", va="center", fontsize=7)
+            ax.text(c + 0.5, 4 - r + 0.5, f"{image[r, c]:g}", ha="center", va="center", fontsize=10)
     for (r0, c0), color in (((0, 0), "C1"), ((0, 2), "C2")):
         ax.add_patch(Rectangle((c0, 5 - 3 - r0), 3, 3, fill=False, edgecolor=color, lw=2.2))
     grid(ax, 3, 6.5, 1)
     for r in range(3):
         for c in range(3):
-            ax.text(6.5 + c + 0.5, 1 + 2 - r + 0.5, f"{fmap[r, c]:g}", ha="center", va="center", fontsize=7)
+            ax.text(6.5 + c + 0.5, 1 + 2 - r + 0.5, f"{fmap[r, c]:g}", ha="center", va="center", fontsize=10)
     ax.add_patch(Rectangle((6.5, 3), 1, 1, fill=False, edgecolor="C1", lw=2.2))
     ax.add_patch(Rectangle((8.5, 3), 1, 1, fill=False, edgecolor="C2", lw=2.2))
     ax.add_patch(FancyArrowPatch((5.1, 2.5), (6.4, 2.5), arrowstyle="->", mutation_scale=10, color="0.3"))
-    ax.set_title("a 3×3 kernel slides over the input", fontsize=8)
-    ax.text(2.5, -0.6, "input (E4's image)", ha="center", va="top", fontsize=8)
-    ax.text(8.0, 0.4, "feature map", ha="center", va="top", fontsize=8)
+    ax.set_title("a 3×3 kernel slides over the input", fontsize=10)
+    ax.text(2.5, -0.6, "input (E4's image)", ha="center", va="top", fontsize=10)
+    ax.text(8.0, 0.4, "feature map", ha="center", va="top", fontsize=10)
 
     # (b) two 3×3 layers: one unit of layer 2 sees 3×3 of layer 1 and 5×5 of the input.
     field1 = receptive_field([(3, 1)], 5)
@@ -177,19 +178,19 @@ def draw_figure(path: Path) -> None:
     grid(ax, 7, 0, 0, field2, "C3", "input: 5×5 field")
     grid(ax, 5, 8, 1, field1, "C3", "layer 1: 3×3")
     grid(ax, 3, 14, 2, np.pad(np.ones((1, 1)), 1), "C3", "layer 2: one unit")
-    ax.set_title("the receptive field grows over two layers", fontsize=8)
+    ax.set_title("the receptive field grows over two layers", fontsize=10)
     for start, end in (((14.0, 3.5), (12.6, 3.5)), ((8.0, 3.5), (6.6, 3.5))):
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="->", mutation_scale=10, color="0.3"))
     for r in range(7):
         for c in range(7):
             if field2[r, c]:
-                ax.text(c + 0.5, 6 - r + 0.5, f"{field2[r, c]:g}", ha="center", va="center", fontsize=6)
+                ax.text(c + 0.5, 6 - r + 0.5, f"{field2[r, c]:g}", ha="center", va="center", fontsize=9)
 
     # (c) stride 2 in the first layer widens it further.
     field3 = receptive_field([(3, 2), (3, 1)], 9)
     ax = axes[2]
     grid(ax, 9, 0, 0, field3, "C4", f"input: {_extent(field3)}×{_extent(field3)} field")
-    ax.set_title("with stride 2 in layer 1", fontsize=8)
+    ax.set_title("with stride 2 in layer 1", fontsize=10)
     for a in axes:
         a.set_aspect("equal")
         a.axis("off")
@@ -198,9 +199,7 @@ def draw_figure(path: Path) -> None:
     axes[1].set_xlim(-0.3, 17.3), axes[1].set_ylim(-1.6, 7.3)
     axes[2].set_xlim(-0.3, 9.3), axes[2].set_ylim(-1.6, 9.3)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.9, wspace=0.08)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    figure.save(fig, path)
     DRAWN.add(path)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter, greek_letters_set
+from sympy.printing.precedence import PRECEDENCE
 
 # Parameter and step names that read better as words or as a Greek letter.
 SYMBOL_TEX = {"lambd": r"\lambda"}
@@ -22,7 +23,9 @@ class DocLatexPrinter(LatexPrinter):
     * Heaviside prints as H(x) (SymPy's default is θ, easily read as an angle);
     * multi-letter names (negative_slope, class_weight, grad_input) print as text;
     * long floats are shown to 15 digits, and huge exact fractions (a float constant
-      held exactly) as a decimal.
+      held exactly) as a decimal;
+    * a fraction that is a short decimal (gelu's 8943/200000) prints as that decimal,
+      0.044715, the number papers and torch quote; small ones (1/2, 3/4) stay fractions.
     """
 
     def _print_Heaviside(self, expr: sp.Expr, exp: Any = None) -> str:
@@ -45,7 +48,31 @@ class DocLatexPrinter(LatexPrinter):
     def _print_Rational(self, expr: sp.Rational) -> str:
         if expr.q > 10 ** 6:
             return self._print_Float(sp.Float(expr, 10))
-        return super()._print_Rational(expr)
+        decimal = _short_decimal(expr)
+        return decimal if decimal is not None else super()._print_Rational(expr)
+
+    def _print_Mul(self, expr: sp.Expr, **kwargs: Any) -> str:
+        coeff, rest = expr.as_coeff_Mul()
+        decimal = _short_decimal(coeff) if isinstance(coeff, sp.Rational) else None
+        if decimal is None or rest == 1:
+            return super()._print_Mul(expr, **kwargs)
+        body = self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
+        return f"- {decimal[1:]}\\,{body}" if decimal.startswith("-") else f"{decimal}\\,{body}"
+
+
+def _short_decimal(q: sp.Rational) -> str | None:
+    """q as its exact decimal when that is short (at most 6 significant digits) and the
+    denominator is at least 1000 (8943/200000 -> 0.044715, not 7/1024); None otherwise."""
+    if q.q < 1000:
+        return None
+    places = next((k for k in range(13) if 10 ** k % q.q == 0), None)
+    if places is None:
+        return None
+    scaled = abs(q.p) * 10 ** places // q.q
+    if len(str(scaled).strip("0")) > 6:
+        return None
+    whole, frac = divmod(scaled, 10 ** places)
+    return ("-" if q.p < 0 else "") + f"{whole}.{frac:0{places}d}"
 
 
 def tex(expr: Any) -> str:

@@ -15,12 +15,13 @@ from typing import Any
 
 from derivations.proofs.nn import prove_nn
 
+from . import figure
 from .markup import code_block, md, table
 from .paths import PLOTS, ROOT
 from .templating import render
 
 RESULTS = ROOT / "build" / "verification" / "nn.json"
-FIGURE = "training_curves.png"
+FIGURE = "training_curves.svg"
 DRAWN: set[Path] = set()
 
 
@@ -41,8 +42,7 @@ def draw_curves(runs: dict[str, Any], path: Path) -> None:
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("binary cross-entropy", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    figure.save(fig, path)
     DRAWN.add(path)
 
 

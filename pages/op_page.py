@@ -6,8 +6,8 @@ names for it, the call as users write it, a runnable example with its output; it
 where its description is declared (the source lines, shown collapsed).  The pages live one
 folder down, so ``relink`` prefixes the site-relative links that the section builders write.
 
-Owns: ``page_head``, ``source_section`` (with ``source_lines``), ``collapsed_code``, ``relink``
-and ``overview_table``; where an op's page is (``markup.op_page_path``) is markup's.
+Owns: ``page_head``, ``source_section`` (with ``source_lines``), ``collapsed_code``, ``relink``,
+``overview_table`` and ``with_search_boost``; where an op's page is (``markup.op_page_path``) is markup's.
 Imports: ``derivations.registry``, ``.examples``, ``.markup``, ``.paths``; no other page module.
 """
 
@@ -25,6 +25,23 @@ from .markup import anchor, cell, code_block, op_page_path, table, torch_names
 from .paths import ROOT
 
 _LINK = re.compile(r"\]\((?!https?:|#|/|\.\./|mailto:)([^)\s]+)\)")
+
+
+# lunr (the site search) completes a typed word, so "relu" also matches relu6, and ranks by the
+# rarest term matched: relu6's page, the rarer word, came first for "relu", tanhshrink's for
+# "tanh".  A page whose op name begins another op's name gets this boost, enough to come first
+# for its own name and not enough to pass the longer name's page for that name (measured over
+# every op name by tests/test_site.py).
+SEARCH_BOOST = 3
+
+
+def with_search_boost(pages: dict[str, str]) -> dict[str, str]:
+    """{path: text} of op pages, where a page whose op name is a prefix of another op page's
+    name opens with front matter raising its search rank."""
+    stem = {path: path.rsplit("/", 1)[-1].removesuffix(".md") for path in pages}
+    front = f"---\nsearch:\n  boost: {SEARCH_BOOST}\n---\n"
+    return {path: (front + text if any(o != stem[path] and o.startswith(stem[path]) for o in stem.values())
+                   else text) for path, text in pages.items()}
 
 
 def relink(text: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PLOTS = DOCS / "assets" / "plots"
+RESULTS = DOCS / "assets" / "results"  # raw results and golden vectors, downloadable from the site
 GENERATED = ROOT / "nnref" / "_generated"
 DEVIATIONS = ROOT / "tests" / "deviations"
 VERIFICATION = ROOT / "build" / "verification" / "torch.json"

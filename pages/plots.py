@@ -17,6 +17,7 @@ import numpy as np
 
 from derivations.registry import variants_of
 
+from . import figure
 from .markup import fmt, fmt_vec
 
 PLOT_PARAMS: dict[str, dict[str, Any]] = {"threshold": {"threshold": 0.5, "value": -0.5}}
@@ -180,9 +181,9 @@ def draw(spec: PlotSpec, path: Path) -> None:
             ax2.plot(c.x, c.dy, c.style, lw=1.6, label=c.label, color=color)
     for ax, ylabel, ys in ((ax1, spec.ylabel, [c.y for c in spec.curves if c.y is not None]),
                            (ax2, spec.dylabel, [c.dy for c in spec.curves if c.dy is not None])):
-        ax.set_xlabel(spec.xlabel, fontsize=8)
-        ax.set_title(ylabel, fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.set_xlabel(spec.xlabel, fontsize=9)
+        ax.set_title(ylabel, fontsize=9)
+        ax.tick_params(labelsize=8)
         ax.grid(True, alpha=0.3)
         ax.axhline(0, color="0.6", lw=0.6)
         ax.axvline(0, color="0.6", lw=0.6)
@@ -190,16 +191,14 @@ def draw(spec: PlotSpec, path: Path) -> None:
     # A legend only where it tells something: several curves, or one with settings.
     left = [c for c in spec.curves if c.y is not None]
     if len(left) > 1 or any(c.label != spec.plain for c in left):
-        ax1.legend(fontsize=6, loc="best")
+        ax1.legend(fontsize=7, loc="best")
     if any(c.y is None for c in spec.curves):
-        ax2.legend(fontsize=6, loc="best")
+        ax2.legend(fontsize=7, loc="best")
     if spec.title:
-        fig.suptitle(spec.title, fontsize=8)
+        fig.suptitle(spec.title, fontsize=9)
     # Fixed margins: tight_layout would cost a third of the generator's time.
     fig.subplots_adjust(left=0.085, right=0.985, bottom=0.14, top=0.82 if spec.title else 0.9, wspace=0.28)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    figure.save(fig, path)
 
 
 def _robust_ylim(ax: Any, arrays: list[np.ndarray]) -> None:
@@ -215,12 +214,12 @@ def _robust_ylim(ax: Any, arrays: list[np.ndarray]) -> None:
 
 
 def make_plot(op: Any, plots_dir: Path) -> str | None:
-    """Draw plots_dir/<op>.png; None when drawn, else the reason there is no plot."""
+    """Draw plots_dir/<op>.svg; None when drawn, else the reason there is no plot."""
     try:
         spec = plot_spec(op)
     except Exception as exc:  # noqa: BLE001 - a plot must never stop the docs
         return f"nnref could not evaluate a generic example ({exc})"
     if spec is None:
         return "there is no generic one-dimensional picture of this op"
-    draw(spec, plots_dir / f"{op.name}.png")
+    draw(spec, plots_dir / f"{op.name}.svg")
     return None

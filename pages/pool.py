@@ -35,6 +35,7 @@ from derivations.ops import pool
 from derivations.ops.pool import PoolConvention, PoolOp
 from derivations.proofs import pool as pool_proofs
 
+from . import figure
 from .accuracy import op_accuracy
 from .jobs import fork_map, profile
 from .kernels import generated_kernel, kernel_sources, signature_line
@@ -58,7 +59,7 @@ from .tables import arguments_table
 from .templating import render
 from .verification import verification_section
 
-FIGURE = "pool_gradient_routes.png"
+FIGURE = "pool_gradient_routes.svg"
 DRAWN: set[Path] = set()  # the plots this module drew (pages.build keeps them)
 
 # One op per kind carries the formulas; the 2- and 3-D forms repeat the 1-D index per axis.
@@ -269,9 +270,7 @@ def draw_figure(path: Path) -> None:
                 "per window (so: windows that chose it)", ha="left", va="center", fontsize=11,
                 transform=legend.transAxes, linespacing=1.5)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.96, wspace=0.08, hspace=0.25)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    figure.save(fig, path)
     DRAWN.add(path)
 
 

@@ -57,15 +57,17 @@ def pointwise_derivation(op: Any, h: str) -> str:
         raw = raw_derivative(op, wrt)
         lhs = rf"\frac{{\partial}}{{\partial {sym}}} {head}"
         closed = [{"label": math_inline(cf.label), "used": cf.use_in_engine, "why": md(cf.why) if cf.why else "",
-                   "math": maybe_collapsed(f"{lhs} = {tex(cf.expr)}")}
+                   "math": maybe_collapsed(f"{lhs} = {tex(cf.expr)}"), "tex": tex(cf.expr)}
                   for cf in op.closed_forms if cf.wrt == wrt]
+        engine = tex(engine_derivative(op, wrt))
         wrts.append({
             "wrt": wrt, "sym": math_inline(sym), "heaviside": raw.has(sp.Heaviside),
             "raw": maybe_collapsed(f"{lhs} = {tex(raw)}"), "closed_forms": closed,
             "chosen": any(c.wrt == wrt and c.use_in_engine for c in op.closed_forms),
             "conventions": any(wrt in c.grads for c in op.conventions),
-            "engine": maybe_collapsed(f"{lhs} = {tex(engine_derivative(op, wrt))}",
-                                      title="The engine's derivative in full"),
+            "engine": maybe_collapsed(f"{lhs} = {engine}", title="The engine's derivative in full"),
+            # The engine's derivative printed again would repeat the closed form just shown.
+            "engine_repeats": any(c["used"] and c["tex"] == engine for c in closed),
         })
     return render_part("pointwise_derivation.md.j2", h=h, anchor=anchor(op.name), rewrite=rewrite, wrts=wrts,
                        proofs=proof_lines(proofs_for(op), op))
@@ -161,7 +163,7 @@ def _part(op: Any, h: str, accuracy: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _plot(op: Any, plots_dir: Path | None) -> dict[str, Any] | None:
-    """Draws docs/assets/plots/<op>.png when plots_dir is given (unless run_jobs drew it)."""
+    """Draws docs/assets/plots/<op>.svg when plots_dir is given (unless run_jobs drew it)."""
     if plots_dir is None:
         return None
     why = PLOTTED[op.name] if op.name in PLOTTED else make_plot(op, plots_dir)

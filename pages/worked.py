@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import conv
+from . import conv, figure
 from .claims import Claim, check_claim, claims_table, numeric_claim
 from .markup import fmt, fmt_vec, table
 from .paths import PLOTS
@@ -90,12 +90,11 @@ def draw_e3_training(path: Path) -> None:
     ax.tick_params(which="both", labelsize=7)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    figure.save(fig, path)
     DRAWN.add(path)
 
 
-E3_FIGURE = "e3_training.png"
+E3_FIGURE = "e3_training.svg"
 DRAWN: set[Path] = set()
 
 

@@ -99,7 +99,7 @@ def test_page_shows_derived_formulas_proofs_sizes_code(page: str) -> None:
     vjp = kernels._generated_functions()["_conv2d_vjp"][1]  # on conv2d's page, in its collapsed block
     assert "\n".join("    " + ln if ln else "" for ln in vjp.splitlines()) in page and "_conv2d_vjp" in text
     assert "printed from those" in page and "checked exactly" in page  # says which engine route it is
-    assert "assets/plots/conv_receptive_field.png" in page
+    assert "assets/plots/conv_receptive_field.svg" in page
     for op_ in conv.OPS:
         assert f'<span id="{markup.anchor(op_.name)}"></span>' in page  # old links land on the op's row
         assert f"(ops/{op_.name}.md)" in page

@@ -272,3 +272,32 @@ def test_site_config_stays_zensical_compatible() -> None:
     extensions = [next(iter(e)) if isinstance(e, dict) else e for e in config.get("markdown_extensions", [])]
     assert set(extensions) <= ZENSICAL_EXTENSIONS, extensions
     assert config["theme"]["name"] == "material"
+
+
+def test_an_op_name_that_begins_another_gets_a_search_boost() -> None:
+    pages = op_page.with_search_boost({"ops/relu.md": "# relu", "ops/relu6.md": "# relu6", "ops/tanh.md": "# tanh",
+                               "ops/elu.md": "# elu", "ops/celu.md": "# celu"})
+    assert pages["ops/relu.md"] == f"---\nsearch:\n  boost: {op_page.SEARCH_BOOST}\n---\n# relu"
+    assert pages["ops/relu6.md"] == "# relu6" and pages["ops/tanh.md"] == "# tanh"
+    assert pages["ops/elu.md"] == "# elu"  # celu contains elu but does not begin with it
+
+
+def test_the_golden_vectors_archive_is_whole_and_reproducible(tmp_path: Path) -> None:
+    import json
+    import zipfile
+
+    from pages import conformance
+
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    # Two ops keep it quick; the site build writes every op through the same code.
+    conformance.write_vectors_archive(first, "relu,conv2d")
+    conformance.write_vectors_archive(second, "relu,conv2d")
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as z:
+        assert z.testzip() is None
+        manifest = json.loads(z.read("nnref-golden-vectors/manifest.json"))
+        files = {c["file"] for o in manifest["ops"].values() for c in o["cases"]}
+        assert {f"nnref-golden-vectors/{f}" for f in files} == {n for n in z.namelist() if n.endswith(".npz")}
+    line = conformance.vectors_download(first)
+    assert f"{len(files):,} cases" in line and "2 ops" in line and len(manifest["ops"]) == 2
+    assert "(assets/results/a.zip)" in line

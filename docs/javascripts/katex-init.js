@@ -6,6 +6,15 @@
  *   <div class="arithmatex">\[ ... \]</div>     (display)
  * This script strips those delimiters and hands the TeX to katex.render().
  *
+ * A display formula wider than its column is broken over lines (breakLong):
+ * at the first top-level "=" and at top-level binary "+" / "-", packed
+ * greedily by the widths KaTeX actually renders at this screen width, so a
+ * phone gets more lines than a desktop.  Only top-level points are used: a
+ * break inside braces, \left...\right or an environment would not typeset.
+ * What still does not fit (one indivisible term, a wide `cases`) scrolls
+ * inside its box with the shadow cue of nnref.css.  When every formula is
+ * laid out, <body> gets data-nnref-math="done" (the site test waits for it).
+ *
  * Errors never abort the page: a bad formula becomes a `.katex-error`
  * element (KaTeX's own behaviour with throwOnError: false, or ours for any
  * other exception), which tests/test_site.py looks for.
@@ -57,10 +66,126 @@
     el.appendChild(box);
   }
 
+  // Top-level break points of a TeX string: [{at, kind}] with kind "rel" (the
+  // first "=") or "op" (a binary + or -).  Depth counts braces, \left/\right
+  // and \begin/\end; a sign right after an operator or an opening is unary.
+  function breakPoints(tex) {
+    var out = [], depth = 0, sawRel = false, prev = "";
+    for (var i = 0; i < tex.length; i++) {
+      var c = tex.charAt(i);
+      if (c === "\\") {
+        var m = /^\\([a-zA-Z]+|.)/.exec(tex.slice(i));
+        var name = m ? m[1] : "";
+        if (name === "left" || name === "begin") depth += 1;
+        else if (name === "right" || name === "end") depth -= 1;
+        else if (depth === 0 && (name === "\\" || name === "tag")) return [];  // already laid out
+        else if (depth === 0 && name === "," && prev !== "=") out.push({ at: i, kind: "mul" });
+        i += name.length;
+        prev = name.length === 1 ? name : "x";
+        continue;
+      }
+      if (c === "{") depth += 1;
+      else if (c === "}") depth -= 1;
+      else if (depth === 0 && c === "&") return [];
+      else if (depth === 0 && c === "=" && !sawRel) {
+        out.push({ at: i, kind: "rel" });
+        sawRel = true;
+      } else if (depth === 0 && (c === "+" || c === "-") && prev && "=+-([{,&<>".indexOf(prev) < 0) {
+        out.push({ at: i, kind: "op" });
+      }
+      if (c !== " ") prev = c;
+    }
+    return out;
+  }
+
+  // The width one line takes, measured in the layout it will have (an aligned row).
+  function lineWidth(line, probe) {
+    window.katex.render("\\begin{aligned}[t] & " + line + " \\end{aligned}", probe,
+                        { displayMode: true, throwOnError: true, macros: {} });
+    return probe.getBoundingClientRect().width;
+  }
+
+  function split(tex, kinds) {
+    var points = breakPoints(tex).filter(function (p) { return kinds.indexOf(p.kind) >= 0; });
+    var pieces = [], start = 0;
+    for (var i = 0; i < points.length; i++) {
+      pieces.push(tex.slice(start, points[i].at).trim());
+      start = points[i].at;
+    }
+    pieces.push(tex.slice(start).trim());
+    return pieces;
+  }
+
+  // Greedy: each piece joins the line before it while the line still fits.
+  function pack(pieces, first, room, probe) {
+    var lines = [pieces[0]];
+    for (var k = 1; k < pieces.length; k++) {
+      var last = lines.length - 1;
+      var joined = lines[last] + " " + pieces[k];
+      if (lineWidth((last || !first ? "\\quad " : "") + joined, probe) <= room) lines[last] = joined;
+      else lines.push(pieces[k]);
+    }
+    return lines;
+  }
+
+  // Lay a formula out over as many lines as the column needs: at sums first; a line
+  // that is one long product is then cut between factors, the cut marked with a dot.
+  function breakOne(el, tex) {
+    var room = el.clientWidth;
+    if (room <= 0 || el.scrollWidth <= el.clientWidth + 1) return;
+    if (!breakPoints(tex).length) return;
+    var probe = document.createElement("div");
+    probe.className = el.className;
+    probe.style.cssText = "position:absolute;visibility:hidden;left:-99999px;width:auto;white-space:nowrap";
+    el.parentNode.appendChild(probe);
+    try {
+      var lines = [];
+      var sums = pack(split(tex, ["rel", "op"]), true, room, probe);
+      for (var i = 0; i < sums.length; i++) {
+        var line = sums[i];
+        if (lineWidth((i ? "\\quad " : "") + line, probe) <= room) {
+          lines.push(line);
+          continue;
+        }
+        var factors = split(line, ["mul"]).map(function (f, k) {
+          return k ? "\\cdot " + f.replace(/^\\,\s*/, "") : f;
+        });
+        lines = lines.concat(pack(factors, i === 0, room, probe));
+      }
+      if (lines.length < 2) return;
+      var body = "\\begin{aligned}[t] & " + lines[0];
+      for (var n = 1; n < lines.length; n++) body += " \\\\ & \\quad " + lines[n];
+      body += " \\end{aligned}";
+      window.katex.render(body, el, { displayMode: true, throwOnError: true, macros: {} });
+    } catch (err) {
+      // Keep the one-line rendering (it scrolls) rather than lose the formula.
+      window.katex.render(tex, el, { displayMode: true, throwOnError: false, macros: {} });
+    } finally {
+      probe.parentNode.removeChild(probe);
+    }
+  }
+
+  var TEX_ATTR = "data-nnref-tex";
+
+  function breakLong(scope) {
+    var nodes = scope.querySelectorAll("div.arithmatex[" + TEX_ATTR + "]");
+    for (var i = 0; i < nodes.length; i++) {
+      var el = nodes[i];
+      if (el.offsetParent === null) continue;  // hidden (a closed <details>): no width to fit
+      breakOne(el, el.getAttribute(TEX_ATTR));
+    }
+  }
+
+  // A formula in a closed <details> has no width until it is opened.
+  document.addEventListener("toggle", function (ev) {
+    if (ev.target && ev.target.open && ev.target.querySelectorAll) breakLong(ev.target);
+  }, true);
+
   function typeset(root) {
     var scope = root && root.querySelectorAll ? root : document;
     var nodes = scope.querySelectorAll(".arithmatex");
     if (!nodes.length) {
+      document.body.setAttribute("data-nnref-math", "done");
       return;
     }
     if (typeof window.katex === "undefined") {
@@ -75,6 +200,7 @@
         continue;
       }
       var parts = unwrap(el);
+      if (parts.display) el.setAttribute(TEX_ATTR, parts.tex);
       try {
         window.katex.render(parts.tex, el, {
           displayMode: parts.display,
@@ -87,6 +213,12 @@
       }
       el.setAttribute(DONE_ATTR, "1");
     }
+    // Widths are only right once KaTeX's fonts are in.
+    var fonts = document.fonts && document.fonts.ready ? document.fonts.ready : Promise.resolve();
+    fonts.then(function () {
+      breakLong(scope);
+      document.body.setAttribute("data-nnref-math", "done");
+    });
   }
 
   if (
@@ -107,4 +239,6 @@
 
   // Exposed for manual re-rendering (e.g. from the browser console).
   window.nnrefTypeset = typeset;
+  // Exposed for tests/test_site.py, which checks that a formula that could break did.
+  window.nnrefBreakPoints = breakPoints;
 })();
