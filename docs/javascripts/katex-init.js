@@ -100,7 +100,7 @@
 
   // The width one line takes, measured in the layout it will have (an aligned row).
   function lineWidth(line, probe) {
-    window.katex.render("\\begin{aligned}[t] & " + line + " \\end{aligned}", probe,
+    window.katex.render("\\begin{aligned} & " + line + " \\end{aligned}", probe,
                         { displayMode: true, throwOnError: true, macros: {} });
     return probe.getBoundingClientRect().width;
   }
@@ -153,7 +153,7 @@
         lines = lines.concat(pack(factors, i === 0, room, probe));
       }
       if (lines.length < 2) return;
-      var body = "\\begin{aligned}[t] & " + lines[0];
+      var body = "\\begin{aligned} & " + lines[0];
       for (var n = 1; n < lines.length; n++) body += " \\\\ & \\quad " + lines[n];
       body += " \\end{aligned}";
       window.katex.render(body, el, { displayMode: true, throwOnError: true, macros: {} });
