@@ -301,3 +301,29 @@ def test_the_golden_vectors_archive_is_whole_and_reproducible(tmp_path: Path) ->
     line = conformance.vectors_download(first)
     assert f"{len(files):,} cases" in line and "2 ops" in line and len(manifest["ops"]) == 2
     assert "(assets/results/a.zip)" in line
+
+
+def test_figures_are_reproducible_transparent_svg_with_no_address(tmp_path: Path) -> None:
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pages import figure
+
+    def draw(path: Path) -> str:
+        fig, ax = plt.subplots()
+        ax.plot([0.0, 1.0], [0.0, 1.0])
+        figure.save(fig, path)
+        return path.read_text()
+
+    first, second = draw(tmp_path / "a.svg"), draw(tmp_path / "b.svg")
+    assert first == second and "<svg" in first and "<!DOCTYPE" not in first
+    patch = re.search(r'<g id="patch_1">\s*<path [^>]*style="([^"]*)"', first)
+    assert patch and patch.group(1) == "fill: none"  # the page shows through, in either palette
+    assert set(re.findall(r'"(https?://[^"]*)"', first)) <= {"http://www.w3.org/2000/svg",
+                                                           "http://www.w3.org/1999/xlink"}
+    with pytest.raises(ValueError, match="figure path: expected a .svg file"):
+        figure.save(plt.figure(), tmp_path / "c.png")
