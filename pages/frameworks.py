@@ -35,10 +35,11 @@ def _key(dev: dict[str, Any]) -> tuple[str, str, str, str, str]:
 
 def _point(dev: dict[str, Any]) -> str:
     # the condition as prose, not a code span: cell() escapes '*', which a code span would show
-    where = [f"{k} = {v}" for k, v in dev["input"].items()] + ([f"where {dev['where']}"] if "where" in dev else [])
+    at = ", ".join(f"{k} = {v}" for k, v in dev["input"].items())
+    where = ([f"at {at}"] if at or "where" not in dev else []) + ([f"where {dev['where']}"] if "where" in dev else [])
     params = ", ".join(f"{k}={v!r}" for k, v in dev["params"].items())
     what = "forward" if dev["direction"] == "forward" else dev["direction"]
-    return f"`{dev['op']}`{f' ({params})' if params else ''}, {what} at {', '.join(where)}"
+    return f"`{dev['op']}`{f' ({params})' if params else ''}, {what} {', '.join(where)}"
 
 
 def _value(dev: dict[str, Any], name: str) -> str:

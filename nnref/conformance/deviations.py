@@ -35,9 +35,10 @@ with ``+ - * /``, comparisons, ``and`` / ``or`` / ``not`` (elementwise), and fiv
 evaluated with NumPy in the case's arithmetic: inputs as given, a float parameter rounded to
 the dtype, an integer one as an integer.  The entry counts only where the condition holds,
 elementwise where it has the result's shape and everywhere where it is one value (a
-condition on the whole case).  A condition that names a parameter or input given as None,
-indexes with non-integers, or has another shape does not hold; any other
-syntax is an error when the file is read.
+condition on the whole case, such as ``"all(target == ignore_index)"``).  A condition that
+names a parameter or input given as None, indexes with non-integers, or has another shape
+does not hold.  Other syntax is refused when the file is read; an unknown name, or an
+expression that gives numbers rather than a condition, when the entry is matched.
 
 Owns: reading deviation files and matching entries.  Imports: NumPy, ``ast``.
 """
