@@ -83,6 +83,10 @@ def test_a_condition_of_another_shape_does_not_hold() -> None:
     nan = np.full((2, 2), np.nan)
     got = _mask(dev, {"input": np.zeros((2, 2)), "target": np.array([1, 0])}, {"ignore_index": 1}, nan)
     assert got == [[False, False], [False, False]]
+    # inputs whose shapes do not combine: the condition does not hold, and the run goes on
+    dev = _entry("margin_ranking_loss", "d/dinput1", KINK)
+    inputs = {"input1": np.zeros(2), "input2": np.zeros(3), "target": np.zeros(2)}
+    assert _mask(dev, inputs, {"reduction": "none"}, [0.0, 0.0]) == [False, False]
 
 
 @pytest.mark.parametrize("where,why", [

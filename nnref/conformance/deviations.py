@@ -36,9 +36,10 @@ evaluated with NumPy in the case's arithmetic: inputs as given, a float paramete
 the dtype, an integer one as an integer.  The entry counts only where the condition holds,
 elementwise where it has the result's shape and everywhere where it is one value (a
 condition on the whole case, such as ``"all(target == ignore_index)"``).  A condition that
-names a parameter or input given as None, indexes with non-integers, or has another shape
-does not hold.  Other syntax is refused when the file is read; an unknown name, or an
-expression that gives numbers rather than a condition, when the entry is matched.
+names a parameter or input given as None, indexes with non-integers, combines arrays whose
+shapes do not broadcast, or has another shape than the result does not hold.  Other syntax
+is refused when the file is read; an unknown name, or an expression that gives numbers
+rather than a condition, when the entry is matched.
 
 Owns: reading deviation files and matching entries.  Imports: NumPy, ``ast``.
 """
@@ -83,6 +84,10 @@ _ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast
             ast.Load, ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or, *_BINARY, *_COMPARE)
 
 
+class _BadCondition(ValueError):
+    """A condition that names nothing the op has, or gives numbers: an error in the file."""
+
+
 class _Undefined(Exception):
     """The condition cannot be evaluated on this case (a None value, non-integer indices): it does not hold."""
 
@@ -123,7 +128,8 @@ def _evaluate(node: ast.AST, names: dict[str, Any], text: str) -> Any:
             return names[node.id]
         if node.id in _CONSTANTS:
             return _CONSTANTS[node.id]
-        raise ValueError(f"'where': unknown name {node.id!r} in {text!r}, expected one of {sorted(names)}, inf, nan")
+        raise _BadCondition(f"'where': unknown name {node.id!r} in {text!r}, expected one of {sorted(names)},"
+                            f" inf, nan")
     if isinstance(node, ast.UnaryOp):
         v = _evaluate(node.operand, names, text)
         return np.logical_not(v) if isinstance(node.op, ast.Not) else (np.negative(v) if isinstance(node.op, ast.USub)
@@ -174,10 +180,13 @@ def holds(text: str, inputs: dict[str, Any], params: dict[str, Any], dtype: str,
     try:
         with np.errstate(all="ignore"):
             out = np.asarray(_evaluate(_parse(text), names, text))
-    except _Undefined:
+    except _BadCondition:
+        raise
+    except (_Undefined, ValueError, TypeError):  # also inputs whose shapes do not broadcast together
         return np.zeros(shape, dtype=bool)
     if out.dtype != np.bool_:
-        raise ValueError(f"'where': expected a condition (a comparison), got {text!r}, which gives {out.dtype} values")
+        raise _BadCondition(f"'where': expected a condition (a comparison), got {text!r}, which gives {out.dtype}"
+                            f" values")
     # Only a whole-case value broadcasts: aligning trailing axes would pair an (N,) condition
     # with the class axis of an (N, N) result.
     if out.shape == shape or out.ndim == 0:
