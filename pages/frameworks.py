@@ -27,16 +27,19 @@ def _load(name: str) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {"deviations": [], "agrees": []}
 
 
-def _key(dev: dict[str, Any]) -> tuple[str, str, str, str]:
+def _key(dev: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    # a "where" condition is part of the point: two entries differing only there are two rows
     return (dev["op"], json.dumps(dev["params"], sort_keys=True), dev["direction"],
-            json.dumps(dev["input"], sort_keys=True))
+            json.dumps(dev["input"], sort_keys=True), dev.get("where", ""))
 
 
 def _point(dev: dict[str, Any]) -> str:
-    where = ", ".join(f"{k} = {v}" for k, v in dev["input"].items())
+    # the condition as prose, not a code span: cell() escapes '*', which a code span would show
+    at = ", ".join(f"{k} = {v}" for k, v in dev["input"].items())
+    where = ([f"at {at}"] if at or "where" not in dev else []) + ([f"where {dev['where']}"] if "where" in dev else [])
     params = ", ".join(f"{k}={v!r}" for k, v in dev["params"].items())
     what = "forward" if dev["direction"] == "forward" else dev["direction"]
-    return f"`{dev['op']}`{f' ({params})' if params else ''}, {what} at {where}"
+    return f"`{dev['op']}`{f' ({params})' if params else ''}, {what} {', '.join(where)}"
 
 
 def _value(dev: dict[str, Any], name: str) -> str:
@@ -49,7 +52,7 @@ def _value(dev: dict[str, Any], name: str) -> str:
 def framework_table() -> tuple[str, list[str], int]:
     """(the Markdown table, its evidence list, the number of points)."""
     files = {name: _load(name) for name, _ in FRAMEWORKS}
-    points: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    points: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
     for name, _ in FRAMEWORKS:
         for kind in ("deviations", "agrees"):
             for dev in files[name].get(kind, []):

@@ -22,9 +22,12 @@ def test_every_listed_point_is_a_row_citing_its_evidence() -> None:
         data = json.loads((DEVIATIONS / f"{name}.json").read_text())
         for dev in data["deviations"] + data.get("agrees", []):
             keys.add((dev["op"], json.dumps(dev["params"], sort_keys=True), dev["direction"],
-                      json.dumps(dev["input"], sort_keys=True)))
+                      json.dumps(dev["input"], sort_keys=True), dev.get("where", "")))
             assert any(cell(dev["evidence"]) in item for item in evidence), dev
     assert points == len(rows) == len(keys)
+    # a point given by a condition (a kink that moves with a parameter) says so in its row
+    conditions = {k[4] for k in keys if k[4]}
+    assert conditions and all(any(f"where {cell(c)}" in row.split(" | ")[0] for row in rows) for c in conditions), conditions
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split(" | ")]
         assert cells[-1] == CUDA

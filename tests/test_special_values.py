@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 from compare import assert_close
-from known_deviations import explained, load
+from known_deviations import explained, load, point
 
 import nnref
 from nnref._generated.catalog import CATALOG
+from nnref.conformance import deviations
 
 NAN, INF = float("nan"), float("inf")
 SPECIALS = {
@@ -177,16 +178,94 @@ def test_deviation_points(dev: dict[str, Any]) -> None:
     got, g = _nnref_at(dev, 64)
     assert got.dtype == np.dtype(dev["dtype"])
     assert _same(got, _value(dev["nnref"], g, 64, dev["dtype"])), (got[:3], dev["nnref"])
-    math = dev["mathematics"].split(":")[0]
-    if math == "none":
-        assert dev["direction"] != "forward" and "convention" in dev["mathematics"]
+    if _no_mathematical_value(dev):
         return
+    math = dev["mathematics"].split(":")[0]
     if math.startswith("grad_output × "):
         assert g is not None
         want = (g * np.asarray(float(math[len("grad_output × "):]), dtype=dev["dtype"])).astype(np.float64)
     else:
         want = np.full(64, float(math))
     assert _same(got, want), (got[:3], math)
+
+
+def _no_mathematical_value(dev: dict[str, Any]) -> bool:
+    """Whether ``mathematics`` says "none" (no value there: a kink, NaN, 0/0), which only a
+    derivative may say and only where nnref's declared convention decides."""
+    if dev["mathematics"].split(":")[0] != "none":
+        return False
+    assert dev["direction"] != "forward" and "convention" in dev["mathematics"], dev["mathematics"]
+    return True
+
+
+JAX = load("jax")
+EPS = float(np.float32(1e-12))  # torch's EPSILON in cos (a C++ float), which nnref's convention keeps
+
+
+def _norm(x: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.sum(np.asarray(x, dtype=np.float64) ** 2, axis=-1, keepdims=True) + EPS)
+
+
+# JAX's entries whose nnref value is a formula in words: that value at the entry's point,
+# written from the convention the entry names, not taken from nnref.
+CONVENTION_VALUES = {
+    # the kink of max(0, −y·(x1 − x2) + margin) takes the linear branch's gradient
+    ("margin_ranking_loss", "d/dinput1"): lambda i, g: -i["target"] * g,
+    ("margin_ranking_loss", "d/dinput2"): lambda i, g: i["target"] * g,
+    ("margin_ranking_loss", "d/dtarget"): lambda i, g: -(i["input1"] - i["input2"]) * g,
+    # at a zero input, cos = 0 and the gradient of cos is the other input over |x1|_ε·|x2|_ε
+    ("cosine_embedding_loss", "d/dinput2"): lambda i, g: i["input1"] / (_norm(i["input1"]) * _norm(i["input2"]))
+    * g[:, None],
+    ("cosine_embedding_loss", "d/dinput1"): lambda i, g: i["input2"] / (_norm(i["input1"]) * _norm(i["input2"]))
+    * g[:, None],
+    # a window holding NaN has maximum NaN, and its gradient goes to a NaN of it (the point's NaNs)
+    ("max_pool1d", "d/dinput"): lambda i, g: np.repeat(g, 2, axis=-1),
+}
+
+
+@pytest.mark.parametrize("dev", JAX, ids=[f"{d['op']}-{d['dtype']}-{d['direction']}-{d['input']}"
+                                          f"{'-where ' + d['where'] if 'where' in d else ''}" for d in JAX])
+def test_jax_deviation_points(dev: dict[str, Any]) -> None:
+    """As test_deviation_points, for JAX's entries: on a case at the entry's point
+    (``known_deviations.point``, which must satisfy the entry's ``where``), nnref holds the
+    value the entry records for it (a number, a parameter's value or a multiple of the upstream
+    gradient, the derivative times the upstream gradient for ``"upstream": "unit"``, or the
+    formula of ``CONVENTION_VALUES``), and that value is the mathematical one or "none"."""
+    meta = next(m for m in CATALOG if m["name"] == dev["op"])
+    op = nnref.get_op(dev["op"])
+    inputs, params, at = point(dev)
+    out = np.asarray(op.forward(**inputs, **params))
+    g = None
+    if dev["direction"] == "forward":
+        got = out
+    else:
+        g = np.linspace(-2, 2, num=max(out.size, 1)).reshape(out.shape).astype(dev["dtype"])
+        with np.errstate(all="ignore"):
+            got = np.asarray(op.backward(g, **inputs, **params)[dev["direction"][len("d/d"):]])
+    assert got.dtype == np.dtype(dev["dtype"])
+    sel = np.ones(got.shape, dtype=bool) if at is None else at
+    if "where" in dev:
+        defaults = {p["name"]: p["default"] for p in meta["params"]}
+        assert deviations.holds(dev["where"], inputs, {**defaults, **params}, dev["dtype"], got.shape)[sel].all()
+    text = dev["nnref"]
+    if (dev["op"], dev["direction"]) in CONVENTION_VALUES:
+        fields = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
+        want = np.broadcast_to(CONVENTION_VALUES[dev["op"], dev["direction"]](fields, g), got.shape)
+    elif isinstance(text, dict):
+        want = _value(text, g, got.size, dev["dtype"]).reshape(got.shape)
+    else:
+        defaults = {p["name"]: p["default"] for p in meta["params"]}
+        c = float(np.asarray({**defaults, **params}.get(text, np.nan) if text in defaults else float(text),
+                             dtype=dev["dtype"]))
+        want = c * np.asarray(g, dtype=np.float64) if dev.get("upstream") == "unit" else np.full(got.shape, c)
+    tol = meta["tolerances"][dev["dtype"]]
+    a = np.asarray(got, dtype=np.float64)[sel]
+    w = np.asarray(want, dtype=np.float64)[sel]
+    with np.errstate(all="ignore"):
+        ok = (a == w) | (np.isnan(a) & np.isnan(w)) | (np.abs(a - w) <= tol["atol"] + tol["rtol"] * np.abs(w))
+    assert ok.all(), (a, w, text)
+    if not _no_mathematical_value(dev):
+        assert _same(a, np.full(a.shape, float(dev["mathematics"].split(":")[0]))), (a, dev["mathematics"])
 
 
 SCALAR_PATH = [d for d in DEVIATIONS if not d["path"].startswith("oneDNN")]

@@ -66,7 +66,8 @@ class Row:
             for key, value in ((self.max_ulps, c.ulps), (self.max_tol_units, c.tol_units), (self.max_abs, c.max_abs)):
                 key[c.what] = max(key.get(c.what, 0.0), value)
             for d in c.deviations:
-                text = f"{d['op']} {d['dtype']} {d['direction']} at {d['input']}: {d.get('path', '')}"
+                where = f" where {d['where']}" if "where" in d else ""
+                text = f"{d['op']} {d['dtype']} {d['direction']} at {d['input']}{where}: {d.get('path', '')}"
                 if text not in self.deviations:
                     self.deviations.append(text)
 
