@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         ops = render_op_pages(fam.name, data, PLOTS, accuracy)
         op_pages[fam.page] = list(ops)
         every.update(ops)
-        drawn |= {PLOTS / f"{op.name}.svg" for op in family_ops(fam.name)}
+        drawn |= {PLOTS / f"{op.name}{figure.EXT}" for op in family_ops(fam.name)}
         print(f"  page {fam.page} ({n_ops} op records, {len(ops)} op pages)")
     for name, page in with_search_boost(every).items():
         write_page(name, page)

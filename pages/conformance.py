@@ -104,7 +104,8 @@ VECTORS_ZIP = RESULTS / "nnref-golden-vectors.zip"
 
 def write_vectors_archive(path: Path = VECTORS_ZIP, ops: str | None = None) -> None:
     """The golden vectors (``python -m nnref vectors``; every op, or the comma-separated
-    ``ops``) as one zip, the same bytes for the same nnref: entries sorted, each dated 1980."""
+    ``ops``) as one zip, the same bytes for the same nnref and zlib: entries sorted, each
+    dated 1980 (DEFLATE's output can differ between zlib builds; the contents cannot)."""
     from nnref.conformance import vectors
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,6 +118,7 @@ def write_vectors_archive(path: Path = VECTORS_ZIP, ops: str | None = None) -> N
                     info = zipfile.ZipInfo(f.relative_to(tmp).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = 0o644 << 16
+                    info.create_system = 3  # Unix, whatever builds it (the default follows the OS)
                     z.writestr(info, f.read_bytes())
 
 

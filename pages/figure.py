@@ -3,8 +3,10 @@
 SVG keeps lines and numbers sharp at any zoom and on HiDPI screens, where the old 640 px
 PNGs blurred.  The background is transparent so the page shows through; in the dark palette
 ``nnref.css`` inverts the drawing's lightness (and turns the hues back), because a picture
-inside an ``<img>`` cannot read the site's palette toggle itself.  Text is kept as SVG text
-(``svg.fonttype = 'none'``): a tenth of the size of glyph outlines, and searchable.
+inside an ``<img>`` cannot read the site's palette toggle itself.  Text is drawn as glyph
+outlines (``svg.fonttype = 'path'``): a third larger than SVG text, but the same on every
+reader's machine, where SVG text would fall back to whatever fonts are installed while its
+positions were computed for matplotlib's own.
 
 Owns: ``EXT`` (the pictures' file extension) and ``save``.  Imports: matplotlib (inside
 ``save``); no other page module.
@@ -31,7 +33,7 @@ def save(fig: Any, path: Path) -> None:
     # No metadata block, and no DOCTYPE: its DTD address is the only URL a reader's tools would
     # flag (the xmlns names that remain are identifiers, never fetched).
     none = {"Date": None, "Creator": None, "Format": None, "Type": None}
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "nnref"}):
+    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "nnref"}):
         fig.savefig(path, format="svg", transparent=True, metadata=none)
     plt.close(fig)
     text = path.read_text(encoding="utf-8")

@@ -11,7 +11,6 @@ from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter, greek_letters_set
-from sympy.printing.precedence import PRECEDENCE
 
 # Parameter and step names that read better as words or as a Greek letter.
 SYMBOL_TEX = {"lambd": r"\lambda"}
@@ -54,16 +53,23 @@ class DocLatexPrinter(LatexPrinter):
     def _print_Mul(self, expr: sp.Expr, **kwargs: Any) -> str:
         coeff, rest = expr.as_coeff_Mul()
         decimal = _short_decimal(coeff) if isinstance(coeff, sp.Rational) else None
-        if decimal is None or rest == 1:
+        # A pure denominator (3/(1000 x)) reads better as SymPy's one fraction.
+        if decimal is None or rest == 1 or sp.fraction(rest)[0] == 1:
             return super()._print_Mul(expr, **kwargs)
-        body = self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
+        if isinstance(rest, sp.Mul):
+            body = super()._print_Mul(rest, **kwargs)
+        elif self._needs_mul_brackets(rest, last=True):  # a sum, a Mod, a Piecewise: bracketed
+            body = r"\left(%s\right)" % self._print(rest)
+        else:
+            body = self._print(rest)
         return f"- {decimal[1:]}\\,{body}" if decimal.startswith("-") else f"{decimal}\\,{body}"
 
 
 def _short_decimal(q: sp.Rational) -> str | None:
     """q as its exact decimal when that is short (at most 6 significant digits) and the
-    denominator is at least 1000 (8943/200000 -> 0.044715, not 7/1024); None otherwise."""
-    if q.q < 1000:
+    denominator is between 1000 and 10**6 (8943/200000 -> 0.044715, not 7/1024 nor 1/10**9,
+    which ``_print_Rational`` writes in scientific notation); None otherwise."""
+    if not 1000 <= q.q <= 10 ** 6:
         return None
     places = next((k for k in range(13) if 10 ** k % q.q == 0), None)
     if places is None:

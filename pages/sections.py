@@ -66,8 +66,10 @@ def pointwise_derivation(op: Any, h: str) -> str:
             "chosen": any(c.wrt == wrt and c.use_in_engine for c in op.closed_forms),
             "conventions": any(wrt in c.grads for c in op.conventions),
             "engine": maybe_collapsed(f"{lhs} = {engine}", title="The engine's derivative in full"),
-            # The engine's derivative printed again would repeat the closed form just shown.
-            "engine_repeats": any(c["used"] and c["tex"] == engine for c in closed),
+            # The engine's derivative printed again would repeat a formula just shown.
+            "engine_repeats": ('the closed form marked "used by the engine" above'
+                               if any(c["used"] and c["tex"] == engine for c in closed)
+                               else "SymPy's derivative above" if engine == tex(raw) else ""),
         })
     return render_part("pointwise_derivation.md.j2", h=h, anchor=anchor(op.name), rewrite=rewrite, wrts=wrts,
                        proofs=proof_lines(proofs_for(op), op))

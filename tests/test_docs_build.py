@@ -327,3 +327,42 @@ def test_figures_are_reproducible_transparent_svg_with_no_address(tmp_path: Path
                                                            "http://www.w3.org/1999/xlink"}
     with pytest.raises(ValueError, match="figure path: expected a .svg file"):
         figure.save(plt.figure(), tmp_path / "c.png")
+
+
+
+def test_short_fractions_print_as_their_exact_decimal() -> None:
+    import sympy as sp
+
+    from pages.latex import _short_decimal, tex
+
+    x, y = sp.symbols("x y")
+    q = sp.Rational
+    # every decimal printed is the fraction exactly
+    for den in (1000, 1024, 1250, 2000, 3125, 5000, 8000, 10**5, 200000, 10**6):
+        for num in (1, -1, 3, 7, 8943, -26829, 999999):
+            d = _short_decimal(q(num, den))
+            if d is not None:
+                assert sp.Rational(d) == q(num, den) and not d.endswith("0"), (num, den, d)
+    assert _short_decimal(q(8943, 200000)) == "0.044715"
+    assert _short_decimal(q(7, 1024)) is None  # 0.0068359375: longer than the fraction
+    assert _short_decimal(q(1, 2)) is None and _short_decimal(q(1, 10**9)) is None
+    assert tex(q(8943, 200000) * x**3 + x) == r"0.044715\,x^{3} + x"
+    assert tex(-q(8943, 200000) * x**3 * sp.tanh(x)) == r"- 0.044715\,x^{3}\,\tanh{\left(x \right)}"
+    assert tex(sp.Mul(q(-1, 1000), x + 1, evaluate=False)) == r"- 0.001\,\left(x + 1\right)"
+    # a factor that needs brackets keeps them: (0.001 x) mod 3 is not 0.001 (x mod 3)
+    assert tex(q(1, 1000) * sp.Mod(x, 3)) == r"0.001\,\left(x \bmod 3\right)"
+    assert tex(q(1, 1000) * sp.Piecewise((x, x > 0), (0, True))).startswith(r"0.001\,\left(\begin{cases}")
+    assert tex(x / 10**9) == r"\frac{x}{1000000000}" and tex(q(3, 1000) / x) == r"\frac{3}{1000\,x}"
+    assert tex(y - x / 1000) == r"- 0.001\,x + y"
+
+
+def test_the_engine_derivative_is_not_printed_twice() -> None:
+    from derivations.registry import op_named
+
+    gelu = sections.pointwise_derivation(op_named("gelu"), "##")
+    assert gelu.count(r"\frac{\partial}{\partial x} \operatorname{gelu}(x) = x\,\varphi") == 1
+    assert 'the closed form marked "used by the engine" above' in gelu
+    relu = sections.pointwise_derivation(op_named("relu"), "##")  # conventions laid over it: shown
+    assert "with the conventions below laid over it" in relu
+    mse = sections.pointwise_derivation(op_named("mse_loss"), "##")  # no closed form: SymPy's own
+    assert "SymPy's derivative above, exactly as displayed" in mse

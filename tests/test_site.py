@@ -593,6 +593,57 @@ _JS_UNBROKEN = """
 """
 
 
+# (TeX, the pieces katex-init.js may break it into): written cases, each a way to go wrong.
+BREAK_CASES = (
+    ("a = b + c", ["a", "= b", "+ c"]),
+    # a plain bracket is depth: no break inside (1 - alpha)
+    (r"v_t = \alpha v_{t-1} + (1 - \alpha) g_t^2", ["v_t", r"= \alpha v_{t-1}", r"+ (1 - \alpha) g_t^2"]),
+    (r"\mathbb{E}[y] = p\cdot 0 + (1 - p)\,\frac{x}{1-p}",
+     [r"\mathbb{E}[y]", r"= p\cdot 0", "+ (1 - p)", r"\,\frac{x}{1-p}"]),
+    # no product break after a function's name or before a differential
+    (r"\operatorname{Var}\,U(-a, a) = \int z^2\,dz", [r"\operatorname{Var}\,U(-a, a)", r"= \int z^2\,dz"]),
+    (r"4\,\sigma'(2\,x)", ["4", r"\,\sigma'(2\,x)"]),
+    # a sign after a relation, an operator or a script mark is unary; a space changes nothing
+    (r"x \leq - 1", [r"x \leq - 1"]),
+    (r"x \cdot - y", [r"x \cdot - y"]),
+    (r"x\; - y", [r"x\;", "- y"]),
+    ("a = x_- + y", ["a", "= x_- + y"]),
+    # := and <= are not the relation to break at
+    ("f := x + 1", ["f := x", "+ 1"]),
+    ("x <= y - 1", ["x <= y", "- 1"]),
+    (r"\sqrt[n-1]{x} - 1", [r"\sqrt[n-1]{x}", "- 1"]),
+    (r"\left(a + b\right) - c", [r"\left(a + b\right)", "- c"]),
+    (r"\{-1, 1\} + a", [r"\{-1, 1\}", "+ a"]),
+    (r"\text{x - y} + 1", [r"\text{x - y}", "+ 1"]),
+    (r"y = \begin{cases} a - b & x \\ c & y \end{cases}", ["y", r"= \begin{cases} a - b & x \\ c & y \end{cases}"]),
+    # laid out by hand already: left alone
+    (r"a = b \\ c = d", [r"a = b \\ c = d"]),
+)
+
+
+def test_formula_break_points(site_server: tuple[str, list[str]]) -> None:
+    chromium = _browser()
+    from playwright.sync_api import sync_playwright
+
+    base_url, _ = site_server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(base_url + "index.html", wait_until="load")
+            got = page.evaluate("""(cases) => cases.map((tex) => {
+              const pieces = [];
+              let start = 0;
+              for (const p of window.nnrefBreakPoints(tex)) { pieces.push(tex.slice(start, p.at).trim()); start = p.at; }
+              pieces.push(tex.slice(start).trim());
+              return pieces;
+            })""", [tex for tex, _ in BREAK_CASES])
+        finally:
+            browser.close()
+    wrong = [f"{tex!r}: {pieces} (expected {want})" for (tex, want), pieces in zip(BREAK_CASES, got) if pieces != want]
+    assert not wrong, "break points:\n" + "\n".join(wrong)
+
+
 def test_site_nothing_clipped(site_server: tuple[str, list[str]]) -> None:
     """Every table and formula fits its column or scrolls inside a box with a visible cue."""
     chromium = _browser()
@@ -616,9 +667,10 @@ def test_site_nothing_clipped(site_server: tuple[str, list[str]]) -> None:
                     page.wait_for_function(_JS_PENDING, timeout=RENDER_TIMEOUT_MS)
                     page.evaluate("() => document.fonts.ready.then(() => true)")
                     page.wait_for_function(_JS_LAID_OUT, timeout=RENDER_TIMEOUT_MS)
+                    # Open every <details> and lay out the formulas just shown (what the page's
+                    # toggle handler does, but before measuring rather than on a later task).
                     page.evaluate("() => { for (const d of document.querySelectorAll('.md-content details'))"
-                                  " d.open = true; }")
-                    page.wait_for_timeout(50)  # the toggle events lay out the formulas just shown
+                                  " d.open = true; window.nnrefBreakLong(document); }")
                     info = page.evaluate(_JS_OVERFLOW)
                     lines = page.evaluate(_JS_UNBROKEN)
                     scrolling[width] = scrolling.get(width, 0) + lines["scrolling"]

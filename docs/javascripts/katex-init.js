@@ -7,13 +7,16 @@
  * This script strips those delimiters and hands the TeX to katex.render().
  *
  * A display formula wider than its column is broken over lines (breakLong):
- * at the first top-level "=" and at top-level binary "+" / "-", packed
- * greedily by the widths KaTeX actually renders at this screen width, so a
- * phone gets more lines than a desktop.  Only top-level points are used: a
- * break inside braces, \left...\right or an environment would not typeset.
- * What still does not fit (one indivisible term, a wide `cases`) scrolls
- * inside its box with the shadow cue of nnref.css.  When every formula is
- * laid out, <body> gets data-nnref-math="done" (the site test waits for it).
+ * at the first top-level "=", then at top-level binary "+" / "-", and a line
+ * that is still too wide between the factors of a product (a "\,", the cut
+ * marked with a centred dot); lines are packed greedily by the widths KaTeX
+ * renders at this screen width, so a phone gets more lines than a desktop,
+ * and a resize lays them out again.  Only top-level points are used: a break
+ * inside braces, brackets, \left...\right or an environment would not
+ * typeset or would misread.  What still does not fit (one indivisible term,
+ * a wide `cases`) scrolls inside its box with the shadow cue of nnref.css.
+ * When every formula is laid out, <body> gets data-nnref-math="done" (the
+ * site test waits for it).
  *
  * Errors never abort the page: a bad formula becomes a `.katex-error`
  * element (KaTeX's own behaviour with throwOnError: false, or ours for any
@@ -66,34 +69,76 @@
     el.appendChild(box);
   }
 
-  // Top-level break points of a TeX string: [{at, kind}] with kind "rel" (the
-  // first "=") or "op" (a binary + or -).  Depth counts braces, \left/\right
-  // and \begin/\end; a sign right after an operator or an opening is unary.
+  // Commands after which a sign is unary (relations and operators), commands that only
+  // space (they leave the token before them as it was), and commands whose braced argument
+  // is a function's name (no product break right after it: \operatorname{Var}\,U).
+  var OPERATOR_CMDS = /^(le|ge|leq|geq|lt|gt|neq|ne|approx|equiv|sim|cdot|times|pm|mp|div|to|mapsto|in|wedge|vee|land|lor)$/;
+  var SPACE_CMDS = /^(,|;|:|!| |quad|qquad|enspace|thinspace)$/;
+  var NAME_ARG_CMDS = /^(operatorname|mathrm|text|mathbb|mathcal|mathbf|boldsymbol)$/;
+  var FUNCTION_CMDS = /^(log|ln|exp|sin|cos|tan|sinh|cosh|tanh|max|min|det|Pr|arg)$/;
+
+  // Top-level break points of a TeX string: [{at, kind}] with kind "rel" (the first "=",
+  // not of := <= >= !=), "op" (a binary + or -) or "mul" (a thin space between two factors,
+  // not before a differential dz nor after a function's name).  Top level means outside
+  // braces, \left...\right, \begin...\end, plain ( ) [ ] and \{ \} (a plain bracket's depth
+  // never goes below 0, so a half-open interval [0, 1) does no harm); a sign right after a
+  // relation, an operator, an opening or a sub- or superscript mark is unary.
   function breakPoints(tex) {
-    var out = [], depth = 0, sawRel = false, prev = "";
+    var out = [], depth = 0, round = 0, sawRel = false, prev = "", afterName = false;
+    var braces = [];  // for each open brace: did a NAME_ARG_CMDS command open it
     for (var i = 0; i < tex.length; i++) {
       var c = tex.charAt(i);
+      var top = depth === 0 && round === 0;
       if (c === "\\") {
         var m = /^\\([a-zA-Z]+|.)/.exec(tex.slice(i));
         var name = m ? m[1] : "";
+        i += name.length;
         if (name === "left" || name === "begin") depth += 1;
         else if (name === "right" || name === "end") depth -= 1;
         else if (depth === 0 && (name === "\\" || name === "tag")) return [];  // already laid out
-        else if (depth === 0 && name === "," && prev !== "=") out.push({ at: i, kind: "mul" });
-        i += name.length;
-        prev = name.length === 1 ? name : "x";
+        else if (name === "{") { round += 1; prev = "("; continue; }  // a set's brace
+        else if (name === "}") { round = Math.max(0, round - 1); prev = "x"; continue; }
+        if (name === "left" || name === "right") {
+          i += 1;  // the delimiter that follows (\left( \right. \left\{) is part of the command
+          if (tex.charAt(i) === "\\") i += (/^\\([a-zA-Z]+|.)/.exec(tex.slice(i)) || ["", ""])[1].length;
+          prev = name === "left" ? "(" : "x";
+          afterName = false;
+          continue;
+        }
+        if (name === ",") {
+          var next = tex.slice(i + 1).replace(/^\s+/, "");
+          var differential = /^(d[a-zA-Z]|\\mathrm\{d\}|\\,)/.test(next);
+          if (top && prev && prev !== "=" && prev !== "(" && !afterName && !differential) {
+            out.push({ at: i - 1, kind: "mul" });
+          }
+          continue;  // spacing: the token before it stays the one that decides
+        }
+        if (SPACE_CMDS.test(name)) continue;
+        if (name === "sqrt" && tex.charAt(i + 1) === "[") { round += 1; i += 1; prev = "("; continue; }
+        prev = OPERATOR_CMDS.test(name) ? "=" : "x";
+        afterName = FUNCTION_CMDS.test(name) && tex.charAt(i + 1) !== "{";
+        if (NAME_ARG_CMDS.test(name) && tex.charAt(i + 1) === "{") { braces.push(true); depth += 1; i += 1; }
         continue;
       }
-      if (c === "{") depth += 1;
-      else if (c === "}") depth -= 1;
-      else if (depth === 0 && c === "&") return [];
-      else if (depth === 0 && c === "=" && !sawRel) {
+      if (c === " ") continue;
+      if (c === "{") { braces.push(false); depth += 1; prev = "("; continue; }
+      if (c === "}") {
+        depth -= 1;
+        afterName = braces.pop() === true && depth === 0;
+        prev = "x";
+        continue;
+      }
+      if (c === "(" || c === "[") { round += 1; prev = "("; afterName = false; continue; }
+      if (c === ")" || c === "]") { round = Math.max(0, round - 1); prev = "x"; continue; }
+      if (top && c === "&") return [];
+      if (top && c === "=" && !sawRel && ":<>!".indexOf(prev) < 0) {
         out.push({ at: i, kind: "rel" });
         sawRel = true;
-      } else if (depth === 0 && (c === "+" || c === "-") && prev && "=+-([{,&<>".indexOf(prev) < 0) {
+      } else if (top && (c === "+" || c === "-") && prev && "=+-(,&<>:^_;!".indexOf(prev) < 0) {
         out.push({ at: i, kind: "op" });
       }
-      if (c !== " ") prev = c;
+      prev = c;
+      afterName = false;
     }
     return out;
   }
@@ -239,6 +284,29 @@
 
   // Exposed for manual re-rendering (e.g. from the browser console).
   window.nnrefTypeset = typeset;
-  // Exposed for tests/test_site.py, which checks that a formula that could break did.
+  // Exposed for tests/test_site.py, which checks the break points on written cases and that
+  // a formula that could break did.
   window.nnrefBreakPoints = breakPoints;
+  window.nnrefBreakLong = breakLong;
+
+  // A new width (a rotated phone, a resized window): every display formula from its TeX
+  // again, then broken for the width it now has.
+  var lastWidth = window.innerWidth, resizeTimer = null;
+  window.addEventListener("resize", function () {
+    if (window.innerWidth === lastWidth) return;
+    lastWidth = window.innerWidth;
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () {
+      var nodes = document.querySelectorAll("div.arithmatex[" + TEX_ATTR + "]");
+      for (var i = 0; i < nodes.length; i++) {
+        try {
+          window.katex.render(nodes[i].getAttribute(TEX_ATTR), nodes[i],
+                              { displayMode: true, throwOnError: false, macros: {} });
+        } catch (err) {
+          showError(nodes[i], nodes[i].getAttribute(TEX_ATTR), err);
+        }
+      }
+      breakLong(document);
+    }, 150);
+  });
 })();
