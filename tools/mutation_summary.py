@@ -1,0 +1,81 @@
+"""`make mutation`'s summary: reads mutmut's per-file results (mutants/**/*.meta), the triage of
+survivors (tests/mutation/survivors.md) and writes tests/mutation/results.json.
+
+Score = killed / (checked - equivalent), with every mutant mutmut ran counted as checked;
+timeouts and segfaults are listed apart and are not counted as killed.  A survivor that
+survivors.md does not list as equivalent counts against the score.
+
+Owns: the mutation results file.  Imports: the standard library only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SURVIVORS = ROOT / "tests" / "mutation" / "survivors.md"
+RESULTS = ROOT / "tests" / "mutation" / "results.json"
+
+# mutmut 3.8.1's exit codes (mutmut/stats.py): 1 and 3 are a failing test run.
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
+          36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout",
+          -9: "segfault", -11: "segfault", 37: "type check", None: "not checked"}
+
+
+def triaged() -> dict[str, str]:
+    """mutant id -> verdict ('equivalent' or 'killed by ...') from survivors.md's table rows."""
+    out = {}
+    if SURVIVORS.exists():
+        for line in SURVIVORS.read_text().splitlines():
+            m = re.match(r"\|\s*`([^`]+)`\s*\|[^|]*\|\s*([^|]+?)\s*\|", line)
+            if m:
+                out[m.group(1)] = m.group(2)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    seconds = float(argv[0]) if argv else None
+    verdicts = triaged()
+    files: dict[str, dict[str, int]] = {}
+    survivors, equivalent = [], []
+    for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text())
+        counts: dict[str, int] = {}
+        for name, code in data["exit_code_by_key"].items():
+            status = STATUS.get(code, "suspicious")
+            counts[status] = counts.get(status, 0) + 1
+            if status == "survived":
+                (equivalent if verdicts.get(name, "").startswith("equivalent") else survivors).append(name)
+        files[str(meta.relative_to(ROOT / "mutants")).removesuffix(".meta")] = counts
+    total = {k: sum(c.get(k, 0) for c in files.values()) for k in sorted({k for c in files.values() for k in c})}
+    checked = sum(n for k, n in total.items() if k != "not checked")
+    killed = total.get("killed", 0)
+    denominator = checked - len(equivalent)
+    result = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
+        "machine": f"{platform.machine()}, {platform.processor() or 'unknown CPU'}, one mutmut worker",
+        "python": platform.python_version(),
+        "mutmut": "3.8.1",
+        "scope": sorted(files),
+        "counts_per_file": files,
+        "counts": total,
+        "checked": checked,
+        "equivalent": len(equivalent),
+        "score": round(killed / denominator, 4) if denominator else None,
+        "score_rule": "killed / (checked - equivalent); timeouts and segfaults not counted as killed",
+        "survivors_not_equivalent": sorted(survivors),
+        "wall_seconds": seconds,
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: result[k] for k in ("counts", "checked", "equivalent", "score")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
