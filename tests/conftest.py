@@ -33,16 +33,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          " 'thorough' (600 random examples per test)")
     group.addoption("--skip-ops", default=None,
                     help="file listing op names (one per line) whose tests are skipped")
-    group.addoption("--mutation-order", action="store_true",
-                    help="run the tests cheapest file first (tests/mutation_order.py; `make mutation`)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     settings.load_profile(config.getoption("--nnref-profile"))
-    if config.getoption("--mutation-order"):
-        import mutation_order
-
-        config.pluginmanager.register(mutation_order, "mutation_order")
 
 
 @pytest.fixture(scope="session")
