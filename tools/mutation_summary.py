@@ -28,11 +28,11 @@ STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"
 
 
 def triaged() -> dict[str, str]:
-    """mutant id -> verdict ('equivalent' or 'killed by ...') from survivors.md's table rows."""
+    """mutant id -> verdict from survivors.md's table rows (| `id` | verdict | change | why |)."""
     out = {}
     if SURVIVORS.exists():
         for line in SURVIVORS.read_text().splitlines():
-            m = re.match(r"\|\s*`([^`]+)`\s*\|[^|]*\|\s*([^|]+?)\s*\|", line)
+            m = re.match(r"\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|", line)
             if m:
                 out[m.group(1)] = m.group(2)
     return out
