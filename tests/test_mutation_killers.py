@@ -8,6 +8,7 @@ Owns: nothing but these tests.  Imports: nnref, NumPy, mpmath.
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -56,6 +57,12 @@ def test_pw_each_branch_sees_only_its_elements() -> None:
     assert out.tolist() == [-0.5, float(np.log(4.0)), -4.0, 0.0]
 
 
+def test_pw_a_false_condition_selects_nothing() -> None:
+    x = np.array([1.0, -1.0])
+    out = rt.pw((x,), (False, True), (lambda v: v * 0 + 5, lambda v: v * 3))
+    assert out.tolist() == [3.0, -3.0]
+
+
 def test_pw_broadcasts_its_arrays_and_keeps_a_wider_dtype() -> None:
     x = np.array([1.0, -2.0, 3.0], dtype=np.float32)
     out = rt.pw((x, np.float32(10)), (x > 0, True), (lambda v, s: v + s, lambda v, s: v - s))
@@ -91,3 +98,89 @@ def test_a_huge_float_parameter_raises_to_powers_as_numpy_does() -> None:
 def test_an_error_states_the_domain_in_interval_notation(call, message: str) -> None:  # noqa: ANN001
     with pytest.raises(NNRefError, match=re.escape(message) + "$"):
         call()
+
+
+def test_domain_descriptions_for_every_kind_of_bound() -> None:
+    assert rt.describe_domain({"exclude": [0.0, 1.0]}) == "the reals except 0.0, 1.0"
+    assert rt.describe_domain({"lo": 0.0, "hi": 1.0, "lo_open": False, "hi_open": True}) == "[0.0, 1.0)"
+    assert rt.describe_domain({"lo": -1.0, "hi": 2.0, "lo_open": True, "hi_open": False}) == "(-1.0, 2.0]"
+    assert rt.describe_domain({"lo": None, "hi": 2.0, "hi_open": False}) == "(-inf, 2.0]"
+    assert rt.describe_domain({"lo": 3.0, "hi": None}) == "[3.0, inf)"
+
+
+# ----------------------------------------------------------------------------- broadcast weights
+
+
+def test_a_broadcast_weight_may_have_size_one_axes_and_no_more_dims_than_input() -> None:
+    x = np.array([[0.25, 0.5, 0.75], [0.5, 0.5, 0.5]])
+    t = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])
+    loss = nnref.binary_cross_entropy(x, t, reduction="none")
+    w_col = np.array([[2.0], [3.0]])  # (2, 1): stretched along the last axis
+    assert np.array_equal(nnref.binary_cross_entropy(x, t, weight=w_col, reduction="none"), loss * w_col)
+    w_row = np.array([1.0, 2.0, 3.0])  # (3,): one dim fewer than input
+    assert np.array_equal(nnref.binary_cross_entropy(x, t, weight=w_row, reduction="none"), loss * w_row)
+    w_lead = np.array([[[1.0], [2.0]]])  # (1, 2, 1): more dims than input
+    with pytest.raises(NNRefError, match="binary_cross_entropy: weight: expected a shape that broadcasts"):
+        nnref.binary_cross_entropy(x, t, weight=w_lead, reduction="none")
+    with pytest.raises(NNRefError, match="binary_cross_entropy: weight: expected a shape that broadcasts"):
+        nnref.binary_cross_entropy(x, t, weight=np.ones((2, 2)), reduction="none")
+    # (3, 1) against input (3, 2): the reversed axes line up as (1, 3) against (2, 3)
+    x3, t3 = np.full((3, 2), 0.5), np.full((3, 2), 1.0)
+    w3 = np.array([[1.0], [2.0], [3.0]])
+    assert np.array_equal(nnref.binary_cross_entropy(x3, t3, weight=w3, reduction="none"),
+                          nnref.binary_cross_entropy(x3, t3, reduction="none") * w3)
+    with pytest.raises(NNRefError, match="expected a shape that broadcasts"):
+        nnref.binary_cross_entropy(np.full((2, 3), 0.5), np.ones((2, 3)), weight=np.ones((2, 1, 1)),
+                                   reduction="none")
+
+
+# ----------------------------------------------------------------------------- kl_div of a 0-d input
+
+
+def test_batchmean_of_a_zero_dim_input_divides_by_one() -> None:
+    x, t = np.array(-0.5), np.array(0.25)
+    pointwise = 0.25 * (np.log(0.25) - (-0.5))  # target * (log target - input)
+    assert np.isclose(nnref.kl_div(x, t, reduction="batchmean"), pointwise, rtol=1e-15, atol=0)
+    g = nnref.kl_div_backward(np.array(1.0), x, t, reduction="batchmean")["input"]
+    assert g.shape == () and g == -0.25
+
+
+# ----------------------------------------------------------------------------- prelu's weight gradient
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_prelu_weight_gradient_sums_over_all_but_the_channel_axis(dtype: str) -> None:
+    x = -np.arange(1, 13, dtype=dtype).reshape(2, 2, 3)  # every entry negative: d/dweight = x
+    g = np.ones_like(x)
+    shared = nnref.prelu_backward(g, x, np.array([0.25], dtype=dtype))["weight"]
+    assert shared.dtype == dtype and shared.shape == (1,) and shared.tolist() == [-78.0]
+    per = nnref.prelu_backward(g, x, np.array([0.25, 0.5], dtype=dtype))["weight"]
+    assert per.dtype == dtype and per.shape == (2,)
+    assert per.tolist() == [-(1 + 2 + 3 + 7 + 8 + 9), -(4 + 5 + 6 + 10 + 11 + 12)]
+
+
+def test_prelu_weight_gradient_overflows_to_inf_quietly_in_float32() -> None:
+    x = np.full((1, 1, 4), -3e38, dtype=np.float32)
+    out = nnref.prelu_backward(np.ones_like(x), x, np.array([0.25], dtype=np.float32))["weight"]
+    assert out.dtype == np.float32 and out.tolist() == [-np.inf]
+
+
+# ----------------------------------------------------------------------------- _runtime.contract
+
+
+def test_contract_sums_out_leading_batch_axes() -> None:
+    g = np.arange(12.0).reshape(2, 3, 2)
+    x = np.arange(18.0).reshape(2, 3, 3)
+    expected = sum(np.outer(g[a, b], x[a, b]) for a in range(2) for b in range(3))
+    assert np.array_equal(rt.contract("...o,...i->oi", g, x), expected)
+    assert np.array_equal(rt.contract("...o->o", g), g.sum(axis=(0, 1)))
+    assert np.array_equal(rt.contract("...i,oi->...o", x, np.ones((2, 3))), x.sum(axis=-1, keepdims=True).repeat(2, -1))
+
+
+def test_contract_of_exact_numbers_is_exact() -> None:
+    # object arrays (Fractions: the exact tests' arithmetic) take numpy.einsum's plain path
+    g = np.array([[[Fraction(1, 3), Fraction(1, 2)]], [[Fraction(2, 3), Fraction(1, 5)]]], dtype=object)
+    x = np.array([[[Fraction(1, 7)]], [[Fraction(3, 7)]]], dtype=object)
+    out = rt.contract("...o,...i->oi", g, x)
+    assert out.tolist() == [[Fraction(1, 21) + Fraction(2, 7)], [Fraction(1, 14) + Fraction(3, 35)]]
+    assert rt.contract("...o->o", g).tolist() == [Fraction(1), Fraction(7, 10)]
