@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 import nnref
-from nnref import NNRefError
+from nnref import NNRefError, _special
 from nnref import _runtime as rt
-from nnref import _special
 
 # ----------------------------------------------------------------------------- _runtime.pw
 # The printer emits _rt.pw for a piecewise formula whose branch calls a special function; no
