@@ -249,3 +249,39 @@ def test_memory_bytes_where_the_system_does_not_say(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(rt.os, "sysconf", unknown)
     assert rt.memory_bytes() == 2**48
+
+
+def test_check_size_refuses_more_than_a_quarter_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rt, "memory_bytes", lambda: 4003)  # a quarter: 1000 bytes (floor)
+    rt.check_size("op", "input", (125,), 8, "the output")  # 1000 bytes: allowed
+    rt.check_size("op", "input", (1000,), 1, "the output")
+    message = ("op: input: the output would have shape (126,), 1.01e+03 bytes, more than a quarter of this"
+               " machine's memory (1e+03 bytes) leaves for it; expected a smaller input")
+    with pytest.raises(NNRefError, match=re.escape(message) + "$"):
+        rt.check_size("op", "input", (126,), 8, "the output")  # 1008 bytes
+    with pytest.raises(NNRefError):
+        rt.check_size("op", "input", (7, 13, 11), 1, "the output")  # 1001 bytes
+
+
+# ----------------------------------------------------------------------------- int_tuple
+
+
+@pytest.mark.parametrize("call,given", [
+    (lambda: nnref.max_pool2d(np.zeros((1, 1, 4, 4)), (2, 2, 2)), "(2, 2, 2)"),
+    (lambda: nnref.max_pool2d(np.zeros((1, 1, 4, 4)), (None, 2)), "(None, 2)"),
+    (lambda: nnref.max_pool2d(np.zeros((1, 1, 4, 4)), (2, 2.5)), "(2, 2.5)"),
+    (lambda: nnref.max_pool2d(np.zeros((1, 1, 4, 4)), (2,)), "(2,)"),
+    (lambda: nnref.max_pool2d(np.zeros((1, 1, 4, 4)), 2.0), "2.0"),
+])
+def test_a_per_axis_argument_is_an_int_or_a_tuple_of_ints(call, given: str) -> None:  # noqa: ANN001
+    message = f"max_pool2d: kernel_size: expected an int or a tuple of 2 ints, got {given}"
+    with pytest.raises(NNRefError, match=re.escape(message) + "$"):
+        call()
+
+
+def test_a_one_axis_argument_says_one_int() -> None:
+    message = "max_pool1d: kernel_size: expected an int or a tuple of 1 int, got (2, 2)"
+    with pytest.raises(NNRefError, match=re.escape(message) + "$"):
+        nnref.max_pool1d(np.zeros((1, 1, 4)), (2, 2))
+    assert rt.int_tuple("op", "size", [3, None], 2, 0, none_ok=True) == (3, None)
+    assert rt.int_tuple("op", "size", np.int64(3), 2, 0) == (3, 3)
