@@ -285,3 +285,43 @@ def test_a_one_axis_argument_says_one_int() -> None:
         nnref.max_pool1d(np.zeros((1, 1, 4)), (2, 2))
     assert rt.int_tuple("op", "size", [3, None], 2, 0, none_ok=True) == (3, None)
     assert rt.int_tuple("op", "size", np.int64(3), 2, 0) == (3, 3)
+
+
+def test_adaptive_output_size_says_none_keeps_an_axis() -> None:
+    message = ("adaptive_avg_pool2d: output_size: expected an int or a tuple of 2 ints (None keeps that axis),"
+               " got (1.5, 2)")
+    with pytest.raises(NNRefError, match=re.escape(message) + "$"):
+        nnref.adaptive_avg_pool2d(np.zeros((1, 1, 4, 4)), (1.5, 2))
+
+
+# ----------------------------------------------------------------------------- more broadcast shapes
+
+
+def test_broadcast_weight_shapes_compared_axis_by_axis_from_the_last() -> None:
+    x, t = np.full((2, 5, 3), 0.5), np.ones((2, 5, 3))
+    w = np.arange(1.0, 16.0).reshape(5, 3)  # (5, 3) against (2, 5, 3): allowed
+    assert np.array_equal(nnref.binary_cross_entropy(x, t, weight=w, reduction="none"),
+                          nnref.binary_cross_entropy(x, t, reduction="none") * w)
+    with pytest.raises(NNRefError, match="expected a shape that broadcasts"):  # (2, 3) against (4, 3)
+        nnref.binary_cross_entropy(np.full((4, 3), 0.5), np.ones((4, 3)), weight=np.ones((2, 3)), reduction="none")
+
+
+# ----------------------------------------------------------------------------- prelu below two dims
+
+
+def test_prelu_of_a_zero_dim_and_a_one_dim_input() -> None:
+    # below two dims there is one channel: weight (1,) only, and the result keeps input's shape
+    out = nnref.prelu(np.array(-2.0), np.array([0.25]))
+    assert out.shape == () and out == -0.5
+    grads = nnref.prelu_backward(np.array(1.0), np.array(-2.0), np.array([0.25]))
+    assert grads["input"].shape == () and grads["input"] == 0.25 and grads["weight"].tolist() == [-2.0]
+    assert nnref.prelu(np.array([-2.0, 3.0]), np.array([0.25])).tolist() == [-0.5, 3.0]
+    with pytest.raises(NNRefError, match=re.escape("prelu: weight: expected shape (1,) or (1,)")):
+        nnref.prelu(np.array([-2.0, 3.0]), np.array([0.25, 0.5]))
+
+
+def test_sigmoid_slope_works_in_float64_for_a_float32_argument() -> None:
+    z = np.random.default_rng(4).uniform(-20, 20, 500).astype(np.float32)
+    out = _special.sigmoid_slope(z)
+    assert out.dtype == np.float64
+    assert _worst_ulp(_special.sigmoid_slope, lambda v: mpmath.exp(-abs(v)) / (1 + mpmath.exp(-abs(v))) ** 2, z) <= 2.0
