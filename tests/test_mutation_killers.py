@@ -325,3 +325,17 @@ def test_sigmoid_slope_works_in_float64_for_a_float32_argument() -> None:
     out = _special.sigmoid_slope(z)
     assert out.dtype == np.float64
     assert _worst_ulp(_special.sigmoid_slope, lambda v: mpmath.exp(-abs(v)) / (1 + mpmath.exp(-abs(v))) ** 2, z) <= 2.0
+
+
+# ----------------------------------------------------------------------------- smooth_l1 with beta = 0
+
+
+def test_smooth_l1_with_beta_zero_has_the_gradient_of_l1() -> None:
+    # beta = 0 is l1: d/dinput = sign(input - target), d/dtarget its negative, 0 at input ==
+    # target and where input - target is NaN (the op's conventions; the fast suite checks
+    # only that these are finite)
+    x = np.array([-0.5, 2.0, 0.75, np.nan, np.inf, 1.0])
+    y = np.array([0.75, 0.75, 0.75, 0.5, np.inf, np.nan])
+    grads = nnref.smooth_l1_loss_backward(np.full(6, 2.0), x, y, reduction="none", beta=0.0)
+    assert grads["input"].tolist() == [-2.0, 2.0, 0.0, 0.0, 0.0, 0.0]
+    assert grads["target"].tolist() == [2.0, -2.0, 0.0, 0.0, 0.0, 0.0]
