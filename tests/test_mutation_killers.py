@@ -339,3 +339,4 @@ def test_smooth_l1_with_beta_zero_has_the_gradient_of_l1() -> None:
     grads = nnref.smooth_l1_loss_backward(np.full(6, 2.0), x, y, reduction="none", beta=0.0)
     assert grads["input"].tolist() == [-2.0, 2.0, 0.0, 0.0, 0.0, 0.0]
     assert grads["target"].tolist() == [2.0, -2.0, 0.0, 0.0, 0.0, 0.0]
+
