@@ -340,3 +340,22 @@ def test_smooth_l1_with_beta_zero_has_the_gradient_of_l1() -> None:
     assert grads["input"].tolist() == [-2.0, 2.0, 0.0, 0.0, 0.0, 0.0]
     assert grads["target"].tolist() == [2.0, -2.0, 0.0, 0.0, 0.0, 0.0]
 
+
+
+# ----------------------------------------------------------------------------- max_pool3d
+
+
+def test_max_pool3d_takes_each_axis_own_stride_padding_and_dilation() -> None:
+    # the window maximum written out tap by tap, with different kernel, stride, padding and
+    # dilation on each axis (padding reads -inf: never the maximum)
+    x = np.random.default_rng(8).standard_normal((2, 3, 7, 6, 9))
+    kernel, stride, padding, dilation = (2, 3, 2), (1, 2, 3), (1, 0, 1), (2, 1, 2)
+    got = nnref.max_pool3d(x, kernel, stride=stride, padding=padding, dilation=dilation)
+    out = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)]
+    want = np.full((2, 3, *out), -np.inf)
+    for o in np.ndindex(*out):
+        for t in np.ndindex(*kernel):
+            at = [s * i + d * k - p for i, k, s, p, d in zip(o, t, stride, padding, dilation)]
+            if all(0 <= a < n for a, n in zip(at, x.shape[2:])):
+                want[(slice(None), slice(None), *o)] = np.maximum(want[(slice(None), slice(None), *o)], x[(slice(None), slice(None), *at)])
+    assert got.shape == want.shape and np.array_equal(got, want)
