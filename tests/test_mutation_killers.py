@@ -342,20 +342,56 @@ def test_smooth_l1_with_beta_zero_has_the_gradient_of_l1() -> None:
 
 
 
-# ----------------------------------------------------------------------------- max_pool3d
+
+# ----------------------------------------------------------------------------- pooling, axis by axis
 
 
-def test_max_pool3d_takes_each_axis_own_stride_padding_and_dilation() -> None:
-    # the window maximum written out tap by tap, with different kernel, stride, padding and
-    # dilation on each axis (padding reads -inf: never the maximum)
-    x = np.random.default_rng(8).standard_normal((2, 3, 7, 6, 9))
-    kernel, stride, padding, dilation = (2, 3, 2), (1, 2, 3), (1, 0, 1), (2, 1, 2)
-    got = nnref.max_pool3d(x, kernel, stride=stride, padding=padding, dilation=dilation)
+def _pool_by_taps(x: np.ndarray, g: np.ndarray, how: str, kernel: tuple, stride: tuple, padding: tuple,
+                  dilation: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and input gradient of max or average pooling, tap by tap: each axis its own
+    kernel, stride, padding and dilation; padding is never the maximum and counts as 0 in the
+    average (divisor: the kernel's volume, count_include_pad); the gradient of a maximum goes
+    to the first tap holding it, row-major."""
     out = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)]
-    want = np.full((2, 3, *out), -np.inf)
-    for o in np.ndindex(*out):
-        for t in np.ndindex(*kernel):
-            at = [s * i + d * k - p for i, k, s, p, d in zip(o, t, stride, padding, dilation)]
-            if all(0 <= a < n for a, n in zip(at, x.shape[2:])):
-                want[(slice(None), slice(None), *o)] = np.maximum(want[(slice(None), slice(None), *o)], x[(slice(None), slice(None), *at)])
-    assert got.shape == want.shape and np.array_equal(got, want)
+    y = np.empty(x.shape[:2] + tuple(out))
+    dx = np.zeros_like(x)
+    for b in np.ndindex(*x.shape[:2]):
+        for o in np.ndindex(*out):
+            taps = [tuple(s * i + d * k - p for i, k, s, p, d in zip(o, t, stride, padding, dilation))
+                    for t in np.ndindex(*kernel)]
+            inside = [a for a in taps if all(0 <= c < n for c, n in zip(a, x.shape[2:]))]
+            if how == "max":
+                first = max(inside, key=lambda a: (x[b + a], -inside.index(a)))
+                y[b + o] = x[b + first]
+                dx[b + first] += g[b + o]
+            else:
+                y[b + o] = sum(x[b + a] for a in inside) / np.prod(kernel)
+                for a in inside:
+                    dx[b + a] += g[b + o] / np.prod(kernel)
+    return y, dx
+
+
+@pytest.mark.parametrize("op,kernel,stride,padding,dilation", [
+    ("max_pool1d", (3,), (2,), (1,), (2,)),
+    ("max_pool2d", (2, 3), (1, 2), (1, 0), (2, 1)),
+    ("max_pool2d", (3, 2), (2, 1), (0, 1), (1, 2)),
+    ("max_pool3d", (2, 3, 2), (1, 2, 3), (1, 0, 1), (2, 1, 2)),
+    ("avg_pool1d", (3,), (2,), (1,), (1,)),
+    ("avg_pool2d", (2, 3), (1, 2), (1, 0), (1, 1)),
+    ("avg_pool2d", (3, 2), (2, 1), (0, 1), (1, 1)),
+    ("avg_pool3d", (2, 3, 2), (1, 2, 3), (1, 0, 1), (1, 1, 1)),
+])
+def test_pooling_takes_each_axis_own_kernel_stride_padding_and_dilation(op: str, kernel: tuple, stride: tuple,
+                                                                        padding: tuple, dilation: tuple) -> None:
+    # the fast suite pools with the same numbers on every axis; a swapped axis would pass it
+    rng = np.random.default_rng(8)
+    x = rng.integers(-8, 8, (2, 2, 7, 6, 9)[:2 + len(kernel)]).astype(np.float64)  # ties: the first tap wins
+    params = {"stride": stride, "padding": padding}
+    if op.startswith("max"):
+        params["dilation"] = dilation
+    y = getattr(nnref, op)(x, kernel, **params)
+    g = rng.integers(1, 5, y.shape).astype(np.float64)
+    want_y, want_dx = _pool_by_taps(x, g, op[:3], kernel, stride, padding, dilation)
+    assert y.shape == want_y.shape and np.allclose(y, want_y, rtol=1e-15, atol=0)
+    dx = getattr(nnref, f"{op}_backward")(g, x, kernel, **params)["input"]
+    assert np.allclose(dx, want_dx, rtol=1e-15, atol=1e-15)
