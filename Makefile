@@ -77,7 +77,7 @@ $(VENV)/.mutation: $(STAMP)
 	@touch $@
 
 mutation: $(VENV)/.mutation
-	@echo "==> [mutation] mutmut run (about 2.5 s a mutant on 2 shared cores; see the README)"
+	@echo "==> [mutation] mutmut run (about 3 s a mutant on 2 shared cores; see the README)"
 	@start=$$(date +%s); OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 1 $(MUTANTS); \
 	  $(PY) tools/mutation_summary.py $$(( $$(date +%s) - start ))
 
