@@ -395,3 +395,22 @@ def test_pooling_takes_each_axis_own_kernel_stride_padding_and_dilation(op: str,
     assert y.shape == want_y.shape and np.allclose(y, want_y, rtol=1e-15, atol=0)
     dx = getattr(nnref, f"{op}_backward")(g, x, kernel, **params)["input"]
     assert np.allclose(dx, want_dx, rtol=1e-15, atol=1e-15)
+
+
+def test_lp_pool2d_takes_each_axis_own_kernel_and_stride() -> None:
+    # (Σ x^p)^(1/p) over each window and its gradient x_i^(p-1)·(Σ x^p)^(1/p - 1), tap by tap,
+    # for positive x (kernel and stride differ between the axes)
+    x = np.random.default_rng(9).uniform(0.5, 2.0, (2, 2, 6, 9))
+    kernel, stride, p = (2, 3), (1, 2), 2.0
+    y = nnref.lp_pool2d(x, p, kernel, stride=stride)
+    g = np.random.default_rng(10).uniform(1.0, 2.0, y.shape)
+    dx = nnref.lp_pool2d_backward(g, x, p, kernel, stride=stride)["input"]
+    want_y, want_dx = np.empty(y.shape), np.zeros_like(x)
+    for b in np.ndindex(2, 2):
+        for i, j in np.ndindex(*y.shape[2:]):
+            win = (*b, slice(stride[0] * i, stride[0] * i + kernel[0]), slice(stride[1] * j, stride[1] * j + kernel[1]))
+            total = (x[win] ** p).sum()
+            want_y[(*b, i, j)] = total ** (1 / p)
+            want_dx[win] += g[(*b, i, j)] * x[win] ** (p - 1) * total ** (1 / p - 1)
+    assert y.shape == (2, 2, 5, 4) and np.allclose(y, want_y, rtol=1e-14, atol=0)
+    assert np.allclose(dx, want_dx, rtol=1e-14, atol=0)
