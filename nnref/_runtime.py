@@ -594,6 +594,17 @@ def threads() -> int:
     return max(1, min(cpus, 8))
 
 
+def _forget_executor() -> None:
+    # A forked child (multiprocessing's fork, a data loader's worker) inherits the pool object
+    # but none of its threads: a map on it would wait forever.  The child starts its own.
+    global _EXECUTOR
+    _EXECUTOR = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_executor)
+
+
 def parallel_map(call: Any, items: list[Any]) -> list[Any]:
     """[call(item) for item in items], in up to ``threads()`` threads."""
     global _EXECUTOR

@@ -60,8 +60,13 @@ def _params(meta: dict[str, Any], conv: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+# ASCII ids: pytest escapes other characters in an id (± as \xb1), and a pytest run started
+# in the same process as an earlier one (mutmut's `make mutation`) cannot select escaped ids.
+ASCII = str.maketrans({"±": "+-", "·": "*", "∂": "d", "−": "-"})
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("meta,conv", CASES, ids=[f"{m['name']}: {c['label']}" for m, c in CASES])
+@pytest.mark.parametrize("meta,conv", CASES, ids=[f"{m['name']}: {c['label']}".translate(ASCII) for m, c in CASES])
 def test_convention_matches_implementation(meta: dict[str, Any], conv: dict[str, Any], dtype: str,
                                            impl: Any) -> None:
     reason = impl.available("cpu")

@@ -1,10 +1,15 @@
 """Large pointwise inputs run block by block, in threads (``nnref._runtime.blocked``): the
 result must be the same bits as one call on the whole input, for any block size and thread
-count, forward and backward, in both dtypes, with special values spread through the blocks.
+count, forward and backward, in both dtypes, with special values spread through the blocks,
+and in a forked child of a process that has run them.
 (NaN is compared as NaN: its sign and payload depend on whether NumPy's vectorised or scalar
 loop produced it, which follows the block boundaries, and carry no meaning.)"""
 
 from __future__ import annotations
+
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -70,3 +75,28 @@ def test_loss_blocks_give_the_same_bits(monkeypatch: pytest.MonkeyPatch, name: s
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             assert _same(a, b), name
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_runs_blocks_in_its_own_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The child inherits the parent's thread pool object without its threads (multiprocessing's
+    # fork, a data loader's workers); a blocked kernel there must not wait on them forever.
+    monkeypatch.setenv("NNREF_NUM_THREADS", "2")
+    monkeypatch.setattr(_runtime, "POINTWISE_BLOCK", 1024)
+    monkeypatch.setattr(_runtime, "POINTWISE_MIN", 2**10)
+    x = _big("float64")  # 3 * 2**10 + 17 entries: 4 blocks
+    expected = nnref.sigmoid(x)  # starts the parent's pool
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if it finished with the same bits, 3 if it failed
+        signal.alarm(20)  # hung: SIGALRM ends it
+        try:
+            os._exit(0 if _same(nnref.sigmoid(x), expected) else 3)
+        except BaseException:  # noqa: BLE001 - any failure in the child is a failed test
+            os._exit(3)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0

@@ -1,0 +1,90 @@
+"""`make mutation`'s summary: reads mutmut's per-file results (mutants/**/*.meta), the triage of
+survivors (tests/mutation/survivors.md) and writes tests/mutation/results.json.
+
+Score = killed / (run - equivalent), over the mutants mutmut ran tests against: killed,
+survived, timed out or crashed (timeouts and crashes are not counted as killed).  A survivor
+that survivors.md does not list as equivalent (a rounding-only one too) counts against it;
+one that survivors.md lists as killed by a test mutmut cannot attribute counts as killed.
+Mutants of functions no test of the killer set reaches ("no tests") and mutants not yet
+run are counted per file, outside the score.
+
+Owns: the mutation results file.  Imports: the standard library only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SURVIVORS = ROOT / "tests" / "mutation" / "survivors.md"
+RESULTS = ROOT / "tests" / "mutation" / "results.json"
+
+# mutmut 3.8.1's exit codes (mutmut/stats.py): 1 and 3 are a failing test run.
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
+          36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout",
+          -9: "segfault", -11: "segfault", 37: "type check", None: "not checked"}
+
+
+def triaged() -> dict[str, str]:
+    """mutant id -> verdict from survivors.md's table rows (| `id` | verdict | change | why |)."""
+    out = {}
+    if SURVIVORS.exists():
+        for line in SURVIVORS.read_text().splitlines():
+            m = re.match(r"\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|", line)
+            if m:
+                out[m.group(1)] = m.group(2)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    seconds = float(argv[0]) if argv else None
+    verdicts = triaged()
+    files: dict[str, dict[str, int]] = {}
+    survivors, equivalent, no_tests = [], [], set()
+    for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text())
+        counts: dict[str, int] = {}
+        for name, code in data["exit_code_by_key"].items():
+            status = STATUS.get(code, "suspicious")
+            counts[status] = counts.get(status, 0) + 1
+            if status == "no tests":
+                no_tests.add(name)
+            if status == "survived":
+                (equivalent if verdicts.get(name, "").startswith("equivalent") else survivors).append(name)
+        files[str(meta.relative_to(ROOT / "mutants")).removesuffix(".meta")] = counts
+    total = {k: sum(c.get(k, 0) for c in files.values()) for k in sorted({k for c in files.values() for k in c})}
+    manual = sorted(n for n, v in verdicts.items() if v.startswith("killed"))
+    run = sum(n for k, n in total.items() if k not in ("not checked", "no tests"))
+    killed = total.get("killed", 0) + sum(1 for n in manual if n in no_tests)
+    denominator = run + sum(1 for n in manual if n in no_tests) - len(equivalent)
+    result = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs, one mutmut worker",
+        "python": platform.python_version(),
+        "mutmut": "3.8.1",
+        "scope": sorted(files),
+        "counts_per_file": files,
+        "counts": total,
+        "run": run,
+        "equivalent": len(equivalent),
+        "killed_by_hand": manual,
+        "score": round(killed / denominator, 4) if denominator else None,
+        "score_rule": "killed / (run - equivalent); rounding-only survivors, timeouts and crashes count as not"
+                      " killed; 'no tests' and 'not checked' are outside it",
+        "survivors_not_equivalent": sorted(survivors),
+        "wall_seconds": seconds,
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: result[k] for k in ("counts", "run", "equivalent", "score")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
