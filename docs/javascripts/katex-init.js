@@ -307,6 +307,7 @@
         }
       }
       breakLong(document);
+      document.body.setAttribute("data-nnref-math", "done");
     }, 150);
   });
 })();
