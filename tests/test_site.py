@@ -301,8 +301,7 @@ _JS_VISIBLE_TEXT = """
   const visibleText = (el) => textOutside(el, '.katex-mathml, annotation, script, style');
 """
 
-# katex-init.js marks <body> once every formula is typeset and laid out over lines.
-_JS_LAID_OUT = "() => document.body.getAttribute('data-nnref-math') === 'done'"
+_JS_LAID_OUT = "() => document.body.getAttribute('data-nnref-math') === 'done'"  # katex-init.js sets it
 
 _JS_PENDING = (
     "() => {"
@@ -673,8 +672,7 @@ def test_site_nothing_clipped(site_server: tuple[str, list[str]]) -> None:
                         page.evaluate("() => document.body.setAttribute('data-nnref-math', 'resizing')")
                         page.set_viewport_size({"width": width, "height": 900})
                         page.wait_for_function(_JS_LAID_OUT, timeout=RENDER_TIMEOUT_MS)
-                    # Open every <details> and lay out the formulas just shown (what the page's
-                    # toggle handler does, but before measuring rather than on a later task).
+                    # Open every <details> and lay out its formulas now (the toggle handler would, later).
                     page.evaluate("() => { for (const d of document.querySelectorAll('.md-content details'))"
                                   " d.open = true; window.nnrefBreakLong(document); }")
                     info = page.evaluate(_JS_OVERFLOW)
