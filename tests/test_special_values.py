@@ -234,6 +234,7 @@ def test_jax_deviation_points(dev: dict[str, Any]) -> None:
     meta = next(m for m in CATALOG if m["name"] == dev["op"])
     op = nnref.get_op(dev["op"])
     inputs, params, at = point(dev)
+    defaults = {p["name"]: p["default"] for p in meta["params"]}
     out = np.asarray(op.forward(**inputs, **params))
     g = None
     if dev["direction"] == "forward":
@@ -245,7 +246,6 @@ def test_jax_deviation_points(dev: dict[str, Any]) -> None:
     assert got.dtype == np.dtype(dev["dtype"])
     sel = np.ones(got.shape, dtype=bool) if at is None else at
     if "where" in dev:
-        defaults = {p["name"]: p["default"] for p in meta["params"]}
         assert deviations.holds(dev["where"], inputs, {**defaults, **params}, dev["dtype"], got.shape)[sel].all()
     text = dev["nnref"]
     if (dev["op"], dev["direction"]) in CONVENTION_VALUES:
@@ -254,7 +254,6 @@ def test_jax_deviation_points(dev: dict[str, Any]) -> None:
     elif isinstance(text, dict):
         want = _value(text, g, got.size, dev["dtype"]).reshape(got.shape)
     else:
-        defaults = {p["name"]: p["default"] for p in meta["params"]}
         c = float(np.asarray({**defaults, **params}.get(text, np.nan) if text in defaults else float(text),
                              dtype=dev["dtype"]))
         want = c * np.asarray(g, dtype=np.float64) if dev.get("upstream") == "unit" else np.full(got.shape, c)
