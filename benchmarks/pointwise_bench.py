@@ -1,7 +1,7 @@
 """Pointwise ops (every activation, every elementwise loss): nnref against torch (CPU).
 
     PYTHONPATH=. .venv/bin/python benchmarks/pointwise_bench.py [--n 1000000] [--repeats 7]
-        [--ops relu,gelu] [--json FILE]
+        [--ops relu,gelu] [--threads N] [--json FILE]
 
 For each op and dtype (float64, float32): forward + backward on ``--n`` elements (nnref:
 ``f`` then ``f_backward``; torch: ``F.f`` then ``torch.autograd.grad``), in one process,
@@ -139,9 +139,18 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--ops", default="")
     ap.add_argument("--json", default="")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="threads for both libraries (default: each its own; 1 compares kernels alone,"
+                         " and is steadier when another job holds a core)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)  # torch's notice about kl_div's reduction
+    import os
+
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        os.environ["NNREF_NUM_THREADS"] = str(args.threads)
 
     from nnref import _runtime
 
@@ -159,6 +168,7 @@ def main() -> None:
         meta = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "machine": platform.processor() or platform.machine(), "python": platform.python_version(),
                 "numpy": np.__version__, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+                "nnref_threads": _runtime.threads(),
                 "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "n": args.n,
                 "repeats": args.repeats}
         try:

@@ -57,6 +57,42 @@ def pw(arrays: tuple[Any, ...], conds: tuple[Any, ...], branches: tuple[Any, ...
     return out
 
 
+_U64 = numpy.uint64
+
+
+def where(cond: Any, a: Any, b: Any, out: Any = None) -> Any:
+    """numpy.where(cond, a, b), the same bits (written into ``out`` when given, as a ufunc's
+    ``out``).  A float64 choice is made on the numbers' bit patterns, b ^ ((a ^ b) & mask):
+    numpy.where branches per element, and on mixed signs its mispredictions cost ~3.7 ns an
+    entry, the bit operations ~1.4 ns (measured on 2^16 float64 entries, AVX2 EPYC).
+    Anything else (scalars, other dtypes) goes to numpy.where."""
+    fast = (isinstance(cond, numpy.ndarray) and cond.dtype == numpy.bool_ and cond.ndim
+            and numpy.result_type(a, b) == numpy.float64)
+    if not fast:
+        res = numpy.where(cond, a, b)
+        if out is None:
+            return res
+        out[...] = res
+        return out
+    bits_a = numpy.asarray(a, dtype=numpy.float64).view(_U64)
+    bits_b = numpy.asarray(b, dtype=numpy.float64).view(_U64)
+    mask = cond.astype(_U64)
+    numpy.negative(mask, out=mask)  # 1 -> all ones (two's complement), 0 stays 0
+    bits = numpy.bitwise_xor(bits_a, bits_b)
+    bits = numpy.bitwise_and(bits, mask, out=bits if bits.shape == mask.shape else None)
+    own = out is not None and out.dtype == numpy.float64 and out.shape == bits.shape
+    res = numpy.bitwise_xor(bits, bits_b, out=out.view(_U64) if own else bits).view(numpy.float64)
+    if out is None or own:
+        return out if own else res
+    out[...] = res
+    return out
+
+
+def slot(out: Any, key: str) -> Any:
+    """The output array a kernel writes ``key``'s result into (None: a new array)."""
+    return None if out is None else out[key]
+
+
 def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
     """A piecewise constant: values[i] where conds[i] is the first true condition, values[-1]
     where none is.  Boolean algebra and one product per value, no per-element branch.  The
@@ -66,6 +102,20 @@ def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
     if not all(numpy.ndim(v) == 0 and numpy.isfinite(v) for v in values):  # inf·False would be NaN
         return numpy.select(list(conds), list(values[:-1]), values[-1])
     conds = numpy.broadcast_arrays(*(numpy.asarray(c, dtype=bool) for c in conds))
+    nonzero = {float(v) for v in values if v != 0}
+    if len(nonzero) == 1:
+        # One nonzero value (a derivative that is 0 or a slope): the mask where it is chosen,
+        # then one conversion (and one product), rather than a product per value.
+        value = nonzero.pop()
+        chosen = numpy.zeros(conds[0].shape, dtype=bool)
+        rest = numpy.ones(conds[0].shape, dtype=bool)
+        for cond, v in zip(conds, values[:-1]):
+            if v != 0:
+                chosen |= rest & cond
+            rest &= ~cond
+        if values[-1] != 0:
+            chosen |= rest
+        return chosen.astype(numpy.float64) if value == 1 else numpy.multiply(chosen, value)
     rest = ~conds[0]
     out = float(values[0]) * conds[0].view(numpy.uint8) if values[0] != 0 else numpy.zeros(conds[0].shape)
     for cond, value in zip(conds[1:], values[1:-1]):
@@ -392,6 +442,10 @@ def unreduce_grad(op: str, grad_output: Any, ref: NDArray[Any], reduction: str, 
             per = numpy.broadcast_to(g / ref.size if ref.size else g, ref.shape)
         if w is not None:
             per = per * w
+    per = numpy.asarray(per)
+    if per.ndim and per.size and not any(per.strides):
+        # one value broadcast: rounded to ref's dtype once, not copied into a whole array
+        return numpy.broadcast_to(numpy.asarray(per[(0,) * per.ndim], dtype=ref.dtype), ref.shape)
     return numpy.asarray(per, dtype=ref.dtype)
 
 
@@ -632,6 +686,11 @@ def blocked(kernel: Any, arrays: tuple[Any, ...], widen: Any, ref: NDArray[Any] 
     arrs = [numpy.asarray(a) for a in arrays]
     shape = numpy.broadcast_shapes(*(a.shape for a in arrs))
     size = int(numpy.prod(shape))
+    # One value broadcast over the shape (a mean loss's upstream gradient) enters as that value:
+    # as a zero-stride view it is not contiguous, and would send the call down the unblocked path.
+    arrs = [a[(0,) * a.ndim][()] if a.ndim and a.size and not any(a.strides) else a for a in arrs]
+    arrs = [numpy.asarray(a) for a in arrs]
+    arrays = tuple(arrs)
     # The special functions' working precision follows the result's dtype (_special.caller_dtype),
     # set on each thread that runs the kernel.
     target = ref.dtype if ref is not None else None
@@ -655,20 +714,29 @@ def blocked(kernel: Any, arrays: tuple[Any, ...], widen: Any, ref: NDArray[Any] 
     # the outputs and a block's temporaries (a dozen of them per thread) from reused pages
     hint_heap(16 * size + 12 * 16 * step * threads())
 
-    def run(start: int) -> None:
-        part = kernel(*(widen(f[start:start + step]) if f.ndim else f for f in flats), **params)
-        parts = part if isinstance(part, dict) else {None: part}
-        with numpy.errstate(over="ignore"):  # a float64 value beyond float32 rounds to its infinity
-            for k, v in parts.items():
-                outs[k][start:start + step] = v
+    def run(span: tuple[int, int]) -> None:
+        for start in range(span[0], span[1], step):
+            dest = {k: o[start:start + step] for k, o in outs.items()}
+            part = kernel(*(widen(f[start:start + step]) if f.ndim else f for f in flats),
+                          out=dest if keyed else dest[None], **params)
+            parts = part if keyed else {None: part}
+            with numpy.errstate(over="ignore"):  # a float64 value beyond float32 rounds to its infinity
+                for k, v in parts.items():
+                    if v is not dest[k]:  # the kernel's last step did not write into it
+                        dest[k][...] = v
 
     probe = kernel(*(widen(f[:1]) if f.ndim else f for f in flats), **params)
-    keys = list(probe) if isinstance(probe, dict) else [None]
+    keyed = isinstance(probe, dict)
+    keys = list(probe) if keyed else [None]
     for k in keys:
         v = probe[k] if isinstance(probe, dict) else probe
         dtype = ref.dtype if ref is not None else numpy.result_type(numpy.asarray(v).dtype, numpy.float64)
         outs[k] = numpy.empty(size, dtype=dtype)
-    parallel_map(run, starts)
+    # One contiguous run of whole blocks per thread: a pool task per block cost ~20-50 us of
+    # scheduling each (futures, locks, GIL hand-offs), as much as a cheap kernel's block itself.
+    workers = min(threads(), len(starts))
+    cuts = [starts[len(starts) * i // workers] for i in range(workers)] + [size]
+    parallel_map(run, list(zip(cuts[:-1], cuts[1:])))
     if isinstance(probe, dict):
         return {k: outs[k].reshape(shape) for k in keys}
     return outs[None].reshape(shape)

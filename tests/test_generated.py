@@ -9,3 +9,49 @@ def test_generated_files_match_derivations() -> None:
     stale = drift()
     assert not stale, (f"generated files out of date: {[str(p) for p in stale]};"
                        " run `python -m derivations generate` (never edit them by hand)")
+
+
+# ``into`` rewrites a kernel's last step to write into the output array; the rewritten source
+# must compute the same bits as the original, in the same order, whatever it is handed.
+_INTO_CASES = [
+    ("x*(lower/2 + upper/2)", "numpy.multiply"),
+    ("grad * (x/3 + 1/2)", "numpy.multiply"),
+    ("abs(x - y) - beta/2", "numpy.subtract"),
+    ("x + y*x", "numpy.add"),
+    ("x/(abs(x) + 1)", "numpy.true_divide"),
+    ("(x - y)**2", "numpy.power"),
+    ("-(x*y)", "numpy.negative"),
+    ("numpy.maximum(0, x)", "numpy.maximum"),
+    ("_rt.where(numpy.greater(x, 0), x, 0.25*x)", "_rt.where"),
+    ("numpy.where(numpy.greater(x, 0), x, y)", None),  # numpy.where takes no out
+    ("_rt.table((numpy.less(x, 0),), (0, 1))", None),
+    ("numpy.logical_and.reduce((numpy.isnan(x), numpy.less(x, 0)))", None),
+]
+
+
+def test_into_writes_the_same_bits_into_the_output() -> None:
+    import ast
+
+    import numpy as np
+
+    from derivations.codegen.printing import into
+    from nnref import _runtime as _rt
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.standard_normal(200) * 3, [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-310]])
+    y = rng.standard_normal(x.size)
+    env = {"numpy": np, "_rt": _rt, "x": x, "y": y, "grad": y, "lower": 0.125, "upper": 0.3, "beta": 0.5}
+    for src, fn in _INTO_CASES:
+        rewritten = into(src, "out")
+        if fn is None:
+            assert rewritten == src
+            continue
+        call = ast.parse(rewritten, mode="eval").body
+        assert isinstance(call, ast.Call) and ast.unparse(call.func) == fn, rewritten
+        with np.errstate(all="ignore"):
+            expected = np.asarray(eval(src, env))  # noqa: S307 - our own test expressions
+            for dtype in ("float64", "float32"):
+                out = np.full(x.shape, 7.0, dtype=dtype)
+                got = eval(rewritten, {**env, "out": out})  # noqa: S307
+                assert got is out, src
+                assert np.array_equal(out.view(np.uint8), expected.astype(dtype).view(np.uint8)), (src, dtype)

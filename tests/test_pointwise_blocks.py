@@ -18,9 +18,13 @@ import nnref
 from nnref import _runtime
 
 OPS = [("sigmoid", {}), ("gelu", {}), ("silu", {}), ("softplus", {"beta": 2.0}), ("relu", {}),
-       ("leaky_relu", {"negative_slope": 0.1}), ("hardtanh", {}), ("elu", {})]
+       ("leaky_relu", {"negative_slope": 0.1}), ("hardtanh", {}), ("elu", {}), ("relu6", {}), ("hardswish", {}),
+       ("softshrink", {"lambd": 0.5}), ("hardshrink", {}), ("threshold", {"threshold": 0.1, "value": -2.0})]
+# 'mean' and 'sum' hand the kernels one upstream value broadcast over the input (blocked takes
+# it as a scalar); 'none' a whole array.
 LOSSES = [("mse_loss", {"reduction": "none"}), ("huber_loss", {"reduction": "none", "delta": 0.5}),
-          ("binary_cross_entropy_with_logits", {"reduction": "none"})]
+          ("binary_cross_entropy_with_logits", {"reduction": "none"}), ("l1_loss", {"reduction": "mean"}),
+          ("smooth_l1_loss", {"reduction": "sum", "beta": 0.5}), ("huber_loss", {"reduction": "mean"})]
 
 
 def _big(dtype: str) -> np.ndarray:
@@ -65,12 +69,14 @@ def test_activation_blocks_give_the_same_bits(monkeypatch: pytest.MonkeyPatch, n
             assert _same(a, b), name
 
 
-@pytest.mark.parametrize("name,params", LOSSES, ids=[o[0] for o in LOSSES])
-def test_loss_blocks_give_the_same_bits(monkeypatch: pytest.MonkeyPatch, name: str, params: dict) -> None:
-    x = _big("float64")
-    t = np.random.default_rng(2).uniform(0, 1, x.shape)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,params", LOSSES, ids=[f"{o[0]}-{o[1]['reduction']}" for o in LOSSES])
+def test_loss_blocks_give_the_same_bits(monkeypatch: pytest.MonkeyPatch, name: str, params: dict,
+                                        dtype: str) -> None:
+    x = _big(dtype)
+    t = np.random.default_rng(2).uniform(0, 1, x.shape).astype(dtype)
     fwd, bwd = getattr(nnref, name), getattr(nnref, f"{name}_backward")
-    g = np.ones_like(x)
+    g = np.ones_like(x) if params["reduction"] == "none" else np.asarray(0.75, dtype=dtype)
     runs = _runs(monkeypatch, lambda: (fwd(x, t, **params), *bwd(g, x, t, **params).values()))
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
@@ -100,3 +106,35 @@ def test_a_forked_child_runs_blocks_in_its_own_threads(monkeypatch: pytest.Monke
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0
+
+
+def test_runtime_where_is_numpy_where_bit_for_bit() -> None:
+    # _runtime.where chooses float64 values by bit masks; it must give numpy.where's exact bits,
+    # dtype and shape: signed zeros, NaN payloads, infinities, subnormals, scalars, broadcasting,
+    # an output array of either dtype, and the types it hands to numpy.where.
+    rng = np.random.default_rng(11)
+    n = 4099
+    patterns = np.array([0x7FF8000000000001, 0xFFF0000000000123, 0x8000000000000000, 0x0000000000000001,
+                         0x7FF0000000000000, 0xFFF0000000000000], dtype=np.uint64).view(np.float64)
+    a = rng.standard_normal(n)
+    b = rng.standard_normal(n) * 1e300
+    a[::7] = patterns[np.arange(a[::7].size) % patterns.size]
+    b[3::11] = -0.0
+    cond = rng.random(n) < 0.5
+    with np.errstate(all="ignore"):  # casts of a signalling NaN and of 1e300 to float32
+        cases = [(a, b), (a, 0.0), (-0.0, b), (2, b), (np.nan, 6), (a, b[:1]), (a[:1], b),
+                 (a.astype(np.float32), b.astype(np.float32)), (a.astype(np.longdouble), b), (1, 6)]
+        for x, y in cases:
+            expected = np.where(cond, x, y)
+            got = _runtime.where(cond, x, y)
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            if got.dtype == np.longdouble:  # 6 of its 16 bytes are padding, whatever they hold
+                assert np.array_equal(got, expected, equal_nan=True)
+                assert np.array_equal(np.signbit(got), np.signbit(expected))
+            else:
+                assert np.array_equal(got.view(np.uint8), expected.view(np.uint8)), (type(x), type(y))
+            for dtype in ("float64", "float32"):
+                out = np.empty(n, dtype=dtype)
+                assert _runtime.where(cond, x, y, out=out) is out
+                assert np.array_equal(out.view(np.uint8), expected.astype(dtype).view(np.uint8))
+    assert _runtime.where(True, a, b) is not None and np.array_equal(_runtime.where(np.True_, 1.0, 2.0), 1.0)

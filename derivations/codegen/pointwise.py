@@ -17,7 +17,7 @@ import sympy as sp
 from ..derive import engine_derivative, engine_forward
 from ..spec import Module, PointwiseOp
 from .header import HEADER
-from .printing import print_block
+from .printing import into, print_block
 
 
 def domain_spec(dom: sp.Set | None) -> Any:
@@ -77,18 +77,18 @@ def _kernel_source(op: PointwiseOp, group: list[PointwiseOp]) -> str:
         g = sp.Symbol("grad")
         grads = {k: sp.Add(*(g * term for term in sp.Add.make_args(v))) for k, v in grads.items()}
     bwd_lines, bwd = print_block(grads, extended=ext["vjp"], arrays=(*syms, "grad"))
-    src = [f"def _{op.name}_forward({sig}):",
+    src = [f"def _{op.name}_forward({sig}, out=None):",
            f"    # {op.name}(x) as printed from its {'stable rewrite' if op.rewrite else 'definition'}",
            "    with _rt.quiet():"]
-    src += fwd_lines + [f"        return {fwd['out']}", "", ""]
-    src += [f"def _{op.name}_vjp(grad, {sig}):",
+    src += fwd_lines + [f"        return {into(fwd['out'], 'out')}", "", ""]
+    src += [f"def _{op.name}_vjp(grad, {sig}, out=None):",
             "    # derivative: " + ("declared closed form" if any(c.use_in_engine for c in op.closed_forms)
                                    else "SymPy's derivative of the definition")
             + (" with the op's conventions laid over it" if op.conventions else ""),
             "    with _rt.quiet():"]
     src += bwd_lines
     src += ["        return {"]
-    src += [f"            {k!r}: {v}," if op.grad_first else f"            {k!r}: grad * ({v}),"
+    src += [f"            {k!r}: {into(v if op.grad_first else f'grad * ({v})', f'_rt.slot(out, {k!r})')},"
             for k, v in bwd.items()]
     src += ["        }", "", ""]
     return "\n".join(src)

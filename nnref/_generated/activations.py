@@ -61,158 +61,158 @@ __all__ = [
 ]
 
 
-def _sigmoid_forward(x):
+def _sigmoid_forward(x, out=None):
     # sigmoid(x) as printed from its stable rewrite
     with _rt.quiet():
         t0 = numpy.exp(x)
-        return numpy.where(numpy.greater_equal(x, 0), 1/(1 + numpy.exp(-x)), t0/(t0 + 1))
+        return _rt.where(numpy.greater_equal(x, 0), 1 / (1 + numpy.exp(-x)), t0 / (t0 + 1), out=out)
 
 
-def _sigmoid_vjp(grad, x):
+def _sigmoid_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
         return {
-            'input': grad * (_rt.sigmoid_slope(x)),
+            'input': numpy.multiply(grad, _rt.sigmoid_slope(x), out=_rt.slot(out, 'input')),
         }
 
 
-def _tanh_forward(x):
+def _tanh_forward(x, out=None):
     # tanh(x) as printed from its definition
     with _rt.quiet():
-        return numpy.tanh(x)
+        return numpy.tanh(x, out=out)
 
 
-def _tanh_vjp(grad, x):
+def _tanh_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
         return {
-            'input': grad * (4*_rt.sigmoid_slope(2*x)),
+            'input': numpy.multiply(grad, 4 * _rt.sigmoid_slope(2 * x), out=_rt.slot(out, 'input')),
         }
 
 
-def _relu_forward(x):
+def _relu_forward(x, out=None):
     # relu(x) as printed from its definition
     with _rt.quiet():
-        return numpy.maximum(0, x)
+        return numpy.maximum(0, x, out=out)
 
 
-def _relu_vjp(grad, x):
+def _relu_vjp(grad, x, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (_rt.table((numpy.equal(x, 0), numpy.isnan(x), numpy.less(x, 0),), (0, 1, 0, 1,))),
+            'input': numpy.multiply(grad, _rt.table((numpy.equal(x, 0), numpy.isnan(x), numpy.less(x, 0)), (0, 1, 0, 1)), out=_rt.slot(out, 'input')),
         }
 
 
-def _relu6_forward(x):
+def _relu6_forward(x, out=None):
     # relu6(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.where(numpy.less_equal(x, 0), 0, numpy.where(numpy.greater_equal(x, 6), 6, x))
+        return _rt.where(numpy.less_equal(x, 0), 0, _rt.where(numpy.greater_equal(x, 6), 6, x), out=out)
 
 
-def _relu6_vjp(grad, x):
+def _relu6_vjp(grad, x, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (_rt.table((numpy.logical_or.reduce((numpy.equal(x, 0),numpy.equal(x, 6))), numpy.logical_and.reduce((numpy.greater(x, 0),numpy.less(x, 6))),), (0, 1, 0,))),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_or(numpy.equal(x, 0), numpy.equal(x, 6)), numpy.logical_and(numpy.greater(x, 0), numpy.less(x, 6))), (0, 1, 0)), out=_rt.slot(out, 'input')),
         }
 
 
-def _leaky_relu_forward(x, negative_slope):
+def _leaky_relu_forward(x, negative_slope, out=None):
     # leaky_relu(x) as printed from its definition
     with _rt.quiet():
-        return numpy.where(numpy.greater(x, 0), x, negative_slope*x)
+        return _rt.where(numpy.greater(x, 0), x, negative_slope * x, out=out)
 
 
-def _leaky_relu_vjp(grad, x, negative_slope):
+def _leaky_relu_vjp(grad, x, negative_slope, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (_rt.table((numpy.equal(x, 0), numpy.greater(x, 0),), (negative_slope, 1, negative_slope,))),
+            'input': numpy.multiply(grad, _rt.table((numpy.equal(x, 0), numpy.greater(x, 0)), (negative_slope, 1, negative_slope)), out=_rt.slot(out, 'input')),
         }
 
 
-def _rrelu_forward(x, lower, upper):
+def _rrelu_forward(x, lower, upper, out=None):
     # rrelu(x) as printed from its definition
     with _rt.quiet():
-        return numpy.where(numpy.greater(x, 0), x, x*(lower/2 + upper/2))
+        return _rt.where(numpy.greater(x, 0), x, x * (lower / 2 + upper / 2), out=out)
 
 
-def _rrelu_vjp(grad, x, lower, upper):
+def _rrelu_vjp(grad, x, lower, upper, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = lower/2 + upper/2
         return {
-            'input': grad * (numpy.where(numpy.equal(x, 0), t0, numpy.where(numpy.greater(x, 0), 1, t0))),
+            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, 0), t0, _rt.where(numpy.greater(x, 0), 1, t0)), out=_rt.slot(out, 'input')),
         }
 
 
-def _elu_forward(x, alpha):
+def _elu_forward(x, alpha, out=None):
     # elu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.where(numpy.less_equal(x, 0), alpha*numpy.expm1(x), x)
+        return _rt.where(numpy.less_equal(x, 0), alpha * numpy.expm1(x), x, out=out)
 
 
-def _elu_vjp(grad, x, alpha):
+def _elu_vjp(grad, x, alpha, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.equal(x, 0), alpha, numpy.where(numpy.isnan(x), numpy.nan, numpy.where(numpy.less_equal(x, 0), alpha*numpy.exp(x), 1)))),
+            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, 0), alpha, _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less_equal(x, 0), alpha * numpy.exp(x), 1))), out=_rt.slot(out, 'input')),
         }
 
 
-def _selu_forward(x):
+def _selu_forward(x, out=None):
     # selu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.where(numpy.less_equal(x, 0), 1.75809934084737685994021752081231934206*numpy.expm1(x), 1.0507009873554804934193349852946*x)
+        return _rt.where(numpy.less_equal(x, 0), 1.7580993408473768 * numpy.expm1(x), 1.0507009873554805 * x, out=out)
 
 
-def _selu_vjp(grad, x):
+def _selu_vjp(grad, x, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.equal(x, 0), 1.75809934084737685994021752081231934206, numpy.where(numpy.isnan(x), numpy.nan, numpy.where(numpy.less_equal(x, 0), 1.75809934084737685994021752081231934206*numpy.exp(x), 1.0507009873554804934193349852946)))),
+            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, 0), 1.7580993408473768, _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less_equal(x, 0), 1.7580993408473768 * numpy.exp(x), 1.0507009873554805))), out=_rt.slot(out, 'input')),
         }
 
 
-def _celu_forward(x, alpha):
+def _celu_forward(x, alpha, out=None):
     # celu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.where(numpy.less_equal(x, 0), alpha*numpy.expm1(x/alpha), x)
+        return _rt.where(numpy.less_equal(x, 0), alpha * numpy.expm1(x / alpha), x, out=out)
 
 
-def _celu_vjp(grad, x, alpha):
+def _celu_vjp(grad, x, alpha, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.equal(x, 0), 1, numpy.where(numpy.isnan(x), numpy.nan, numpy.where(numpy.less_equal(x, 0), numpy.exp(x/alpha), 1)))),
+            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, 0), 1, _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less_equal(x, 0), numpy.exp(x / alpha), 1))), out=_rt.slot(out, 'input')),
         }
 
 
-def _gelu_forward(x):
+def _gelu_forward(x, out=None):
     # gelu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return x*_rt.ncdf(x)
+        return numpy.multiply(x, _rt.ncdf(x), out=out)
 
 
-def _gelu_vjp(grad, x):
+def _gelu_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
         return {
-            'input': grad * (x*_rt.npdf(x) + _rt.ncdf(x)),
+            'input': numpy.multiply(grad, x * _rt.npdf(x) + _rt.ncdf(x), out=_rt.slot(out, 'input')),
         }
 
 
-def _gelu_tanh_forward(x):
+def _gelu_tanh_forward(x, out=None):
     # gelu_tanh(x) as printed from its stable rewrite
     with _rt.quiet():
         t0 = numpy.sqrt(_rt.L(2))*(((_rt.L(8943)/200000))*x**3 + x)/numpy.sqrt(_rt.PI)
         t1 = 2*t0
         t2 = numpy.exp(t1)
-        return x*numpy.where(numpy.greater_equal(t0, 0), 1/(1 + numpy.exp(-t1)), t2/(t2 + 1))
+        return numpy.multiply(x, _rt.where(numpy.greater_equal(t0, 0), 1 / (1 + numpy.exp(-t1)), t2 / (t2 + 1)), out=out)
 
 
-def _gelu_tanh_vjp(grad, x):
+def _gelu_tanh_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
         t0 = numpy.sqrt(_rt.L(2))/numpy.sqrt(_rt.PI)
@@ -222,20 +222,20 @@ def _gelu_tanh_vjp(grad, x):
         t4 = 1/(t3 + 1)
         t5 = numpy.exp(t2)
         t6 = 1/(t5 + 1)
-        t7 = numpy.where(numpy.greater_equal(t1, 0), t4, t5*t6)
+        t7 = _rt.where(numpy.greater_equal(t1, 0), t4, t5*t6)
         return {
-            'input': grad * (2*t0*t7*x*(((_rt.L(26829)/200000))*x**2 + 1)*numpy.where(numpy.less_equal(t1, 0), t6, t3*t4) + t7),
+            'input': numpy.multiply(grad, 2 * t0 * t7 * x * (_rt.L(26829) / 200000 * x ** 2 + 1) * _rt.where(numpy.less_equal(t1, 0), t6, t3 * t4) + t7, out=_rt.slot(out, 'input')),
         }
 
 
-def _silu_forward(x):
+def _silu_forward(x, out=None):
     # silu(x) as printed from its stable rewrite
     with _rt.quiet():
         t0 = numpy.exp(x)
-        return x*numpy.where(numpy.greater_equal(x, 0), 1/(1 + numpy.exp(-x)), t0/(t0 + 1))
+        return numpy.multiply(x, _rt.where(numpy.greater_equal(x, 0), 1 / (1 + numpy.exp(-x)), t0 / (t0 + 1)), out=out)
 
 
-def _silu_vjp(grad, x):
+def _silu_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
         t0 = numpy.exp(-x)
@@ -243,185 +243,185 @@ def _silu_vjp(grad, x):
         t2 = numpy.exp(x)
         t3 = 1/(t2 + 1)
         return {
-            'input': grad * ((x*numpy.where(numpy.less_equal(x, 0), t3, t0*t1) + 1)*numpy.where(numpy.greater_equal(x, 0), t1, t2*t3)),
+            'input': numpy.multiply(grad, (x * _rt.where(numpy.less_equal(x, 0), t3, t0 * t1) + 1) * _rt.where(numpy.greater_equal(x, 0), t1, t2 * t3), out=_rt.slot(out, 'input')),
         }
 
 
-def _mish_forward(x):
+def _mish_forward(x, out=None):
     # mish(x) as printed from its stable rewrite
     with _rt.quiet():
-        return x*numpy.tanh(numpy.log1p(numpy.exp(-abs(x))) + numpy.maximum(0, x))
+        return numpy.multiply(x, numpy.tanh(numpy.log1p(numpy.exp(-abs(x))) + numpy.maximum(0, x)), out=out)
 
 
-def _mish_vjp(grad, x):
+def _mish_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
         t0 = numpy.tanh(numpy.log1p(numpy.exp(-abs(x))) + numpy.maximum(0, x))
         t1 = numpy.exp(x)
         return {
-            'input': grad * (t0 + x*(1 - t0**2)*numpy.where(numpy.greater_equal(x, 0), 1/(1 + numpy.exp(-x)), t1/(t1 + 1))),
+            'input': numpy.multiply(grad, t0 + x * (1 - t0 ** 2) * _rt.where(numpy.greater_equal(x, 0), 1 / (1 + numpy.exp(-x)), t1 / (t1 + 1)), out=_rt.slot(out, 'input')),
         }
 
 
-def _softplus_forward(x, beta, threshold):
+def _softplus_forward(x, beta, threshold, out=None):
     # softplus(x) as printed from its stable rewrite
     with _rt.quiet():
         t0 = beta*x
-        return numpy.where(numpy.greater(t0, threshold), x, (numpy.log1p(numpy.exp(-beta*abs(x))) + numpy.maximum(0, t0))/beta)
+        return _rt.where(numpy.greater(t0, threshold), x, (numpy.log1p(numpy.exp(-beta * abs(x))) + numpy.maximum(0, t0)) / beta, out=out)
 
 
-def _softplus_vjp(grad, x, beta, threshold):
+def _softplus_vjp(grad, x, beta, threshold, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         t0 = beta*x
         t1 = numpy.exp(t0)
         return {
-            'input': grad * (numpy.where(numpy.greater(t0, threshold), 1, numpy.where(numpy.greater_equal(t0, 0), 1/(1 + numpy.exp(-t0)), t1/(t1 + 1)))),
+            'input': numpy.multiply(grad, _rt.where(numpy.greater(t0, threshold), 1, _rt.where(numpy.greater_equal(t0, 0), 1 / (1 + numpy.exp(-t0)), t1 / (t1 + 1))), out=_rt.slot(out, 'input')),
         }
 
 
-def _softsign_forward(x):
+def _softsign_forward(x, out=None):
     # softsign(x) as printed from its definition
     with _rt.quiet():
-        return x/(abs(x) + 1)
+        return numpy.true_divide(x, abs(x) + 1, out=out)
 
 
-def _softsign_vjp(grad, x):
+def _softsign_vjp(grad, x, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.isinf(x), numpy.nan, (abs(x) + 1)**(-2.0))),
+            'input': numpy.multiply(grad, _rt.where(numpy.isinf(x), numpy.nan, (abs(x) + 1) ** (-2.0)), out=_rt.slot(out, 'input')),
         }
 
 
-def _hardtanh_forward(x, min_val, max_val):
+def _hardtanh_forward(x, min_val, max_val, out=None):
     # hardtanh(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.where(numpy.greater_equal(min_val, x), min_val, numpy.where(numpy.less_equal(max_val, x), max_val, x))
+        return _rt.where(numpy.greater_equal(min_val, x), min_val, _rt.where(numpy.less_equal(max_val, x), max_val, x), out=out)
 
 
-def _hardtanh_vjp(grad, x, min_val, max_val):
+def _hardtanh_vjp(grad, x, min_val, max_val, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (_rt.table((numpy.logical_or.reduce((numpy.equal(max_val, x),numpy.equal(min_val, x))), numpy.logical_and.reduce((numpy.greater(max_val, x),numpy.less(min_val, x))),), (0, 1, 0,))),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_or(numpy.equal(max_val, x), numpy.equal(min_val, x)), numpy.logical_and(numpy.greater(max_val, x), numpy.less(min_val, x))), (0, 1, 0)), out=_rt.slot(out, 'input')),
         }
 
 
-def _hardsigmoid_forward(x):
+def _hardsigmoid_forward(x, out=None):
     # hardsigmoid(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.where(numpy.less_equal(x, -3), 0, numpy.where(numpy.greater_equal(x, 3), 1, (x + 3)/6))
+        return _rt.where(numpy.less_equal(x, -3), 0, _rt.where(numpy.greater_equal(x, 3), 1, (x + 3) / 6), out=out)
 
 
-def _hardsigmoid_vjp(grad, x):
+def _hardsigmoid_vjp(grad, x, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (_rt.table((numpy.logical_or.reduce((numpy.equal(x, -3),numpy.equal(x, 3))), numpy.logical_and.reduce((numpy.greater(x, -3),numpy.less(x, 3))),), (0, 1/6, 0,))),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_or(numpy.equal(x, -3), numpy.equal(x, 3)), numpy.logical_and(numpy.greater(x, -3), numpy.less(x, 3))), (0, 1 / 6, 0)), out=_rt.slot(out, 'input')),
         }
 
 
-def _hardswish_forward(x):
+def _hardswish_forward(x, out=None):
     # hardswish(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.where(numpy.logical_and.reduce((numpy.isinf(x),numpy.less(x, 0))), numpy.nan, numpy.where(numpy.less_equal(x, -3), 0, numpy.where(numpy.greater_equal(x, 3), x, (x*(x + 3))/6)))
+        return _rt.where(numpy.logical_and(numpy.isinf(x), numpy.less(x, 0)), numpy.nan, _rt.where(numpy.less_equal(x, -3), 0, _rt.where(numpy.greater_equal(x, 3), x, x * (x + 3) / 6)), out=out)
 
 
-def _hardswish_vjp(grad, x):
+def _hardswish_vjp(grad, x, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (numpy.where(numpy.equal(x, -3), 0, numpy.where(numpy.equal(x, 3), 1, numpy.where(numpy.isnan(x), numpy.nan, numpy.where(numpy.less_equal(x, -3), 0, numpy.where(numpy.less(x, 3), x/3 + 1/2, 1)))))),
+            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, -3), 0, _rt.where(numpy.equal(x, 3), 1, _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less_equal(x, -3), 0, _rt.where(numpy.less(x, 3), x / 3 + 1 / 2, 1))))), out=_rt.slot(out, 'input')),
         }
 
 
-def _logsigmoid_forward(x):
+def _logsigmoid_forward(x, out=None):
     # logsigmoid(x) as printed from its stable rewrite
     with _rt.quiet():
-        return -numpy.log1p(numpy.exp(-abs(x))) + numpy.minimum(0, x)
+        return numpy.add(-numpy.log1p(numpy.exp(-abs(x))), numpy.minimum(0, x), out=out)
 
 
-def _logsigmoid_vjp(grad, x):
+def _logsigmoid_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
         t0 = numpy.exp(-x)
         return {
-            'input': grad * (numpy.where(numpy.less_equal(x, 0), 1/(numpy.exp(x) + 1), t0/(t0 + 1))),
+            'input': numpy.multiply(grad, _rt.where(numpy.less_equal(x, 0), 1 / (numpy.exp(x) + 1), t0 / (t0 + 1)), out=_rt.slot(out, 'input')),
         }
 
 
-def _tanhshrink_forward(x):
+def _tanhshrink_forward(x, out=None):
     # tanhshrink(x) as printed from its stable rewrite
     with _rt.quiet():
         return _rt.x_minus_tanh(x)
 
 
-def _tanhshrink_vjp(grad, x):
+def _tanhshrink_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
         return {
-            'input': grad * (numpy.tanh(x)**2),
+            'input': numpy.multiply(grad, numpy.tanh(x) ** 2, out=_rt.slot(out, 'input')),
         }
 
 
-def _softshrink_forward(x, lambd):
+def _softshrink_forward(x, lambd, out=None):
     # softshrink(x) as printed from its definition
     with _rt.quiet():
         t0 = -x
-        return numpy.where(numpy.isnan(x), numpy.nan, numpy.where(numpy.less(lambd, x), -lambd - t0, numpy.where(numpy.less(lambd, t0), lambd + x, 0)))
+        return _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less(lambd, x), -lambd - t0, _rt.where(numpy.less(lambd, t0), lambd + x, 0)), out=out)
 
 
-def _softshrink_vjp(grad, x, lambd):
+def _softshrink_vjp(grad, x, lambd, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (_rt.table((numpy.equal(lambd, abs(x)), numpy.logical_or.reduce((numpy.less(lambd, x),numpy.less(lambd, -x))),), (0, 1, 0,))),
+            'input': numpy.multiply(grad, _rt.table((numpy.equal(lambd, abs(x)), numpy.logical_or(numpy.less(lambd, x), numpy.less(lambd, -x))), (0, 1, 0)), out=_rt.slot(out, 'input')),
         }
 
 
-def _hardshrink_forward(x, lambd):
+def _hardshrink_forward(x, lambd, out=None):
     # hardshrink(x) as printed from its definition
     with _rt.quiet():
-        return numpy.where(numpy.logical_and.reduce((numpy.greater_equal(lambd, x),numpy.greater_equal(lambd, -x))), 0, x)
+        return _rt.where(numpy.logical_and(numpy.greater_equal(lambd, x), numpy.greater_equal(lambd, -x)), 0, x, out=out)
 
 
-def _hardshrink_vjp(grad, x, lambd):
+def _hardshrink_vjp(grad, x, lambd, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (_rt.table((numpy.logical_and.reduce((numpy.logical_or.reduce((numpy.isnan(x),numpy.greater_equal(lambd, x),numpy.equal(lambd, abs(x)))),numpy.logical_or.reduce((numpy.isnan(x),numpy.equal(lambd, abs(x)),numpy.greater_equal(lambd, -x))))),), (0, 1,))),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.logical_or(numpy.logical_or(numpy.isnan(x), numpy.greater_equal(lambd, x)), numpy.equal(lambd, abs(x))), numpy.logical_or(numpy.logical_or(numpy.isnan(x), numpy.equal(lambd, abs(x))), numpy.greater_equal(lambd, -x))),), (0, 1)), out=_rt.slot(out, 'input')),
         }
 
 
-def _threshold_forward(x, threshold, value):
+def _threshold_forward(x, threshold, value, out=None):
     # threshold(x) as printed from its definition
     with _rt.quiet():
-        return numpy.where(numpy.greater_equal(threshold, x), value, x)
+        return _rt.where(numpy.greater_equal(threshold, x), value, x, out=out)
 
 
-def _threshold_vjp(grad, x, threshold, value):
+def _threshold_vjp(grad, x, threshold, value, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (_rt.table((numpy.logical_or.reduce((numpy.equal(threshold, x),numpy.greater_equal(threshold, x))),), (0, 1,))),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_or(numpy.equal(threshold, x), numpy.greater_equal(threshold, x)),), (0, 1)), out=_rt.slot(out, 'input')),
         }
 
 
-def _prelu_forward(x, weight):
+def _prelu_forward(x, weight, out=None):
     # prelu(x) as printed from its definition
     with _rt.quiet():
-        return numpy.where(numpy.greater(x, 0), x, weight*x)
+        return _rt.where(numpy.greater(x, 0), x, weight * x, out=out)
 
 
-def _prelu_vjp(grad, x, weight):
+def _prelu_vjp(grad, x, weight, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = numpy.equal(x, 0)
         t1 = numpy.greater(x, 0)
         return {
-            'input': grad * (numpy.where(t0, weight, numpy.where(t1, 1, weight))),
-            'weight': grad * (numpy.where(numpy.logical_or.reduce((t0,t1)), 0, x)),
+            'input': numpy.multiply(grad, _rt.where(t0, weight, _rt.where(t1, 1, weight)), out=_rt.slot(out, 'input')),
+            'weight': numpy.multiply(grad, _rt.where(numpy.logical_or(t0, t1), 0, x), out=_rt.slot(out, 'weight')),
         }
 
 

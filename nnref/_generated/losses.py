@@ -39,49 +39,49 @@ __all__ = [
 ]
 
 
-def _mse_loss_forward(x, y):
+def _mse_loss_forward(x, y, out=None):
     # mse_loss(x) as printed from its definition
     with _rt.quiet():
-        return (x - y)**2
+        return numpy.power(x - y, 2, out=out)
 
 
-def _mse_loss_vjp(grad, x, y):
+def _mse_loss_vjp(grad, x, y, out=None):
     # derivative: SymPy's derivative of the definition
     with _rt.quiet():
         t0 = 2*x - 2*y
         return {
-            'input': grad * (t0),
-            'target': grad * (-t0),
+            'input': numpy.multiply(grad, t0, out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, -t0, out=_rt.slot(out, 'target')),
         }
 
 
-def _l1_loss_forward(x, y):
+def _l1_loss_forward(x, y, out=None):
     # l1_loss(x) as printed from its definition
     with _rt.quiet():
         return abs(x - y)
 
 
-def _l1_loss_vjp(grad, x, y):
+def _l1_loss_vjp(grad, x, y, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = x - y
-        t1 = numpy.logical_or.reduce((numpy.isnan(t0),numpy.equal(x, y)))
+        t1 = numpy.logical_or(numpy.isnan(t0), numpy.equal(x, y))
         t2 = numpy.sign(t0)
         return {
-            'input': grad * (numpy.where(t1, 0, t2)),
-            'target': grad * (numpy.where(t1, 0, -t2)),
+            'input': numpy.multiply(grad, _rt.where(t1, 0, t2), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(t1, 0, -t2), out=_rt.slot(out, 'target')),
         }
 
 
-def _smooth_l1_loss_forward(x, y, beta):
+def _smooth_l1_loss_forward(x, y, beta, out=None):
     # smooth_l1_loss(x) as printed from its definition
     with _rt.quiet():
         t0 = x - y
         t1 = abs(t0)
-        return numpy.where(numpy.greater(beta, t1), (t0**2/beta)/2, -beta/2 + t1)
+        return _rt.where(numpy.greater(beta, t1), t0 ** 2 / beta / 2, -beta / 2 + t1, out=out)
 
 
-def _smooth_l1_loss_vjp(grad, x, y, beta):
+def _smooth_l1_loss_vjp(grad, x, y, beta, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         t0 = x - y
@@ -92,38 +92,38 @@ def _smooth_l1_loss_vjp(grad, x, y, beta):
         t5 = numpy.greater(beta, t2)
         t6 = numpy.sign(t0)
         return {
-            'input': grad * (numpy.where(t3, _rt.table((t1,), (1, -1,)), numpy.where(t5, t4, t6))),
-            'target': grad * (numpy.where(t3, _rt.table((t1,), (-1, 1,)), -numpy.where(t5, t4, t6))),
+            'input': numpy.multiply(grad, _rt.where(t3, _rt.table((t1,), (1, -1)), _rt.where(t5, t4, t6)), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(t3, _rt.table((t1,), (-1, 1)), -_rt.where(t5, t4, t6)), out=_rt.slot(out, 'target')),
         }
 
 
-def _smooth_l1_loss_beta0_forward(x, y, beta):
+def _smooth_l1_loss_beta0_forward(x, y, beta, out=None):
     # smooth_l1_loss_beta0(x) as printed from its definition
     with _rt.quiet():
         return abs(x - y)
 
 
-def _smooth_l1_loss_beta0_vjp(grad, x, y, beta):
+def _smooth_l1_loss_beta0_vjp(grad, x, y, beta, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = x - y
-        t1 = numpy.logical_or.reduce((numpy.isnan(t0),numpy.equal(x, y)))
+        t1 = numpy.logical_or(numpy.isnan(t0), numpy.equal(x, y))
         t2 = numpy.sign(t0)
         return {
-            'input': grad * (numpy.where(t1, 0, t2)),
-            'target': grad * (numpy.where(t1, 0, -t2)),
+            'input': numpy.multiply(grad, _rt.where(t1, 0, t2), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(t1, 0, -t2), out=_rt.slot(out, 'target')),
         }
 
 
-def _huber_loss_forward(x, y, delta):
+def _huber_loss_forward(x, y, delta, out=None):
     # huber_loss(x) as printed from its definition
     with _rt.quiet():
         t0 = x - y
         t1 = abs(t0)
-        return numpy.where(numpy.greater(delta, t1), t0**2/2, delta*(-delta/2 + t1))
+        return _rt.where(numpy.greater(delta, t1), t0 ** 2 / 2, delta * (-delta / 2 + t1), out=out)
 
 
-def _huber_loss_vjp(grad, x, y, delta):
+def _huber_loss_vjp(grad, x, y, delta, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = x - y
@@ -133,18 +133,18 @@ def _huber_loss_vjp(grad, x, y, delta):
         t4 = numpy.greater(delta, t2)
         t5 = -t1
         return {
-            'input': grad * (numpy.where(t3, t1, numpy.where(t4, t0, t1))),
-            'target': grad * (numpy.where(t3, t5, numpy.where(t4, -t0, t5))),
+            'input': numpy.multiply(grad, _rt.where(t3, t1, _rt.where(t4, t0, t1)), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(t3, t5, _rt.where(t4, -t0, t5)), out=_rt.slot(out, 'target')),
         }
 
 
-def _binary_cross_entropy_forward(x, y):
+def _binary_cross_entropy_forward(x, y, out=None):
     # binary_cross_entropy(x) as printed from its stable rewrite
     with _rt.quiet():
-        return -y*numpy.maximum(-100, numpy.log(x)) + (y - 1)*numpy.maximum(-100, numpy.log1p(-x))
+        return numpy.add(-y * numpy.maximum(-100, numpy.log(x)), (y - 1) * numpy.maximum(-100, numpy.log1p(-x)), out=out)
 
 
-def _binary_cross_entropy_vjp(grad, x, y):
+def _binary_cross_entropy_vjp(grad, x, y, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         t0 = x - y
@@ -152,19 +152,19 @@ def _binary_cross_entropy_vjp(grad, x, y):
         t2 = t1*x
         t3 = 1/t1
         return {
-            'input': grad * (numpy.where(numpy.less(t2, 9.999999960041972e-13), t0/numpy.maximum(9.999999960041972e-13, t2), t0*t3/x)),
-            'target': grad * (-numpy.log(t3*x)),
+            'input': numpy.multiply(grad, _rt.where(numpy.less(t2, 9.999999960041972e-13), t0 / numpy.maximum(9.999999960041972e-13, t2), t0 * t3 / x), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, -numpy.log(t3 * x), out=_rt.slot(out, 'target')),
         }
 
 
-def _binary_cross_entropy_with_logits_forward(x, y, p_w):
+def _binary_cross_entropy_with_logits_forward(x, y, p_w, out=None):
     # binary_cross_entropy_with_logits(x) as printed from its stable rewrite
     with _rt.quiet():
         t0 = numpy.log1p(numpy.exp(-abs(x)))
-        return p_w*y*(t0 + numpy.maximum(0, -x)) + (1 - y)*(t0 + numpy.maximum(0, x))
+        return numpy.add(p_w * y * (t0 + numpy.maximum(0, -x)), (1 - y) * (t0 + numpy.maximum(0, x)), out=out)
 
 
-def _binary_cross_entropy_with_logits_vjp(grad, x, y, p_w):
+def _binary_cross_entropy_with_logits_vjp(grad, x, y, p_w, out=None):
     # derivative: declared closed form
     with _rt.quiet():
         t0 = numpy.exp(x)
@@ -174,146 +174,146 @@ def _binary_cross_entropy_with_logits_vjp(grad, x, y, p_w):
         t4 = 1/(t3 + 1)
         t5 = numpy.log1p(numpy.exp(-abs(x)))
         return {
-            'input': grad * (-p_w*y*numpy.where(numpy.less_equal(x, 0), t1, t3*t4) + (1 - y)*numpy.where(numpy.greater_equal(x, 0), t4, t0*t1)),
-            'target': grad * (numpy.where(numpy.equal(p_w, 1), t2, -p_w*(-t5 + numpy.minimum(0, x)) - t5 + numpy.minimum(0, t2))),
+            'input': numpy.multiply(grad, -p_w * y * _rt.where(numpy.less_equal(x, 0), t1, t3 * t4) + (1 - y) * _rt.where(numpy.greater_equal(x, 0), t4, t0 * t1), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(numpy.equal(p_w, 1), t2, -p_w * (-t5 + numpy.minimum(0, x)) - t5 + numpy.minimum(0, t2)), out=_rt.slot(out, 'target')),
         }
 
 
-def _kl_div_forward(x, y):
+def _kl_div_forward(x, y, out=None):
     # kl_div(x) as printed from its definition
     with _rt.quiet():
-        return -x*y + _rt.xlogy(y, y)
+        return numpy.add(-x * y, _rt.xlogy(y, y), out=out)
 
 
-def _kl_div_vjp(grad, x, y):
+def _kl_div_vjp(grad, x, y, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (-y),
-            'target': grad * (numpy.where(numpy.logical_or.reduce((numpy.isinf(y),numpy.equal(y, 0))), numpy.nan, -x + numpy.log(y) + 1)),
+            'input': numpy.multiply(grad, -y, out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(numpy.logical_or(numpy.isinf(y), numpy.equal(y, 0)), numpy.nan, -x + numpy.log(y) + 1), out=_rt.slot(out, 'target')),
         }
 
 
-def _kl_div_log_target_forward(x, y):
+def _kl_div_log_target_forward(x, y, out=None):
     # kl_div_log_target(x) as printed from its definition
     with _rt.quiet():
-        return (-x + y)*numpy.exp(y)
+        return numpy.multiply(-x + y, numpy.exp(y), out=out)
 
 
-def _kl_div_log_target_vjp(grad, x, y):
+def _kl_div_log_target_vjp(grad, x, y, out=None):
     # derivative: SymPy's derivative of the definition
     with _rt.quiet():
         t0 = grad*numpy.exp(y)
         return {
-            'input': -t0,
-            'target': t0*(-x + y) + t0,
+            'input': numpy.negative(t0, out=_rt.slot(out, 'input')),
+            'target': numpy.add(t0 * (-x + y), t0, out=_rt.slot(out, 'target')),
         }
 
 
-def _poisson_nll_loss_forward(x, y, epsilon):
+def _poisson_nll_loss_forward(x, y, epsilon, out=None):
     # poisson_nll_loss(x) as printed from its definition
     with _rt.quiet():
-        return -x*y + numpy.exp(x)
+        return numpy.add(-x * y, numpy.exp(x), out=out)
 
 
-def _poisson_nll_loss_vjp(grad, x, y, epsilon):
+def _poisson_nll_loss_vjp(grad, x, y, epsilon, out=None):
     # derivative: SymPy's derivative of the definition
     with _rt.quiet():
         return {
-            'input': grad * (-y + numpy.exp(x)),
-            'target': grad * (-x),
+            'input': numpy.multiply(grad, -y + numpy.exp(x), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, -x, out=_rt.slot(out, 'target')),
         }
 
 
-def _poisson_nll_loss_full_forward(x, y, epsilon):
+def _poisson_nll_loss_full_forward(x, y, epsilon, out=None):
     # poisson_nll_loss_full(x) as printed from its definition
     with _rt.quiet():
-        return -x*y + numpy.where(numpy.greater(y, 1), y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y), 0) + numpy.exp(x)
+        return numpy.add(-x * y + _rt.where(numpy.greater(y, 1), y * numpy.log(y) - y + _rt.L(1) / 2 * numpy.log(2 * _rt.PI * y), 0), numpy.exp(x), out=out)
 
 
-def _poisson_nll_loss_full_vjp(grad, x, y, epsilon):
+def _poisson_nll_loss_full_vjp(grad, x, y, epsilon, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': grad * (-y + numpy.exp(x)),
-            'target': grad * (numpy.where(numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))), numpy.nan, numpy.where(numpy.equal(y, 1), -x, -x + numpy.where(numpy.greater(y, 1), numpy.log(y) + ((_rt.L(1)/2))/y, 0)))),
+            'input': numpy.multiply(grad, -y + numpy.exp(x), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(numpy.logical_or(numpy.logical_or(numpy.isinf(y), numpy.isnan(y)), numpy.less_equal(y, 0)), numpy.nan, _rt.where(numpy.equal(y, 1), -x, -x + _rt.where(numpy.greater(y, 1), numpy.log(y) + _rt.L(1) / 2 / y, 0))), out=_rt.slot(out, 'target')),
         }
 
 
-def _poisson_nll_loss_rate_forward(x, y, epsilon):
+def _poisson_nll_loss_rate_forward(x, y, epsilon, out=None):
     # poisson_nll_loss_rate(x) as printed from its definition
     with _rt.quiet():
-        return x - y*numpy.log(epsilon + x)
+        return numpy.subtract(x, y * numpy.log(epsilon + x), out=out)
 
 
-def _poisson_nll_loss_rate_vjp(grad, x, y, epsilon):
+def _poisson_nll_loss_rate_vjp(grad, x, y, epsilon, out=None):
     # derivative: SymPy's derivative of the definition
     with _rt.quiet():
         t0 = epsilon + x
         return {
-            'input': grad * (1 - y/t0),
-            'target': grad * (-numpy.log(t0)),
+            'input': numpy.multiply(grad, 1 - y / t0, out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, -numpy.log(t0), out=_rt.slot(out, 'target')),
         }
 
 
-def _poisson_nll_loss_rate_full_forward(x, y, epsilon):
+def _poisson_nll_loss_rate_full_forward(x, y, epsilon, out=None):
     # poisson_nll_loss_rate_full(x) as printed from its definition
     with _rt.quiet():
-        return x - y*numpy.log(epsilon + x) + numpy.where(numpy.greater(y, 1), y*numpy.log(y) - y + ((_rt.L(1)/2))*numpy.log(2*_rt.PI*y), 0)
+        return numpy.add(x - y * numpy.log(epsilon + x), _rt.where(numpy.greater(y, 1), y * numpy.log(y) - y + _rt.L(1) / 2 * numpy.log(2 * _rt.PI * y), 0), out=out)
 
 
-def _poisson_nll_loss_rate_full_vjp(grad, x, y, epsilon):
+def _poisson_nll_loss_rate_full_vjp(grad, x, y, epsilon, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = epsilon + x
         t1 = -numpy.log(t0)
         return {
-            'input': grad * (1 - y/t0),
-            'target': grad * (numpy.where(numpy.logical_or.reduce((numpy.isinf(y),numpy.isnan(y),numpy.less_equal(y, 0))), numpy.nan, numpy.where(numpy.equal(y, 1), t1, t1 + numpy.where(numpy.greater(y, 1), numpy.log(y) + ((_rt.L(1)/2))/y, 0)))),
+            'input': numpy.multiply(grad, 1 - y / t0, out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(numpy.logical_or(numpy.logical_or(numpy.isinf(y), numpy.isnan(y)), numpy.less_equal(y, 0)), numpy.nan, _rt.where(numpy.equal(y, 1), t1, t1 + _rt.where(numpy.greater(y, 1), numpy.log(y) + _rt.L(1) / 2 / y, 0))), out=_rt.slot(out, 'target')),
         }
 
 
-def _hinge_embedding_loss_forward(x, y, margin):
+def _hinge_embedding_loss_forward(x, y, margin, out=None):
     # hinge_embedding_loss(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.where(numpy.logical_and.reduce((numpy.isinf(x),numpy.less(x, 0),numpy.not_equal(y, -1),numpy.not_equal(y, 1))), numpy.nan, numpy.where(numpy.equal(y, 1), x, numpy.where(numpy.equal(y, -1), numpy.maximum(0, margin - x), numpy.maximum(margin, x))))
+        return _rt.where(numpy.logical_and(numpy.logical_and(numpy.logical_and(numpy.isinf(x), numpy.less(x, 0)), numpy.not_equal(y, -1)), numpy.not_equal(y, 1)), numpy.nan, _rt.where(numpy.equal(y, 1), x, _rt.where(numpy.equal(y, -1), numpy.maximum(0, margin - x), numpy.maximum(margin, x))), out=out)
 
 
-def _hinge_embedding_loss_vjp(grad, x, y, margin):
+def _hinge_embedding_loss_vjp(grad, x, y, margin, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = numpy.not_equal(y, 1)
         t1 = _rt.table((numpy.not_equal(y, -1),), (1, 0,))
         t2 = margin - x
         return {
-            'input': grad * (numpy.where(numpy.equal(margin, x), t1 + _rt.table((t0,), (-1, 0,)), numpy.where(numpy.isnan(x), t1, t1 + numpy.where(t0, -_rt.table((numpy.less(t2, 0), numpy.equal(t2, 0),), (0, 1/2, 1,)), 0)))),
+            'input': numpy.multiply(grad, _rt.where(numpy.equal(margin, x), t1 + _rt.table((t0,), (-1, 0)), _rt.where(numpy.isnan(x), t1, t1 + _rt.where(t0, -_rt.table((numpy.less(t2, 0), numpy.equal(t2, 0)), (0, 1 / 2, 1)), 0))), out=_rt.slot(out, 'input')),
         }
 
 
-def _soft_margin_loss_forward(x, y):
+def _soft_margin_loss_forward(x, y, out=None):
     # soft_margin_loss(x) as printed from its stable rewrite
     with _rt.quiet():
         t0 = x*y
-        return numpy.log1p(numpy.exp(-abs(t0))) + numpy.maximum(0, -t0)
+        return numpy.add(numpy.log1p(numpy.exp(-abs(t0))), numpy.maximum(0, -t0), out=out)
 
 
-def _soft_margin_loss_vjp(grad, x, y):
+def _soft_margin_loss_vjp(grad, x, y, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         t0 = x*y
         t1 = numpy.exp(-t0)
         return {
-            'input': grad * (numpy.where(numpy.logical_and.reduce((numpy.isinf(t0),numpy.less(t0, 0))), numpy.nan, -y*numpy.where(numpy.less_equal(t0, 0), 1/(numpy.exp(t0) + 1), t1/(t1 + 1)))),
+            'input': numpy.multiply(grad, _rt.where(numpy.logical_and(numpy.isinf(t0), numpy.less(t0, 0)), numpy.nan, -y * _rt.where(numpy.less_equal(t0, 0), 1 / (numpy.exp(t0) + 1), t1 / (t1 + 1))), out=_rt.slot(out, 'input')),
         }
 
 
-def _margin_ranking_loss_forward(x1, x2, y, margin):
+def _margin_ranking_loss_forward(x1, x2, y, margin, out=None):
     # margin_ranking_loss(x) as printed from its definition
     with _rt.quiet():
-        return numpy.maximum(0, margin - y*(x1 - x2))
+        return numpy.maximum(0, margin - y * (x1 - x2), out=out)
 
 
-def _margin_ranking_loss_vjp(grad, x1, x2, y, margin):
+def _margin_ranking_loss_vjp(grad, x1, x2, y, margin, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         t0 = x1 - x2
@@ -323,20 +323,20 @@ def _margin_ranking_loss_vjp(grad, x1, x2, y, margin):
         t4 = t3*y
         t5 = -t0
         return {
-            'input1': grad * (numpy.where(t2, -y, -t4)),
-            'input2': grad * (numpy.where(t2, y, t4)),
-            'target': grad * (numpy.where(t2, t5, t3*t5)),
+            'input1': numpy.multiply(grad, _rt.where(t2, -y, -t4), out=_rt.slot(out, 'input1')),
+            'input2': numpy.multiply(grad, _rt.where(t2, y, t4), out=_rt.slot(out, 'input2')),
+            'target': numpy.multiply(grad, _rt.where(t2, t5, t3 * t5), out=_rt.slot(out, 'target')),
         }
 
 
-def _gaussian_nll_loss_forward(x, y, v, epsilon):
+def _gaussian_nll_loss_forward(x, y, v, epsilon, out=None):
     # gaussian_nll_loss(x) as printed from its definition
     with _rt.quiet():
         t0 = numpy.maximum(epsilon, v)
-        return ((_rt.L(1)/2))*numpy.log(t0) + ((_rt.L(1)/2))*(x - y)**2/t0
+        return numpy.add(_rt.L(1) / 2 * numpy.log(t0), _rt.L(1) / 2 * (x - y) ** 2 / t0, out=out)
 
 
-def _gaussian_nll_loss_vjp(grad, x, y, v, epsilon):
+def _gaussian_nll_loss_vjp(grad, x, y, v, epsilon, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         t0 = 2*x - 2*y
@@ -345,20 +345,20 @@ def _gaussian_nll_loss_vjp(grad, x, y, v, epsilon):
         t3 = ((_rt.L(1)/2))*t2
         t4 = (x - y)**2
         return {
-            'input': grad * (t0*t3),
-            'target': grad * (-t0*t3),
-            'var': grad * (numpy.where(numpy.greater_equal(epsilon, v), ((_rt.L(1)/2))*(epsilon - t4)/epsilon**2, ((_rt.L(1)/2))*t2 - (_rt.L(1)/2)*t4/t1**2)),
+            'input': numpy.multiply(grad, t0 * t3, out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, -t0 * t3, out=_rt.slot(out, 'target')),
+            'var': numpy.multiply(grad, _rt.where(numpy.greater_equal(epsilon, v), _rt.L(1) / 2 * (epsilon - t4) / epsilon ** 2, _rt.L(1) / 2 * t2 - _rt.L(1) / 2 * t4 / t1 ** 2), out=_rt.slot(out, 'var')),
         }
 
 
-def _gaussian_nll_loss_full_forward(x, y, v, epsilon):
+def _gaussian_nll_loss_full_forward(x, y, v, epsilon, out=None):
     # gaussian_nll_loss_full(x) as printed from its definition
     with _rt.quiet():
         t0 = numpy.maximum(epsilon, v)
-        return ((_rt.L(1)/2))*numpy.log(t0) + ((_rt.L(1)/2))*numpy.log(2*_rt.PI) + ((_rt.L(1)/2))*(x - y)**2/t0
+        return numpy.add(_rt.L(1) / 2 * numpy.log(t0) + _rt.L(1) / 2 * numpy.log(2 * _rt.PI), _rt.L(1) / 2 * (x - y) ** 2 / t0, out=out)
 
 
-def _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon):
+def _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         t0 = 2*x - 2*y
@@ -367,9 +367,9 @@ def _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon):
         t3 = ((_rt.L(1)/2))*t2
         t4 = (x - y)**2
         return {
-            'input': grad * (t0*t3),
-            'target': grad * (-t0*t3),
-            'var': grad * (numpy.where(numpy.greater_equal(epsilon, v), ((_rt.L(1)/2))*(epsilon - t4)/epsilon**2, ((_rt.L(1)/2))*t2 - (_rt.L(1)/2)*t4/t1**2)),
+            'input': numpy.multiply(grad, t0 * t3, out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, -t0 * t3, out=_rt.slot(out, 'target')),
+            'var': numpy.multiply(grad, _rt.where(numpy.greater_equal(epsilon, v), _rt.L(1) / 2 * (epsilon - t4) / epsilon ** 2, _rt.L(1) / 2 * t2 - _rt.L(1) / 2 * t4 / t1 ** 2), out=_rt.slot(out, 'var')),
         }
 
 
