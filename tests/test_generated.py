@@ -55,3 +55,33 @@ def test_into_writes_the_same_bits_into_the_output() -> None:
                 got = eval(rewritten, {**env, "out": out})  # noqa: S307
                 assert got is out, src
                 assert np.array_equal(out.view(np.uint8), expected.astype(dtype).view(np.uint8)), (src, dtype)
+
+
+def test_shared_exponentials_give_the_same_bits() -> None:
+    # share_exponentials rewrites e^u (where the branch has u <= 0) and e^-u (u >= 0) as e^-|u|;
+    # evaluated everywhere and selected, the rewritten formula must give the original's bits.
+    import numpy as np
+    import sympy as sp
+
+    from derivations.codegen.printing import Quotient, flatten_all, share_exponentials
+
+    x, beta = sp.symbols("x beta", real=True)
+    bx = beta * x
+    exprs = [
+        sp.Piecewise((1 / (1 + sp.exp(-x)), x >= 0), (sp.exp(x) / (sp.exp(x) + 1), True)),
+        sp.Piecewise((1, bx > 20), (1 / (1 + sp.exp(-bx)), bx >= 0), (sp.exp(bx) / (sp.exp(bx) + 1), True)),
+        x * sp.Piecewise((1 / (sp.exp(x) + 1), x <= 0), (sp.exp(-x) / (sp.exp(-x) + 1), True)),
+        sp.Piecewise((sp.exp(x), 0 > x), (2 * sp.exp(-x), True)),
+    ]
+    xs = np.concatenate([np.linspace(-800, 800, 4001), [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324]])
+    for e in exprs:
+        shared = share_exponentials(flatten_all(e))
+        assert shared != e and shared.has(sp.exp(-sp.Abs(x)), sp.exp(-sp.Abs(bx)), sp.exp(-beta * sp.Abs(x)))
+        plain = shared.replace(Quotient, lambda a, b: sp.Mul(a, sp.Pow(b, -1, evaluate=False), evaluate=False))
+        f0, f1 = (sp.lambdify((x, beta), g, modules="numpy") for g in (e, plain))
+        with np.errstate(all="ignore"):
+            for b in (1.0, 0.3, 7.0):
+                a0, a1 = np.broadcast_to(f0(xs, b), xs.shape), np.broadcast_to(f1(xs, b), xs.shape)
+                assert np.array_equal(np.isnan(a0), np.isnan(a1))
+                ok = ~np.isnan(a0)
+                assert np.array_equal(a0[ok].view(np.uint64), a1[ok].view(np.uint64)), e

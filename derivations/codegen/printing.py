@@ -142,6 +142,11 @@ class EnginePrinter(NumPyPrinter):
     def _print_Or(self, expr: sp.Expr) -> str:
         return self._fold("numpy.logical_or", expr.args) if self.pointwise else super()._print_Or(expr)
 
+    def _print_Quotient(self, expr: sp.Expr) -> str:
+        # parenthesised whole: a factor beside it must not bind to its numerator
+        num, den = expr.args
+        return f"({self.parenthesize(num, 50)}/{self.parenthesize(den, 51)})"
+
     def _print_IsInf(self, expr: sp.Expr) -> str:
         return f"numpy.isinf({self._print(expr.args[0])})"
 
@@ -179,7 +184,7 @@ def print_block(exprs: dict[str, sp.Expr], indent: str = "        ", extended: b
             return e
         return rebuild(e, [hold(a) for a in e.args])
 
-    reduced_in = [hold(flatten_all(exprs[k])) for k in keys]
+    reduced_in = [hold(share_exponentials(flatten_all(exprs[k]))) for k in keys]
     temps, reduced = sp.cse(reduced_in, symbols=sp.numbered_symbols("t"), optimizations=None)
     # temporaries and set-aside piecewise results are arrays too
     printer.arrays = (*arrays, *(str(name) for name, _ in temps), *(str(name) for name in held))
@@ -285,3 +290,60 @@ def into(src: str, out: str) -> str:
             args = ", ".join(ast.unparse(a) for a in tree.args)
             return f"{name}({args}, out={out})"
     return src
+
+
+def _sign_said(cond: Any) -> tuple[sp.Expr, int] | None:
+    """(u, +1) where ``cond`` says u >= 0 or u > 0, (u, -1) where it says u <= 0 or u < 0."""
+    if isinstance(cond, (sp.GreaterThan, sp.StrictGreaterThan, sp.LessThan, sp.StrictLessThan)):
+        up = 1 if isinstance(cond, (sp.GreaterThan, sp.StrictGreaterThan)) else -1
+        if cond.rhs == 0:
+            return cond.lhs, up
+        if cond.lhs == 0:
+            return cond.rhs, -up
+    return None
+
+
+def share_exponentials(e: sp.Expr) -> sp.Expr:
+    """In a branch whose condition fixes the sign of u, e^u (u <= 0) or e^-u (u >= 0) is
+    e^-|u|, the same number to the bit (NaN included).  Written so, a stable form's two branches
+    (σ(x) = 1/(1 + e^-x) for x >= 0, e^x/(e^x + 1) below) share one exponential, which the
+    common-subexpression pass then computes once: NumPy's float64 exp costs ~5-10 ns an entry on
+    CPUs without AVX-512, more than everything else in those kernels.  A branch after earlier
+    ones also knows their conditions failed (not u >= 0: u < 0 or NaN)."""
+    if not e.args:
+        return e
+    if not isinstance(e, sp.Piecewise):
+        return rebuild(e, [share_exponentials(a) for a in e.args])
+    pairs, failed = [], []
+    for value, cond in e.args:
+        value = share_exponentials(value)
+        signs = [s for s in [_sign_said(cond)] if s] + [(u, -sign) for u, sign in failed]
+        for u, sign in signs:
+            shared = value.xreplace({sp.exp(-u if sign > 0 else u): sp.exp(-sp.Abs(u))})
+            if shared != value:
+                value = _quotients(shared)
+        pairs.append((value, cond))
+        if (said := _sign_said(cond)) is not None:
+            failed.append(said)
+    return sp.Piecewise(*pairs, evaluate=False)
+
+
+class Quotient(sp.Function):
+    """a/b as one division.  Once two branches share e^-|u|, their 1/(1 + e) and e/(1 + e)
+    have a common reciprocal, which the common-subexpression pass would hoist, computing
+    e·(1/(1 + e)) with two roundings where the branch had one; as a Quotient it shares only
+    1 + e, and each branch keeps its own single division (the same bits as before sharing)."""
+
+    nargs = 2
+
+
+def _quotients(e: sp.Expr) -> sp.Expr:
+    if not e.args:
+        return e
+    if isinstance(e, sp.Mul):
+        inverse = [f for f in e.args if isinstance(f, sp.Pow) and f.exp == -1 and not f.base.is_Number]
+        if len(inverse) == 1 and len(e.args) > 1:
+            rest = [_quotients(f) for f in e.args if f is not inverse[0]]
+            return Quotient(sp.Mul(*rest, evaluate=False) if len(rest) > 1 else rest[0],
+                            _quotients(inverse[0].base))
+    return rebuild(e, [_quotients(a) for a in e.args])

@@ -64,8 +64,9 @@ __all__ = [
 def _sigmoid_forward(x, out=None):
     # sigmoid(x) as printed from its stable rewrite
     with _rt.quiet():
-        t0 = numpy.exp(x)
-        return _rt.where(numpy.greater_equal(x, 0), 1 / (1 + numpy.exp(-x)), t0 / (t0 + 1), out=out)
+        t0 = numpy.exp(-abs(x))
+        t1 = t0 + 1
+        return _rt.where(numpy.greater_equal(x, 0), 1 / t1, t0 / t1, out=out)
 
 
 def _sigmoid_vjp(grad, x, out=None):
@@ -157,7 +158,7 @@ def _elu_vjp(grad, x, alpha, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, 0), alpha, _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less_equal(x, 0), alpha * numpy.exp(x), 1))), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, 0), alpha, _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less_equal(x, 0), alpha * numpy.exp(-abs(x)), 1))), out=_rt.slot(out, 'input')),
         }
 
 
@@ -171,7 +172,7 @@ def _selu_vjp(grad, x, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, 0), 1.7580993408473768, _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less_equal(x, 0), 1.7580993408473768 * numpy.exp(x), 1.0507009873554805))), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, 0), 1.7580993408473768, _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less_equal(x, 0), 1.7580993408473768 * numpy.exp(-abs(x)), 1.0507009873554805))), out=_rt.slot(out, 'input')),
         }
 
 
@@ -231,19 +232,20 @@ def _gelu_tanh_vjp(grad, x, out=None):
 def _silu_forward(x, out=None):
     # silu(x) as printed from its stable rewrite
     with _rt.quiet():
-        t0 = numpy.exp(x)
-        return numpy.multiply(x, _rt.where(numpy.greater_equal(x, 0), 1 / (1 + numpy.exp(-x)), t0 / (t0 + 1)), out=out)
+        t0 = numpy.exp(-abs(x))
+        t1 = t0 + 1
+        return numpy.multiply(x, _rt.where(numpy.greater_equal(x, 0), 1 / t1, t0 / t1), out=out)
 
 
 def _silu_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(-x)
-        t1 = 1/(t0 + 1)
-        t2 = numpy.exp(x)
-        t3 = 1/(t2 + 1)
+        t0 = numpy.exp(-abs(x))
+        t1 = t0 + 1
+        t2 = 1/t1
+        t3 = (t0/t1)
         return {
-            'input': numpy.multiply(grad, (x * _rt.where(numpy.less_equal(x, 0), t3, t0 * t1) + 1) * _rt.where(numpy.greater_equal(x, 0), t1, t2 * t3), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, (x * _rt.where(numpy.less_equal(x, 0), t2, t3) + 1) * _rt.where(numpy.greater_equal(x, 0), t2, t3), out=_rt.slot(out, 'input')),
         }
 
 
@@ -256,10 +258,11 @@ def _mish_forward(x, out=None):
 def _mish_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.tanh(numpy.log1p(numpy.exp(-abs(x))) + numpy.maximum(0, x))
-        t1 = numpy.exp(x)
+        t0 = numpy.exp(-abs(x))
+        t1 = numpy.tanh(numpy.log1p(t0) + numpy.maximum(0, x))
+        t2 = t0 + 1
         return {
-            'input': numpy.multiply(grad, t0 + x * (1 - t0 ** 2) * _rt.where(numpy.greater_equal(x, 0), 1 / (1 + numpy.exp(-x)), t1 / (t1 + 1)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, t1 + x * (1 - t1 ** 2) * _rt.where(numpy.greater_equal(x, 0), 1 / t2, t0 / t2), out=_rt.slot(out, 'input')),
         }
 
 
@@ -274,9 +277,10 @@ def _softplus_vjp(grad, x, beta, threshold, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         t0 = beta*x
-        t1 = numpy.exp(t0)
+        t1 = numpy.exp(-beta*abs(x))
+        t2 = t1 + 1
         return {
-            'input': numpy.multiply(grad, _rt.where(numpy.greater(t0, threshold), 1, _rt.where(numpy.greater_equal(t0, 0), 1 / (1 + numpy.exp(-t0)), t1 / (t1 + 1))), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.where(numpy.greater(t0, threshold), 1, _rt.where(numpy.greater_equal(t0, 0), 1 / t2, t1 / t2)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -345,9 +349,10 @@ def _logsigmoid_forward(x, out=None):
 def _logsigmoid_vjp(grad, x, out=None):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(-x)
+        t0 = numpy.exp(-abs(x))
+        t1 = t0 + 1
         return {
-            'input': numpy.multiply(grad, _rt.where(numpy.less_equal(x, 0), 1 / (numpy.exp(x) + 1), t0 / (t0 + 1)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.where(numpy.less_equal(x, 0), 1 / t1, t0 / t1), out=_rt.slot(out, 'input')),
         }
 
 

@@ -167,15 +167,15 @@ def _binary_cross_entropy_with_logits_forward(x, y, p_w, out=None):
 def _binary_cross_entropy_with_logits_vjp(grad, x, y, p_w, out=None):
     # derivative: declared closed form
     with _rt.quiet():
-        t0 = numpy.exp(x)
-        t1 = 1/(t0 + 1)
-        t2 = -x
-        t3 = numpy.exp(t2)
-        t4 = 1/(t3 + 1)
-        t5 = numpy.log1p(numpy.exp(-abs(x)))
+        t0 = numpy.exp(-abs(x))
+        t1 = t0 + 1
+        t2 = 1/t1
+        t3 = (t0/t1)
+        t4 = -x
+        t5 = numpy.log1p(t0)
         return {
-            'input': numpy.multiply(grad, -p_w * y * _rt.where(numpy.less_equal(x, 0), t1, t3 * t4) + (1 - y) * _rt.where(numpy.greater_equal(x, 0), t4, t0 * t1), out=_rt.slot(out, 'input')),
-            'target': numpy.multiply(grad, _rt.where(numpy.equal(p_w, 1), t2, -p_w * (-t5 + numpy.minimum(0, x)) - t5 + numpy.minimum(0, t2)), out=_rt.slot(out, 'target')),
+            'input': numpy.multiply(grad, -p_w * y * _rt.where(numpy.less_equal(x, 0), t2, t3) + (1 - y) * _rt.where(numpy.greater_equal(x, 0), t2, t3), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(numpy.equal(p_w, 1), t4, -p_w * (-t5 + numpy.minimum(0, x)) - t5 + numpy.minimum(0, t4)), out=_rt.slot(out, 'target')),
         }
 
 
@@ -301,9 +301,10 @@ def _soft_margin_loss_vjp(grad, x, y, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         t0 = x*y
-        t1 = numpy.exp(-t0)
+        t1 = numpy.exp(-abs(t0))
+        t2 = t1 + 1
         return {
-            'input': numpy.multiply(grad, _rt.where(numpy.logical_and(numpy.isinf(t0), numpy.less(t0, 0)), numpy.nan, -y * _rt.where(numpy.less_equal(t0, 0), 1 / (numpy.exp(t0) + 1), t1 / (t1 + 1))), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.where(numpy.logical_and(numpy.isinf(t0), numpy.less(t0, 0)), numpy.nan, -y * _rt.where(numpy.less_equal(t0, 0), 1 / t2, t1 / t2)), out=_rt.slot(out, 'input')),
         }
 
 
