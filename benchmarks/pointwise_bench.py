@@ -15,6 +15,12 @@ do on their first large call anyway): both libraries then run with the same allo
 (without it, whichever runs first pays the page faults of growing the heap, and torch's times
 moved by up to 5× depending on whether nnref had already run a large kernel).
 
+The "floor" column is the time of the elementary functions alone (NumPy's exp, log, log1p,
+expm1, tanh and nnref's special functions) that the op's forward and VJP kernels call on every
+element, each timed on the op's input through the same blocks and threads, in the kernel's
+precision: no NumPy evaluation that calls them can be faster, so floor / torch is the lowest
+ratio reachable without another way to evaluate those functions.
+
 A benchmark, not a test: the numbers depend on the machine and its load.
 """
 
@@ -22,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import inspect
 import json
 import platform
+import re
 import statistics
 import sys
 import time
@@ -100,6 +108,51 @@ def _torch_turn(tfn: Any, tens: dict[str, Any], params: dict[str, Any], wrt: lis
     return run
 
 
+_ELEMENTARY = re.compile(r"\b(numpy\.(?:exp|log|log1p|expm1|tanh)"
+                         r"|_rt\.(?:erfc?|ncdf|npdf|sigmoid_slope|x_minus_tanh|xlogy))\(")
+
+
+def _elementary_calls(op: PointwiseOp) -> list[tuple[str, str]]:
+    """(function, 'ext' or 'wide') for each elementary-function call in the op's kernels."""
+    from nnref._generated import activations, losses
+
+    mod = activations if hasattr(activations, f"_{op.name}_forward") else losses
+    whole = inspect.getsource(mod)
+    calls = []
+    for kind in ("forward", "vjp"):
+        kernel = f"_{op.name}_{kind}"
+        prec = "ext" if re.search(rf"blocked\({kernel}, \([^)]*\), _rt\.ext", whole) else "wide"
+        calls += [(name, prec) for name in _ELEMENTARY.findall(inspect.getsource(getattr(mod, kernel)))]
+    return calls
+
+
+def _floor(calls: list[tuple[str, str]], x: np.ndarray, repeats: int) -> float:
+    """Seconds the elementary calls take on x, each through blocked (min over repeats)."""
+    from nnref import _runtime, _special
+
+    total = 0.0
+    for name, prec in calls:
+        lib, fn = name.split(".")
+        f = getattr(np if lib == "numpy" else _special if hasattr(_special, fn) else _runtime, fn)
+        arity = 2 if fn == "xlogy" else 1
+        widen = _runtime.ext if prec == "ext" else _runtime.wide
+        takes_out = isinstance(f, np.ufunc)
+        # logarithms on positive arguments, as the kernels call them (log of a negative number
+        # takes another path through libm)
+        arg = np.abs(x) + np.asarray(0.5, dtype=x.dtype) if fn in ("log", "log1p", "xlogy") else x
+
+        def kernel(a: Any, out: Any = None, f: Any = f, arity: int = arity, takes_out: bool = takes_out) -> Any:
+            return f(*([a] * arity), out=out) if takes_out else f(*([a] * arity))
+        with np.errstate(all="ignore"):
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                _runtime.blocked(kernel, (arg,), widen, x)
+                times.append(time.perf_counter() - t)
+        total += min(times)
+    return total
+
+
 def bench(names: list[str] | None, n: int, repeats: int) -> list[dict[str, Any]]:
     import torch
     import torch.nn.functional as F
@@ -126,10 +179,11 @@ def bench(names: list[str] | None, n: int, repeats: int) -> list[dict[str, Any]]
             run_nnref = _nnref_turn(fwd, bwd, g, inputs, params)
             run_torch = _torch_turn(tfn, tens, params, wrt, torch.from_numpy(g))
             t_nn, t_th = _median_pair(run_nnref, run_torch, repeats)
+            floor = _floor(_elementary_calls(op), next(iter(inputs.values())), repeats)
             rows.append({"op": op.public, "dtype": dtype, "nnref_ms": t_nn * 1e3, "torch_ms": t_th * 1e3,
-                         "ratio": t_nn / t_th})
+                         "ratio": t_nn / t_th, "floor_ms": floor * 1e3, "floor_ratio": floor / t_th})
             print(f"{op.public:32s} {dtype:8s} nnref {t_nn * 1e3:8.2f} ms  torch {t_th * 1e3:8.2f} ms"
-                  f"  ratio {t_nn / t_th:6.2f}", flush=True)
+                  f"  ratio {t_nn / t_th:6.2f}  floor {floor * 1e3:8.2f} ms ({floor / t_th:5.2f})", flush=True)
     return rows
 
 

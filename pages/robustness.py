@@ -71,7 +71,10 @@ def pointwise_bench(publics: list[str]) -> list[str]:
         by_op.setdefault(r["op"], {})[r["dtype"]] = r
 
     def cell(r: dict[str, Any] | None) -> list[str]:
-        return ["", ""] if r is None else [f"{r['nnref_ms']:.2f} / {r['torch_ms']:.2f}", f"{r['ratio']:.2f}"]
+        if r is None:
+            return ["", ""]
+        floor = f" ({r['floor_ratio']:.2f})" if r.get("floor_ms") else ""
+        return [f"{r['nnref_ms']:.2f} / {r['torch_ms']:.2f}", f"{r['ratio']:.2f}{floor}"]
 
     body = [[f"`{op}`", *cell(d.get("float64")), *cell(d.get("float32"))] for op, d in by_op.items()]
     med = {dt: statistics.median(r["ratio"] for r in rows if r["dtype"] == dt) for dt in ("float64", "float32")
@@ -83,6 +86,13 @@ def pointwise_bench(publics: list[str]) -> list[str]:
             f" {m['torch_cpu_capability']}, {m['torch_threads']} torch threads; NumPy {m['numpy']}, torch"
             f" {m['torch']}) by {POINTWISE_HOW}. Target: at most 2× torch in float64 and 3× in float32 by"
             f" the median over all pointwise ops, no op above 4×; {_over(rows)}", "",
+            *([] if not any("floor_ms" in r for r in rows) else [
+                "In brackets, the floor: the time of the elementary functions alone (exp, log, tanh,"
+                " erf, … as NumPy and nnref's special functions evaluate them) that the op's kernels call"
+                " on every element, over torch's whole forward + backward. No evaluation that calls"
+                " them can do better; without AVX-512, NumPy's float64 exp and log are scalar libm"
+                " calls (5–10 ns an element), and a float32 result that must be correctly rounded is"
+                " computed in float64.", ""]),
             table(["op", "float64 ms: nnref / torch", "ratio", "float32 ms: nnref / torch", "ratio"], body)]
 
 
