@@ -57,31 +57,33 @@ def pw(arrays: tuple[Any, ...], conds: tuple[Any, ...], branches: tuple[Any, ...
     return out
 
 
-_U64 = numpy.uint64
+# unsigned integers of each float's width, for choosing by bit masks
+_BITS = {numpy.dtype(numpy.float64): numpy.uint64, numpy.dtype(numpy.float32): numpy.uint32,
+         numpy.dtype(numpy.float16): numpy.uint16}
 
 
 def where(cond: Any, a: Any, b: Any, out: Any = None) -> Any:
     """numpy.where(cond, a, b), the same bits (written into ``out`` when given, as a ufunc's
-    ``out``).  A float64 choice is made on the numbers' bit patterns, b ^ ((a ^ b) & mask):
-    numpy.where branches per element, and on mixed signs its mispredictions cost ~3.7 ns an
-    entry, the bit operations ~1.4 ns (measured on 2^16 float64 entries, AVX2 EPYC).
-    Anything else (scalars, other dtypes) goes to numpy.where."""
-    fast = (isinstance(cond, numpy.ndarray) and cond.dtype == numpy.bool_ and cond.ndim
-            and numpy.result_type(a, b) == numpy.float64)
-    if not fast:
+    ``out``).  A float64, float32 or float16 choice is made on the numbers' bit patterns,
+    b ^ ((a ^ b) & mask): numpy.where branches per element, and on mixed signs its
+    mispredictions cost ~3.7 ns an entry, the bit operations ~1.4 ns (measured on 2^16
+    float64 entries, AVX2 EPYC).  Anything else (scalars, other dtypes) goes to numpy.where."""
+    dtype = numpy.result_type(a, b)
+    uint = _BITS.get(dtype) if isinstance(cond, numpy.ndarray) and cond.dtype == numpy.bool_ and cond.ndim else None
+    if uint is None:
         res = numpy.where(cond, a, b)
         if out is None:
             return res
         out[...] = res
         return out
-    bits_a = numpy.asarray(a, dtype=numpy.float64).view(_U64)
-    bits_b = numpy.asarray(b, dtype=numpy.float64).view(_U64)
-    mask = cond.astype(_U64)
+    bits_a = numpy.asarray(a, dtype=dtype).view(uint)
+    bits_b = numpy.asarray(b, dtype=dtype).view(uint)
+    mask = cond.astype(uint)
     numpy.negative(mask, out=mask)  # 1 -> all ones (two's complement), 0 stays 0
     bits = numpy.bitwise_xor(bits_a, bits_b)
     bits = numpy.bitwise_and(bits, mask, out=bits if bits.shape == mask.shape else None)
-    own = out is not None and out.dtype == numpy.float64 and out.shape == bits.shape
-    res = numpy.bitwise_xor(bits, bits_b, out=out.view(_U64) if own else bits).view(numpy.float64)
+    own = out is not None and out.dtype == dtype and out.shape == bits.shape
+    res = numpy.bitwise_xor(bits, bits_b, out=out.view(uint) if own else bits).view(dtype)
     if out is None or own:
         return out if own else res
     out[...] = res
@@ -312,6 +314,12 @@ def wide(a: Any) -> Any:
     rounded once to the input's dtype by ``like``.  float64 passes through, uncopied."""
     if isinstance(a, numpy.ndarray) and a.dtype.kind == "f" and a.dtype.itemsize < 8:
         return a.astype(numpy.float64)
+    return a
+
+
+def native(a: Any) -> Any:
+    """The array as it is, for the kernels that round at most once (the generator's
+    ``rounds_once``): in float32 they give the float64 result rounded to float32, bit for bit."""
     return a
 
 

@@ -123,7 +123,8 @@ def test_runtime_where_is_numpy_where_bit_for_bit() -> None:
     cond = rng.random(n) < 0.5
     with np.errstate(all="ignore"):  # casts of a signalling NaN and of 1e300 to float32
         cases = [(a, b), (a, 0.0), (-0.0, b), (2, b), (np.nan, 6), (a, b[:1]), (a[:1], b),
-                 (a.astype(np.float32), b.astype(np.float32)), (a.astype(np.longdouble), b), (1, 6)]
+                 (a.astype(np.float32), b.astype(np.float32)), (a.astype(np.float16), -0.0),
+                 (a.astype(np.float32), 2.5), (a.astype(np.longdouble), b), (1, 6)]
         for x, y in cases:
             expected = np.where(cond, x, y)
             got = _runtime.where(cond, x, y)
@@ -138,3 +139,30 @@ def test_runtime_where_is_numpy_where_bit_for_bit() -> None:
                 assert _runtime.where(cond, x, y, out=out) is out
                 assert np.array_equal(out.view(np.uint8), expected.astype(dtype).view(np.uint8))
     assert _runtime.where(True, a, b) is not None and np.array_equal(_runtime.where(np.True_, 1.0, 2.0), 1.0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_native_kernels_give_the_widened_bits(monkeypatch: pytest.MonkeyPatch, dtype: str) -> None:
+    # Kernels that round at most once run in the input's own dtype (_runtime.native, chosen by the
+    # generator's rounds_once); their results must be the float64 evaluation rounded once.
+    import inspect
+    import re
+
+    from nnref._generated import activations, losses
+
+    native = {m for mod in (activations, losses)
+              for m in re.findall(r"blocked\(_(\w+?)_(?:forward|vjp), \([^)]*\), _rt\.native", inspect.getsource(mod))}
+    assert {"relu", "hardtanh", "leaky_relu", "threshold"} <= native
+    with np.errstate(over="ignore"):
+        x = _big("float64").astype(dtype)
+    g = np.random.default_rng(5).standard_normal(x.shape).astype(dtype)
+    for name, params in OPS:
+        if name not in native:
+            continue
+        fwd, bwd = getattr(nnref, name), getattr(nnref, f"{name}_backward")
+        fast = (fwd(x, **params), bwd(g, x, **params)["input"])
+        monkeypatch.setattr(_runtime, "native", _runtime.wide)
+        slow = (fwd(x, **params), bwd(g, x, **params)["input"])
+        monkeypatch.undo()
+        for a, b in zip(fast, slow):
+            assert a.dtype == b.dtype == x.dtype and _same(a, b), name

@@ -17,7 +17,7 @@ import sympy as sp
 from ..derive import engine_derivative, engine_forward
 from ..spec import Module, PointwiseOp
 from .header import HEADER
-from .printing import into, print_block
+from .printing import flatten_all, into, print_block
 
 
 def domain_spec(dom: sp.Set | None) -> Any:
@@ -99,13 +99,70 @@ KERNELS = ("forward", "vjp")
 
 def _precision(ops: list[PointwiseOp], kernel: str) -> str:
     """'ext' where the op (or any of its variants, which share the public function) declares
-    that kernel extended, else 'wide' (float32 to float64, float64 as it is)."""
+    that kernel extended, 'native' where every variant's kernel rounds at most once (then the
+    input's own dtype gives the correctly rounded result, see ``rounds_once``), else 'wide'
+    (float32 to float64, float64 as it is)."""
     for op in ops:
         bad = set(op.extended) - set(KERNELS)
         if bad or (op.extended and not op.extended_reason):
             raise ValueError(f"{op.name}: extended must name kernels among {KERNELS} and give its reason,"
                              f" got {op.extended!r} / {op.extended_reason!r}")
-    return "ext" if any(kernel in op.extended for op in ops) else "wide"
+    if any(kernel in op.extended for op in ops):
+        return "ext"
+    return "native" if all(rounds_once(_kernel_expr(op, kernel)) for op in ops) else "wide"
+
+
+def _kernel_expr(op: PointwiseOp, kernel: str) -> sp.Expr:
+    """The formula a kernel evaluates: the forward, or grad times each derivative (summed)."""
+    if kernel == "forward":
+        return flatten_all(engine_forward(op))
+    g = sp.Symbol("grad")
+    terms = [g * engine_derivative(op, a.name) for a in op.args if a.grad]
+    return sp.Tuple(*(flatten_all(t) for t in terms))
+
+
+# Operations that give an exact result (no rounding) on floating-point inputs.
+_EXACT = ("Abs", "Max", "Min", "sign", "IsNaN", "IsInf")
+
+
+def rounds_once(e: sp.Expr) -> bool:
+    """Whether ``e`` rounds at most once on every path (one +, −, ×, ÷ or square of exact
+    values; choices, comparisons, |x|, max, min, negation and small dyadic constants are
+    exact).  Such a formula evaluated in float32 (or float16) gives the float64 evaluation
+    rounded to float32 bit for bit: one operation rounded to 53 bits and then to 24 is rounded
+    correctly (53 >= 2·24 + 2), so the kernel can skip the widening copy."""
+    return (_roundings(e) or 0) <= 1 and _roundings(e) is not None
+
+
+def _roundings(e: Any) -> int | None:
+    """The most roundings on a path from ``e`` to a leaf; None where one is not allowed."""
+    if isinstance(e, sp.Tuple):
+        parts = [_roundings(a) for a in e.args]
+        return None if None in parts else max(parts, default=0)
+    if e.is_Symbol or e in (sp.nan, sp.oo, -sp.oo) or e in (sp.true, sp.false):
+        return 0
+    if e.is_Number:
+        ok = e.is_Rational and abs(e.p) < 2**11 and e.q & (e.q - 1) == 0 and e.q < 2**11
+        return 0 if ok else None
+    if isinstance(e, (sp.Piecewise, sp.logic.boolalg.Boolean, sp.core.relational.Relational)) \
+            or type(e).__name__ in _EXACT:
+        parts = [_roundings(a) for a in e.args]
+        if None in parts:
+            return None
+        if not isinstance(e, sp.Piecewise) and type(e).__name__ in _EXACT:
+            return max(parts, default=0)
+        # conditions must be exact: a rounded operand could move a comparison's answer
+        conds = [_roundings(c) for _, c in e.args] if isinstance(e, sp.Piecewise) else parts
+        return max(parts, default=0) if not any(conds) else None
+    args = [a for a in e.args if not (isinstance(e, sp.Mul) and a == -1)]
+    parts = [_roundings(a) for a in args]
+    if None in parts:
+        return None
+    if isinstance(e, (sp.Add, sp.Mul)):
+        return max(parts) + len(args) - 1
+    if isinstance(e, sp.Pow) and e.exp in (-1, 2):
+        return parts[0] + 1
+    return None
 
 
 def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
@@ -127,6 +184,8 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
     plain = all(a.layout not in SPREAD and a.layout != "channel" for a in op.args if a.grad)
     ref = {"forward": "None" if op.reduction else first, "vjp": first if plain else "None"}
     pre = {"forward": "", "vjp": "grad, "}
+    # 'native' needs the result rounded to the input's dtype (a loss's float64 forward is not)
+    widen = {k: "wide" if v == "native" and ref[k] == "None" else v for k, v in widen.items()}
     call = {k: f"({pre[k]}{arrays},), _rt.{widen[k]}, {ref[k]}" + (f", {psyms}" if psyms else "") for k in KERNELS}
     source = {"activation": "activations", "loss": "losses"}[op.family]
     doc = (f'    """{op.summary}\n\n    Generated from derivations/ops/{source}.py; see the docs page for the\n'

@@ -481,7 +481,7 @@ def relu(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('relu', input=input)
-    out = _rt.blocked(_relu_forward, (x,), _rt.wide, x)
+    out = _rt.blocked(_relu_forward, (x,), _rt.native, x)
     return out
 
 
@@ -490,7 +490,7 @@ def relu_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArray
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('relu', input=input)
     grad = _rt.grad_array('relu', grad_output, x)
-    grads = _rt.blocked(_relu_vjp, (grad, x,), _rt.wide, x)
+    grads = _rt.blocked(_relu_vjp, (grad, x,), _rt.native, x)
     return {
         'input': grads['input'],
     }
@@ -503,7 +503,7 @@ def relu6(input: ArrayLike) -> NDArray[numpy.floating]:
     derivation, conventions and verification.
     """
     x, = _rt.float_arrays('relu6', input=input)
-    out = _rt.blocked(_relu6_forward, (x,), _rt.wide, x)
+    out = _rt.blocked(_relu6_forward, (x,), _rt.native, x)
     return out
 
 
@@ -512,7 +512,7 @@ def relu6_backward(grad_output: ArrayLike, input: ArrayLike) -> dict[str, NDArra
     with respect to each differentiable input, keyed by argument name."""
     x, = _rt.float_arrays('relu6', input=input)
     grad = _rt.grad_array('relu6', grad_output, x)
-    grads = _rt.blocked(_relu6_vjp, (grad, x,), _rt.wide, x)
+    grads = _rt.blocked(_relu6_vjp, (grad, x,), _rt.native, x)
     return {
         'input': grads['input'],
     }
@@ -526,7 +526,7 @@ def leaky_relu(input: ArrayLike, negative_slope: float = 0.01) -> NDArray[numpy.
     """
     x, = _rt.float_arrays('leaky_relu', input=input)
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
-    out = _rt.blocked(_leaky_relu_forward, (x,), _rt.wide, x, negative_slope=_rt.in_dtype(negative_slope, x))
+    out = _rt.blocked(_leaky_relu_forward, (x,), _rt.native, x, negative_slope=_rt.in_dtype(negative_slope, x))
     return out
 
 
@@ -536,7 +536,7 @@ def leaky_relu_backward(grad_output: ArrayLike, input: ArrayLike, negative_slope
     x, = _rt.float_arrays('leaky_relu', input=input)
     negative_slope = _rt.check_float('leaky_relu', 'negative_slope', negative_slope, None)
     grad = _rt.grad_array('leaky_relu', grad_output, x)
-    grads = _rt.blocked(_leaky_relu_vjp, (grad, x,), _rt.wide, x, negative_slope=_rt.in_dtype(negative_slope, x))
+    grads = _rt.blocked(_leaky_relu_vjp, (grad, x,), _rt.native, x, negative_slope=_rt.in_dtype(negative_slope, x))
     return {
         'input': grads['input'],
     }
@@ -772,7 +772,7 @@ def hardtanh(input: ArrayLike, min_val: float = -1.0, max_val: float = 1.0) -> N
     min_val = _rt.check_float('hardtanh', 'min_val', min_val, None)
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
     _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
-    out = _rt.blocked(_hardtanh_forward, (x,), _rt.wide, x, min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
+    out = _rt.blocked(_hardtanh_forward, (x,), _rt.native, x, min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
     return out
 
 
@@ -784,7 +784,7 @@ def hardtanh_backward(grad_output: ArrayLike, input: ArrayLike, min_val: float =
     max_val = _rt.check_float('hardtanh', 'max_val', max_val, None)
     _rt.check_relation('hardtanh', 'max_val', max_val, min_val <= max_val, 'a value >= min_val')
     grad = _rt.grad_array('hardtanh', grad_output, x)
-    grads = _rt.blocked(_hardtanh_vjp, (grad, x,), _rt.wide, x, min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
+    grads = _rt.blocked(_hardtanh_vjp, (grad, x,), _rt.native, x, min_val=_rt.in_dtype(min_val, x), max_val=_rt.in_dtype(max_val, x))
     return {
         'input': grads['input'],
     }
@@ -886,7 +886,7 @@ def softshrink(input: ArrayLike, lambd: float = 0.5) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('softshrink', input=input)
     lambd = _rt.check_float('softshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    out = _rt.blocked(_softshrink_forward, (x,), _rt.wide, x, lambd=_rt.in_dtype(lambd, x))
+    out = _rt.blocked(_softshrink_forward, (x,), _rt.native, x, lambd=_rt.in_dtype(lambd, x))
     return out
 
 
@@ -896,7 +896,7 @@ def softshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float =
     x, = _rt.float_arrays('softshrink', input=input)
     lambd = _rt.check_float('softshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.grad_array('softshrink', grad_output, x)
-    grads = _rt.blocked(_softshrink_vjp, (grad, x,), _rt.wide, x, lambd=_rt.in_dtype(lambd, x))
+    grads = _rt.blocked(_softshrink_vjp, (grad, x,), _rt.native, x, lambd=_rt.in_dtype(lambd, x))
     return {
         'input': grads['input'],
     }
@@ -910,7 +910,7 @@ def hardshrink(input: ArrayLike, lambd: float = 0.5) -> NDArray[numpy.floating]:
     """
     x, = _rt.float_arrays('hardshrink', input=input)
     lambd = _rt.check_float('hardshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    out = _rt.blocked(_hardshrink_forward, (x,), _rt.wide, x, lambd=_rt.in_dtype(lambd, x))
+    out = _rt.blocked(_hardshrink_forward, (x,), _rt.native, x, lambd=_rt.in_dtype(lambd, x))
     return out
 
 
@@ -920,7 +920,7 @@ def hardshrink_backward(grad_output: ArrayLike, input: ArrayLike, lambd: float =
     x, = _rt.float_arrays('hardshrink', input=input)
     lambd = _rt.check_float('hardshrink', 'lambd', lambd, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.grad_array('hardshrink', grad_output, x)
-    grads = _rt.blocked(_hardshrink_vjp, (grad, x,), _rt.wide, x, lambd=_rt.in_dtype(lambd, x))
+    grads = _rt.blocked(_hardshrink_vjp, (grad, x,), _rt.native, x, lambd=_rt.in_dtype(lambd, x))
     return {
         'input': grads['input'],
     }
@@ -935,7 +935,7 @@ def threshold(input: ArrayLike, threshold: float, value: float) -> NDArray[numpy
     x, = _rt.float_arrays('threshold', input=input)
     threshold = _rt.check_float('threshold', 'threshold', threshold, None)
     value = _rt.check_float('threshold', 'value', value, None)
-    out = _rt.blocked(_threshold_forward, (x,), _rt.wide, x, threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
+    out = _rt.blocked(_threshold_forward, (x,), _rt.native, x, threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
     return out
 
 
@@ -946,7 +946,7 @@ def threshold_backward(grad_output: ArrayLike, input: ArrayLike, threshold: floa
     threshold = _rt.check_float('threshold', 'threshold', threshold, None)
     value = _rt.check_float('threshold', 'value', value, None)
     grad = _rt.grad_array('threshold', grad_output, x)
-    grads = _rt.blocked(_threshold_vjp, (grad, x,), _rt.wide, x, threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
+    grads = _rt.blocked(_threshold_vjp, (grad, x,), _rt.native, x, threshold=_rt.in_dtype(threshold, x), value=_rt.in_dtype(value, x))
     return {
         'input': grads['input'],
     }
@@ -960,7 +960,7 @@ def prelu(input: ArrayLike, weight: ArrayLike) -> NDArray[numpy.floating]:
     """
     x, weight = _rt.float_arrays('prelu', _channel=('weight',), input=input, weight=weight)
     weight = _rt.channel_broadcast('prelu', 'weight', weight, x)
-    out = _rt.blocked(_prelu_forward, (x, weight,), _rt.wide, x)
+    out = _rt.blocked(_prelu_forward, (x, weight,), _rt.native, x)
     return out
 
 
