@@ -108,15 +108,18 @@ def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
     if len(nonzero) == 1:
         # One nonzero value (a derivative that is 0 or a slope): the mask where it is chosen,
         # then one conversion (and one product), rather than a product per value.
+        # Built from the last condition back: "first true condition wins" is, read backwards,
+        # each condition overriding what follows it: one bool operation per condition.
         value = nonzero.pop()
-        chosen = numpy.zeros(conds[0].shape, dtype=bool)
-        rest = numpy.ones(conds[0].shape, dtype=bool)
-        for cond, v in zip(conds, values[:-1]):
-            if v != 0:
-                chosen |= rest & cond
-            rest &= ~cond
-        if values[-1] != 0:
-            chosen |= rest
+        chosen: Any = values[-1] != 0
+        for cond, v in zip(conds[::-1], values[-2::-1]):
+            if isinstance(chosen, bool):
+                chosen = chosen if (v != 0) == chosen else (cond.copy() if v != 0 else ~cond)
+            elif v != 0:
+                numpy.logical_or(chosen, cond, out=chosen)
+            else:
+                numpy.greater(chosen, cond, out=chosen)  # chosen and not cond
+        chosen = numpy.broadcast_to(chosen, conds[0].shape)
         return chosen.astype(numpy.float64) if value == 1 else numpy.multiply(chosen, value)
     rest = ~conds[0]
     out = float(values[0]) * conds[0].view(numpy.uint8) if values[0] != 0 else numpy.zeros(conds[0].shape)

@@ -260,9 +260,16 @@ def sigmoid_slope(z: Any) -> Any:
         t = numpy.exp(-numpy.abs(a))
         hi = 1.0 + t
         lo = t - (hi - 1.0)  # Fast2Sum: 1 >= t, so hi + lo = 1 + t exactly
-        p, pl = two_prod(hi, hi)
+        # Every operand below lies in [0, 4] (NaN only where z is NaN, and NaN then): the exact
+        # products need no overflow guard, and hi's square splits hi once.
+        p = hi * hi
+        hh, hl = _split(hi)
+        pl = ((hh * hh - p) + 2.0 * hh * hl) + hl * hl
         d_lo = pl + 2.0 * hi * lo  # (1 + t)² = p + d_lo to far below an ulp of p
         q = t / p
-        qp, qpl = two_prod(q, p)
+        qp = q * p
+        qh, ql = _split(q)
+        ph, plo = _split(p)
+        qpl = ((qh * ph - qp) + qh * plo + ql * ph) + ql * plo
         r = (t - qp) - qpl  # t − q·p exactly
         return q + (r - q * d_lo) / p

@@ -166,3 +166,18 @@ def test_native_kernels_give_the_widened_bits(monkeypatch: pytest.MonkeyPatch, d
         monkeypatch.undo()
         for a, b in zip(fast, slow):
             assert a.dtype == b.dtype == x.dtype and _same(a, b), name
+
+
+def test_table_is_numpy_select() -> None:
+    # _runtime.table (piecewise constants from boolean algebra) against numpy.select, for every
+    # pattern of 1-4 conditions with values among 0, 1, 0.25 and -2, arrays and scalar conditions.
+    import itertools
+
+    rng = np.random.default_rng(0)
+    for count in range(1, 5):
+        conds = tuple(rng.random(1000) < 0.3 for _ in range(count))
+        for values in itertools.product([0, 1, 0.25, -2], repeat=count + 1):
+            for cs in (conds, (np.True_, *conds[1:]), (*conds[:-1], np.False_)):
+                expected = np.select(list(np.broadcast_arrays(*cs)), list(values[:-1]), values[-1])
+                got = _runtime.table(cs, values)
+                assert got.shape == expected.shape and np.array_equal(got, expected), values
