@@ -97,39 +97,40 @@ def slot(out: Any, key: str) -> Any:
 
 def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
     """A piecewise constant: values[i] where conds[i] is the first true condition, values[-1]
-    where none is.  Boolean algebra and one product per value, no per-element branch.  The
-    masks enter the arithmetic as uint8: NumPy converts bool and uint8 to float64 in SIMD,
-    while a Python int times a mask makes int64, whose conversion is scalar without AVX-512
-    (measured 30x slower on an AVX2 machine)."""
+    where none is, as float64.  No per-element branch: for each value but one, the mask where
+    it is chosen (one bool operation per condition), then one conversion of a mask (two
+    values, one of them 0) or bit-mask choices between the constants (``where``)."""
     if not all(numpy.ndim(v) == 0 and numpy.isfinite(v) for v in values):  # inf·False would be NaN
         return numpy.select(list(conds), list(values[:-1]), values[-1])
     conds = numpy.broadcast_arrays(*(numpy.asarray(c, dtype=bool) for c in conds))
-    nonzero = {float(v) for v in values if v != 0}
-    if len(nonzero) == 1:
-        # One nonzero value (a derivative that is 0 or a slope): the mask where it is chosen,
-        # then one conversion (and one product), rather than a product per value.
-        # Built from the last condition back: "first true condition wins" is, read backwards,
-        # each condition overriding what follows it: one bool operation per condition.
-        value = nonzero.pop()
-        chosen: Any = values[-1] != 0
-        for cond, v in zip(conds[::-1], values[-2::-1]):
-            if isinstance(chosen, bool):
-                chosen = chosen if (v != 0) == chosen else (cond.copy() if v != 0 else ~cond)
-            elif v != 0:
-                numpy.logical_or(chosen, cond, out=chosen)
-            else:
-                numpy.greater(chosen, cond, out=chosen)  # chosen and not cond
-        chosen = numpy.broadcast_to(chosen, conds[0].shape)
-        return chosen.astype(numpy.float64) if value == 1 else numpy.multiply(chosen, value)
-    rest = ~conds[0]
-    out = float(values[0]) * conds[0].view(numpy.uint8) if values[0] != 0 else numpy.zeros(conds[0].shape)
-    for cond, value in zip(conds[1:], values[1:-1]):
-        if value != 0:
-            out += float(value) * (rest & cond).view(numpy.uint8)
-        rest &= ~cond
-    if values[-1] != 0:
-        out += float(values[-1]) * rest.view(numpy.uint8)
+    shape = conds[0].shape
+    distinct = list(dict.fromkeys(float(v) for v in values))
+    if len(distinct) == 1:
+        return numpy.full(shape, distinct[0])
+    # the value chosen most often by the conditions' order is the background; 0 if present
+    background = 0.0 if 0.0 in distinct else float(values[-1])
+    masks = {v: _chosen(conds, values, v) for v in distinct if v != background}
+    if len(masks) == 1 and background == 0.0:
+        ((value, mask),) = masks.items()
+        return mask.astype(numpy.float64) if value == 1 else numpy.multiply(mask, value)
+    out: Any = numpy.full(shape, background)
+    for value, mask in masks.items():
+        out = where(mask, value, out, out=out)
     return out
+
+
+def _chosen(conds: list[Any], values: tuple[float, ...], value: float) -> Any:
+    """Where ``value`` is the one chosen: built from the last condition back ("first true
+    condition wins" read backwards is each condition overriding what follows it)."""
+    chosen: Any = bool(values[-1] == value)
+    for cond, v in zip(conds[::-1], values[-2::-1]):
+        if isinstance(chosen, bool):
+            chosen = chosen if (v == value) == chosen else (cond.copy() if v == value else ~cond)
+        elif v == value:
+            numpy.logical_or(chosen, cond, out=chosen)
+        else:
+            numpy.greater(chosen, cond, out=chosen)  # chosen and not cond
+    return numpy.broadcast_to(chosen, conds[0].shape)
 
 
 def xlogy(x: Any, y: Any) -> Any:

@@ -176,7 +176,7 @@ def test_table_is_numpy_select() -> None:
     rng = np.random.default_rng(0)
     for count in range(1, 5):
         conds = tuple(rng.random(1000) < 0.3 for _ in range(count))
-        for values in itertools.product([0, 1, 0.25, -2], repeat=count + 1):
+        for values in itertools.product([0, 1, 0.25, np.float64(-2.0)], repeat=count + 1):
             for cs in (conds, (np.True_, *conds[1:]), (*conds[:-1], np.False_)):
                 expected = np.select(list(np.broadcast_arrays(*cs)), list(values[:-1]), values[-1])
                 got = _runtime.table(cs, values)
