@@ -107,7 +107,8 @@ def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
     distinct = list(dict.fromkeys(float(v) for v in values))
     if len(distinct) == 1:
         return numpy.full(shape, distinct[0])
-    # the value chosen most often by the conditions' order is the background; 0 if present
+    # 0 is the background where it is a value (the other value's mask then needs no choice),
+    # else the value where no condition holds
     background = 0.0 if 0.0 in distinct else float(values[-1])
     masks = {v: _chosen(conds, values, v) for v in distinct if v != background}
     if len(masks) == 1 and background == 0.0:
@@ -694,7 +695,9 @@ def blocked(kernel: Any, arrays: tuple[Any, ...], widen: Any, ref: NDArray[Any] 
     With ``ref``, each result comes back as ``like(result, ref)`` would give it: a new array of
     ref's dtype and shape, rounded once.  The blocks write straight into it (no joined float64
     array and no second pass to round it: on 1e6 entries each saved pass is ~1-2 ms of fresh
-    pages, as much as a cheap kernel itself)."""
+    pages, as much as a cheap kernel itself).  On the blocked path the kernel is handed
+    ``out=`` (its block of the result, or a dict of them by key, ``slot``), into which the
+    generated kernels' last step writes; a result that is not that array is copied there."""
     arrs = [numpy.asarray(a) for a in arrays]
     shape = numpy.broadcast_shapes(*(a.shape for a in arrs))
     size = int(numpy.prod(shape))

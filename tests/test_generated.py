@@ -85,3 +85,18 @@ def test_shared_exponentials_give_the_same_bits() -> None:
                 assert np.array_equal(np.isnan(a0), np.isnan(a1))
                 ok = ~np.isnan(a0)
                 assert np.array_equal(a0[ok].view(np.uint64), a1[ok].view(np.uint64)), e
+
+
+def test_rounds_once_counts_roundings() -> None:
+    # The generator runs a kernel in float32 itself only where its formula rounds once at most.
+    import sympy as sp
+
+    from derivations.codegen.pointwise import rounds_once
+
+    x, y, s = sp.symbols("x y s", real=True)
+    once = [sp.Max(0, x), s * x, x - y, sp.Piecewise((x, x > 0), (s * x, True)), sp.Abs(x - y),
+            sp.Piecewise((0, sp.Eq(x, 3)), (x / 2, x < 3), (1, True)), x**2, 1 / x, sp.Symbol("grad") * sp.sign(x)]
+    more = [x * (x + 3), (x + 3) / 6, x / 6, sp.Piecewise((x, x - y > 0), (y, True)), sp.exp(x), x**3,
+            sp.Piecewise((x, x > sp.Rational(1, 10)), (0, True)), s * x + y]
+    assert all(rounds_once(e) for e in once), [e for e in once if not rounds_once(e)]
+    assert not any(rounds_once(e) for e in more), [e for e in more if rounds_once(e)]
