@@ -120,7 +120,7 @@ def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
     return out
 
 
-def _chosen(conds: list[Any], values: tuple[float, ...], value: float) -> Any:
+def _chosen(conds: tuple[Any, ...], values: tuple[float, ...], value: float) -> Any:
     """Where ``value`` is the one chosen: built from the last condition back ("first true
     condition wins" read backwards is each condition overriding what follows it)."""
     chosen: Any = bool(values[-1] == value)
