@@ -107,7 +107,7 @@ def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
     arrays = [numpy.asarray(c, dtype=bool) for c in conds]
     shape = arrays[0].shape
     if any(c.shape != shape for c in arrays):
-        arrays = numpy.broadcast_arrays(*arrays)
+        arrays = list(numpy.broadcast_arrays(*arrays))
         shape = arrays[0].shape
     distinct = list(dict.fromkeys(float(v) for v in values))
     if len(distinct) == 1:
