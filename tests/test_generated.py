@@ -92,11 +92,14 @@ def test_rounds_once_counts_roundings() -> None:
     import sympy as sp
 
     from derivations.codegen.pointwise import rounds_once
+    from derivations.spec import IsInf, IsNaN
 
     x, y, s = sp.symbols("x y s", real=True)
     once = [sp.Max(0, x), s * x, x - y, sp.Piecewise((x, x > 0), (s * x, True)), sp.Abs(x - y),
-            sp.Piecewise((0, sp.Eq(x, 3)), (x / 2, x < 3), (1, True)), x**2, 1 / x, sp.Symbol("grad") * sp.sign(x)]
+            sp.Piecewise((0, sp.Eq(x, 3)), (x / 2, x < 3), (1, True)), x**2, 1 / x, sp.Symbol("grad") * sp.sign(x),
+            s * sp.sign(x - y), sp.Piecewise((0, IsNaN(x - y)), (s, True))]
     more = [x * (x + 3), (x + 3) / 6, x / 6, sp.Piecewise((x, x - y > 0), (y, True)), sp.exp(x), x**3,
-            sp.Piecewise((x, x > sp.Rational(1, 10)), (0, True)), s * x + y]
+            sp.Piecewise((x, x > sp.Rational(1, 10)), (0, True)), s * x + y,
+            s * sp.sign(x * y), s * sp.sign(x - y + 1), sp.Piecewise((0, IsInf(x - y)), (s, True))]
     assert all(rounds_once(e) for e in once), [e for e in once if not rounds_once(e)]
     assert not any(rounds_once(e) for e in more), [e for e in more if rounds_once(e)]

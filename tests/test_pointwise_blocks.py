@@ -24,7 +24,8 @@ OPS = [("sigmoid", {}), ("gelu", {}), ("silu", {}), ("softplus", {"beta": 2.0}),
 # it as a scalar); 'none' a whole array.
 LOSSES = [("mse_loss", {"reduction": "none"}), ("huber_loss", {"reduction": "none", "delta": 0.5}),
           ("binary_cross_entropy_with_logits", {"reduction": "none"}), ("l1_loss", {"reduction": "mean"}),
-          ("smooth_l1_loss", {"reduction": "sum", "beta": 0.5}), ("huber_loss", {"reduction": "mean"})]
+          ("smooth_l1_loss", {"reduction": "sum", "beta": 0.5}), ("huber_loss", {"reduction": "mean"}),
+          ("l1_loss", {"reduction": "none"})]
 
 
 def _big(dtype: str) -> np.ndarray:
@@ -152,17 +153,21 @@ def test_native_kernels_give_the_widened_bits(monkeypatch: pytest.MonkeyPatch, d
 
     native = {m for mod in (activations, losses)
               for m in re.findall(r"blocked\(_(\w+?)_(?:forward|vjp), \([^)]*\), _rt\.native", inspect.getsource(mod))}
-    assert {"relu", "hardtanh", "leaky_relu", "threshold"} <= native
+    assert {"relu", "hardtanh", "leaky_relu", "threshold", "l1_loss"} <= native
     with np.errstate(over="ignore"):
         x = _big("float64").astype(dtype)
+        t = (np.random.default_rng(6).standard_normal(x.shape) * 4).astype(dtype)
+    t[::5] = x[::5]  # ties: the derivative's choice at x == target
     g = np.random.default_rng(5).standard_normal(x.shape).astype(dtype)
-    for name, params in OPS:
+    calls = [(name, params, (x,), g) for name, params in OPS]
+    calls += [(name, {**params, "reduction": "none"}, (x, t), g) for name, params in LOSSES]
+    for name, params, args, up in calls:
         if name not in native:
             continue
         fwd, bwd = getattr(nnref, name), getattr(nnref, f"{name}_backward")
-        fast = (fwd(x, **params), bwd(g, x, **params)["input"])
+        fast = (fwd(*args, **params), *bwd(up, *args, **params).values())
         monkeypatch.setattr(_runtime, "native", _runtime.wide)
-        slow = (fwd(x, **params), bwd(g, x, **params)["input"])
+        slow = (fwd(*args, **params), *bwd(up, *args, **params).values())
         monkeypatch.undo()
         for a, b in zip(fast, slow):
             assert a.dtype == b.dtype == x.dtype and _same(a, b), name

@@ -149,6 +149,12 @@ def _roundings(e: Any) -> int | None:
         parts = [_roundings(a) for a in e.args]
         if None in parts:
             return None
+        if (isinstance(e, sp.sign) or type(e).__name__ == "IsNaN") and isinstance(e.args[0], sp.Add) \
+                and len(e.args[0].args) == 2 and parts == [1]:
+            # a sum of two exact terms rounds to 0 only when it is 0 (a sum cannot underflow),
+            # keeps its sign otherwise, and is NaN only when the exact sum is (overflow gives
+            # inf): its sign and its NaN test are exact
+            return 0
         if not isinstance(e, sp.Piecewise) and type(e).__name__ in _EXACT:
             return max(parts, default=0)
         # conditions must be exact: a rounded operand could move a comparison's answer

@@ -417,7 +417,7 @@ def l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike
     with respect to each differentiable input, keyed by argument name."""
     x, y = _rt.float_arrays('l1_loss', input=input, target=target)
     grad = _rt.unreduce_grad('l1_loss', grad_output, x, reduction, weight, 'weight_sum')
-    grads = _rt.blocked(_l1_loss_vjp, (grad, x, y,), _rt.wide, x)
+    grads = _rt.blocked(_l1_loss_vjp, (grad, x, y,), _rt.native, x)
     result = {
         'input': grads['input'],
         'target': grads['target'],
