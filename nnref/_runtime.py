@@ -131,7 +131,8 @@ def _chosen(conds: list[Any], values: tuple[float, ...], value: float, shape: tu
     chosen: Any = bool(values[-1] == value)
     for cond, v in zip(conds[::-1], values[-2::-1]):
         if isinstance(chosen, bool):
-            chosen = chosen if (v == value) == chosen else (cond.copy() if v == value else ~cond)
+            # (an array even for 0-d masks, where ~ gives a NumPy scalar that out= cannot take)
+            chosen = chosen if (v == value) == chosen else numpy.array(cond if v == value else ~cond)
         elif v == value:
             numpy.logical_or(chosen, cond, out=chosen)
         else:

@@ -182,7 +182,8 @@ def test_table_is_numpy_select() -> None:
     for count in range(1, 5):
         conds = tuple(rng.random(1000) < 0.3 for _ in range(count))
         for values in itertools.product([0, 1, 0.25, np.float64(-2.0)], repeat=count + 1):
-            for cs in (conds, (np.True_, *conds[1:]), (*conds[:-1], np.False_)):
+            zero_d = tuple(np.asarray(c[7]) for c in conds)  # one entry: 0-d masks throughout
+            for cs in (conds, (np.True_, *conds[1:]), (*conds[:-1], np.False_), zero_d):
                 expected = np.select(list(np.broadcast_arrays(*cs)), list(values[:-1]), values[-1])
                 got = _runtime.table(cs, values)
                 assert got.shape == expected.shape and np.array_equal(got, expected), values
