@@ -1,7 +1,7 @@
 """Pointwise ops (every activation, every elementwise loss): nnref against torch (CPU).
 
     PYTHONPATH=. .venv/bin/python benchmarks/pointwise_bench.py [--n 1000000] [--repeats 7]
-        [--ops relu,gelu] [--threads N] [--json FILE]
+        [--ops relu,gelu] [--threads N] [--runs K] [--json FILE]
 
 For each op and dtype (float64, float32): forward + backward on ``--n`` elements (nnref:
 ``f`` then ``f_backward``; torch: ``F.f`` then ``torch.autograd.grad``), in one process,
@@ -187,12 +187,27 @@ def bench(names: list[str] | None, n: int, repeats: int) -> list[dict[str, Any]]
     return rows
 
 
+def _combine(passes: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per op and dtype: the median over runs of each number, with the runs' ratios."""
+    rows = []
+    for same in zip(*passes):
+        row = {"op": same[0]["op"], "dtype": same[0]["dtype"]}
+        for key in ("nnref_ms", "torch_ms", "ratio", "floor_ms", "floor_ratio"):
+            row[key] = statistics.median(r[key] for r in same)
+        if len(same) > 1:
+            row["run_ratios"] = [r["ratio"] for r in same]
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=10**6)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--ops", default="")
     ap.add_argument("--json", default="")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="time the whole table this many times; a row's numbers are the medians over runs")
     ap.add_argument("--threads", type=int, default=0,
                     help="threads for both libraries (default: each its own; 1 compares kernels alone,"
                          " and is steadier when another job holds a core)")
@@ -209,7 +224,13 @@ def main() -> None:
     from nnref import _runtime
 
     _runtime.hint_heap(_runtime.HEAP_HINT_LIMIT)
-    rows = bench([s for s in args.ops.split(",") if s] or None, args.n, args.repeats)
+    names = [s for s in args.ops.split(",") if s] or None
+    passes = []
+    for k in range(args.runs):
+        if args.runs > 1:
+            print(f"-- run {k + 1} of {args.runs}", flush=True)
+        passes.append(bench(names, args.n, args.repeats))
+    rows = _combine(passes)
     summary = {}
     for dtype in ("float64", "float32"):
         r = [row["ratio"] for row in rows if row["dtype"] == dtype]
@@ -224,7 +245,7 @@ def main() -> None:
                 "numpy": np.__version__, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                 "nnref_threads": _runtime.threads(),
                 "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "n": args.n,
-                "repeats": args.repeats}
+                "repeats": args.repeats, "runs": args.runs}
         try:
             meta["cpu"] = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                                if line.startswith("model name"))

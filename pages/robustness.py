@@ -55,7 +55,7 @@ def stride_bench() -> list[str]:
 
 
 POINTWISE = ROOT / "benchmarks" / "pointwise_bench.json"
-POINTWISE_HOW = ("`PYTHONPATH=. .venv/bin/python benchmarks/pointwise_bench.py --json"
+POINTWISE_HOW = ("`PYTHONPATH=. .venv/bin/python benchmarks/pointwise_bench.py --runs 3 --json"
                  " benchmarks/pointwise_bench.json`")
 
 
@@ -81,7 +81,10 @@ def pointwise_bench(publics: list[str]) -> list[str]:
            if any(r["dtype"] == dt for r in rows)}
     summary = ", ".join(f"median ratio {v:.2f} in {k}" for k, v in med.items())
     return [f"Forward + backward on {m['n']:,} elements (reduction='mean' for losses), nnref / torch in one"
-            f" process, taking turns; median of {m['repeats']} turns ({summary}). Measured"
+            f" process, taking turns; median of {m['repeats']} turns"
+            + (f", each number then the median over {m['runs']} runs of the whole table, minutes apart"
+               if m.get("runs", 1) > 1 else "")
+            + f" ({summary}). Measured"
             f" {m['date'][:10]} on {m.get('cpu', m['machine'])} (torch CPU capability"
             f" {m['torch_cpu_capability']}, {m['torch_threads']} torch threads; NumPy {m['numpy']}, torch"
             f" {m['torch']}) by {POINTWISE_HOW}. Target: at most 2× torch in float64 and 3× in float32 by"
