@@ -103,3 +103,43 @@ def test_rounds_once_counts_roundings() -> None:
             s * sp.sign(x * y), s * sp.sign(x - y + 1), sp.Piecewise((0, IsInf(x - y)), (s, True))]
     assert all(rounds_once(e) for e in once), [e for e in once if not rounds_once(e)]
     assert not any(rounds_once(e) for e in more), [e for e in more if rounds_once(e)]
+
+
+def test_merged_outcomes_choose_the_same_values() -> None:
+    # merge_outcomes rewrites a piecewise formula over one compared pair with one condition per
+    # value; on every input (NaN, infinities, signed zeros, ties) it must choose the same value.
+    import random
+
+    import numpy as np
+    import sympy as sp
+
+    from derivations.codegen.choices import Outcomes, merge_outcomes
+    from derivations.codegen.printing import EnginePrinter
+    from derivations.spec import IsNaN
+    from nnref import _runtime as _rt
+
+    x, s = sp.symbols("x s", real=True)
+    rng = random.Random(4)
+    xs = np.array([np.nan, -np.inf, -3.0, -0.5, -0.0, 0.0, 0.5, 0.75, 3.0, np.inf])
+    printer = EnginePrinter(arrays=("x",))
+    printer.pointwise = True
+    merged_count = 0
+    for other in (sp.Integer(0), s):
+        atoms = [sp.Eq(x, other), sp.Lt(x, other), sp.Le(x, other), sp.Gt(x, other), sp.Ge(x, other),
+                 sp.Ne(x, other), sp.Lt(other, x), sp.Ge(other, x), IsNaN(x)]
+        for _ in range(300):
+            conds = []
+            for _ in range(rng.randint(1, 4)):
+                a, b = rng.sample(atoms, 2)
+                conds.append(rng.choice([a, sp.Or(a, b, evaluate=False), sp.And(a, b, evaluate=False),
+                                         sp.Not(a, evaluate=False)]))
+            values = [sp.Integer(rng.randint(0, 2)) for _ in conds] + [sp.Integer(rng.randint(0, 2))]
+            pw = sp.Piecewise(*zip(values, conds), (values[-1], True), evaluate=False)
+            new = merge_outcomes(pw, {"x"})
+            merged_count += new is not pw and new.has(Outcomes)
+            env = {"numpy": np, "_rt": _rt, "x": xs, "s": 0.75}
+            with np.errstate(all="ignore"):
+                want = np.broadcast_to(eval(printer.doprint(pw), env), xs.shape)  # noqa: S307
+                got = np.broadcast_to(eval(printer.doprint(new), env), xs.shape)  # noqa: S307
+            assert np.array_equal(want, got), (pw, new)
+    assert merged_count > 100  # the rewrite was exercised, not just declined

@@ -1,7 +1,7 @@
 """SymPy -> NumPy source, readable, with the few functions NumPy lacks routed to nnref's runtime.
 
 Owns: ``EnginePrinter``, ``print_block`` and ``into`` (a printed result written into an
-output array).  Imports: SymPy only.
+output array).  Imports: SymPy, ``.choices``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from typing import Any
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
+
+from .choices import merge_outcomes, print_outcomes
 
 
 class EnginePrinter(NumPyPrinter):
@@ -142,6 +144,10 @@ class EnginePrinter(NumPyPrinter):
     def _print_Or(self, expr: sp.Expr) -> str:
         return self._fold("numpy.logical_or", expr.args) if self.pointwise else super()._print_Or(expr)
 
+    def _print_Outcomes(self, expr: sp.Expr) -> str:
+        a, b, mask = expr.args
+        return print_outcomes(self._print(a), self._print(b), int(mask))
+
     def _print_Quotient(self, expr: sp.Expr) -> str:
         # parenthesised whole: a factor beside it must not bind to its numerator
         num, den = expr.args
@@ -184,7 +190,15 @@ def print_block(exprs: dict[str, sp.Expr], indent: str = "        ", extended: b
             return e
         return rebuild(e, [hold(a) for a in e.args])
 
-    reduced_in = [hold(share_exponentials(flatten_all(exprs[k]))) for k in keys]
+    def merged(e: sp.Expr) -> sp.Expr:
+        if not e.args:
+            return e
+        if isinstance(e, sp.Piecewise):
+            e = merge_outcomes(e, set(arrays))
+            return sp.Piecewise(*((merged(v), c) for v, c in e.args), evaluate=False)
+        return rebuild(e, [merged(a) for a in e.args])
+
+    reduced_in = [hold(merged(share_exponentials(flatten_all(exprs[k])))) for k in keys]
     temps, reduced = sp.cse(reduced_in, symbols=sp.numbered_symbols("t"), optimizations=None)
     # temporaries and set-aside piecewise results are arrays too
     printer.arrays = (*arrays, *(str(name) for name, _ in temps), *(str(name) for name in held))

@@ -101,7 +101,7 @@ def _relu_vjp(grad, x, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.equal(x, 0), numpy.isnan(x), numpy.less(x, 0)), (0, 1, 0, 1)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.less_equal(x, 0),), (0, 1)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -129,7 +129,7 @@ def _leaky_relu_vjp(grad, x, negative_slope, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.equal(x, 0), numpy.greater(x, 0)), (negative_slope, 1, negative_slope)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_not(numpy.greater(x, 0)),), (negative_slope, 1)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -142,9 +142,8 @@ def _rrelu_forward(x, lower, upper, out=None):
 def _rrelu_vjp(grad, x, lower, upper, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        t0 = lower/2 + upper/2
         return {
-            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, 0), t0, _rt.where(numpy.greater(x, 0), 1, t0)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_not(numpy.greater(x, 0)),), (lower / 2 + upper / 2, 1)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -186,7 +185,7 @@ def _celu_vjp(grad, x, alpha, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.where(numpy.equal(x, 0), 1, _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less_equal(x, 0), numpy.exp(x / alpha), 1))), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.where(numpy.less(x, 0), numpy.exp(x / alpha), _rt.where(numpy.greater_equal(x, 0), 1, numpy.nan)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -409,7 +408,7 @@ def _threshold_vjp(grad, x, threshold, value, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_or(numpy.equal(threshold, x), numpy.greater_equal(threshold, x)),), (0, 1)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_not(numpy.greater_equal(threshold, x)),), (1, 0)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -422,11 +421,9 @@ def _prelu_forward(x, weight, out=None):
 def _prelu_vjp(grad, x, weight, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
-        t0 = numpy.equal(x, 0)
-        t1 = numpy.greater(x, 0)
         return {
-            'input': numpy.multiply(grad, _rt.where(t0, weight, _rt.where(t1, 1, weight)), out=_rt.slot(out, 'input')),
-            'weight': numpy.multiply(grad, _rt.where(numpy.logical_or(t0, t1), 0, x), out=_rt.slot(out, 'weight')),
+            'input': numpy.multiply(grad, _rt.where(numpy.logical_not(numpy.greater(x, 0)), weight, 1), out=_rt.slot(out, 'input')),
+            'weight': numpy.multiply(grad, _rt.where(numpy.logical_not(numpy.greater_equal(x, 0)), x, 0), out=_rt.slot(out, 'weight')),
         }
 
 

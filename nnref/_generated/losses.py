@@ -128,13 +128,10 @@ def _huber_loss_vjp(grad, x, y, delta, out=None):
     with _rt.quiet():
         t0 = x - y
         t1 = delta*numpy.sign(t0)
-        t2 = abs(t0)
-        t3 = numpy.equal(delta, t2)
-        t4 = numpy.greater(delta, t2)
-        t5 = -t1
+        t2 = numpy.logical_not(numpy.greater(delta, abs(t0)))
         return {
-            'input': numpy.multiply(grad, _rt.where(t3, t1, _rt.where(t4, t0, t1)), out=_rt.slot(out, 'input')),
-            'target': numpy.multiply(grad, _rt.where(t3, t5, _rt.where(t4, -t0, t5)), out=_rt.slot(out, 'target')),
+            'input': numpy.multiply(grad, _rt.where(t2, t1, t0), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(t2, -t1, -t0), out=_rt.slot(out, 'target')),
         }
 
 
