@@ -104,14 +104,20 @@ def merge_outcomes(pw: sp.Piecewise, arrays: set[str]) -> sp.Piecewise:
     values = list(chosen)
     if len(values) - 1 >= _atoms(conds[:-1]):
         return pw
+    # the value left without a condition is best one whose outcomes need two tests (or a not)
+    values.sort(key=lambda v: chosen[v] not in _ONE)
     pairs = [(v, Outcomes(*pair, sp.Integer(chosen[v]))) for v in values[:-1]]
     return sp.Piecewise(*pairs, (values[-1], True), evaluate=False)
 
 
+# the outcome sets one NumPy comparison tests
+_ONE = {LT: "numpy.less", LT | EQ: "numpy.less_equal", EQ: "numpy.equal", GT | EQ: "numpy.greater_equal",
+        GT: "numpy.greater", LT | GT | UN: "numpy.not_equal"}
+
+
 def print_outcomes(a: str, b: str, mask: int) -> str:
     """NumPy source for "a and b compare in one of ``mask``'s outcomes", one or two tests."""
-    one = {LT: "numpy.less", LT | EQ: "numpy.less_equal", EQ: "numpy.equal", GT | EQ: "numpy.greater_equal",
-           GT: "numpy.greater", LT | GT | UN: "numpy.not_equal"}
+    one = _ONE
     if mask in one:
         return f"{one[mask]}({a}, {b})"
     if _ALL & ~mask in one:

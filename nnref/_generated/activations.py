@@ -129,7 +129,7 @@ def _leaky_relu_vjp(grad, x, negative_slope, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_not(numpy.greater(x, 0)),), (negative_slope, 1)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.greater(x, 0),), (1, negative_slope)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -143,7 +143,7 @@ def _rrelu_vjp(grad, x, lower, upper, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_not(numpy.greater(x, 0)),), (lower / 2 + upper / 2, 1)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.greater(x, 0),), (1, lower / 2 + upper / 2)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -408,7 +408,7 @@ def _threshold_vjp(grad, x, threshold, value, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_not(numpy.greater_equal(threshold, x)),), (1, 0)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.greater_equal(threshold, x),), (0, 1)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -422,8 +422,8 @@ def _prelu_vjp(grad, x, weight, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.where(numpy.logical_not(numpy.greater(x, 0)), weight, 1), out=_rt.slot(out, 'input')),
-            'weight': numpy.multiply(grad, _rt.where(numpy.logical_not(numpy.greater_equal(x, 0)), x, 0), out=_rt.slot(out, 'weight')),
+            'input': numpy.multiply(grad, _rt.where(numpy.greater(x, 0), 1, weight), out=_rt.slot(out, 'input')),
+            'weight': numpy.multiply(grad, _rt.where(numpy.greater_equal(x, 0), 0, x), out=_rt.slot(out, 'weight')),
         }
 
 

@@ -127,11 +127,11 @@ def _huber_loss_vjp(grad, x, y, delta, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = x - y
-        t1 = delta*numpy.sign(t0)
-        t2 = numpy.logical_not(numpy.greater(delta, abs(t0)))
+        t1 = numpy.greater(delta, abs(t0))
+        t2 = delta*numpy.sign(t0)
         return {
-            'input': numpy.multiply(grad, _rt.where(t2, t1, t0), out=_rt.slot(out, 'input')),
-            'target': numpy.multiply(grad, _rt.where(t2, -t1, -t0), out=_rt.slot(out, 'target')),
+            'input': numpy.multiply(grad, _rt.where(t1, t0, t2), out=_rt.slot(out, 'input')),
+            'target': numpy.multiply(grad, _rt.where(t1, -t0, -t2), out=_rt.slot(out, 'target')),
         }
 
 
