@@ -113,7 +113,7 @@ def test_merged_outcomes_choose_the_same_values() -> None:
     import numpy as np
     import sympy as sp
 
-    from derivations.codegen.choices import Outcomes, merge_outcomes
+    from derivations.codegen.choices import Outcomes, drop_shadowed, merge_outcomes
     from derivations.codegen.printing import EnginePrinter
     from derivations.spec import IsNaN
     from nnref import _runtime as _rt
@@ -123,10 +123,14 @@ def test_merged_outcomes_choose_the_same_values() -> None:
     xs = np.array([np.nan, -np.inf, -3.0, -0.5, -0.0, 0.0, 0.5, 0.75, 3.0, np.inf])
     printer = EnginePrinter(arrays=("x",))
     printer.pointwise = True
-    merged_count = 0
-    for other in (sp.Integer(0), s):
-        atoms = [sp.Eq(x, other), sp.Lt(x, other), sp.Le(x, other), sp.Gt(x, other), sp.Ge(x, other),
-                 sp.Ne(x, other), sp.Lt(other, x), sp.Ge(other, x), IsNaN(x)]
+    merged_count = dropped = 0
+
+    def atoms_for(other: sp.Expr) -> list:
+        return [sp.Eq(x, other), sp.Lt(x, other), sp.Le(x, other), sp.Gt(x, other), sp.Ge(x, other),
+                sp.Ne(x, other), sp.Lt(other, x), sp.Ge(other, x), IsNaN(x)]
+
+    # one compared pair (merged), and two pairs with x (conditions a later one can shadow)
+    for atoms in (atoms_for(sp.Integer(0)), atoms_for(s), atoms_for(sp.Integer(0)) + atoms_for(s)[:-1]):
         for _ in range(300):
             conds = []
             for _ in range(rng.randint(1, 4)):
@@ -135,11 +139,13 @@ def test_merged_outcomes_choose_the_same_values() -> None:
                                          sp.Not(a, evaluate=False)]))
             values = [sp.Integer(rng.randint(0, 2)) for _ in conds] + [sp.Integer(rng.randint(0, 2))]
             pw = sp.Piecewise(*zip(values, conds), (values[-1], True), evaluate=False)
-            new = merge_outcomes(pw, {"x"})
-            merged_count += new is not pw and new.has(Outcomes)
+            kept = drop_shadowed(pw, {"x"})
+            dropped += kept is not pw
+            new = merge_outcomes(kept, {"x"})
+            merged_count += new is not kept and new.has(Outcomes)
             env = {"numpy": np, "_rt": _rt, "x": xs, "s": 0.75}
             with np.errstate(all="ignore"):
                 want = np.broadcast_to(eval(printer.doprint(pw), env), xs.shape)  # noqa: S307
                 got = np.broadcast_to(eval(printer.doprint(new), env), xs.shape)  # noqa: S307
             assert np.array_equal(want, got), (pw, new)
-    assert merged_count > 100  # the rewrite was exercised, not just declined
+    assert merged_count > 100 and dropped > 30  # the rewrites were exercised, not just declined

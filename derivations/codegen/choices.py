@@ -10,11 +10,16 @@ is ``1 where not x <= 0`` (greater or NaN), ``0`` elsewhere.  Conditions are kep
 ``Outcomes`` (never SymPy's relations, which SymPy would simplify as real numbers: it turns
 ``not (x <= 0)`` into ``x > 0``, false for NaN).
 
-Owns: ``merge_outcomes`` and the ``Outcomes`` condition.  Imports: SymPy only.
+A condition can also be shadowed: hardtanh's derivative says ``0 if x == max or x == min,
+1 if min < x < max, else 0``; where the first holds the second never does, and the last
+value is 0 anyway, so the first test can go (``drop_shadowed``).
+
+Owns: ``merge_outcomes``, ``drop_shadowed`` and the ``Outcomes`` condition.  Imports: SymPy only.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import sympy as sp
@@ -35,6 +40,67 @@ class Outcomes(BooleanFunction):
     @classmethod
     def eval(cls, *args: Any) -> None:  # never evaluated: SymPy would reason as for real numbers
         return None
+
+
+def _pairs(conds: list[Any]) -> list[tuple[Any, Any]]:
+    seen: dict[frozenset[Any], tuple[Any, Any]] = {}
+    for c in conds:
+        for r in c.atoms(sp.core.relational.Relational):
+            seen.setdefault(frozenset((r.lhs, r.rhs)), (r.lhs, r.rhs))
+    return list(seen.values())
+
+
+def _truth_all(cond: Any, pairs: list[tuple[Any, Any]], outcomes: tuple[int, ...], arrays: set[str]) -> bool | None:
+    """cond's value when each pair compares as its outcome; None if cond looks at anything
+    else.  isnan(a) reads the first pair with a as a side (every pair with a NaN side is
+    unordered, so each real input is among the combinations tried)."""
+    if cond in (sp.true, sp.false):
+        return bool(cond)
+    if isinstance(cond, sp.Not):
+        inner = _truth_all(cond.args[0], pairs, outcomes, arrays)
+        return None if inner is None else not inner
+    if isinstance(cond, (sp.And, sp.Or)):
+        parts = [_truth_all(c, pairs, outcomes, arrays) for c in cond.args]
+        if None in parts:
+            return None
+        return all(parts) if isinstance(cond, sp.And) else any(parts)
+    if type(cond) in _HOLDS or type(cond).__name__ == "IsNaN":
+        for pair, outcome in zip(pairs, outcomes):
+            if type(cond) in _HOLDS and frozenset((cond.lhs, cond.rhs)) != frozenset(pair):
+                continue
+            if type(cond).__name__ == "IsNaN" and cond.args[0] not in pair:
+                continue
+            return _truth(cond, pair, outcome, arrays)
+    return None
+
+
+def drop_shadowed(pw: sp.Piecewise, arrays: set[str]) -> sp.Piecewise:
+    """``pw`` without the conditions whose value is the last one's and that no later
+    condition with another value can share an input with (then those inputs fall through to
+    the same value).  Decided over every combination of outcomes of the compared pairs, a
+    superset of what real inputs can do, so a test is dropped only when it cannot matter."""
+    conds = [c for _, c in pw.args[:-1]]
+    pairs = _pairs(conds)
+    if not conds or pw.args[-1][1] != sp.true or not 0 < len(pairs) <= 3:
+        return pw
+    combos = list(itertools.product((LT, EQ, GT, UN), repeat=len(pairs)))
+    table = []
+    for c in conds:
+        row = [_truth_all(c, pairs, o, arrays) for o in combos]
+        if None in row:
+            return pw
+        table.append(row)
+    default = pw.args[-1][0]
+    keep = []
+    for i, (value, cond) in enumerate(pw.args[:-1]):
+        shadowed = value == default and all(
+            not any(a and b for a, b in zip(table[i], table[j]))
+            for j in range(i + 1, len(conds)) if pw.args[j][0] != value)
+        if not shadowed:
+            keep.append((value, cond))
+    if len(keep) == len(conds):
+        return pw
+    return sp.Piecewise(*keep, (default, True), evaluate=False)
 
 
 def _flip(mask: int) -> int:

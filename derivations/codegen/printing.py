@@ -12,7 +12,7 @@ from typing import Any
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from .choices import merge_outcomes, print_outcomes
+from .choices import drop_shadowed, merge_outcomes, print_outcomes
 
 
 class EnginePrinter(NumPyPrinter):
@@ -194,7 +194,7 @@ def print_block(exprs: dict[str, sp.Expr], indent: str = "        ", extended: b
         if not e.args:
             return e
         if isinstance(e, sp.Piecewise):
-            e = merge_outcomes(e, set(arrays))
+            e = merge_outcomes(drop_shadowed(e, set(arrays)), set(arrays))
             return sp.Piecewise(*((merged(v), c) for v, c in e.args), evaluate=False)
         return rebuild(e, [merged(a) for a in e.args])
 

@@ -115,7 +115,7 @@ def _relu6_vjp(grad, x, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_or(numpy.equal(x, 0), numpy.equal(x, 6)), numpy.logical_and(numpy.greater(x, 0), numpy.less(x, 6))), (0, 1, 0)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.greater(x, 0), numpy.less(x, 6)),), (1, 0)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -307,7 +307,7 @@ def _hardtanh_vjp(grad, x, min_val, max_val, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_or(numpy.equal(max_val, x), numpy.equal(min_val, x)), numpy.logical_and(numpy.greater(max_val, x), numpy.less(min_val, x))), (0, 1, 0)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.greater(max_val, x), numpy.less(min_val, x)),), (1, 0)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -321,7 +321,7 @@ def _hardsigmoid_vjp(grad, x, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_or(numpy.equal(x, -3), numpy.equal(x, 3)), numpy.logical_and(numpy.greater(x, -3), numpy.less(x, 3))), (0, 1 / 6, 0)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.greater(x, -3), numpy.less(x, 3)),), (1 / 6, 0)), out=_rt.slot(out, 'input')),
         }
 
 
