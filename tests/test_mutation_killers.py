@@ -414,3 +414,30 @@ def test_lp_pool2d_takes_each_axis_own_kernel_and_stride() -> None:
             want_dx[win] += g[(*b, i, j)] * x[win] ** (p - 1) * total ** (1 / p - 1)
     assert y.shape == (2, 2, 5, 4) and np.allclose(y, want_y, rtol=1e-14, atol=0)
     assert np.allclose(dx, want_dx, rtol=1e-14, atol=0)
+
+
+# ----------------------------------------------------------------------------- conv1d, batch in chunks
+
+
+def test_conv1d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A batch too large for one im2col buffer is computed chunk by chunk, each chunk's kernel
+    # writing into its block of the result; the fast suite reaches that path only with a bias
+    # (whose addition writes the block), so a kernel that forgot to place a bias-free result
+    # would leave the block uninitialised.  Reference: the sum over taps, by sliding windows.
+    from nnref import _conv
+
+    parts: list[int] = []
+    chunks = _conv._chunks
+
+    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
+        parts.append(len(chunks(p, chunk)))
+        return chunks(p, chunk)
+
+    monkeypatch.setattr(_conv, "_chunks", counted)
+    rng = np.random.default_rng(11)
+    x, w = rng.normal(size=(5, 16, 2063)), rng.normal(size=(2, 16, 16))
+    y = nnref.conv1d(x, w)
+    assert parts and parts[0] > 1  # the batch really was split
+    windows = np.lib.stride_tricks.sliding_window_view(x, 16, axis=2)  # (n, c, i, k)
+    want = np.einsum("ncik,ock->noi", windows, w)
+    assert y.shape == (5, 2, 2048) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
