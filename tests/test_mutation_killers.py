@@ -2,7 +2,8 @@
 asserts a value known independently of nnref's code (a closed form, an identity, mpmath),
 at an input the rest of the fast suite does not reach.
 
-Owns: nothing but these tests.  Imports: nnref, NumPy, mpmath.
+Owns: nothing but these tests.  Imports: nnref, NumPy, mpmath, torch (which arguments
+torch.optim refuses).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+import torch
 
 import nnref
 from nnref import NNRefError, _special
@@ -441,3 +443,90 @@ def test_conv1d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.
     windows = np.lib.stride_tricks.sliding_window_view(x, 16, axis=2)  # (n, c, i, k)
     want = np.einsum("ncik,ock->noi", windows, w)
     assert y.shape == (5, 2, 2048) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- optimizers' arguments
+# test_optim.py compares the updates with torch.optim; these check that each optimizer refuses
+# what torch.optim refuses, takes what it takes, and names itself and the argument when it refuses.
+
+TORCH_OPTIM = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+               "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}
+# the float hyperparameters torch.optim bounds below by 0 (0 itself allowed)
+BOUNDED_BELOW = [("sgd", "lr"), ("sgd", "momentum"), ("sgd", "weight_decay"),
+                 ("adam", "lr"), ("adam", "eps"), ("adam", "weight_decay"),
+                 ("adamw", "lr"), ("adamw", "eps"), ("adamw", "weight_decay"),
+                 ("rmsprop", "lr"), ("rmsprop", "alpha"), ("rmsprop", "eps"), ("rmsprop", "weight_decay"),
+                 ("rmsprop", "momentum"), ("adagrad", "lr"), ("adagrad", "lr_decay"), ("adagrad", "weight_decay"),
+                 ("adagrad", "initial_accumulator_value"), ("adagrad", "eps")]
+
+
+def _torch_takes(name: str, **hp: object) -> bool:
+    try:
+        TORCH_OPTIM[name]([torch.zeros(2, requires_grad=True)], **hp)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name,arg", BOUNDED_BELOW)
+def test_an_optimizer_refuses_a_negative_hyperparameter_as_torch_does(name: str, arg: str) -> None:
+    fn = getattr(nnref.optim, name)
+    assert not _torch_takes(name, **{arg: -1.0})
+    with pytest.raises(NNRefError) as exc:
+        fn(np.ones(2), np.ones(2), **{arg: -1.0})
+    assert str(exc.value) == f"{name}: {arg}: expected a value in [0.0, inf), got -1.0"
+    for ok in (0.0, 0.5):  # the bound itself is allowed
+        assert _torch_takes(name, **{arg: ok})
+        param, state = fn(np.ones(2), np.full(2, 0.5), **{arg: ok})
+        assert param.shape == (2,) and state["step"] == 1
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_each_beta_must_lie_in_zero_to_one_as_torch_says(name: str) -> None:
+    fn = getattr(nnref.optim, name)
+    for betas, which, bad in (((1.0, 0.5), "betas[0]", 1.0), ((-0.25, 0.5), "betas[0]", -0.25),
+                              ((0.5, 1.0), "betas[1]", 1.0), ((0.5, -0.25), "betas[1]", -0.25)):
+        assert not _torch_takes(name, betas=betas)
+        with pytest.raises(NNRefError) as exc:
+            fn(np.ones(2), np.ones(2), betas=betas)
+        assert str(exc.value) == f"{name}: {which}: expected a value in [0.0, 1.0), got {bad!r}"
+    for betas in ((0.0, 0.0), (0.5, 0.999)):
+        assert _torch_takes(name, betas=betas)
+        assert fn(np.ones(2), np.full(2, 0.5), betas=betas)[1]["step"] == 1
+
+
+@pytest.mark.parametrize("name,flag", [("sgd", "nesterov"), ("sgd", "maximize"), ("adam", "amsgrad"),
+                                       ("adam", "maximize"), ("adamw", "amsgrad"), ("adamw", "maximize"),
+                                       ("rmsprop", "centered"), ("rmsprop", "maximize"), ("adagrad", "maximize")])
+def test_an_optimizer_flag_must_be_a_bool(name: str, flag: str) -> None:
+    with pytest.raises(NNRefError) as exc:
+        getattr(nnref.optim, name)(np.ones(2), np.ones(2), **{flag: 1})
+    assert str(exc.value).startswith(f"{name}: {flag}: expected True or False, got ")
+
+
+def test_sgd_states_the_nesterov_rule() -> None:
+    # torch.optim.SGD: "Nesterov momentum requires a momentum and zero dampening"
+    assert not _torch_takes("sgd", nesterov=True, momentum=0.9, dampening=0.1)
+    with pytest.raises(NNRefError) as exc:
+        nnref.optim.sgd(np.ones(2), np.ones(2), nesterov=True, momentum=0.9, dampening=0.1)
+    assert str(exc.value) == "sgd: nesterov: expected nesterov=True only with momentum > 0 and dampening = 0, got True"
+
+
+@pytest.mark.parametrize("name,hp", [("sgd", {"momentum": 0.9}), ("adam", {"amsgrad": True}), ("adamw", {"amsgrad": True}),
+                                     ("rmsprop", {"momentum": 0.5, "centered": True}), ("adagrad", {})])
+def test_an_optimizer_names_itself_for_a_bad_array_or_state(name: str, hp: dict) -> None:
+    fn = getattr(nnref.optim, name)
+    with pytest.raises(NNRefError, match=f"^{name}: grad: expected shape \\(2,\\)"):
+        fn(np.ones(2), np.ones(3), **hp)
+    # the state keeps the arrays torch.optim's keeps with these hyperparameters (SGD's keeps no step)
+    p = torch.ones(2, requires_grad=True)
+    opt = TORCH_OPTIM[name]([p], **hp)
+    p.grad = torch.full((2,), 0.5)
+    opt.step()
+    _, state = fn(np.ones(2), np.full(2, 0.5), **hp)
+    assert set(state) - {"step"} == set(opt.state[p]) - {"step"} and state["step"] == 1
+    for key in set(state) - {"step"}:
+        with pytest.raises(NNRefError, match=f"^{name}: state\\[{key!r}\\]: expected an array of param's dtype"):
+            fn(np.ones(2), np.ones(2), {**state, key: np.ones(3)}, **hp)
+    with pytest.raises(NNRefError, match=f"^{name}: state\\['step'\\]: expected a non-negative int"):
+        fn(np.ones(2), np.ones(2), {**state, "step": -1}, **hp)
