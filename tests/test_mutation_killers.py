@@ -8,6 +8,7 @@ torch.optim refuses).
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import re
@@ -530,3 +531,34 @@ def test_an_optimizer_names_itself_for_a_bad_array_or_state(name: str, hp: dict)
             fn(np.ones(2), np.ones(2), {**state, key: np.ones(3)}, **hp)
     with pytest.raises(NNRefError, match=f"^{name}: state\\['step'\\]: expected a non-negative int"):
         fn(np.ones(2), np.ones(2), {**state, "step": -1}, **hp)
+
+
+def test_optimizer_defaults_are_torch_optims() -> None:
+    # test_optim.py passes most hyperparameters explicitly, so a wrong default would pass it
+    for name, cls in TORCH_OPTIM.items():
+        theirs = inspect.signature(cls.__init__).parameters
+        ours = {k: v.default for k, v in inspect.signature(getattr(nnref.optim, name)).parameters.items()
+                if v.kind is inspect.Parameter.KEYWORD_ONLY}
+        assert ours == {k: theirs[k].default for k in ours}, name
+
+
+@pytest.mark.parametrize("name,hp", [
+    ("sgd", {"lr": 0.1, "weight_decay": 1.0}), ("adam", {"lr": 0.1, "weight_decay": 1.0}),
+    ("rmsprop", {"weight_decay": 1.0}), ("adagrad", {"weight_decay": 1.0}),
+    ("adam", {"lr": 0.1, "betas": (0.5, 0.9)}), ("adamw", {"lr": 0.1, "betas": (0.5, 0.9)}),
+])
+def test_optimizer_steps_at_exact_boundary_values_match_torch(name: str, hp: dict) -> None:
+    # weight_decay = 1 and beta1 = 0.5 (where the moving average's lerp switches formula, as
+    # torch's does) are values test_optim.py's drawn hyperparameters never hit exactly
+    rng = np.random.default_rng(12)
+    param, state = rng.normal(size=(3, 4)), None
+    tp = torch.tensor(param.copy(), requires_grad=True)
+    opt = TORCH_OPTIM[name]([tp], foreach=False, **hp)
+    for grad in rng.normal(size=(4, 3, 4)):
+        tp.grad = torch.tensor(grad)
+        opt.step()
+        param, state = getattr(nnref.optim, name)(param, grad, state, **hp)
+        np.testing.assert_allclose(param, tp.detach().numpy(), rtol=1e-12, atol=1e-12)
+        for key, value in opt.state[tp].items():
+            if key != "step":
+                np.testing.assert_allclose(state[key], value.numpy(), rtol=1e-12, atol=1e-12)
