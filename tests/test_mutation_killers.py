@@ -540,16 +540,33 @@ def test_optimizer_defaults_are_torch_optims() -> None:
         ours = {k: v.default for k, v in inspect.signature(getattr(nnref.optim, name)).parameters.items()
                 if v.kind is inspect.Parameter.KEYWORD_ONLY}
         assert ours == {k: theirs[k].default for k in ours}, name
+        # and a step with every default is torch.optim's
+        tp = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+        opt = cls([tp])
+        tp.grad = torch.tensor([0.5, 0.25], dtype=torch.float64)
+        opt.step()
+        param, _ = getattr(nnref.optim, name)(np.array([1.0, -2.0]), np.array([0.5, 0.25]))
+        np.testing.assert_allclose(param, tp.detach().numpy(), rtol=1e-12, atol=0)
+
+
+def test_an_unbounded_hyperparameter_must_still_be_a_real_number() -> None:
+    # sgd's dampening has no interval (torch takes any), but a string or NaN is refused, by name
+    for bad, got in (("0.1", "got str"), (float("nan"), "got nan")):
+        with pytest.raises(NNRefError) as exc:
+            nnref.optim.sgd(np.ones(2), np.ones(2), momentum=0.5, dampening=bad)
+        assert str(exc.value).startswith("sgd: dampening: expected a real number") and got in str(exc.value)
 
 
 @pytest.mark.parametrize("name,hp", [
     ("sgd", {"lr": 0.1, "weight_decay": 1.0}), ("adam", {"lr": 0.1, "weight_decay": 1.0}),
-    ("rmsprop", {"weight_decay": 1.0}), ("adagrad", {"weight_decay": 1.0}),
+    ("adamw", {"lr": 0.1, "weight_decay": 1.0}), ("rmsprop", {"weight_decay": 1.0}), ("adagrad", {"weight_decay": 1.0}),
     ("adam", {"lr": 0.1, "betas": (0.5, 0.9)}), ("adamw", {"lr": 0.1, "betas": (0.5, 0.9)}),
+    ("rmsprop", {"alpha": 0.5, "centered": True}), ("sgd", {"lr": 0.1, "momentum": 1.0, "nesterov": True}),
 ])
 def test_optimizer_steps_at_exact_boundary_values_match_torch(name: str, hp: dict) -> None:
-    # weight_decay = 1 and beta1 = 0.5 (where the moving average's lerp switches formula, as
-    # torch's does) are values test_optim.py's drawn hyperparameters never hit exactly
+    # weight_decay = 1, momentum = 1, and beta1 or alpha = 0.5 (where a moving average's lerp
+    # switches formula, as torch's does) are values test_optim.py's drawn hyperparameters never
+    # hit exactly
     rng = np.random.default_rng(12)
     param, state = rng.normal(size=(3, 4)), None
     tp = torch.tensor(param.copy(), requires_grad=True)
