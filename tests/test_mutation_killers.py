@@ -579,3 +579,24 @@ def test_optimizer_steps_at_exact_boundary_values_match_torch(name: str, hp: dic
         for key, value in opt.state[tp].items():
             if key != "step":
                 np.testing.assert_allclose(state[key], value.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- cosine_embedding_loss near 0
+
+
+def test_cosine_embedding_loss_of_vectors_as_small_as_its_epsilon_matches_torch() -> None:
+    # The epsilon added to each squared norm (torch's 1e-12f) matters only for vectors whose
+    # squared norm is near it; the fast suite's vectors are of norm ~1, where it is invisible.
+    rng = np.random.default_rng(13)
+    x1 = rng.normal(size=(6, 3)) * np.array([[1e-6], [3e-7], [1.0], [2e-6], [1e-6], [1.0]])
+    x2 = rng.normal(size=(6, 3)) * np.array([[1.0], [1e-6], [5e-7], [2e-6], [1e-6], [1.0]])
+    y = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    g = rng.uniform(0.5, 2.0, 6)
+    t1, t2 = (torch.tensor(a, requires_grad=True) for a in (x1, x2))
+    want = torch.nn.functional.cosine_embedding_loss(t1, t2, torch.tensor(y), margin=-1.0, reduction="none")
+    want.backward(torch.tensor(g))
+    got = nnref.cosine_embedding_loss(x1, x2, y, margin=-1.0, reduction="none")
+    grads = nnref.cosine_embedding_loss_backward(g, x1, x2, y, margin=-1.0, reduction="none")
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=0)
+    for ours, theirs in ((grads["input1"], t1.grad), (grads["input2"], t2.grad)):
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-9, atol=0)
