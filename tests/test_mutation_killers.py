@@ -533,7 +533,7 @@ def test_an_optimizer_names_itself_for_a_bad_array_or_state(name: str, hp: dict)
         fn(np.ones(2), np.ones(2), {**state, "step": -1}, **hp)
 
 
-def test_optimizer_defaults_are_torch_optims() -> None:
+def test_optimizer_defaults_and_a_step_with_them_are_torch_optims() -> None:
     # test_optim.py passes most hyperparameters explicitly, so a wrong default would pass it
     for name, cls in TORCH_OPTIM.items():
         theirs = inspect.signature(cls.__init__).parameters
@@ -600,3 +600,23 @@ def test_cosine_embedding_loss_of_vectors_as_small_as_its_epsilon_matches_torch(
     np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=0)
     for ours, theirs in ((grads["input1"], t1.grad), (grads["input2"], t2.grad)):
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-9, atol=0)
+
+
+# ----------------------------------------------------------------------------- cross_entropy, probability targets
+
+
+def test_cross_entropy_with_one_hot_probabilities_and_tied_maxima_matches_torch() -> None:
+    # Class-probability targets with exact 0s and 1s (one-hot rows take the gradient's own
+    # branch) and rows whose largest logit is tied (the log-sum-exp counts the ties apart):
+    # inputs the fast suite's smoothed, random targets and untied logits never give.
+    x = np.array([[1.0, 2.0, 2.0, 0.5], [0.5, -1.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0], [0.1, 0.2, 0.3, 0.4]])
+    t = np.array([[0.0, 0.25, 0.75, 0.0], [0.0, 0.0, 1.0, 0.0], [0.5, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, 0.0]])
+    w, g = np.array([1.0, 2.0, 0.5, 1.5]), np.array([1.0, 2.0, 0.5, 1.5])
+    tx, tt = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+    want = torch.nn.functional.cross_entropy(tx, tt, weight=torch.tensor(w), reduction="none")
+    want.backward(torch.tensor(g))
+    got = nnref.cross_entropy(x, t, weight=w, reduction="none")
+    grads = nnref.cross_entropy_backward(g, x, t, weight=w, reduction="none")
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(grads["input"], tx.grad.numpy(), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(grads["target"], tt.grad.numpy(), rtol=1e-14, atol=1e-15)
