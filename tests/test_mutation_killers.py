@@ -620,3 +620,19 @@ def test_cross_entropy_with_one_hot_probabilities_and_tied_maxima_matches_torch(
     np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-14, atol=0)
     np.testing.assert_allclose(grads["input"], tx.grad.numpy(), rtol=1e-14, atol=1e-15)
     np.testing.assert_allclose(grads["target"], tt.grad.numpy(), rtol=1e-14, atol=1e-15)
+
+
+def test_cross_entropy_ignores_a_class_of_minus_infinite_logit_and_zero_target() -> None:
+    # A logit of -inf is a class of probability 0: with target 0 it adds nothing (0·log 0 taken
+    # as 0, where torch's own formula gives NaN), so the loss and gradients are those of the
+    # row without that class, as torch computes them there; its input gradient is 0.
+    x, t = np.array([[1.0, -np.inf, 2.0, 0.5]]), np.array([[0.25, 0.0, 0.75, 0.0]])
+    w, keep = np.array([1.0, 2.0, 0.5, 1.5]), [0, 2, 3]
+    tx, tt = torch.tensor(x[:, keep], requires_grad=True), torch.tensor(t[:, keep])
+    want = torch.nn.functional.cross_entropy(tx, tt, weight=torch.tensor(w[keep]), reduction="none")
+    want.backward(torch.tensor([1.5]))
+    got = nnref.cross_entropy(x, t, weight=w, reduction="none")
+    grad = nnref.cross_entropy_backward(np.array([1.5]), x, t, weight=w, reduction="none")["input"]
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(grad[:, keep], tx.grad.numpy(), rtol=1e-14, atol=1e-15)
+    assert grad[0, 1] == 0.0
