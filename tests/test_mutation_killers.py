@@ -636,3 +636,26 @@ def test_cross_entropy_ignores_a_class_of_minus_infinite_logit_and_zero_target()
     np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-14, atol=0)
     np.testing.assert_allclose(grad[:, keep], tx.grad.numpy(), rtol=1e-14, atol=1e-15)
     assert grad[0, 1] == 0.0
+
+
+def test_cross_entropy_gradient_of_a_nearly_certain_one_hot_row_is_accurate() -> None:
+    # With a one-hot probability target whose class already has probability 1 - 1e-13, the
+    # gradient there, g·w·(p - 1), is a small number that p - 1 would get by cancellation; the
+    # kernel takes it as expm1 of the log-probability.  Reference: mpmath at 30 digits.
+    x, t, w, g = np.array([[0.0, -30.0, -31.0]]), np.array([[1.0, 0.0, 0.0]]), np.array([0.5, 1.0, 2.0]), 1.5
+    grad = nnref.cross_entropy_backward(np.array([g]), x, t, weight=w, reduction="none")["input"]
+    with mpmath.workdps(30):
+        z = sum(mpmath.exp(v) for v in x[0])
+        want = [g * w[0] * (mpmath.exp(x[0, 0]) / z - 1)] + [g * w[0] * mpmath.exp(v) / z for v in x[0, 1:]]
+    np.testing.assert_allclose(grad[0], [float(v) for v in want], rtol=1e-14, atol=0)
+
+
+def test_cross_entropy_gradient_where_a_weight_over_a_target_equals_the_row_mass() -> None:
+    # The gradient's one-hot branch is chosen by Σ w·t == w_c·t_c; a row where Σ w·t happens to
+    # equal w_c / t_c instead (w = (1, 3), t = (1/2, 1/2): both 2) must still take the general one.
+    x, t, w = np.array([[0.3, -0.2]]), np.array([[0.5, 0.5]]), np.array([1.0, 3.0])
+    tx = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.cross_entropy(tx, torch.tensor(t), weight=torch.tensor(w), reduction="none").backward(
+        torch.tensor([1.0]))
+    grad = nnref.cross_entropy_backward(np.array([1.0]), x, t, weight=w, reduction="none")["input"]
+    np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=1e-14, atol=1e-15)
