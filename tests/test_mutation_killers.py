@@ -659,3 +659,17 @@ def test_cross_entropy_gradient_where_a_weight_over_a_target_equals_the_row_mass
         torch.tensor([1.0]))
     grad = nnref.cross_entropy_backward(np.array([1.0]), x, t, weight=w, reduction="none")["input"]
     np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=1e-14, atol=1e-15)
+
+
+def test_cross_entropy_an_ignored_row_of_minus_infinite_logits_has_zero_gradient() -> None:
+    # An ignored row (label smoothing on: the kernel sees its all-zero target row) is not part
+    # of the loss, so its gradient is 0 even where its log-probabilities are NaN (all logits
+    # -inf); the other row's is torch's for that row alone.
+    x, target = np.array([[-np.inf, -np.inf], [0.3, -0.2]]), np.array([-100, 1])
+    grad = nnref.cross_entropy_backward(np.array([1.0, 2.0]), x, target, reduction="none",
+                                        label_smoothing=0.1)["input"]
+    tx = torch.tensor(x[1:], requires_grad=True)
+    torch.nn.functional.cross_entropy(tx, torch.tensor(target[1:]), reduction="none", label_smoothing=0.1).backward(
+        torch.tensor([2.0]))
+    assert grad[0].tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(grad[1:], tx.grad.numpy(), rtol=1e-14, atol=1e-15)
