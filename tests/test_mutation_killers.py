@@ -673,3 +673,42 @@ def test_cross_entropy_an_ignored_row_of_minus_infinite_logits_has_zero_gradient
         torch.tensor([2.0]))
     assert grad[0].tolist() == [0.0, 0.0]
     np.testing.assert_allclose(grad[1:], tx.grad.numpy(), rtol=1e-14, atol=1e-15)
+
+
+# ----------------------------------------------------------------------------- conv2d, axis by axis
+
+
+def test_conv2d_takes_each_axis_own_kernel_stride_padding_and_dilation() -> None:
+    # the fast suite's conv2d cases use the same numbers on both axes; a swapped axis passes them
+    rng = np.random.default_rng(14)
+    x, w, b = rng.normal(size=(2, 4, 9, 11)), rng.normal(size=(6, 2, 2, 3)), rng.normal(size=6)
+    params = {"stride": (1, 2), "padding": (2, 1), "dilation": (3, 1), "groups": 2}
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    want = torch.nn.functional.conv2d(tx, tw, tb, **params)
+    g = rng.normal(size=tuple(want.shape))
+    want.backward(torch.tensor(g))
+    got = nnref.conv2d(x, w, b, **params)
+    grads = nnref.conv2d_backward(g, x, w, b, **params)
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for key, t in (("input", tx), ("weight", tw), ("bias", tb)):
+        np.testing.assert_allclose(grads[key], t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # as the conv1d test above, for conv2d's kernel (reference: torch)
+    from nnref import _conv
+
+    parts: list[int] = []
+    chunks = _conv._chunks
+
+    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
+        parts.append(len(chunks(p, chunk)))
+        return chunks(p, chunk)
+
+    monkeypatch.setattr(_conv, "_chunks", counted)
+    rng = np.random.default_rng(15)
+    x, w = rng.normal(size=(9, 16, 35, 35)), rng.normal(size=(2, 16, 4, 4))
+    y = nnref.conv2d(x, w)
+    assert parts and parts[0] > 1  # the batch really was split
+    want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w)).numpy()
+    assert y.shape == (9, 2, 32, 32) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
