@@ -422,6 +422,14 @@ def test_lp_pool2d_takes_each_axis_own_kernel_and_stride() -> None:
 # ----------------------------------------------------------------------------- conv1d, batch in chunks
 
 
+def _poison_freed_memory(shape: tuple[int, ...]) -> None:
+    """Leave a just-freed block of that shape full of NaN: an output the kernel forgot to write
+    then shows NaN (or, from fresh pages, 0) instead of whatever an earlier, identical call left
+    in the block it reuses, which would pass by luck."""
+    block = np.full(shape, np.nan)
+    del block
+
+
 def test_conv1d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     # A batch too large for one im2col buffer is computed chunk by chunk, each chunk's kernel
     # writing into its block of the result; the fast suite reaches that path only with a bias
@@ -439,6 +447,7 @@ def test_conv1d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.
     monkeypatch.setattr(_conv, "_chunks", counted)
     rng = np.random.default_rng(11)
     x, w = rng.normal(size=(5, 16, 2063)), rng.normal(size=(2, 16, 16))
+    _poison_freed_memory((5, 2, 2048))
     y = nnref.conv1d(x, w)
     assert parts and parts[0] > 1  # the batch really was split
     windows = np.lib.stride_tricks.sliding_window_view(x, 16, axis=2)  # (n, c, i, k)
@@ -708,7 +717,45 @@ def test_conv2d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.
     monkeypatch.setattr(_conv, "_chunks", counted)
     rng = np.random.default_rng(15)
     x, w = rng.normal(size=(9, 16, 35, 35)), rng.normal(size=(2, 16, 4, 4))
+    _poison_freed_memory((9, 2, 32, 32))
     y = nnref.conv2d(x, w)
     assert parts and parts[0] > 1  # the batch really was split
     want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w)).numpy()
     assert y.shape == (9, 2, 32, 32) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+def test_conv3d_takes_each_axis_own_kernel_stride_padding_and_dilation() -> None:
+    # as the conv2d test: three axes, each with its own numbers
+    rng = np.random.default_rng(16)
+    x, w, b = rng.normal(size=(2, 2, 7, 8, 9)), rng.normal(size=(4, 1, 2, 3, 2)), rng.normal(size=4)
+    params = {"stride": (1, 2, 3), "padding": (2, 1, 0), "dilation": (3, 1, 2), "groups": 2}
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    want = torch.nn.functional.conv3d(tx, tw, tb, **params)
+    g = rng.normal(size=tuple(want.shape))
+    want.backward(torch.tensor(g))
+    got = nnref.conv3d(x, w, b, **params)
+    grads = nnref.conv3d_backward(g, x, w, b, **params)
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for key, t in (("input", tx), ("weight", tw), ("bias", tb)):
+        np.testing.assert_allclose(grads[key], t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_conv3d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # as the conv1d test above, for conv3d's kernel (reference: torch)
+    from nnref import _conv
+
+    parts: list[int] = []
+    chunks = _conv._chunks
+
+    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
+        parts.append(len(chunks(p, chunk)))
+        return chunks(p, chunk)
+
+    monkeypatch.setattr(_conv, "_chunks", counted)
+    rng = np.random.default_rng(17)
+    x, w = rng.normal(size=(9, 8, 17, 17, 17)), rng.normal(size=(2, 8, 2, 2, 2))
+    _poison_freed_memory((9, 2, 16, 16, 16))
+    y = nnref.conv3d(x, w)
+    assert parts and parts[0] > 1  # the batch really was split
+    want = torch.nn.functional.conv3d(torch.tensor(x), torch.tensor(w)).numpy()
+    assert y.shape == (9, 2, 16, 16, 16) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
