@@ -759,3 +759,24 @@ def test_conv3d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.
     assert parts and parts[0] > 1  # the batch really was split
     want = torch.nn.functional.conv3d(torch.tensor(x), torch.tensor(w)).numpy()
     assert y.shape == (9, 2, 16, 16, 16) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_transpose1d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # as the conv1d test above, for conv_transpose1d's kernel (reference: torch)
+    from nnref import _conv
+
+    parts: list[int] = []
+    chunks = _conv._chunks
+
+    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
+        parts.append(len(chunks(p, chunk)))
+        return chunks(p, chunk)
+
+    monkeypatch.setattr(_conv, "_chunks", counted)
+    rng = np.random.default_rng(18)
+    x, w = rng.normal(size=(5, 2, 2048)), rng.normal(size=(2, 16, 16))
+    _poison_freed_memory((5, 16, 2063))
+    y = nnref.conv_transpose1d(x, w)
+    assert parts and parts[0] > 1  # the batch really was split
+    want = torch.nn.functional.conv_transpose1d(torch.tensor(x), torch.tensor(w)).numpy()
+    assert y.shape == (5, 16, 2063) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
