@@ -2,11 +2,13 @@
 asserts a value known independently of nnref's code (a closed form, an identity, mpmath),
 at an input the rest of the fast suite does not reach.
 
-Owns: nothing but these tests.  Imports: nnref, NumPy, mpmath.
+Owns: nothing but these tests.  Imports: nnref, NumPy, mpmath, torch (which arguments
+torch.optim refuses).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import re
@@ -15,6 +17,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+import torch
 
 import nnref
 from nnref import NNRefError, _special
@@ -414,3 +417,366 @@ def test_lp_pool2d_takes_each_axis_own_kernel_and_stride() -> None:
             want_dx[win] += g[(*b, i, j)] * x[win] ** (p - 1) * total ** (1 / p - 1)
     assert y.shape == (2, 2, 5, 4) and np.allclose(y, want_y, rtol=1e-14, atol=0)
     assert np.allclose(dx, want_dx, rtol=1e-14, atol=0)
+
+
+# ----------------------------------------------------------------------------- conv1d, batch in chunks
+
+
+def _poison_freed_memory(shape: tuple[int, ...]) -> None:
+    """Leave a just-freed block of that shape full of NaN: an output the kernel forgot to write
+    then shows NaN (or, from fresh pages, 0) instead of whatever an earlier, identical call left
+    in the block it reuses, which would pass by luck."""
+    block = np.full(shape, np.nan)
+    del block
+
+
+def test_conv1d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A batch too large for one im2col buffer is computed chunk by chunk, each chunk's kernel
+    # writing into its block of the result; the fast suite reaches that path only with a bias
+    # (whose addition writes the block), so a kernel that forgot to place a bias-free result
+    # would leave the block uninitialised.  Reference: the sum over taps, by sliding windows.
+    from nnref import _conv
+
+    parts: list[int] = []
+    chunks = _conv._chunks
+
+    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
+        parts.append(len(chunks(p, chunk)))
+        return chunks(p, chunk)
+
+    monkeypatch.setattr(_conv, "_chunks", counted)
+    rng = np.random.default_rng(11)
+    x, w = rng.normal(size=(5, 16, 2063)), rng.normal(size=(2, 16, 16))
+    _poison_freed_memory((5, 2, 2048))
+    y = nnref.conv1d(x, w)
+    assert parts and parts[0] > 1  # the batch really was split
+    windows = np.lib.stride_tricks.sliding_window_view(x, 16, axis=2)  # (n, c, i, k)
+    want = np.einsum("ncik,ock->noi", windows, w)
+    assert y.shape == (5, 2, 2048) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- optimizers' arguments
+# test_optim.py compares the updates with torch.optim; these check that each optimizer refuses
+# what torch.optim refuses, takes what it takes, and names itself and the argument when it refuses.
+
+TORCH_OPTIM = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+               "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}
+# the float hyperparameters torch.optim bounds below by 0 (0 itself allowed)
+BOUNDED_BELOW = [("sgd", "lr"), ("sgd", "momentum"), ("sgd", "weight_decay"),
+                 ("adam", "lr"), ("adam", "eps"), ("adam", "weight_decay"),
+                 ("adamw", "lr"), ("adamw", "eps"), ("adamw", "weight_decay"),
+                 ("rmsprop", "lr"), ("rmsprop", "alpha"), ("rmsprop", "eps"), ("rmsprop", "weight_decay"),
+                 ("rmsprop", "momentum"), ("adagrad", "lr"), ("adagrad", "lr_decay"), ("adagrad", "weight_decay"),
+                 ("adagrad", "initial_accumulator_value"), ("adagrad", "eps")]
+
+
+def _torch_takes(name: str, **hp: object) -> bool:
+    try:
+        TORCH_OPTIM[name]([torch.zeros(2, requires_grad=True)], **hp)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name,arg", BOUNDED_BELOW)
+def test_an_optimizer_refuses_a_negative_hyperparameter_as_torch_does(name: str, arg: str) -> None:
+    fn = getattr(nnref.optim, name)
+    assert not _torch_takes(name, **{arg: -1.0})
+    with pytest.raises(NNRefError) as exc:
+        fn(np.ones(2), np.ones(2), **{arg: -1.0})
+    assert str(exc.value) == f"{name}: {arg}: expected a value in [0.0, inf), got -1.0"
+    for ok in (0.0, 0.5):  # the bound itself is allowed
+        assert _torch_takes(name, **{arg: ok})
+        param, state = fn(np.ones(2), np.full(2, 0.5), **{arg: ok})
+        assert param.shape == (2,) and state["step"] == 1
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_each_beta_must_lie_in_zero_to_one_as_torch_says(name: str) -> None:
+    fn = getattr(nnref.optim, name)
+    for betas, which, bad in (((1.0, 0.5), "betas[0]", 1.0), ((-0.25, 0.5), "betas[0]", -0.25),
+                              ((0.5, 1.0), "betas[1]", 1.0), ((0.5, -0.25), "betas[1]", -0.25)):
+        assert not _torch_takes(name, betas=betas)
+        with pytest.raises(NNRefError) as exc:
+            fn(np.ones(2), np.ones(2), betas=betas)
+        assert str(exc.value) == f"{name}: {which}: expected a value in [0.0, 1.0), got {bad!r}"
+    for betas in ((0.0, 0.0), (0.5, 0.999)):
+        assert _torch_takes(name, betas=betas)
+        assert fn(np.ones(2), np.full(2, 0.5), betas=betas)[1]["step"] == 1
+
+
+@pytest.mark.parametrize("name,flag", [("sgd", "nesterov"), ("sgd", "maximize"), ("adam", "amsgrad"),
+                                       ("adam", "maximize"), ("adamw", "amsgrad"), ("adamw", "maximize"),
+                                       ("rmsprop", "centered"), ("rmsprop", "maximize"), ("adagrad", "maximize")])
+def test_an_optimizer_flag_must_be_a_bool(name: str, flag: str) -> None:
+    with pytest.raises(NNRefError) as exc:
+        getattr(nnref.optim, name)(np.ones(2), np.ones(2), **{flag: 1})
+    assert str(exc.value).startswith(f"{name}: {flag}: expected True or False, got ")
+
+
+def test_sgd_states_the_nesterov_rule() -> None:
+    # torch.optim.SGD: "Nesterov momentum requires a momentum and zero dampening"
+    assert not _torch_takes("sgd", nesterov=True, momentum=0.9, dampening=0.1)
+    with pytest.raises(NNRefError) as exc:
+        nnref.optim.sgd(np.ones(2), np.ones(2), nesterov=True, momentum=0.9, dampening=0.1)
+    assert str(exc.value) == "sgd: nesterov: expected nesterov=True only with momentum > 0 and dampening = 0, got True"
+
+
+@pytest.mark.parametrize("name,hp", [("sgd", {"momentum": 0.9}), ("adam", {"amsgrad": True}), ("adamw", {"amsgrad": True}),
+                                     ("rmsprop", {"momentum": 0.5, "centered": True}), ("adagrad", {})])
+def test_an_optimizer_names_itself_for_a_bad_array_or_state(name: str, hp: dict) -> None:
+    fn = getattr(nnref.optim, name)
+    with pytest.raises(NNRefError, match=f"^{name}: grad: expected shape \\(2,\\)"):
+        fn(np.ones(2), np.ones(3), **hp)
+    # the state keeps the arrays torch.optim's keeps with these hyperparameters (SGD's keeps no step)
+    p = torch.ones(2, requires_grad=True)
+    opt = TORCH_OPTIM[name]([p], **hp)
+    p.grad = torch.full((2,), 0.5)
+    opt.step()
+    _, state = fn(np.ones(2), np.full(2, 0.5), **hp)
+    assert set(state) - {"step"} == set(opt.state[p]) - {"step"} and state["step"] == 1
+    for key in set(state) - {"step"}:
+        with pytest.raises(NNRefError, match=f"^{name}: state\\[{key!r}\\]: expected an array of param's dtype"):
+            fn(np.ones(2), np.ones(2), {**state, key: np.ones(3)}, **hp)
+    with pytest.raises(NNRefError, match=f"^{name}: state\\['step'\\]: expected a non-negative int"):
+        fn(np.ones(2), np.ones(2), {**state, "step": -1}, **hp)
+
+
+def test_optimizer_defaults_and_a_step_with_them_are_torch_optims() -> None:
+    # test_optim.py passes most hyperparameters explicitly, so a wrong default would pass it
+    for name, cls in TORCH_OPTIM.items():
+        theirs = inspect.signature(cls.__init__).parameters
+        ours = {k: v.default for k, v in inspect.signature(getattr(nnref.optim, name)).parameters.items()
+                if v.kind is inspect.Parameter.KEYWORD_ONLY}
+        assert ours == {k: theirs[k].default for k in ours}, name
+        # and a step with every default is torch.optim's
+        tp = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+        opt = cls([tp])
+        tp.grad = torch.tensor([0.5, 0.25], dtype=torch.float64)
+        opt.step()
+        param, _ = getattr(nnref.optim, name)(np.array([1.0, -2.0]), np.array([0.5, 0.25]))
+        np.testing.assert_allclose(param, tp.detach().numpy(), rtol=1e-12, atol=0)
+
+
+def test_an_unbounded_hyperparameter_must_still_be_a_real_number() -> None:
+    # sgd's dampening has no interval (torch takes any), but a string or NaN is refused, by name
+    for bad, got in (("0.1", "got str"), (float("nan"), "got nan")):
+        with pytest.raises(NNRefError) as exc:
+            nnref.optim.sgd(np.ones(2), np.ones(2), momentum=0.5, dampening=bad)
+        assert str(exc.value).startswith("sgd: dampening: expected a real number") and got in str(exc.value)
+
+
+@pytest.mark.parametrize("name,hp", [
+    ("sgd", {"lr": 0.1, "weight_decay": 1.0}), ("adam", {"lr": 0.1, "weight_decay": 1.0}),
+    ("adamw", {"lr": 0.1, "weight_decay": 1.0}), ("rmsprop", {"weight_decay": 1.0}), ("adagrad", {"weight_decay": 1.0}),
+    ("adam", {"lr": 0.1, "betas": (0.5, 0.9)}), ("adamw", {"lr": 0.1, "betas": (0.5, 0.9)}),
+    ("rmsprop", {"alpha": 0.5, "centered": True}), ("sgd", {"lr": 0.1, "momentum": 1.0, "nesterov": True}),
+])
+def test_optimizer_steps_at_exact_boundary_values_match_torch(name: str, hp: dict) -> None:
+    # weight_decay = 1, momentum = 1, and beta1 or alpha = 0.5 (where a moving average's lerp
+    # switches formula, as torch's does) are values test_optim.py's drawn hyperparameters never
+    # hit exactly
+    rng = np.random.default_rng(12)
+    param, state = rng.normal(size=(3, 4)), None
+    tp = torch.tensor(param.copy(), requires_grad=True)
+    opt = TORCH_OPTIM[name]([tp], foreach=False, **hp)
+    for grad in rng.normal(size=(4, 3, 4)):
+        tp.grad = torch.tensor(grad)
+        opt.step()
+        param, state = getattr(nnref.optim, name)(param, grad, state, **hp)
+        np.testing.assert_allclose(param, tp.detach().numpy(), rtol=1e-12, atol=1e-12)
+        for key, value in opt.state[tp].items():
+            if key != "step":
+                np.testing.assert_allclose(state[key], value.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- cosine_embedding_loss near 0
+
+
+def test_cosine_embedding_loss_of_vectors_as_small_as_its_epsilon_matches_torch() -> None:
+    # The epsilon added to each squared norm (torch's 1e-12f) matters only for vectors whose
+    # squared norm is near it; the fast suite's vectors are of norm ~1, where it is invisible.
+    rng = np.random.default_rng(13)
+    x1 = rng.normal(size=(6, 3)) * np.array([[1e-6], [3e-7], [1.0], [2e-6], [1e-6], [1.0]])
+    x2 = rng.normal(size=(6, 3)) * np.array([[1.0], [1e-6], [5e-7], [2e-6], [1e-6], [1.0]])
+    y = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    g = rng.uniform(0.5, 2.0, 6)
+    t1, t2 = (torch.tensor(a, requires_grad=True) for a in (x1, x2))
+    want = torch.nn.functional.cosine_embedding_loss(t1, t2, torch.tensor(y), margin=-1.0, reduction="none")
+    want.backward(torch.tensor(g))
+    got = nnref.cosine_embedding_loss(x1, x2, y, margin=-1.0, reduction="none")
+    grads = nnref.cosine_embedding_loss_backward(g, x1, x2, y, margin=-1.0, reduction="none")
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=0)
+    for ours, theirs in ((grads["input1"], t1.grad), (grads["input2"], t2.grad)):
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-9, atol=0)
+
+
+# ----------------------------------------------------------------------------- cross_entropy, probability targets
+
+
+def test_cross_entropy_with_one_hot_probabilities_and_tied_maxima_matches_torch() -> None:
+    # Class-probability targets with exact 0s and 1s (one-hot rows take the gradient's own
+    # branch) and rows whose largest logit is tied (the log-sum-exp counts the ties apart):
+    # inputs the fast suite's smoothed, random targets and untied logits never give.
+    x = np.array([[1.0, 2.0, 2.0, 0.5], [0.5, -1.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0], [0.1, 0.2, 0.3, 0.4]])
+    t = np.array([[0.0, 0.25, 0.75, 0.0], [0.0, 0.0, 1.0, 0.0], [0.5, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, 0.0]])
+    w, g = np.array([1.0, 2.0, 0.5, 1.5]), np.array([1.0, 2.0, 0.5, 1.5])
+    tx, tt = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+    want = torch.nn.functional.cross_entropy(tx, tt, weight=torch.tensor(w), reduction="none")
+    want.backward(torch.tensor(g))
+    got = nnref.cross_entropy(x, t, weight=w, reduction="none")
+    grads = nnref.cross_entropy_backward(g, x, t, weight=w, reduction="none")
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(grads["input"], tx.grad.numpy(), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(grads["target"], tt.grad.numpy(), rtol=1e-14, atol=1e-15)
+
+
+def test_cross_entropy_ignores_a_class_of_minus_infinite_logit_and_zero_target() -> None:
+    # A logit of -inf is a class of probability 0: with target 0 it adds nothing (0·log 0 taken
+    # as 0, where torch's own formula gives NaN), so the loss and gradients are those of the
+    # row without that class, as torch computes them there; its input gradient is 0.
+    x, t = np.array([[1.0, -np.inf, 2.0, 0.5]]), np.array([[0.25, 0.0, 0.75, 0.0]])
+    w, keep = np.array([1.0, 2.0, 0.5, 1.5]), [0, 2, 3]
+    tx, tt = torch.tensor(x[:, keep], requires_grad=True), torch.tensor(t[:, keep])
+    want = torch.nn.functional.cross_entropy(tx, tt, weight=torch.tensor(w[keep]), reduction="none")
+    want.backward(torch.tensor([1.5]))
+    got = nnref.cross_entropy(x, t, weight=w, reduction="none")
+    grad = nnref.cross_entropy_backward(np.array([1.5]), x, t, weight=w, reduction="none")["input"]
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(grad[:, keep], tx.grad.numpy(), rtol=1e-14, atol=1e-15)
+    assert grad[0, 1] == 0.0
+
+
+def test_cross_entropy_gradient_of_a_nearly_certain_one_hot_row_is_accurate() -> None:
+    # With a one-hot probability target whose class already has probability 1 - 1e-13, the
+    # gradient there, g·w·(p - 1), is a small number that p - 1 would get by cancellation; the
+    # kernel takes it as expm1 of the log-probability.  Reference: mpmath at 30 digits.
+    x, t, w, g = np.array([[0.0, -30.0, -31.0]]), np.array([[1.0, 0.0, 0.0]]), np.array([0.5, 1.0, 2.0]), 1.5
+    grad = nnref.cross_entropy_backward(np.array([g]), x, t, weight=w, reduction="none")["input"]
+    with mpmath.workdps(30):
+        z = sum(mpmath.exp(v) for v in x[0])
+        want = [g * w[0] * (mpmath.exp(x[0, 0]) / z - 1)] + [g * w[0] * mpmath.exp(v) / z for v in x[0, 1:]]
+    np.testing.assert_allclose(grad[0], [float(v) for v in want], rtol=1e-14, atol=0)
+
+
+def test_cross_entropy_gradient_where_a_weight_over_a_target_equals_the_row_mass() -> None:
+    # The gradient's one-hot branch is chosen by Σ w·t == w_c·t_c; a row where Σ w·t happens to
+    # equal w_c / t_c instead (w = (1, 3), t = (1/2, 1/2): both 2) must still take the general one.
+    x, t, w = np.array([[0.3, -0.2]]), np.array([[0.5, 0.5]]), np.array([1.0, 3.0])
+    tx = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.cross_entropy(tx, torch.tensor(t), weight=torch.tensor(w), reduction="none").backward(
+        torch.tensor([1.0]))
+    grad = nnref.cross_entropy_backward(np.array([1.0]), x, t, weight=w, reduction="none")["input"]
+    np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=1e-14, atol=1e-15)
+
+
+def test_cross_entropy_an_ignored_row_of_minus_infinite_logits_has_zero_gradient() -> None:
+    # An ignored row (label smoothing on: the kernel sees its all-zero target row) is not part
+    # of the loss, so its gradient is 0 even where its log-probabilities are NaN (all logits
+    # -inf); the other row's is torch's for that row alone.
+    x, target = np.array([[-np.inf, -np.inf], [0.3, -0.2]]), np.array([-100, 1])
+    grad = nnref.cross_entropy_backward(np.array([1.0, 2.0]), x, target, reduction="none",
+                                        label_smoothing=0.1)["input"]
+    tx = torch.tensor(x[1:], requires_grad=True)
+    torch.nn.functional.cross_entropy(tx, torch.tensor(target[1:]), reduction="none", label_smoothing=0.1).backward(
+        torch.tensor([2.0]))
+    assert grad[0].tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(grad[1:], tx.grad.numpy(), rtol=1e-14, atol=1e-15)
+
+
+# ----------------------------------------------------------------------------- conv2d, axis by axis
+
+
+def test_conv2d_takes_each_axis_own_kernel_stride_padding_and_dilation() -> None:
+    # the fast suite's conv2d cases use the same numbers on both axes; a swapped axis passes them
+    rng = np.random.default_rng(14)
+    x, w, b = rng.normal(size=(2, 4, 9, 11)), rng.normal(size=(6, 2, 2, 3)), rng.normal(size=6)
+    params = {"stride": (1, 2), "padding": (2, 1), "dilation": (3, 1), "groups": 2}
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    want = torch.nn.functional.conv2d(tx, tw, tb, **params)
+    g = rng.normal(size=tuple(want.shape))
+    want.backward(torch.tensor(g))
+    got = nnref.conv2d(x, w, b, **params)
+    grads = nnref.conv2d_backward(g, x, w, b, **params)
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for key, t in (("input", tx), ("weight", tw), ("bias", tb)):
+        np.testing.assert_allclose(grads[key], t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # as the conv1d test above, for conv2d's kernel (reference: torch)
+    from nnref import _conv
+
+    parts: list[int] = []
+    chunks = _conv._chunks
+
+    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
+        parts.append(len(chunks(p, chunk)))
+        return chunks(p, chunk)
+
+    monkeypatch.setattr(_conv, "_chunks", counted)
+    rng = np.random.default_rng(15)
+    x, w = rng.normal(size=(9, 16, 35, 35)), rng.normal(size=(2, 16, 4, 4))
+    _poison_freed_memory((9, 2, 32, 32))
+    y = nnref.conv2d(x, w)
+    assert parts and parts[0] > 1  # the batch really was split
+    want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w)).numpy()
+    assert y.shape == (9, 2, 32, 32) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+def test_conv3d_takes_each_axis_own_kernel_stride_padding_and_dilation() -> None:
+    # as the conv2d test: three axes, each with its own numbers
+    rng = np.random.default_rng(16)
+    x, w, b = rng.normal(size=(2, 2, 7, 8, 9)), rng.normal(size=(4, 1, 2, 3, 2)), rng.normal(size=4)
+    params = {"stride": (1, 2, 3), "padding": (2, 1, 0), "dilation": (3, 1, 2), "groups": 2}
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    want = torch.nn.functional.conv3d(tx, tw, tb, **params)
+    g = rng.normal(size=tuple(want.shape))
+    want.backward(torch.tensor(g))
+    got = nnref.conv3d(x, w, b, **params)
+    grads = nnref.conv3d_backward(g, x, w, b, **params)
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for key, t in (("input", tx), ("weight", tw), ("bias", tb)):
+        np.testing.assert_allclose(grads[key], t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_conv3d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # as the conv1d test above, for conv3d's kernel (reference: torch)
+    from nnref import _conv
+
+    parts: list[int] = []
+    chunks = _conv._chunks
+
+    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
+        parts.append(len(chunks(p, chunk)))
+        return chunks(p, chunk)
+
+    monkeypatch.setattr(_conv, "_chunks", counted)
+    rng = np.random.default_rng(17)
+    x, w = rng.normal(size=(9, 8, 17, 17, 17)), rng.normal(size=(2, 8, 2, 2, 2))
+    _poison_freed_memory((9, 2, 16, 16, 16))
+    y = nnref.conv3d(x, w)
+    assert parts and parts[0] > 1  # the batch really was split
+    want = torch.nn.functional.conv3d(torch.tensor(x), torch.tensor(w)).numpy()
+    assert y.shape == (9, 2, 16, 16, 16) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_transpose1d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # as the conv1d test above, for conv_transpose1d's kernel (reference: torch)
+    from nnref import _conv
+
+    parts: list[int] = []
+    chunks = _conv._chunks
+
+    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
+        parts.append(len(chunks(p, chunk)))
+        return chunks(p, chunk)
+
+    monkeypatch.setattr(_conv, "_chunks", counted)
+    rng = np.random.default_rng(18)
+    x, w = rng.normal(size=(5, 2, 2048)), rng.normal(size=(2, 16, 16))
+    _poison_freed_memory((5, 16, 2063))
+    y = nnref.conv_transpose1d(x, w)
+    assert parts and parts[0] > 1  # the batch really was split
+    want = torch.nn.functional.conv_transpose1d(torch.tensor(x), torch.tensor(w)).numpy()
+    assert y.shape == (5, 16, 2063) and np.allclose(y, want, rtol=1e-12, atol=1e-12)

@@ -59,7 +59,8 @@ def run(name: str, hp: dict[str, Any], dtype: str, seed: int, shape: tuple[int, 
         for what, got, want in pairs:
             err = np.abs(got.astype(np.float64) - want)
             scale = float(np.max(np.abs(want))) if want.size else 0.0
-            bad = err > tol * np.abs(want) + tol * scale
+            # written as "not within" so that a NaN where torch has a number fails (NaN > x is False)
+            bad = ~(err <= tol * np.abs(want) + tol * scale)
             assert not bad.any(), (f"{name}({hp}) [{dtype}] step {k + 1}: {what} differs from torch.optim by"
                                    f" {err.max():.3g} (rtol {tol}); nnref {got[bad][:3]}, torch {want[bad][:3]}")
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -8,6 +8,11 @@ one that survivors.md lists as killed by a test mutmut cannot attribute counts a
 Mutants of functions no test of the killer set reaches ("no tests") and mutants not yet
 run are counted per file, outside the score.
 
+A file of which mutants/ holds no run mutant (a fresh mutants/, or runs that left the file
+out) keeps its counts from the results file being replaced, with that file's date under
+"carried_over": mutmut keeps no per-mutant record of killed mutants outside mutants/, and
+survivors.md names every survivor, so the score still covers the earlier runs.
+
 Owns: the mutation results file.  Imports: the standard library only.
 """
 
@@ -31,6 +36,14 @@ STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"
           -9: "segfault", -11: "segfault", 37: "type check", None: "not checked"}
 
 
+def _counts(data: dict) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for code in data["exit_code_by_key"].values():
+        status = STATUS.get(code, "suspicious")
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
 def triaged() -> dict[str, str]:
     """mutant id -> verdict from survivors.md's table rows (| `id` | verdict | change | why |)."""
     out = {}
@@ -42,13 +55,33 @@ def triaged() -> dict[str, str]:
     return out
 
 
+def _ran(counts: dict[str, int]) -> int:
+    return sum(n for k, n in counts.items() if k not in ("not checked", "no tests"))
+
+
 def main(argv: list[str]) -> int:
     seconds = float(argv[0]) if argv else None
     verdicts = triaged()
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     files: dict[str, dict[str, int]] = {}
+    carried: dict[str, str] = dict(previous.get("carried_over", {}))
     survivors, equivalent, no_tests = [], [], set()
     for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
         data = json.loads(meta.read_text())
+        path = str(meta.relative_to(ROOT / "mutants")).removesuffix(".meta")
+        earlier = previous.get("counts_per_file", {}).get(path, {})
+        if not _ran(_counts(data)) and _ran(earlier):
+            # Nothing of this file run in mutants/: the earlier counts stand; its survivors are
+            # the survivors.md rows of its module (every survivor has one).
+            files[path] = earlier
+            carried.setdefault(path, previous["date"])
+            module = path.removesuffix(".py").replace("/", ".") + "."
+            for name, verdict in verdicts.items():
+                if name.startswith(module) and not verdict.startswith("killed"):
+                    (equivalent if verdict.startswith("equivalent") else survivors).append(name)
+            no_tests |= {n for n in previous.get("killed_by_hand", []) if n.startswith(module)}
+            continue
+        carried.pop(path, None)
         counts: dict[str, int] = {}
         for name, code in data["exit_code_by_key"].items():
             status = STATUS.get(code, "suspicious")
@@ -57,7 +90,7 @@ def main(argv: list[str]) -> int:
                 no_tests.add(name)
             if status == "survived":
                 (equivalent if verdicts.get(name, "").startswith("equivalent") else survivors).append(name)
-        files[str(meta.relative_to(ROOT / "mutants")).removesuffix(".meta")] = counts
+        files[path] = counts
     total = {k: sum(c.get(k, 0) for c in files.values()) for k in sorted({k for c in files.values() for k in c})}
     manual = sorted(n for n, v in verdicts.items() if v.startswith("killed"))
     run = sum(n for k, n in total.items() if k not in ("not checked", "no tests"))
@@ -78,6 +111,7 @@ def main(argv: list[str]) -> int:
         "score_rule": "killed / (run - equivalent); rounding-only survivors, timeouts and crashes count as not"
                       " killed; 'no tests' and 'not checked' are outside it",
         "survivors_not_equivalent": sorted(survivors),
+        "carried_over": dict(sorted(carried.items())),
         "wall_seconds": seconds,
     }
     RESULTS.parent.mkdir(exist_ok=True)
