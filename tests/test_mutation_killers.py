@@ -227,6 +227,18 @@ def test_erf_keeps_shape_and_float_dtype() -> None:
     assert ints.dtype == np.float64 and ints.tolist() == [0.0, math.erf(1.0), math.erf(-3.0)]
 
 
+def test_erfc_keeps_shape_and_float_dtype() -> None:
+    # as erf: a float array keeps its dtype, anything else comes back as float64 (the engine
+    # itself only hands erfc float64, so only this direct call sees the rule)
+    x = np.array([[0.5, -1.0], [2.0, np.nan]], dtype=np.float32)
+    out = _special.erfc(x)
+    assert out.dtype == np.float32 and out.shape == (2, 2)
+    assert np.allclose(out.ravel()[:3], [math.erfc(0.5), math.erfc(-1.0), math.erfc(2.0)], rtol=1e-7)
+    assert np.isnan(out[1, 1])
+    ints = _special.erfc(np.array([0, 1, -3]))
+    assert ints.dtype == np.float64 and np.allclose(ints, [1.0, math.erfc(1.0), math.erfc(-3.0)], rtol=1e-15, atol=0)
+
+
 def test_sigmoid_slope_within_two_ulp() -> None:
     # its docstring's bound: sigma'(z) = e^-|z| / (1 + e^-|z|)^2 with one rounding and the exponential's error
     z = np.random.default_rng(3).uniform(-40, 40, 2000)
