@@ -434,3 +434,32 @@ def test_lp_pool2d_takes_each_axis_own_kernel_and_stride() -> None:
             want_dx[win] += g[(*b, i, j)] * x[win] ** (p - 1) * total ** (1 / p - 1)
     assert y.shape == (2, 2, 5, 4) and np.allclose(y, want_y, rtol=1e-14, atol=0)
     assert np.allclose(dx, want_dx, rtol=1e-14, atol=0)
+
+
+# ----------------------------------------------------------------------------- _runtime.table
+
+
+def test_table_of_values_that_are_not_finite_numbers_is_numpy_select() -> None:
+    # A slope of inf (or a parameter that rounds to float32's infinity) cannot be chosen by
+    # masks (inf·False is NaN): table hands such values, and array values, to numpy.select.
+    # tests/test_pointwise_blocks.py checks the finite values only.
+    rng = np.random.default_rng(2)
+    conds = tuple(rng.random(300) < 0.3 for _ in range(3))  # ~1/3 of the entries meet none
+    ramp = np.linspace(-1.0, 1.0, 300)
+    for values in [(np.inf, 1.0, 0.0, -2.0), (0.0, np.nan, 2.5, 1.0), (1.0, 2.0, 3.0, np.inf),
+                   (0.0, 0.0, 0.0, -np.inf), (ramp, 0.5, -ramp, 4.0)]:
+        expected = np.select(list(conds), list(values[:-1]), values[-1])
+        got = rt.table(conds, values)
+        assert got.dtype == np.float64 and got.shape == (300,)
+        assert np.array_equal(got, expected, equal_nan=True), values
+
+
+def test_table_is_float64_when_every_value_is_an_int() -> None:
+    # the printer writes the constants 0 and 1 as Python ints; table promises float64
+    # (numpy.select would give int64)
+    x = np.array([-1.0, 0.0, 2.0, np.nan])
+    for values in [(0, 1), (1, 0), (0, 1, 2), (2, 2)]:
+        conds = (x < 0, x == 0)[:len(values) - 1]
+        got = rt.table(conds, values)
+        expected = np.select(list(conds), [float(v) for v in values[:-1]], float(values[-1]))
+        assert got.dtype == np.float64 and np.array_equal(got, expected), values
