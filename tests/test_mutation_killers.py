@@ -456,9 +456,9 @@ def test_table_of_values_that_are_not_finite_numbers_is_numpy_select() -> None:
 
 def test_table_is_float64_when_every_value_is_an_int() -> None:
     # the printer writes the constants 0 and 1 as Python ints; table promises float64
-    # (numpy.select would give int64)
+    # (numpy.select would give int64); one nonzero value against 0 is one mask times it
     x = np.array([-1.0, 0.0, 2.0, np.nan])
-    for values in [(0, 1), (1, 0), (0, 1, 2), (2, 2)]:
+    for values in [(0, 1), (1, 0), (0, 2), (3, 0), (0, 1, 2), (2, 2)]:
         conds = (x < 0, x == 0)[:len(values) - 1]
         got = rt.table(conds, values)
         expected = np.select(list(conds), [float(v) for v in values[:-1]], float(values[-1]))
