@@ -463,3 +463,25 @@ def test_table_is_float64_when_every_value_is_an_int() -> None:
         got = rt.table(conds, values)
         expected = np.select(list(conds), [float(v) for v in values[:-1]], float(values[-1]))
         assert got.dtype == np.float64 and np.array_equal(got, expected), values
+
+
+# ----------------------------------------------------------------------------- _runtime.where
+
+
+def test_runtime_where_promotes_mixed_dtypes_and_reads_any_condition_as_numpy_where() -> None:
+    # numpy.where's dtype is that of both choices together (a Python float is weak: it takes a
+    # float32 array's dtype); a condition that is not bool is true where nonzero.
+    # tests/test_pointwise_blocks.py checks choices of one dtype with bool conditions only.
+    rng = np.random.default_rng(12)
+    n = 64
+    cond = rng.random(n) < 0.5
+    a64, b64 = rng.standard_normal(n), rng.standard_normal(n) * 100
+    a32, b16 = a64.astype(np.float32), b64.astype(np.float16)
+    cases = [(cond, a32, b64), (cond, a64, a32), (cond, b16, a32), (cond, np.nan, a32), (cond, a32, np.float64(2.5)),
+             (rng.integers(-2, 3, n), a64, b64), (rng.integers(0, 3, n).astype(np.uint8), a32, -0.0),
+             (rng.integers(-1, 2, n) * 0.5, a64, b64)]
+    for c, x, y in cases:
+        expected = np.where(c, x, y)
+        got = rt.where(c, x, y)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert np.array_equal(got.view(np.uint8), expected.view(np.uint8)), (c.dtype, np.result_type(x), np.result_type(y))
