@@ -485,3 +485,28 @@ def test_runtime_where_promotes_mixed_dtypes_and_reads_any_condition_as_numpy_wh
         got = rt.where(c, x, y)
         assert got.dtype == expected.dtype and got.shape == expected.shape
         assert np.array_equal(got.view(np.uint8), expected.view(np.uint8)), (c.dtype, np.result_type(x), np.result_type(y))
+
+
+# ----------------------------------------------------------------------------- _runtime.blocked
+
+
+@pytest.mark.parametrize("size", [10, 5000])  # one call on the whole; blocks in threads
+def test_blocked_sets_the_working_precision_from_the_result_dtype(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    # _special's docstring: a float32 call's kernels run inside caller_dtype(float32), so its
+    # special functions skip x86's extended precision (~10x slower; the float32 results are the
+    # same bits, which is why no value test sees it); a float64 call's keep it.  The setting is
+    # per thread: each block's thread must see it.
+    monkeypatch.setenv("NNREF_NUM_THREADS", "2")
+    monkeypatch.setattr(rt, "POINTWISE_BLOCK", 1024)
+    monkeypatch.setattr(rt, "POINTWISE_MIN", 2048)
+    for dtype, work in [(np.float32, np.float64), (np.float64, np.longdouble)]:
+        x = np.ones(size, dtype=dtype)
+        seen: list[type] = []
+
+        def kernel(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+            seen.append(_special._work())
+            return a
+
+        assert rt.blocked(kernel, (x,), rt.wide, x).dtype == dtype
+        assert seen and set(seen) == {work}
+    assert _special._work() is np.longdouble  # and the caller's thread is left as it was
