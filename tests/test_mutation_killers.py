@@ -510,3 +510,26 @@ def test_blocked_sets_the_working_precision_from_the_result_dtype(monkeypatch: p
         assert rt.blocked(kernel, (x,), rt.wide, x).dtype == dtype
         assert seen and set(seen) == {work}
     assert _special._work() is np.longdouble  # and the caller's thread is left as it was
+
+
+def test_blocked_takes_any_shape_broadcasting_and_strides(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only arrays of one C-contiguous shape are cut into blocks (flattened); a broadcast
+    # operand or a transposed view goes as one call on the whole.  Either way the result is
+    # the formula applied elementwise (here a·(b + 1), computed by NumPy directly).
+    # tests/test_pointwise_blocks.py blocks 1-D arrays of one shape only.
+    monkeypatch.setenv("NNREF_NUM_THREADS", "2")
+    monkeypatch.setattr(rt, "POINTWISE_BLOCK", 1024)
+    monkeypatch.setattr(rt, "POINTWISE_MIN", 2048)
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal((64, 100))
+
+    def kernel(x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.multiply(x, y + 1.0, out=out)
+
+    for b in [rng.standard_normal((64, 100)), rng.standard_normal(100), rng.standard_normal((64, 1)),
+              rng.standard_normal((100, 64)).T, np.float64(0.5)]:
+        got = rt.blocked(kernel, (a, b), rt.wide)
+        assert got.shape == (64, 100) and np.array_equal(got, a * (b + 1.0))
+        low = rt.blocked(kernel, (a.astype(np.float32), np.asarray(b, dtype=np.float32)), rt.wide, a.astype(np.float32))
+        want = (a.astype(np.float32).astype(np.float64) * (np.asarray(b, dtype=np.float32).astype(np.float64) + 1.0))
+        assert low.dtype == np.float32 and np.array_equal(low, want.astype(np.float32))
