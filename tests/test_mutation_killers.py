@@ -499,14 +499,15 @@ def test_blocked_sets_the_working_precision_from_the_result_dtype(monkeypatch: p
     monkeypatch.setenv("NNREF_NUM_THREADS", "2")
     monkeypatch.setattr(rt, "POINTWISE_BLOCK", 1024)
     monkeypatch.setattr(rt, "POINTWISE_MIN", 2048)
+    seen: list[type] = []
+
+    def kernel(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        seen.append(_special._work())
+        return a
+
     for dtype, work in [(np.float32, np.float64), (np.float64, np.longdouble)]:
         x = np.ones(size, dtype=dtype)
-        seen: list[type] = []
-
-        def kernel(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-            seen.append(_special._work())
-            return a
-
+        seen.clear()
         assert rt.blocked(kernel, (x,), rt.wide, x).dtype == dtype
         assert seen and set(seen) == {work}
     assert _special._work() is np.longdouble  # and the caller's thread is left as it was
