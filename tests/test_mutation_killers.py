@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from fractions import Fraction
 
 import mpmath
@@ -534,3 +535,24 @@ def test_blocked_takes_any_shape_broadcasting_and_strides(monkeypatch: pytest.Mo
         low = rt.blocked(kernel, (a.astype(np.float32), np.asarray(b, dtype=np.float32)), rt.wide, a.astype(np.float32))
         want = (a.astype(np.float32).astype(np.float64) * (np.asarray(b, dtype=np.float32).astype(np.float64) + 1.0))
         assert low.dtype == np.float32 and np.array_equal(low, want.astype(np.float32))
+
+
+def test_blocked_copies_a_result_the_kernel_did_not_write_and_rounds_it_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A kernel may return a new array instead of writing into its block (out=): blocked copies
+    # it there, and a float64 value beyond float32's range becomes float32's infinity there
+    # without a warning (IEEE rounding), as like() does on the one-call path.
+    monkeypatch.setenv("NNREF_NUM_THREADS", "2")
+    monkeypatch.setattr(rt, "POINTWISE_BLOCK", 1024)
+    monkeypatch.setattr(rt, "POINTWISE_MIN", 2048)
+    x = np.linspace(1e38, 3e38, 5000).astype(np.float32)
+
+    def kernel(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return a.astype(np.float64) * 4.0  # ignores out
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = rt.blocked(kernel, (x,), rt.native, x)
+    want = x.astype(np.float64) * 4.0
+    assert got.dtype == np.float32 and np.array_equal(np.isinf(got), want > np.finfo(np.float32).max)
+    finite = want <= np.finfo(np.float32).max
+    assert np.array_equal(got[finite], want[finite].astype(np.float32))
