@@ -109,23 +109,30 @@ def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
     if any(c.shape != shape for c in arrays):
         arrays = list(numpy.broadcast_arrays(*arrays))
         shape = arrays[0].shape
-    distinct = list(dict.fromkeys(float(v) for v in values))
+    # values told apart by their bits, so that -0.0 is not merged with +0.0 (-0.0 == 0.0)
+    keys = [_key(v) for v in values]
+    distinct = list(dict.fromkeys(keys))
     if len(distinct) == 1:
-        return numpy.full(shape, distinct[0])
-    # 0 is the background where it is a value (the other value's mask then needs no choice),
+        return numpy.full(shape, distinct[0][0])
+    # +0 is the background where it is a value (the other value's mask then needs no choice),
     # else the value where no condition holds
-    background = 0.0 if 0.0 in distinct else float(values[-1])
-    masks = {v: _chosen(arrays, values, v, shape) for v in distinct if v != background}
-    if len(masks) == 1 and background == 0.0:
-        ((value, mask),) = masks.items()
+    background = _key(0.0) if _key(0.0) in distinct else keys[-1]
+    masks = {k: _chosen(arrays, keys, k, shape) for k in distinct if k != background}
+    if len(masks) == 1 and background == _key(0.0):
+        (((value, _), mask),) = masks.items()
         return mask.astype(numpy.float64) if value == 1 else numpy.multiply(mask, value)
-    out: Any = numpy.full(shape, background)
-    for value, mask in masks.items():
+    out: Any = numpy.full(shape, background[0])
+    for (value, _), mask in masks.items():
         out = where(mask, value, out, out=out)
     return out
 
 
-def _chosen(conds: list[Any], values: tuple[float, ...], value: float, shape: tuple[int, ...]) -> Any:
+def _key(v: Any) -> tuple[float, float]:
+    return float(v), math.copysign(1.0, float(v))
+
+
+def _chosen(conds: list[Any], values: list[tuple[float, float]], value: tuple[float, float],
+            shape: tuple[int, ...]) -> Any:
     """Where ``value`` is the one chosen: built from the last condition back ("first true
     condition wins" read backwards is each condition overriding what follows it)."""
     chosen: Any = bool(values[-1] == value)
