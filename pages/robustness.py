@@ -82,7 +82,7 @@ def pointwise_bench(publics: list[str]) -> list[str]:
     summary = ", ".join(f"median ratio {v:.2f} in {k}" for k, v in med.items())
     return [f"Forward + backward on {m['n']:,} elements (reduction='mean' for losses), nnref / torch in one"
             f" process, taking turns; median of {m['repeats']} turns"
-            + (f", each number then the median over {m['runs']} runs of the whole table, minutes apart"
+            + (f", each number then the median over {m['runs']} runs of the whole table, one after another"
                if m.get("runs", 1) > 1 else "")
             + f" ({summary}). Measured"
             f" {m['date'][:10]} on {m.get('cpu', m['machine'])} (torch CPU capability"
