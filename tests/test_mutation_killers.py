@@ -373,6 +373,21 @@ def test_lp_pool2d_takes_each_axis_own_kernel_and_stride() -> None:
 
 # ----------------------------------------------------------------------------- conv1d, batch in chunks
 
+def _count_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many chunks each convolution call splits its batch into (appended per call)."""
+    from nnref import _conv
+
+    parts: list[int] = []
+    chunks = _conv._chunks
+
+    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
+        parts.append(len(chunks(p, chunk)))
+        return chunks(p, chunk)
+
+    monkeypatch.setattr(_conv, "_chunks", counted)
+    return parts
+
+
 
 def _poison_freed_memory(shape: tuple[int, ...]) -> None:
     """Leave a just-freed block of that shape full of NaN: an output the kernel forgot to write
@@ -387,16 +402,7 @@ def test_conv1d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.
     # writing into its block of the result; the fast suite reaches that path only with a bias
     # (whose addition writes the block), so a kernel that forgot to place a bias-free result
     # would leave the block uninitialised.  Reference: the sum over taps, by sliding windows.
-    from nnref import _conv
-
-    parts: list[int] = []
-    chunks = _conv._chunks
-
-    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
-        parts.append(len(chunks(p, chunk)))
-        return chunks(p, chunk)
-
-    monkeypatch.setattr(_conv, "_chunks", counted)
+    parts = _count_chunks(monkeypatch)
     rng = np.random.default_rng(11)
     x, w = rng.normal(size=(5, 16, 2063)), rng.normal(size=(2, 16, 16))
     _poison_freed_memory((5, 2, 2048))
@@ -638,35 +644,32 @@ def test_cross_entropy_an_ignored_row_of_minus_infinite_logits_has_zero_gradient
 
 # ----------------------------------------------------------------------------- conv2d, axis by axis
 
+def _conv_matches_torch(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray, params: dict,
+                        rng: np.random.Generator) -> None:
+    """nnref's convolution and its VJP against torch's forward and autograd."""
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    want = getattr(torch.nn.functional, op)(tx, tw, tb, **params)
+    g = rng.normal(size=tuple(want.shape))
+    want.backward(torch.tensor(g))
+    got = getattr(nnref, op)(x, w, b, **params)
+    grads = getattr(nnref, f"{op}_backward")(g, x, w, b, **params)
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for key, t in (("input", tx), ("weight", tw), ("bias", tb)):
+        np.testing.assert_allclose(grads[key], t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 
 def test_conv2d_takes_each_axis_own_kernel_stride_padding_and_dilation() -> None:
     # the fast suite's conv2d cases use the same numbers on both axes; a swapped axis passes them
     rng = np.random.default_rng(14)
     x, w, b = rng.normal(size=(2, 4, 9, 11)), rng.normal(size=(6, 2, 2, 3)), rng.normal(size=6)
     params = {"stride": (1, 2), "padding": (2, 1), "dilation": (3, 1), "groups": 2}
-    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    want = torch.nn.functional.conv2d(tx, tw, tb, **params)
-    g = rng.normal(size=tuple(want.shape))
-    want.backward(torch.tensor(g))
-    got = nnref.conv2d(x, w, b, **params)
-    grads = nnref.conv2d_backward(g, x, w, b, **params)
-    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=1e-12)
-    for key, t in (("input", tx), ("weight", tw), ("bias", tb)):
-        np.testing.assert_allclose(grads[key], t.grad.numpy(), rtol=1e-12, atol=1e-12)
+    _conv_matches_torch("conv2d", x, w, b, params, rng)
 
 
 def test_conv2d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     # as the conv1d test above, for conv2d's kernel (reference: torch)
-    from nnref import _conv
-
-    parts: list[int] = []
-    chunks = _conv._chunks
-
-    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
-        parts.append(len(chunks(p, chunk)))
-        return chunks(p, chunk)
-
-    monkeypatch.setattr(_conv, "_chunks", counted)
+    parts = _count_chunks(monkeypatch)
     rng = np.random.default_rng(15)
     x, w = rng.normal(size=(9, 16, 35, 35)), rng.normal(size=(2, 16, 4, 4))
     _poison_freed_memory((9, 2, 32, 32))
@@ -681,29 +684,12 @@ def test_conv3d_takes_each_axis_own_kernel_stride_padding_and_dilation() -> None
     rng = np.random.default_rng(16)
     x, w, b = rng.normal(size=(2, 2, 7, 8, 9)), rng.normal(size=(4, 1, 2, 3, 2)), rng.normal(size=4)
     params = {"stride": (1, 2, 3), "padding": (2, 1, 0), "dilation": (3, 1, 2), "groups": 2}
-    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    want = torch.nn.functional.conv3d(tx, tw, tb, **params)
-    g = rng.normal(size=tuple(want.shape))
-    want.backward(torch.tensor(g))
-    got = nnref.conv3d(x, w, b, **params)
-    grads = nnref.conv3d_backward(g, x, w, b, **params)
-    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=1e-12)
-    for key, t in (("input", tx), ("weight", tw), ("bias", tb)):
-        np.testing.assert_allclose(grads[key], t.grad.numpy(), rtol=1e-12, atol=1e-12)
+    _conv_matches_torch("conv3d", x, w, b, params, rng)
 
 
 def test_conv3d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     # as the conv1d test above, for conv3d's kernel (reference: torch)
-    from nnref import _conv
-
-    parts: list[int] = []
-    chunks = _conv._chunks
-
-    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
-        parts.append(len(chunks(p, chunk)))
-        return chunks(p, chunk)
-
-    monkeypatch.setattr(_conv, "_chunks", counted)
+    parts = _count_chunks(monkeypatch)
     rng = np.random.default_rng(17)
     x, w = rng.normal(size=(9, 8, 17, 17, 17)), rng.normal(size=(2, 8, 2, 2, 2))
     _poison_freed_memory((9, 2, 16, 16, 16))
@@ -715,16 +701,7 @@ def test_conv3d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.
 
 def test_conv_transpose1d_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     # as the conv1d test above, for conv_transpose1d's kernel (reference: torch)
-    from nnref import _conv
-
-    parts: list[int] = []
-    chunks = _conv._chunks
-
-    def counted(p: _conv._Problem, chunk: int | None) -> list[slice]:
-        parts.append(len(chunks(p, chunk)))
-        return chunks(p, chunk)
-
-    monkeypatch.setattr(_conv, "_chunks", counted)
+    parts = _count_chunks(monkeypatch)
     rng = np.random.default_rng(18)
     x, w = rng.normal(size=(5, 2, 2048)), rng.normal(size=(2, 16, 16))
     _poison_freed_memory((5, 16, 2063))

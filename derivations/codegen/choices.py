@@ -50,27 +50,26 @@ def _pairs(conds: list[Any]) -> list[tuple[Any, Any]]:
     return list(seen.values())
 
 
-def _truth_all(cond: Any, pairs: list[tuple[Any, Any]], outcomes: tuple[int, ...], arrays: set[str]) -> bool | None:
+def _truth(cond: Any, pairs: list[tuple[Any, Any]], outcomes: tuple[int, ...], arrays: set[str]) -> bool | None:
     """cond's value when each pair compares as its outcome; None if cond looks at anything
     else.  isnan(a) reads the first pair with a as a side (every pair with a NaN side is
     unordered, so each real input is among the combinations tried)."""
     if cond in (sp.true, sp.false):
         return bool(cond)
     if isinstance(cond, sp.Not):
-        inner = _truth_all(cond.args[0], pairs, outcomes, arrays)
+        inner = _truth(cond.args[0], pairs, outcomes, arrays)
         return None if inner is None else not inner
     if isinstance(cond, (sp.And, sp.Or)):
-        parts = [_truth_all(c, pairs, outcomes, arrays) for c in cond.args]
+        parts = [_truth(c, pairs, outcomes, arrays) for c in cond.args]
         if None in parts:
             return None
         return all(parts) if isinstance(cond, sp.And) else any(parts)
-    if type(cond) in _HOLDS or type(cond).__name__ == "IsNaN":
-        for pair, outcome in zip(pairs, outcomes):
-            if type(cond) in _HOLDS and frozenset((cond.lhs, cond.rhs)) != frozenset(pair):
-                continue
-            if type(cond).__name__ == "IsNaN" and cond.args[0] not in pair:
-                continue
-            return _truth(cond, pair, outcome, arrays)
+    for pair, outcome in zip(pairs, outcomes):
+        if type(cond) in _HOLDS and frozenset((cond.lhs, cond.rhs)) != frozenset(pair):
+            continue
+        if type(cond).__name__ == "IsNaN" and cond.args[0] not in pair:
+            continue
+        return _atom(cond, pair, outcome, arrays)
     return None
 
 
@@ -86,7 +85,7 @@ def drop_shadowed(pw: sp.Piecewise, arrays: set[str]) -> sp.Piecewise:
     combos = list(itertools.product((LT, EQ, GT, UN), repeat=len(pairs)))
     table = []
     for c in conds:
-        row = [_truth_all(c, pairs, o, arrays) for o in combos]
+        row = [_truth(c, pairs, o, arrays) for o in combos]
         if None in row:
             return pw
         table.append(row)
@@ -107,19 +106,9 @@ def _flip(mask: int) -> int:
     return sum(_SWAP[bit] for bit in (LT, EQ, GT, UN) if mask & bit)
 
 
-def _truth(cond: Any, pair: tuple[Any, Any], outcome: int, arrays: set[str]) -> bool | None:
-    """cond's value when pair[0] and pair[1] compare as ``outcome``; None if cond looks at
-    anything else."""
-    if cond in (sp.true, sp.false):
-        return bool(cond)
-    if isinstance(cond, sp.Not):
-        inner = _truth(cond.args[0], pair, outcome, arrays)
-        return None if inner is None else not inner
-    if isinstance(cond, (sp.And, sp.Or)):
-        parts = [_truth(c, pair, outcome, arrays) for c in cond.args]
-        if None in parts:
-            return None
-        return all(parts) if isinstance(cond, sp.And) else any(parts)
+def _atom(cond: Any, pair: tuple[Any, Any], outcome: int, arrays: set[str]) -> bool | None:
+    """A relation's or NaN test's value when pair[0] and pair[1] compare as ``outcome``;
+    None if it looks at anything else."""
     if type(cond) in _HOLDS:
         mask = _HOLDS[type(cond)]
         if (cond.lhs, cond.rhs) == pair:
@@ -161,7 +150,7 @@ def merge_outcomes(pw: sp.Piecewise, arrays: set[str]) -> sp.Piecewise:
     chosen: dict[Any, int] = {}
     for outcome in (LT, EQ, GT, UN):
         for value, cond in pw.args:
-            truth = _truth(cond, pair, outcome, arrays)
+            truth = _truth(cond, [pair], (outcome,), arrays)
             if truth is None:
                 return pw
             if truth:
