@@ -120,6 +120,15 @@ def test_equal_bounds_are_allowed() -> None:
     assert nnref.hardtanh_backward(np.ones(4), x, min_val=0.5, max_val=0.5)["input"].tolist() == [0.0] * 4
 
 
+def test_a_shrink_with_lambd_zero_is_allowed() -> None:
+    # lambd's domain is [0, inf): 0 is in it (a check with an open lower end refuses it).
+    # With lambd = 0 both shrinks are the identity, with derivative 1 away from 0.
+    x = np.array([-2.0, -0.5, 0.25, 3.0])
+    for name in ("softshrink", "hardshrink"):
+        assert getattr(nnref, name)(x, lambd=0.0).tolist() == x.tolist()
+        assert getattr(nnref, f"{name}_backward")(np.ones(4), x, lambd=0.0)["input"].tolist() == [1.0] * 4
+
+
 def test_elu_derivative_away_from_zero_with_alpha_not_one() -> None:
     # elu(x) = x for x > 0 and alpha·(e^x − 1) for x <= 0: the derivative is 1 at x = 1 and
     # alpha·e^x below 0, whatever alpha is (with alpha = 1 a mutant that moves the breakpoint
