@@ -129,6 +129,22 @@ def test_a_shrink_with_lambd_zero_is_allowed() -> None:
         assert getattr(nnref, f"{name}_backward")(np.ones(4), x, lambd=0.0)["input"].tolist() == [1.0] * 4
 
 
+def test_relu6_is_six_from_six_on() -> None:
+    # relu6(x) = min(max(0, x), 6): exactly 6 for every x >= 6, the points just above 6 included
+    # (a cap moved to x >= 7 leaves (6, 7) unclipped)
+    x = np.array([6.0, np.nextafter(6.0, 7.0), 6.5, 6.999, 7.0, 1e300])
+    assert nnref.relu6(x).tolist() == [6.0] * 6
+
+
+def test_softplus_default_threshold_is_twenty() -> None:
+    # softplus's documented default (torch's): threshold = 20, above which beta·x is returned as x
+    # and its derivative as 1.  At x = 20.5 the smooth formula gives x + log1p(e^{-20.5}) and
+    # σ(20.5) = 1 − 1.25e-9, both distinct from 20.5 and 1 in float64.
+    x = np.array([20.5])
+    assert nnref.softplus(x).tolist() == [20.5]
+    assert nnref.softplus_backward(np.ones(1), x)["input"].tolist() == [1.0]
+
+
 def test_elu_derivative_away_from_zero_with_alpha_not_one() -> None:
     # elu(x) = x for x > 0 and alpha·(e^x − 1) for x <= 0: the derivative is 1 at x = 1 and
     # alpha·e^x below 0, whatever alpha is (with alpha = 1 a mutant that moves the breakpoint
