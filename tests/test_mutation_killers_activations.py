@@ -38,6 +38,13 @@ def _message(call) -> str:  # noqa: ANN001
     return str(info.value)
 
 
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    # NaN as NaN (its sign and payload follow NumPy's loops, not the mathematics)
+    nan = np.isnan(a)
+    return bool(a.dtype == b.dtype and a.shape == b.shape and np.array_equal(nan, np.isnan(b))
+                and np.array_equal(a[~nan].view(np.uint8), np.ascontiguousarray(b[~nan]).view(np.uint8)))
+
+
 # ----------------------------------------------------------------------------- errors name op and argument
 # The wrappers pass the op's name and each argument's name to the runtime's checks as strings;
 # a mutant that changes one of them (None, 'XXreluXX', 'RELU') only changes the message, which
@@ -210,13 +217,6 @@ def test_a_zero_dim_input_gives_the_value_of_a_one_element_array(name: str, para
 # that names another slot fails there only.  Small blocks keep the test fast.
 
 BLOCKED = ACTIVATIONS
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    # NaN as NaN (its sign and payload follow NumPy's loops, not the mathematics)
-    nan = np.isnan(a)
-    return bool(a.dtype == b.dtype and a.shape == b.shape and np.array_equal(nan, np.isnan(b))
-                and np.array_equal(a[~nan].view(np.uint8), np.ascontiguousarray(b[~nan]).view(np.uint8)))
 
 
 def _x(dtype: str, n: int = 1000) -> np.ndarray:
