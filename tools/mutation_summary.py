@@ -8,6 +8,9 @@ one that survivors.md lists as killed by a test mutmut cannot attribute counts a
 Mutants of functions no test of the killer set reaches ("no tests") and mutants not yet
 run are counted per file, outside the score.
 
+Several mutants/ folders (runs made in separate git worktrees, one file each) can be read
+together: ``--mutants DIR ...``; a mutant's result is the one any of them records.
+
 A file of which mutants/ holds no run mutant (a fresh mutants/, or runs that left the file
 out) keeps its counts from the results file being replaced, with that file's date under
 "carried_over": mutmut keeps no per-mutant record of killed mutants outside mutants/, and
@@ -59,16 +62,34 @@ def _ran(counts: dict[str, int]) -> int:
     return sum(n for k, n in counts.items() if k not in ("not checked", "no tests"))
 
 
+def _metas(dirs: list[Path]) -> dict[str, dict]:
+    """path -> mutmut's meta data, the exit codes of every folder merged (a run result wins
+    over "not checked")."""
+    merged: dict[str, dict] = {}
+    for folder in dirs:
+        for meta in sorted(folder.rglob("*.py.meta")):
+            data = json.loads(meta.read_text())
+            path = str(meta.relative_to(folder)).removesuffix(".meta")
+            codes = merged.setdefault(path, {"exit_code_by_key": {}})["exit_code_by_key"]
+            for name, code in data["exit_code_by_key"].items():
+                if codes.get(name) is None:
+                    codes[name] = code
+    return merged
+
+
 def main(argv: list[str]) -> int:
+    dirs = [ROOT / "mutants"]
+    if "--mutants" in argv:
+        at = argv.index("--mutants")
+        dirs = [Path(d) for d in argv[at + 1:]]
+        argv = argv[:at]
     seconds = float(argv[0]) if argv else None
     verdicts = triaged()
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     files: dict[str, dict[str, int]] = {}
     carried: dict[str, str] = dict(previous.get("carried_over", {}))
     survivors, equivalent, no_tests = [], [], set()
-    for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
-        data = json.loads(meta.read_text())
-        path = str(meta.relative_to(ROOT / "mutants")).removesuffix(".meta")
+    for path, data in sorted(_metas(dirs).items()):
         earlier = previous.get("counts_per_file", {}).get(path, {})
         if not _ran(_counts(data)) and _ran(earlier):
             # Nothing of this file run in mutants/: the earlier counts stand; its survivors are
