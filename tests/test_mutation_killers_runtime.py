@@ -412,6 +412,9 @@ def test_a_backward_call_names_its_op_in_a_reduction_error() -> None:
     # and its weight check too (the weight's dtype must be input's)
     with pytest.raises(nnref.NNRefError, match=r"^mse_loss: weight: expected dtype float64 \(the dtype of input\), got float32$"):
         nnref.mse_loss_backward(np.float64(1.0), x, x, weight=np.ones(3, dtype=np.float32))
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: weight: expected a floating-point array \(float16, float32 or"
+                       r" float64\), got dtype int64"):
+        nnref.mse_loss(x, x, weight=np.array([1, 2, 3], dtype=np.int64))
 
 
 def test_unreduce_grad_is_in_input_dtype_for_float16() -> None:
@@ -423,3 +426,21 @@ def test_unreduce_grad_is_in_input_dtype_for_float16() -> None:
     assert mean.dtype == np.float16 and mean.shape == (3, 2) and np.all(mean == np.float16(1.0 / 6.0))
     total = rt.unreduce_grad("op", np.float16(0.1), ref, "sum")
     assert total.dtype == np.float16 and np.all(total == np.float16(0.1))
+    # per-element gradients too: 'none' passes g through, a weight multiplies it (0.1·w in
+    # float64, rounded once to float16)
+    g16 = np.array([[0.5, 0.25], [2.0, 1.0], [3.0, 0.125]], dtype=np.float16)
+    assert rt.unreduce_grad("op", g16, ref, "none").dtype == np.float16
+    w = np.array([[1.0, 2.0], [3.0, 0.5], [0.25, 4.0]], dtype=np.float16)
+    weighted = rt.unreduce_grad("op", np.float16(0.1), ref, "sum", weight=w)
+    assert weighted.dtype == np.float16
+    assert np.array_equal(weighted, (float(np.float16(0.1)) * w.astype(np.float64)).astype(np.float16))
+
+
+def test_a_float16_mean_of_large_losses_does_not_overflow() -> None:
+    # accumulator's docstring: float16 sums overflow at 65504, so they are taken in float64 and
+    # the result cast back: the mean of four losses of 30000 is 30000 (their float16 sum would
+    # be inf); float32 and float64 keep their own dtype
+    assert rt.accumulator(np.float16) is np.float64 and rt.accumulator(np.float32) is np.float32
+    ref = np.ones(4, dtype=np.float16)
+    mean = rt.reduce_loss("op", np.full(4, 30000.0, dtype=np.float16), ref, "mean")
+    assert mean.dtype == np.float16 and float(mean) == 30000.0
