@@ -444,3 +444,41 @@ def test_a_float16_mean_of_large_losses_does_not_overflow() -> None:
     ref = np.ones(4, dtype=np.float16)
     mean = rt.reduce_loss("op", np.full(4, 30000.0, dtype=np.float16), ref, "mean")
     assert mean.dtype == np.float16 and float(mean) == 30000.0
+
+
+def test_check_float_bounds_and_which_values_are_huge() -> None:
+    # a closed upper bound takes the bound itself, an open one refuses it; the message names
+    # the domain.  2^512's square is 2^1024, beyond float64: it must be a _HugeReal (inf, as
+    # NumPy gives, not OverflowError).  A moderate value stays a plain float, which NumPy takes
+    # as a weak scalar: a float32 array times it stays float32 (a float subclass would make it
+    # float64, see _HugeReal).
+    assert rt.check_float("op", "p", 1.0, {"lo": 0, "hi": 1}) == 1.0
+    with pytest.raises(nnref.NNRefError, match=r"^op: p: expected a value in \[0, 1\], got 1\.5$"):
+        rt.check_float("op", "p", 1.5, {"lo": 0, "hi": 1})
+    with pytest.raises(nnref.NNRefError, match=r"^op: p: expected a value in \[0, 1\), got 1\.0$"):
+        rt.check_float("op", "p", 1.0, {"lo": 0, "hi": 1, "hi_open": True})
+    assert rt.check_float("op", "p", 2.0 ** 512, None) ** 2 == np.inf
+    for v in [2000.0, -3.0e5]:
+        assert (np.ones(2, dtype=np.float32) * rt.check_float("op", "p", v, None)).dtype == np.float32
+
+
+def test_wide_converts_small_float_arrays_only() -> None:
+    # float16/float32 arrays become float64; a float64 array passes through uncopied (the
+    # docstring); a Python number or a NumPy scalar a kernel is handed stays as it is
+    a64 = np.ones(3)
+    assert rt.wide(a64) is a64
+    assert rt.wide(np.ones(3, dtype=np.float16)).dtype == np.float64
+    v = rt.wide(0.5)
+    assert v == 0.5 and type(v) is float
+    assert type(rt.wide(np.float32(0.1))) is np.float32
+
+
+def test_like_broadcasts_a_value_to_the_reference_shape() -> None:
+    # like's docstring: the result has the reference's dtype and shape (or the shape given); a
+    # kernel whose derivative is a constant returns one value, which stands for every element
+    ref = np.zeros((2, 3), dtype=np.float32)
+    got = rt.like(np.float64(2.5), ref)
+    assert got.dtype == np.float32 and got.shape == (2, 3) and np.all(got == 2.5)
+    row = rt.like(np.array([1.0, 2.0, 3.0]), ref)
+    assert row.shape == (2, 3) and row.tolist() == [[1.0, 2.0, 3.0]] * 2
+    assert rt.like(np.float64(4.0), ref, (3,)).tolist() == [4.0] * 3
