@@ -482,3 +482,19 @@ def test_like_broadcasts_a_value_to_the_reference_shape() -> None:
     row = rt.like(np.array([1.0, 2.0, 3.0]), ref)
     assert row.shape == (2, 3) and row.tolist() == [[1.0, 2.0, 3.0]] * 2
     assert rt.like(np.float64(4.0), ref, (3,)).tolist() == [4.0] * 3
+    # the result is a new, writeable array of its own (as an op's result in torch is a new
+    # tensor): never the kernel's broadcast view, nor the caller's array handed back
+    assert got.flags.writeable and row.flags.writeable
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    same = rt.like(x, ref)
+    assert same.tolist() == x.tolist() and not np.shares_memory(same, x)
+
+
+def test_float_arrays_take_big_endian_input_and_name_the_first_argument() -> None:
+    # numbers stored big-endian (read from a file) are taken as the same numbers in native
+    # order; a second array of another dtype is refused naming the first argument's dtype
+    big = np.array([1.5, -2.0, 3.25], dtype=">f8")
+    got = rt.float_array("op", "input", big)
+    assert got.dtype == np.float64 and got.dtype.isnative and got.tolist() == [1.5, -2.0, 3.25]
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: target: expected dtype float64 \(the dtype of input\), got float32$"):
+        nnref.mse_loss(np.ones(3), np.ones(3, dtype=np.float32))
