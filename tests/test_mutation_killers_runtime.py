@@ -226,3 +226,275 @@ def test_leaky_relu_backward_with_a_negative_zero_slope() -> None:
     g = nnref.leaky_relu_backward(np.ones(3), x, negative_slope=-0.0)["input"]
     # d/dx of (−0.0)·x is −0.0 for x < 0 and 1 for x > 0; times the upstream 1.0
     assert g.tolist() == [0.0, 1.0, 0.0] and np.signbit(g).tolist() == [True, False, True]
+
+
+# ----------------------------------------------------------------------------- argument checks
+# Mutation testing (the runtime sample of 2026-12-07) found these checks reached by the fast
+# suite only with good arguments: a check that let everything through, or raised with an empty
+# message, survived.  The module's docstring promises messages that name the op, the argument,
+# what was expected and what was given.
+
+
+def test_check_domain_refuses_an_element_below_its_lower_bound() -> None:
+    # [0, inf): -0.5 lies outside and is named with its index; 0 is inside (closed), and with
+    # lo_open it is outside.  (0, 1]: 1 inside, 1.5 outside; NaN passes only with nan_ok.
+    rt.check_domain("op", "x", np.array([0.0, 2.0]), {"lo": 0})
+    with pytest.raises(nnref.NNRefError, match=r"^op: x: expected every element in \[0, inf\), got -0\.5 at index \(1, 0\)$"):
+        rt.check_domain("op", "x", np.array([[1.0, 3.0], [-0.5, 2.0]]), {"lo": 0})
+    with pytest.raises(nnref.NNRefError, match=r"got 0\.0 at index \(0,\)"):
+        rt.check_domain("op", "x", np.array([0.0, 1.0]), {"lo": 0, "lo_open": True})
+    rt.check_domain("op", "x", np.array([0.5, 1.0]), {"lo": 0, "lo_open": True, "hi": 1})
+    with pytest.raises(nnref.NNRefError, match=r"in \(0, 1\], got 1\.5 at index \(2,\)"):
+        rt.check_domain("op", "x", np.array([0.5, 1.0, 1.5]), {"lo": 0, "lo_open": True, "hi": 1})
+    with pytest.raises(nnref.NNRefError, match=r"got nan at index \(0,\)"):
+        rt.check_domain("op", "x", np.array([np.nan]), {"lo": 0})
+    rt.check_domain("op", "x", np.array([np.nan, 3.0]), {"lo": 0}, nan_ok=True)
+
+
+def test_check_int_takes_ints_only() -> None:
+    # an int or a NumPy integer passes as a Python int; a bool, a float (even integral) or a
+    # string is refused (torch refuses them too)
+    assert rt.check_int("op", "n", 3) == 3 and rt.check_int("op", "n", np.int64(-4)) == -4
+    for bad, shown in [(True, "bool True"), (2.0, "float 2.0"), ("3", "str '3'"), (None, "NoneType None")]:
+        with pytest.raises(nnref.NNRefError, match=rf"^op: n: expected an int, got {shown}$"):
+            rt.check_int("op", "n", bad)
+
+
+def test_label_array_takes_numeric_labels_and_refuses_the_rest() -> None:
+    # integer and float labels pass, as do labels stored big-endian (taken in native order, the
+    # same numbers); an empty bool array (an empty list of labels reads as float64, but one
+    # built as bool must pass too); None, a ragged list, strings, complex numbers and a
+    # non-empty bool array are refused with the op, the argument and what was given
+    for good in [[0, 2, 1], np.array([1.0, -1.0]), np.array([3, 4], dtype=np.uint8), np.zeros(0, dtype=bool)]:
+        assert np.array_equal(rt.label_array("op", "target", good), np.asarray(good))
+    big = np.array([1, 7, 300], dtype=">i4")
+    got = rt.label_array("op", "target", big)
+    assert got.dtype.isnative and got.dtype.kind == "i" and got.tolist() == [1, 7, 300]
+    with pytest.raises(nnref.NNRefError, match=r"^op: target: expected an array of labels, got None$"):
+        rt.label_array("op", "target", None)
+    with pytest.raises(nnref.NNRefError, match=r"^op: target: expected a rectangular array of labels, got list \[\[1, 2\], \[3\]\]$"):
+        rt.label_array("op", "target", [[1, 2], [3]])
+    for bad, kind in [(np.array(["a", "b"]), "<U1"), (np.array([1 + 2j]), "complex128"), (np.array([True, False]), "bool"),
+                      (np.zeros(0, dtype="U1"), "<U1")]:
+        with pytest.raises(nnref.NNRefError, match=rf"^op: target: expected a numeric array of labels, got dtype {kind}$"):
+            rt.label_array("op", "target", bad)
+
+
+def test_max_along_an_empty_axis_is_minus_infinity() -> None:
+    # the docstring: an empty axis gives -inf (the identity of max), the axis kept with size 1,
+    # in the array's dtype; a non-empty one is NumPy's max with the axis kept
+    got = rt.max_along(np.zeros((3, 0, 2), dtype=np.float32), 1)
+    assert got.shape == (3, 1, 2) and got.dtype == np.float32 and np.all(got == -np.inf)
+    assert rt.max_along(np.array([[1.0, 5.0], [4.0, 2.0]]), 0).tolist() == [[4.0, 5.0]]
+
+
+def test_loss_weight_grad_names_the_op_in_a_weight_error() -> None:
+    # loss_weight_grad validates its weight itself (as reduce_loss does): a weight of another
+    # dtype than input's is refused with the op's name
+    ref = np.ones(3)
+    with pytest.raises(nnref.NNRefError, match=r"^my_loss: weight: expected dtype float64 \(the dtype of input\), got float32$"):
+        rt.loss_weight_grad("my_loss", np.float64(1.0), np.ones(3), ref, "sum", np.ones(3, dtype=np.float32))
+
+
+# ----------------------------------------------------------------------------- broadcast_arg, unbroadcast
+# gaussian_nll_loss's var may have input's shape, input's shape without its last dim, that
+# shape with one dim of size 1, or be a Python number (torch's rules); the fast suite passes
+# var of input's shape only.  Expected values from the closed form, evaluated by NumPy:
+# loss = (log v + (x - y)^2 / v) / 2 (v above eps), d/dx = (x - y) / v,
+# d/dv = (1/v - (x - y)^2 / v^2) / 2, summed over the axes var was stretched along.
+
+
+def _gaussian_nll_expected(x: np.ndarray, y: np.ndarray, v: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    vb = np.broadcast_to(v, x.shape)
+    n = x.size
+    loss = float(np.mean(0.5 * (np.log(vb) + (x - y) ** 2 / vb)))
+    dx = (x - y) / vb / n
+    dv = 0.5 * (1.0 / vb - (x - y) ** 2 / vb ** 2) / n
+    return loss, dx, dv
+
+
+@pytest.mark.parametrize(("var_shape", "axes", "keep"), [((2, 3, 4), (), True), ((2, 3), (2,), False), ((2, 3, 1), (2,), True),
+                                                      ((2, 1, 4), (1,), True), ((1, 3, 4), (0,), True), ((), None, False)])
+def test_gaussian_nll_loss_takes_each_shape_of_var_torch_takes(var_shape: tuple[int, ...], axes: tuple[int, ...] | None,
+                                                              keep: bool) -> None:
+    rng = np.random.default_rng(21)
+    x, y = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    v = rng.uniform(0.5, 2.0, var_shape)
+    var = float(v) if var_shape == () else v  # () stands for a Python number
+    loss, dx, dv = _gaussian_nll_expected(x, y, v.reshape(var_shape + (1,)) if var_shape == (2, 3) else v)
+    assert float(nnref.gaussian_nll_loss(x, y, var)) == pytest.approx(loss, rel=1e-13)
+    grads = nnref.gaussian_nll_loss_backward(np.float64(1.0), x, y, var)
+    assert np.allclose(grads["input"], dx, rtol=1e-13, atol=0)
+    assert np.allclose(grads["target"], -dx, rtol=1e-13, atol=0)
+    # var's gradient: d/dv summed over the entries each var entry was stretched over, in var's shape
+    want = np.sum(dv, axis=axes, keepdims=keep)
+    assert np.shape(grads["var"]) == var_shape and np.allclose(grads["var"], want, rtol=1e-12, atol=0)
+
+
+def test_gaussian_nll_loss_refuses_a_var_of_another_shape() -> None:
+    x = np.ones((2, 3, 4))
+    with pytest.raises(nnref.NNRefError, match=r"^gaussian_nll_loss: var: expected shape \(2, 3, 4\) \(the shape of input\),"
+                       r" \(2, 3\) \(without its last dim\), or that shape with one dim set to 1; got \(1, 1, 4\)$"):
+        nnref.gaussian_nll_loss(x, x, np.ones((1, 1, 4)))
+    with pytest.raises(nnref.NNRefError, match=r"^gaussian_nll_loss: var: expected a floating-point array, got None$"):
+        nnref.gaussian_nll_loss(x, x, None)
+    with pytest.raises(nnref.NNRefError, match=r"^gaussian_nll_loss: var: expected a real number, got nan$"):
+        nnref.gaussian_nll_loss(x, x, float("nan"))
+
+
+def test_bce_with_logits_takes_pos_weight_as_a_number_or_a_broadcast_array() -> None:
+    # loss = -(p·y·log σ(x) + (1 - y)·log(1 - σ(x))), with log σ(x) = -log1p(e^-x) and
+    # log(1 - σ(x)) = -x - log1p(e^-x) (|x| < 3 here: no overflow); mean over the entries
+    rng = np.random.default_rng(22)
+    x, y = rng.uniform(-3, 3, (4, 3)), rng.uniform(0, 1, (4, 3))
+    for p in [2.5, np.array([0.5, 1.0, 3.0]), np.array([[2.0], [1.0], [0.25], [4.0]])]:
+        soft = np.log1p(np.exp(-x))
+        want = np.mean(p * y * soft + (1 - y) * (x + soft))
+        assert float(nnref.binary_cross_entropy_with_logits(x, y, pos_weight=p)) == pytest.approx(want, rel=1e-13)
+    with pytest.raises(nnref.NNRefError, match=r"^binary_cross_entropy_with_logits: pos_weight: expected a shape that"
+                       r" broadcasts to \(4, 3\) \(the shape of input\), got \(4,\)$"):
+        nnref.binary_cross_entropy_with_logits(x, y, pos_weight=np.ones(4))
+
+
+# ----------------------------------------------------------------------------- threads
+
+
+def test_threads_reads_nnref_num_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the docstring: NNREF_NUM_THREADS when set (at least 1, not capped at 8), else the CPUs
+    monkeypatch.setenv("NNREF_NUM_THREADS", "13")
+    assert rt.threads() == 13
+    monkeypatch.setenv("NNREF_NUM_THREADS", "0")
+    assert rt.threads() == 1
+    monkeypatch.setenv("NNREF_NUM_THREADS", "many")
+    with pytest.raises(nnref.NNRefError, match=r"^NNREF_NUM_THREADS: expected a positive int"):
+        rt.threads()
+
+
+def test_threads_without_affinity_is_the_cpu_count_at_most_8(monkeypatch: pytest.MonkeyPatch) -> None:
+    # where os has no sched_getaffinity (macOS, Windows) the CPUs are os.cpu_count(), capped
+    # at 8; with none known, one thread
+    monkeypatch.delenv("NNREF_NUM_THREADS", raising=False)
+    monkeypatch.delattr(rt.os, "sched_getaffinity", raising=False)
+    for cpus, want in [(3, 3), (16, 8), (None, 1)]:
+        monkeypatch.setattr(rt.os, "cpu_count", lambda cpus=cpus: cpus)
+        assert rt.threads() == want
+
+
+# ----------------------------------------------------------------------------- ext, reduce_loss, unreduce_grad
+
+
+def test_ext_passes_what_is_not_an_array_through() -> None:
+    # ext widens floating arrays only (float32 -> float64, float64 -> longdouble); a Python
+    # number or a NumPy scalar a kernel is handed stays as it is
+    assert rt.ext(np.ones(2, dtype=np.float32)).dtype == np.float64
+    assert rt.ext(np.ones(2)).dtype == np.longdouble
+    v = rt.ext(0.5)
+    assert v == 0.5 and type(v) is float
+    s = rt.ext(np.float32(0.1))
+    assert type(s) is np.float32 and s == np.float32(0.1)
+
+
+def test_reduce_loss_broadcasts_a_loss_of_another_shape_over_input() -> None:
+    # a loss given as one value (a kernel whose loss does not depend on the element) stands
+    # for that value at every element of input: 'none' repeats it, 'sum' adds it N times,
+    # 'mean' is the value itself
+    ref = np.ones((2, 3), dtype=np.float32)
+    assert rt.reduce_loss("op", np.float64(1.5), ref, "none").tolist() == [[1.5] * 3] * 2
+    assert float(rt.reduce_loss("op", np.float64(1.5), ref, "sum")) == 9.0
+    assert float(rt.reduce_loss("op", np.array([1.0, 2.0, 4.0]), ref, "mean")) == pytest.approx(7.0 / 3.0, rel=1e-7)
+
+
+def test_a_backward_call_names_its_op_in_a_reduction_error() -> None:
+    # the backward functions check reduction themselves (unreduce_grad), naming the op
+    x = np.ones(3)
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: reduction: expected one of 'none', 'mean', 'sum', got 'avg'$"):
+        nnref.mse_loss_backward(np.float64(1.0), x, x, reduction="avg")
+    # and its weight check too (the weight's dtype must be input's)
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: weight: expected dtype float64 \(the dtype of input\), got float32$"):
+        nnref.mse_loss_backward(np.float64(1.0), x, x, weight=np.ones(3, dtype=np.float32))
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: weight: expected a floating-point array \(float16, float32 or"
+                       r" float64\), got dtype int64"):
+        nnref.mse_loss(x, x, weight=np.array([1, 2, 3], dtype=np.int64))
+
+
+def test_unreduce_grad_is_in_input_dtype_for_float16() -> None:
+    # float16 sums are taken in float64 (accumulator), but the upstream gradient each loss term
+    # gets is input's dtype, g/N rounded to float16 once ('mean'), g itself ('sum')
+    ref = np.ones((3, 2), dtype=np.float16)
+    g = np.float16(1.0)
+    mean = rt.unreduce_grad("op", g, ref, "mean")
+    assert mean.dtype == np.float16 and mean.shape == (3, 2) and np.all(mean == np.float16(1.0 / 6.0))
+    total = rt.unreduce_grad("op", np.float16(0.1), ref, "sum")
+    assert total.dtype == np.float16 and np.all(total == np.float16(0.1))
+    # per-element gradients too: 'none' passes g through, a weight multiplies it (0.1·w in
+    # float64, rounded once to float16)
+    g16 = np.array([[0.5, 0.25], [2.0, 1.0], [3.0, 0.125]], dtype=np.float16)
+    assert rt.unreduce_grad("op", g16, ref, "none").dtype == np.float16
+    w = np.array([[1.0, 2.0], [3.0, 0.5], [0.25, 4.0]], dtype=np.float16)
+    weighted = rt.unreduce_grad("op", np.float16(0.1), ref, "sum", weight=w)
+    assert weighted.dtype == np.float16
+    assert np.array_equal(weighted, (float(np.float16(0.1)) * w.astype(np.float64)).astype(np.float16))
+
+
+def test_a_float16_mean_of_large_losses_does_not_overflow() -> None:
+    # accumulator's docstring: float16 sums overflow at 65504, so they are taken in float64 and
+    # the result cast back: the mean of four losses of 30000 is 30000 (their float16 sum would
+    # be inf); float32 and float64 keep their own dtype
+    assert rt.accumulator(np.float16) is np.float64 and rt.accumulator(np.float32) is np.float32
+    ref = np.ones(4, dtype=np.float16)
+    mean = rt.reduce_loss("op", np.full(4, 30000.0, dtype=np.float16), ref, "mean")
+    assert mean.dtype == np.float16 and float(mean) == 30000.0
+
+
+def test_check_float_bounds_and_which_values_are_huge() -> None:
+    # a closed upper bound takes the bound itself, an open one refuses it; the message names
+    # the domain.  2^512's square is 2^1024, beyond float64: it must be a _HugeReal (inf, as
+    # NumPy gives, not OverflowError).  A moderate value stays a plain float, which NumPy takes
+    # as a weak scalar: a float32 array times it stays float32 (a float subclass would make it
+    # float64, see _HugeReal).
+    assert rt.check_float("op", "p", 1.0, {"lo": 0, "hi": 1}) == 1.0
+    with pytest.raises(nnref.NNRefError, match=r"^op: p: expected a value in \[0, 1\], got 1\.5$"):
+        rt.check_float("op", "p", 1.5, {"lo": 0, "hi": 1})
+    with pytest.raises(nnref.NNRefError, match=r"^op: p: expected a value in \[0, 1\), got 1\.0$"):
+        rt.check_float("op", "p", 1.0, {"lo": 0, "hi": 1, "hi_open": True})
+    assert rt.check_float("op", "p", 2.0 ** 512, None) ** 2 == np.inf
+    for v in [2000.0, -3.0e5]:
+        assert (np.ones(2, dtype=np.float32) * rt.check_float("op", "p", v, None)).dtype == np.float32
+
+
+def test_wide_converts_small_float_arrays_only() -> None:
+    # float16/float32 arrays become float64; a float64 array passes through uncopied (the
+    # docstring); a Python number or a NumPy scalar a kernel is handed stays as it is
+    a64 = np.ones(3)
+    assert rt.wide(a64) is a64
+    assert rt.wide(np.ones(3, dtype=np.float16)).dtype == np.float64
+    v = rt.wide(0.5)
+    assert v == 0.5 and type(v) is float
+    assert type(rt.wide(np.float32(0.1))) is np.float32
+
+
+def test_like_broadcasts_a_value_to_the_reference_shape() -> None:
+    # like's docstring: the result has the reference's dtype and shape (or the shape given); a
+    # kernel whose derivative is a constant returns one value, which stands for every element
+    ref = np.zeros((2, 3), dtype=np.float32)
+    got = rt.like(np.float64(2.5), ref)
+    assert got.dtype == np.float32 and got.shape == (2, 3) and np.all(got == 2.5)
+    row = rt.like(np.array([1.0, 2.0, 3.0]), ref)
+    assert row.shape == (2, 3) and row.tolist() == [[1.0, 2.0, 3.0]] * 2
+    assert rt.like(np.float64(4.0), ref, (3,)).tolist() == [4.0] * 3
+    # the result is a new, writeable array of its own (as an op's result in torch is a new
+    # tensor): never the kernel's broadcast view, nor the caller's array handed back
+    assert got.flags.writeable and row.flags.writeable
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    same = rt.like(x, ref)
+    assert same.tolist() == x.tolist() and not np.shares_memory(same, x)
+
+
+def test_float_arrays_take_big_endian_input_and_name_the_first_argument() -> None:
+    # numbers stored big-endian (read from a file) are taken as the same numbers in native
+    # order; a second array of another dtype is refused naming the first argument's dtype
+    big = np.array([1.5, -2.0, 3.25], dtype=">f8")
+    got = rt.float_array("op", "input", big)
+    assert got.dtype == np.float64 and got.dtype.isnative and got.tolist() == [1.5, -2.0, 3.25]
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: target: expected dtype float64 \(the dtype of input\), got float32$"):
+        nnref.mse_loss(np.ones(3), np.ones(3, dtype=np.float32))
