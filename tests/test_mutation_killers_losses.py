@@ -291,3 +291,35 @@ def test_a_broadcast_weight_scales_each_gradient_of_its_row(name: str) -> None:
     assert _same(f(x, t, weight=w, reduction="none"), f(x, t, reduction="none") * w)
     # 'mean' divides by the element count (6), not by the weights' sum (torch's rule for these)
     assert _same(b(np.asarray(6.0), x, t, weight=w)["input"], b(np.ones((2, 3)), x, t, reduction="none")["input"] * w)
+
+
+# ----------------------------------------------------------------------------- gaussian_nll_loss near eps
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_gaussian_nll_loss_and_its_gradients_on_both_sides_of_eps(full: bool) -> None:
+    # torch clamps var at eps in place, without recording it for autograd, so below eps the
+    # loss and its gradients are those at var = eps, and d/dvar is still 1/(2 eps) - (x - y)^2/(2 eps^2)
+    # (not 0).  Expected values from the definition in mpmath: with v = max(eps, var),
+    # loss = (log v + (x - y)^2 / v)/2 (+ log(2 pi)/2 with full=True),
+    # d/dinput = (x - y)/v = -d/dtarget, d/dvar = 1/(2v) - (x - y)^2/(2 v^2).
+    # Kills the mutants of the var gradient's clamped branch (its condition, its constants,
+    # epsilon ** 2) in gaussian_nll_loss_vjp and _full_vjp.
+    eps = 0.25
+    xs, ys, vs = [1.5, -0.5, 0.0], [0.25, 0.75, 0.0], [0.0, 0.125, 0.25, 0.5, 3.0]
+    cases = [(a, b, v) for a in xs for b in ys for v in vs]
+    x, y, var = (np.array(c) for c in zip(*cases))
+    got = nnref.gaussian_nll_loss(x, y, var, full=full, eps=eps, reduction="none")
+    grads = nnref.gaussian_nll_loss_backward(np.ones_like(x), x, y, var, full=full, eps=eps, reduction="none")
+    mpmath.mp.dps = 40
+    want: dict[str, list[float]] = {"loss": [], "input": [], "target": [], "var": []}
+    for a, b, v in cases:
+        v = max(mpmath.mpf(eps), mpmath.mpf(v))
+        d = mpmath.mpf(a) - mpmath.mpf(b)
+        want["loss"].append(float((mpmath.log(v) + d * d / v) / 2 + (mpmath.log(2 * mpmath.pi) / 2 if full else 0)))
+        want["input"].append(float(d / v))
+        want["target"].append(float(-d / v))
+        want["var"].append(float(1 / (2 * v) - d * d / (2 * v * v)))
+    assert_close(got, np.array(want["loss"]), *TOL64, "gaussian_nll_loss")
+    for k in ("input", "target", "var"):
+        assert_close(grads[k], np.array(want[k]), *TOL64, f"gaussian_nll_loss d/d{k}")
