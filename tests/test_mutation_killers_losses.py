@@ -323,3 +323,16 @@ def test_gaussian_nll_loss_and_its_gradients_on_both_sides_of_eps(full: bool) ->
     assert_close(got, np.array(want["loss"]), *TOL64, "gaussian_nll_loss")
     for k in ("input", "target", "var"):
         assert_close(grads[k], np.array(want[k]), *TOL64, f"gaussian_nll_loss d/d{k}")
+
+
+def test_binary_cross_entropy_with_logits_target_gradient_with_pos_weight_two() -> None:
+    # d/dtarget of pos_weight·y·softplus(-x) + (1 - y)·softplus(x) is pos_weight·softplus(-x) - softplus(x)
+    # (mpmath); pos_weight == 1 alone takes the shortcut -x.  Kills the mutant that sends pos_weight == 2
+    # down that shortcut (numpy.equal(p_w, 2)).
+    x = np.array([-3.0, -0.5, 0.0, 0.75, 4.0])
+    y = np.array([0.0, 0.25, 0.5, 1.0, 0.75])
+    got = nnref.binary_cross_entropy_with_logits_backward(np.ones_like(x), x, y, pos_weight=np.asarray(2.0),
+                                                          reduction="none")["target"]
+    mpmath.mp.dps = 40
+    want = [float(2 * mpmath.log1p(mpmath.exp(-mpmath.mpf(a))) - mpmath.log1p(mpmath.exp(mpmath.mpf(a)))) for a in x]
+    assert_close(got, np.array(want), *TOL64, "binary_cross_entropy_with_logits d/dtarget, pos_weight=2")
