@@ -11,6 +11,10 @@ run are counted per file, outside the score.
 Several mutants/ folders (runs made in separate git worktrees, one file each) can be read
 together: ``--mutants DIR ...``; a mutant's result is the one any of them records.
 
+``--keep-earlier FILE ...`` adds, for those files, the earlier counts to the new ones (for a
+run of other functions of a file than the earlier run: the runtime sample of December 2026,
+drawn from the functions that the run before it had left out).
+
 A file of which mutants/ holds no run mutant (a fresh mutants/, or runs that left the file
 out) keeps its counts from the results file being replaced, with that file's date under
 "carried_over": mutmut keeps no per-mutant record of killed mutants outside mutants/, and
@@ -62,6 +66,11 @@ def _ran(counts: dict[str, int]) -> int:
     return sum(n for k, n in counts.items() if k not in ("not checked", "no tests"))
 
 
+def _function(mutant: str) -> str:
+    """nnref._runtime.x_table__mutmut_35 -> nnref._runtime.x_table"""
+    return mutant.rsplit("__mutmut_", 1)[0]
+
+
 def _metas(dirs: list[Path]) -> dict[str, dict]:
     """path -> mutmut's meta data, the exit codes of every folder merged (a run result wins
     over "not checked")."""
@@ -79,6 +88,12 @@ def _metas(dirs: list[Path]) -> dict[str, dict]:
 
 def main(argv: list[str]) -> int:
     dirs = [ROOT / "mutants"]
+    keep: list[str] = []
+    if "--keep-earlier" in argv:
+        at = argv.index("--keep-earlier")
+        rest = argv[at + 1:]
+        stop = next((i for i, a in enumerate(rest) if a.startswith("--")), len(rest))
+        keep, argv = rest[:stop], argv[:at] + rest[stop:]
     if "--mutants" in argv:
         at = argv.index("--mutants")
         dirs = [Path(d) for d in argv[at + 1:]]
@@ -102,8 +117,18 @@ def main(argv: list[str]) -> int:
                     (equivalent if verdict.startswith("equivalent") else survivors).append(name)
             no_tests |= {n for n in previous.get("killed_by_hand", []) if n.startswith(module)}
             continue
-        carried.pop(path, None)
         counts: dict[str, int] = {}
+        if path in keep and _ran(earlier):
+            counts = {k: n for k, n in earlier.items() if k != "not checked"}
+            carried[path] = f"{carried.get(path, previous['date'])}, with this run's other functions added"
+            module = path.removesuffix(".py").replace("/", ".") + "."
+            # the earlier run's survivors: the rows of functions none of whose mutants ran here
+            touched = {_function(n) for n, c in data["exit_code_by_key"].items() if c is not None}
+            for name, verdict in verdicts.items():
+                if name.startswith(module) and _function(name) not in touched and not verdict.startswith("killed"):
+                    (equivalent if verdict.startswith("equivalent") else survivors).append(name)
+        else:
+            carried.pop(path, None)
         for name, code in data["exit_code_by_key"].items():
             status = STATUS.get(code, "suspicious")
             counts[status] = counts.get(status, 0) + 1
@@ -111,6 +136,9 @@ def main(argv: list[str]) -> int:
                 no_tests.add(name)
             if status == "survived":
                 (equivalent if verdicts.get(name, "").startswith("equivalent") else survivors).append(name)
+        if path in keep and _ran(earlier) and counts.get("not checked"):
+            # the earlier run's mutants are "not checked" in this folder
+            counts["not checked"] = max(0, counts["not checked"] - _ran(earlier))
         files[path] = counts
     total = {k: sum(c.get(k, 0) for c in files.values()) for k in sorted({k for c in files.values() for k in c})}
     manual = sorted(n for n, v in verdicts.items() if v.startswith("killed"))

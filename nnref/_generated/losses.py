@@ -433,7 +433,7 @@ def smooth_l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = 'mean',
     """
     x, y = _rt.float_arrays('smooth_l1_loss', input=input, target=target)
     beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
-    if beta == 0.0:
+    if _rt.in_dtype(beta, x) == 0.0:
         out = _rt.blocked(_smooth_l1_loss_beta0_forward, (x, y,), _rt.wide, None, beta=_rt.in_dtype(beta, x))
     else:
         out = _rt.blocked(_smooth_l1_loss_forward, (x, y,), _rt.wide, None, beta=_rt.in_dtype(beta, x))
@@ -446,7 +446,7 @@ def smooth_l1_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: Ar
     x, y = _rt.float_arrays('smooth_l1_loss', input=input, target=target)
     beta = _rt.check_float('smooth_l1_loss', 'beta', beta, {'lo': 0.0, 'hi': None, 'lo_open': False, 'hi_open': True})
     grad = _rt.unreduce_grad('smooth_l1_loss', grad_output, x, reduction, None)
-    if beta == 0.0:
+    if _rt.in_dtype(beta, x) == 0.0:
         grads = _rt.blocked(_smooth_l1_loss_beta0_vjp, (grad, x, y,), _rt.wide, x, beta=_rt.in_dtype(beta, x))
     else:
         grads = _rt.blocked(_smooth_l1_loss_vjp, (grad, x, y,), _rt.wide, x, beta=_rt.in_dtype(beta, x))
