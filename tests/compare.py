@@ -11,7 +11,7 @@ import pytest
 
 from nnref.conformance.compare import max_errors, wrong_entries
 
-__all__ = ["assert_close", "assert_error_names", "max_errors"]
+__all__ = ["assert_close", "assert_error_names", "max_errors", "same_bits"]
 
 
 def assert_close(actual: Any, expected: np.ndarray, rtol: float, atol: float, what: str) -> None:
@@ -40,3 +40,15 @@ def assert_error_names(call: Callable[[], Any], fragments: list[str],
     message = str(info.value)
     missing = [f for f in fragments if f not in message]
     assert not missing, f"error message {message!r} lacks {missing}"
+
+
+def same_bits(a: Any, b: Any) -> bool:
+    """The same dtype, shape and bits (NaN compared as NaN: its sign and payload follow
+    NumPy's loops, not the mathematics)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    nan = np.isnan(a)
+    return bool(np.array_equal(nan, np.isnan(b))
+                and np.array_equal(np.ascontiguousarray(a[~nan]).view(np.uint8),
+                                   np.ascontiguousarray(b[~nan]).view(np.uint8)))

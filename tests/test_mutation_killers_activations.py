@@ -14,6 +14,7 @@ import re
 import mpmath
 import numpy as np
 import pytest
+from compare import same_bits
 
 import nnref
 from nnref import NNRefError
@@ -36,13 +37,6 @@ def _message(call) -> str:  # noqa: ANN001
     with pytest.raises(NNRefError) as info:
         call()
     return str(info.value)
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    # NaN as NaN (its sign and payload follow NumPy's loops, not the mathematics)
-    nan = np.isnan(a)
-    return bool(a.dtype == b.dtype and a.shape == b.shape and np.array_equal(nan, np.isnan(b))
-                and np.array_equal(a[~nan].view(np.uint8), np.ascontiguousarray(b[~nan]).view(np.uint8)))
 
 
 # ----------------------------------------------------------------------------- errors name op and argument
@@ -207,8 +201,8 @@ def test_a_zero_dim_input_gives_the_value_of_a_one_element_array(name: str, para
         for dtype in ("float64", "float32"):
             x0, x1 = np.array(v, dtype=dtype), np.array([v], dtype=dtype)
             g0, g1 = np.array(1.5, dtype=dtype), np.array([1.5], dtype=dtype)
-            assert _same(fwd(x0, **params).reshape(1), fwd(x1, **params)), (v, dtype)
-            assert _same(bwd(g0, x0, **params)["input"].reshape(1), bwd(g1, x1, **params)["input"]), (v, dtype)
+            assert same_bits(fwd(x0, **params).reshape(1), fwd(x1, **params)), (v, dtype)
+            assert same_bits(bwd(g0, x0, **params)["input"].reshape(1), bwd(g1, x1, **params)["input"]), (v, dtype)
 
 
 # ----------------------------------------------------------------------------- blocks
@@ -245,7 +239,7 @@ def test_an_activation_in_blocks_gives_the_bits_of_one_call(monkeypatch: pytest.
     g = np.cos(np.arange(x.size)).astype(dtype)
     fwd, bwd = getattr(nnref, name), getattr(nnref, f"{name}_backward")
     whole, blocks = _whole_and_blocked(monkeypatch, lambda: (fwd(x, **params), bwd(g, x, **params)["input"]))
-    assert _same(whole[0], blocks[0]) and _same(whole[1], blocks[1])
+    assert same_bits(whole[0], blocks[0]) and same_bits(whole[1], blocks[1])
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -255,5 +249,5 @@ def test_prelu_in_blocks_gives_the_bits_of_one_call(monkeypatch: pytest.MonkeyPa
     x, w = _x(dtype), np.array([-0.25], dtype=dtype)
     g = np.cos(np.arange(x.size)).astype(dtype)
     whole, blocks = _whole_and_blocked(monkeypatch, lambda: (nnref.prelu(x, w), nnref.prelu_backward(g, x, w)))
-    assert _same(whole[0], blocks[0])
-    assert _same(whole[1]["input"], blocks[1]["input"]) and _same(whole[1]["weight"], blocks[1]["weight"])
+    assert same_bits(whole[0], blocks[0])
+    assert same_bits(whole[1]["input"], blocks[1]["input"]) and same_bits(whole[1]["weight"], blocks[1]["weight"])

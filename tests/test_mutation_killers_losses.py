@@ -17,24 +17,12 @@ import re
 import mpmath
 import numpy as np
 import pytest
-from compare import assert_close
+from compare import assert_close, same_bits
 
 import nnref
 from nnref import NNRefError, _runtime
 
 # ----------------------------------------------------------------------------- the blocked path
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    """The same dtype, shape and bits (NaN compared as NaN: its payload follows NumPy's loops)."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype != b.dtype or a.shape != b.shape:
-        return False
-    nan = np.isnan(a)
-    return bool(np.array_equal(nan, np.isnan(b))
-                and np.array_equal(np.ascontiguousarray(a[~nan]).view(np.uint8),
-                                   np.ascontiguousarray(b[~nan]).view(np.uint8)))
-
 
 def _inputs(n: int, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(5)
@@ -87,7 +75,7 @@ def test_every_loss_kernel_gives_the_same_bits_block_by_block(monkeypatch: pytes
         monkeypatch.undo()
         assert len(whole) == len(blocks)
         for a, b in zip(whole, blocks):
-            assert _same(a, b), (name, params)
+            assert same_bits(a, b), (name, params)
 
 
 # ----------------------------------------------------------------------------- poisson_nll_loss, full=True
@@ -174,7 +162,7 @@ def test_an_argument_left_out_takes_torchs_default(name: str) -> None:
         pairs = [(fwd(*args, **others), fwd(*args, **others, **{left_out: default})),
                  *zip(bwd(g, *args, **others).values(), bwd(g, *args, **others, **{left_out: default}).values())]
         for a, b in pairs:
-            assert _same(a, b), (name, left_out)
+            assert same_bits(a, b), (name, left_out)
 
 
 # ----------------------------------------------------------------------------- errors name the op and argument
@@ -287,10 +275,10 @@ def test_a_broadcast_weight_scales_each_gradient_of_its_row(name: str) -> None:
     weighted = b(g, x, t, weight=w, reduction="none")
     assert set(weighted) == {"input", "target"}
     for k in plain:
-        assert _same(weighted[k], plain[k] * w), k
-    assert _same(f(x, t, weight=w, reduction="none"), f(x, t, reduction="none") * w)
+        assert same_bits(weighted[k], plain[k] * w), k
+    assert same_bits(f(x, t, weight=w, reduction="none"), f(x, t, reduction="none") * w)
     # 'mean' divides by the element count (6), not by the weights' sum (torch's rule for these)
-    assert _same(b(np.asarray(6.0), x, t, weight=w)["input"], b(np.ones((2, 3)), x, t, reduction="none")["input"] * w)
+    assert same_bits(b(np.asarray(6.0), x, t, weight=w)["input"], b(np.ones((2, 3)), x, t, reduction="none")["input"] * w)
 
 
 # ----------------------------------------------------------------------------- gaussian_nll_loss near eps

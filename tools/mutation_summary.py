@@ -13,7 +13,9 @@ together: ``--mutants DIR ...``; a mutant's result is the one any of them record
 
 ``--keep-earlier FILE ...`` adds, for those files, the earlier counts to the new ones (for a
 run of other functions of a file than the earlier run: the runtime sample of December 2026,
-drawn from the functions that the run before it had left out).
+drawn from the functions that the run before it had left out).  The earlier run's survivors are
+then the survivors.md rows of the functions this run did not touch, so every other function with
+rows must have been run again.
 
 A file of which mutants/ holds no run mutant (a fresh mutants/, or runs that left the file
 out) keeps its counts from the results file being replaced, with that file's date under
@@ -25,6 +27,7 @@ Owns: the mutation results file.  Imports: the standard library only.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -71,6 +74,18 @@ def _function(mutant: str) -> str:
     return mutant.rsplit("__mutmut_", 1)[0]
 
 
+def _module(path: str) -> str:
+    """nnref/_runtime.py -> 'nnref._runtime.' (the prefix of its mutants' names)"""
+    return path.removesuffix(".py").replace("/", ".") + "."
+
+
+def _rows(verdicts: dict[str, str], module: str, skip: frozenset[str] = frozenset()) -> list[str]:
+    """The survivors.md rows of a module's survivors (not those killed by a test), outside the
+    functions in ``skip``: the survivors of runs whose per-mutant records are gone."""
+    return [n for n, v in verdicts.items()
+            if n.startswith(module) and not v.startswith("killed") and _function(n) not in skip]
+
+
 def _metas(dirs: list[Path]) -> dict[str, dict]:
     """path -> mutmut's meta data, the exit codes of every folder merged (a run result wins
     over "not checked")."""
@@ -87,18 +102,12 @@ def _metas(dirs: list[Path]) -> dict[str, dict]:
 
 
 def main(argv: list[str]) -> int:
-    dirs = [ROOT / "mutants"]
-    keep: list[str] = []
-    if "--keep-earlier" in argv:
-        at = argv.index("--keep-earlier")
-        rest = argv[at + 1:]
-        stop = next((i for i, a in enumerate(rest) if a.startswith("--")), len(rest))
-        keep, argv = rest[:stop], argv[:at] + rest[stop:]
-    if "--mutants" in argv:
-        at = argv.index("--mutants")
-        dirs = [Path(d) for d in argv[at + 1:]]
-        argv = argv[:at]
-    seconds = float(argv[0]) if argv else None
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("seconds", nargs="?", type=float, help="the run's wall time, recorded")
+    parser.add_argument("--mutants", nargs="+", type=Path, default=[ROOT / "mutants"])
+    parser.add_argument("--keep-earlier", nargs="+", default=[], metavar="FILE")
+    args = parser.parse_args(argv)
+    seconds, dirs, keep = args.seconds, args.mutants, args.keep_earlier
     verdicts = triaged()
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     files: dict[str, dict[str, int]] = {}
@@ -111,22 +120,19 @@ def main(argv: list[str]) -> int:
             # the survivors.md rows of its module (every survivor has one).
             files[path] = earlier
             carried.setdefault(path, previous["date"])
-            module = path.removesuffix(".py").replace("/", ".") + "."
-            for name, verdict in verdicts.items():
-                if name.startswith(module) and not verdict.startswith("killed"):
-                    (equivalent if verdict.startswith("equivalent") else survivors).append(name)
+            module = _module(path)
+            for name in _rows(verdicts, module):
+                (equivalent if verdicts[name].startswith("equivalent") else survivors).append(name)
             no_tests |= {n for n in previous.get("killed_by_hand", []) if n.startswith(module)}
             continue
         counts: dict[str, int] = {}
         if path in keep and _ran(earlier):
             counts = {k: n for k, n in earlier.items() if k != "not checked"}
             carried[path] = f"{carried.get(path, previous['date'])}, with this run's other functions added"
-            module = path.removesuffix(".py").replace("/", ".") + "."
             # the earlier run's survivors: the rows of functions none of whose mutants ran here
-            touched = {_function(n) for n, c in data["exit_code_by_key"].items() if c is not None}
-            for name, verdict in verdicts.items():
-                if name.startswith(module) and _function(name) not in touched and not verdict.startswith("killed"):
-                    (equivalent if verdict.startswith("equivalent") else survivors).append(name)
+            touched = frozenset(_function(n) for n, c in data["exit_code_by_key"].items() if c is not None)
+            for name in _rows(verdicts, _module(path), touched):
+                (equivalent if verdicts[name].startswith("equivalent") else survivors).append(name)
         else:
             carried.pop(path, None)
         for name, code in data["exit_code_by_key"].items():

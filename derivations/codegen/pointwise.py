@@ -182,7 +182,7 @@ def _public_source(op: PointwiseOp, variants: list[PointwiseOp]) -> str:
     # A float parameter is taken in the input's dtype, as torch takes a Python scalar: a
     # float32 call compares with threshold rounded to float32 (then evaluated exactly).
     first = op.args[0].symbol.name
-    psyms = ", ".join(f"{p.symbol.name}=_rt.in_dtype({p.name}, {first})" for p in op.params if p.symbol is not None)
+    psyms = ", ".join(f"{p.symbol.name}={_as_kernels_take(p.name, op)}" for p in op.params if p.symbol is not None)
     # _rt.blocked(kernel, (arrays,), widen, ref, params...): the kernel on cache-sized blocks
     # (each widened as it is read), in threads; with ref, the results come back rounded to its
     # dtype.  A loss's forward stays float64 for its reduction, and a gradient that is reduced
@@ -302,6 +302,11 @@ def _reduce_args(op: PointwiseOp) -> str:
     return out + _weight_layout_arg(op)
 
 
+def _as_kernels_take(param: str, op: PointwiseOp) -> str:
+    """A float parameter as the kernels receive it: in the dtype of the op's first input."""
+    return f"_rt.in_dtype({param}, {op.args[0].symbol.name})"
+
+
 def _dispatch(op: PointwiseOp, variants: list[PointwiseOp], call: str, kind: str, indent: str,
               target: str = "out") -> list[str]:
     lines = []
@@ -310,10 +315,10 @@ def _dispatch(op: PointwiseOp, variants: list[PointwiseOp], call: str, kind: str
         # A bool parameter is tested by truth value (ruff's E712 rejects `== True`).  A float
         # parameter is tested as the kernels receive it, in the input's dtype: a beta of 1e-300
         # is 0 for a float32 call, and must take the beta = 0 variant there.
-        def test(k: str, val: object, first: str = op.args[0].symbol.name) -> str:
+        def test(k: str, val: object) -> str:
             if val is True or val is False:
                 return k if val else f"not {k}"
-            return f"_rt.in_dtype({k}, {first}) == {val!r}" if isinstance(val, float) else f"{k} == {val!r}"
+            return f"{_as_kernels_take(k, op)} == {val!r}" if isinstance(val, float) else f"{k} == {val!r}"
         cond = " and ".join(test(k, val) for k, val in v.variant_of[1].items())
         lines += [f"{indent}if {cond}:", f"{indent}    {target} = _rt.blocked(_{v.name}_{kind}, {call})",
                   f"{indent}else:"]
