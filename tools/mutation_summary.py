@@ -12,10 +12,12 @@ Several mutants/ folders (runs made in separate git worktrees, one file each) ca
 together: ``--mutants DIR ...``; a mutant's result is the one any of them records.
 
 ``--keep-earlier FILE ...`` adds, for those files, the earlier counts to the new ones (for a
-run of other functions of a file than the earlier run: the runtime sample of December 2026,
-drawn from the functions that the run before it had left out).  The earlier run's survivors are
-then the survivors.md rows of the functions this run did not touch, so every other function with
-rows must have been run again.
+run of the mutants of a file that the earlier runs left out, such as the runtime sample of
+December 2026).  The earlier runs' survivors are then the survivors.md rows of the mutants this
+run did not run (every survivor has a row), so a row of a mutant that no longer exists is an
+error.  Where this run ran again mutants that an earlier run had run (a function the earlier
+run stopped in), ``--rerun FUNCTION=N:S`` says so: the earlier run's N results of FUNCTION, S
+of them survivors, leave the earlier counts, and this run's results stand.
 
 A file of which mutants/ holds no run mutant (a fresh mutants/, or runs that left the file
 out) keeps its counts from the results file being replaced, with that file's date under
@@ -106,8 +108,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("seconds", nargs="?", type=float, help="the run's wall time, recorded")
     parser.add_argument("--mutants", nargs="+", type=Path, default=[ROOT / "mutants"])
     parser.add_argument("--keep-earlier", nargs="+", default=[], metavar="FILE")
+    parser.add_argument("--rerun", nargs="+", default=[], metavar="FUNCTION=N:S")
     args = parser.parse_args(argv)
     seconds, dirs, keep = args.seconds, args.mutants, args.keep_earlier
+    rerun = {f: tuple(int(v) for v in ns.split(":")) for f, ns in (item.split("=") for item in args.rerun)}
     verdicts = triaged()
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     files: dict[str, dict[str, int]] = {}
@@ -128,11 +132,19 @@ def main(argv: list[str]) -> int:
         counts: dict[str, int] = {}
         if path in keep and _ran(earlier):
             counts = {k: n for k, n in earlier.items() if k != "not checked"}
-            carried[path] = f"{carried.get(path, previous['date'])}, with this run's other functions added"
-            # the earlier run's survivors: the rows of functions none of whose mutants ran here
-            touched = frozenset(_function(n) for n, c in data["exit_code_by_key"].items() if c is not None)
-            for name in _rows(verdicts, _module(path), touched):
-                (equivalent if verdicts[name].startswith("equivalent") else survivors).append(name)
+            carried[path] = f"{carried.get(path, previous['date'])}, with this run's other mutants added"
+            codes = data["exit_code_by_key"]
+            stale = [n for n in _rows(verdicts, _module(path)) if n not in codes]
+            if stale:
+                sys.exit(f"survivors.md names mutants that no longer exist: {', '.join(stale)}")
+            # the earlier runs' survivors: the rows of mutants that did not run here
+            for name in _rows(verdicts, _module(path)):
+                if codes[name] is None:
+                    (equivalent if verdicts[name].startswith("equivalent") else survivors).append(name)
+            for function, (n, survived) in rerun.items():
+                if function.startswith(_module(path)):
+                    counts["survived"] -= survived
+                    counts["killed"] -= n - survived
         else:
             carried.pop(path, None)
         for name, code in data["exit_code_by_key"].items():
