@@ -709,3 +709,37 @@ def test_conv_transpose1d_without_bias_over_a_batch_split_into_chunks(monkeypatc
     assert parts and parts[0] > 1  # the batch really was split
     want = torch.nn.functional.conv_transpose1d(torch.tensor(x), torch.tensor(w)).numpy()
     assert y.shape == (5, 16, 2063) and np.allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("op", "x_shape", "w_shape", "params"), [
+    ("conv_transpose2d", (2, 4, 5, 7), (4, 3, 2, 3),
+     {"stride": (2, 3), "padding": (1, 0), "dilation": (1, 2), "output_padding": (1, 0), "groups": 2}),
+    ("conv_transpose3d", (2, 4, 3, 4, 5), (4, 2, 2, 3, 4),
+     {"stride": (1, 2, 3), "padding": (2, 1, 0), "dilation": (3, 1, 2), "output_padding": (2, 1, 0), "groups": 2}),
+])
+def test_conv_transpose_takes_each_axis_own_sizes_stride_padding_and_dilation(op: str, x_shape: tuple,
+                                                                             w_shape: tuple, params: dict) -> None:
+    # as the conv2d test: input, kernel, stride, padding, dilation and output_padding all differ
+    # from one axis to the next, so a kernel that reads another axis's number fails
+    rng = np.random.default_rng(19)
+    x, w = rng.normal(size=x_shape), rng.normal(size=w_shape)
+    b = rng.normal(size=w_shape[1] * params["groups"])
+    _conv_matches_torch(op, x, w, b, params, rng)
+
+
+@pytest.mark.parametrize(("op", "x_shape", "w_shape"), [
+    ("conv_transpose2d", (5, 2, 32, 64), (2, 16, 4, 4)),
+    ("conv_transpose3d", (3, 2, 8, 16, 16), (2, 16, 4, 4, 2)),
+])
+def test_conv_transpose_without_bias_over_a_batch_split_into_chunks(monkeypatch: pytest.MonkeyPatch, op: str,
+                                                                    x_shape: tuple, w_shape: tuple) -> None:
+    # as the conv_transpose1d test above, for the 2-D and 3-D kernels (reference: torch)
+    parts = _count_chunks(monkeypatch)
+    rng = np.random.default_rng(20)
+    x, w = rng.normal(size=x_shape), rng.normal(size=w_shape)
+    shape = x_shape[:1] + w_shape[1:2] + tuple(n + k - 1 for n, k in zip(x_shape[2:], w_shape[2:]))
+    _poison_freed_memory(shape)
+    y = getattr(nnref, op)(x, w)
+    assert parts and parts[0] > 1  # the batch really was split
+    want = getattr(torch.nn.functional, op)(torch.tensor(x), torch.tensor(w)).numpy()
+    assert y.shape == shape and np.allclose(y, want, rtol=1e-12, atol=1e-12)
