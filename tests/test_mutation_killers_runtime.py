@@ -498,3 +498,46 @@ def test_float_arrays_take_big_endian_input_and_name_the_first_argument() -> Non
     assert got.dtype == np.float64 and got.dtype.isnative and got.tolist() == [1.5, -2.0, 3.25]
     with pytest.raises(nnref.NNRefError, match=r"^mse_loss: target: expected dtype float64 \(the dtype of input\), got float32$"):
         nnref.mse_loss(np.ones(3), np.ones(3, dtype=np.float32))
+
+
+# ----------------------------------------------------------------------------- the rest of the runtime's mutants
+# Mutation testing (the runtime's remaining 941 mutants, run in seeded batches of 40,
+# tests/mutation/runtime_rest.json): the tests below were written for mutants that survived it.
+
+
+def test_float_array_refuses_text_and_objects_naming_what_was_given() -> None:
+    # Text and Python objects are not numbers at all: the message names the value given (as
+    # _describe writes it), with no advice to convert a dtype; .astype(numpy.float64) cannot
+    # read 'abc' (NumPy raises ValueError), so that advice is for numeric dtypes only.
+    with pytest.raises(ValueError):
+        np.array("abc").astype(np.float64)
+    for bad, shown in [("abc", r"str 'abc'"), (np.array(["1.5", "x"]), r"array of dtype <U3 and shape \(2,\)"),
+                       (np.array([None, 1.0], dtype=object), r"array of dtype object and shape \(2,\)"),
+                       (b"\x00\x01", r"bytes b'\\x00\\x01'")]:
+        with pytest.raises(nnref.NNRefError, match=rf"^op: x: expected a floating-point array, got {shown}$"):
+            rt.float_array("op", "x", bad)
+
+
+def test_a_backward_call_names_grad_output_in_its_dtype_error() -> None:
+    # grad_output is checked as every array argument is, and the message names it
+    x = np.ones(3)
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: grad_output: expected a floating-point array \(float16, float32"
+                       r" or float64\), got dtype int64"):
+        nnref.mse_loss_backward(np.int64(1), x, x)
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: grad_output: expected a floating-point array, got str 'one'$"):
+        nnref.mse_loss_backward("one", x, x, reduction="none")
+
+
+def test_weight_gradient_keeps_the_sign_of_a_zero_product() -> None:
+    # d/dweight of sum(w·l) is g·l: where the loss is 0 and the upstream gradient negative,
+    # IEEE's product is -0.0 (as torch's mul backward gives), with weight of input's shape
+    # (nothing to sum back over)
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    y = np.array([[1.0, 0.0], [3.0, 5.0]])
+    w = np.array([[2.0, 1.0], [0.5, 3.0]])
+    losses = (x - y) ** 2
+    for g, reduction in [(np.full((2, 2), -1.5), "none"), (np.float64(-2.0), "sum")]:
+        got = nnref.mse_loss_backward(g, x, y, weight=w, reduction=reduction)["weight"]
+        want = g * losses
+        assert got.shape == (2, 2) and np.array_equal(got, want)
+        assert np.signbit(got).tolist() == np.signbit(want).tolist() == [[True, True], [True, True]]
