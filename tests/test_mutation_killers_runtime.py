@@ -541,3 +541,28 @@ def test_weight_gradient_keeps_the_sign_of_a_zero_product() -> None:
         want = g * losses
         assert got.shape == (2, 2) and np.array_equal(got, want)
         assert np.signbit(got).tolist() == np.signbit(want).tolist() == [[True, True], [True, True]]
+
+
+def test_threads_counts_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the docstring: without NNREF_NUM_THREADS, the CPUs this process may use (its affinity
+    # mask, e.g. under taskset or a container's cpuset), not the machine's count
+    monkeypatch.delenv("NNREF_NUM_THREADS", raising=False)
+    monkeypatch.setattr(rt.os, "cpu_count", lambda: 64)
+    for allowed, want in [({3}, 1), ({0, 5, 9}, 3), (set(range(20)), 8)]:
+        monkeypatch.setattr(rt.os, "sched_getaffinity", lambda pid, allowed=allowed: allowed, raising=False)
+        assert rt.threads() == want
+
+
+def test_a_shape_error_names_the_first_argument_as_the_reference() -> None:
+    # every array must have the first argument's shape; the message says whose shape that is
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: target: expected shape \(3,\) \(the shape of input\), got \(4,\)$"):
+        nnref.mse_loss(np.ones(3), np.ones(4))
+    with pytest.raises(nnref.NNRefError, match=r"^op: c: expected shape \(2,\) \(the shape of a\), got \(1,\)$"):
+        rt.float_arrays("op", a=np.ones(2), b=np.ones(2), c=np.ones(1))
+
+
+def test_a_broadcast_argument_of_another_dtype_is_refused_by_name() -> None:
+    x = np.ones((2, 3))
+    with pytest.raises(nnref.NNRefError, match=r"^binary_cross_entropy_with_logits: pos_weight: expected dtype float64"
+                       r" \(the dtype of input\), got float32$"):
+        nnref.binary_cross_entropy_with_logits(x, x, pos_weight=np.ones(3, dtype=np.float32))
