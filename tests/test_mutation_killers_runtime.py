@@ -566,3 +566,16 @@ def test_a_broadcast_argument_of_another_dtype_is_refused_by_name() -> None:
     with pytest.raises(nnref.NNRefError, match=r"^binary_cross_entropy_with_logits: pos_weight: expected dtype float64"
                        r" \(the dtype of input\), got float32$"):
         nnref.binary_cross_entropy_with_logits(x, x, pos_weight=np.ones(3, dtype=np.float32))
+
+
+def test_gaussian_nll_loss_with_one_dim_input_and_a_number_var() -> None:
+    # a Python number var stands for every entry; its gradient is d/dv summed over all of them
+    # (the closed form above), a 0-d result; with 1-D input the sum runs over the one axis
+    rng = np.random.default_rng(23)
+    x, y = rng.standard_normal(5), rng.standard_normal(5)
+    v = 1.75
+    loss, dx, dv = _gaussian_nll_expected(x, y, np.float64(v))
+    assert float(nnref.gaussian_nll_loss(x, y, v)) == pytest.approx(loss, rel=1e-13)
+    grads = nnref.gaussian_nll_loss_backward(np.float64(1.0), x, y, v)
+    assert np.allclose(grads["input"], dx, rtol=1e-13, atol=0)
+    assert np.shape(grads["var"]) == () and float(grads["var"]) == pytest.approx(float(np.sum(dv)), rel=1e-12)
