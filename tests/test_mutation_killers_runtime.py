@@ -579,3 +579,19 @@ def test_gaussian_nll_loss_with_one_dim_input_and_a_number_var() -> None:
     grads = nnref.gaussian_nll_loss_backward(np.float64(1.0), x, y, v)
     assert np.allclose(grads["input"], dx, rtol=1e-13, atol=0)
     assert np.shape(grads["var"]) == () and float(grads["var"]) == pytest.approx(float(np.sum(dv)), rel=1e-12)
+
+
+def test_a_float32_weighted_mean_overflows_where_a_product_does() -> None:
+    # float32 losses times float32 weights are float32 products (IEEE: 1e37·100 is inf there),
+    # as in torch; the mean of terms one of which is inf is inf, though the mean of the exact
+    # products would be finite
+    with np.errstate(over="ignore"):
+        assert np.float32(1e37) * np.float32(100.0) == np.inf
+    x = np.array([1e37] + [0.0] * 9, dtype=np.float32)
+    y = np.zeros(10, dtype=np.float32)
+    w = np.array([100.0] + [1.0] * 9, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for op, d in [(nnref.l1_loss, x), (nnref.huber_loss, x), (nnref.mse_loss, np.sqrt(x))]:
+            got = op(d, y, weight=w)
+            assert got.dtype == np.float32 and float(got) == np.inf, op
