@@ -595,3 +595,25 @@ def test_a_float32_weighted_mean_overflows_where_a_product_does() -> None:
         for op, d in [(nnref.l1_loss, x), (nnref.huber_loss, x), (nnref.mse_loss, np.sqrt(x))]:
             got = op(d, y, weight=w)
             assert got.dtype == np.float32 and float(got) == np.inf, op
+
+
+def test_int_tuple_takes_the_largest_int64() -> None:
+    # the message's bound is inclusive: 2**63 - 1 (int64's largest) is taken, 2**63 refused
+    big = 2**63 - 1
+    assert rt.int_tuple("op", "padding", big, 2, 0) == (big, big)
+    assert rt.int_tuple("op", "padding", (1, np.int64(big)), 2, 0) == (1, big)
+    with pytest.raises(nnref.NNRefError, match=r"^op: padding: expected every entry <= 2\*\*63 - 1 \(an int64\), got \(1, 9223372036854775808\)$"):
+        rt.int_tuple("op", "padding", (1, 2**63), 2, 0)
+
+
+def test_hint_heap_asks_for_a_larger_block_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a process's first call of a size above the hint so far asks for a block that large (at
+    # most HEAP_HINT_LIMIT) and remembers it; a smaller one asks for nothing.  (The hint is
+    # process-wide: here it starts from a fresh process's 0.)
+    monkeypatch.setattr(rt, "_heap_hint", 0)
+    rt.hint_heap(4096)
+    assert rt._heap_hint == 4096
+    rt.hint_heap(100)
+    assert rt._heap_hint == 4096
+    rt.hint_heap(2**40)
+    assert rt._heap_hint == rt.HEAP_HINT_LIMIT
