@@ -617,3 +617,16 @@ def test_hint_heap_asks_for_a_larger_block_once(monkeypatch: pytest.MonkeyPatch)
     assert rt._heap_hint == 4096
     rt.hint_heap(2**40)
     assert rt._heap_hint == rt.HEAP_HINT_LIMIT
+
+
+def test_a_huge_parameter_of_a_float64_call_still_powers_as_numpy_does() -> None:
+    # in_dtype leaves a float64 call's parameter as check_float gave it: a huge one stays the
+    # float whose ** gives inf (NumPy's power) instead of raising OverflowError; gaussian_nll_loss's
+    # backward squares eps.  With var below eps every var is eps, and d/dinput = (x - y)/eps/n
+    # (the closed form above).
+    x64 = np.ones(2)
+    eps = rt.in_dtype(rt.check_float("op", "eps", 1e300, None), x64)
+    assert eps == 1e300 and eps ** 2 == np.inf
+    x, y, v = np.array([0.5, -1.0, 2.0]), np.array([0.0, 0.5, 1.0]), np.array([1.0, 2.0, 0.5])
+    grads = nnref.gaussian_nll_loss_backward(np.float64(1.0), x, y, v, eps=1e300)
+    assert np.allclose(grads["input"], (x - y) / 1e300 / 3, rtol=1e-15, atol=0)
