@@ -630,3 +630,12 @@ def test_a_huge_parameter_of_a_float64_call_still_powers_as_numpy_does() -> None
     x, y, v = np.array([0.5, -1.0, 2.0]), np.array([0.0, 0.5, 1.0]), np.array([1.0, 2.0, 0.5])
     grads = nnref.gaussian_nll_loss_backward(np.float64(1.0), x, y, v, eps=1e300)
     assert np.allclose(grads["input"], (x - y) / 1e300 / 3, rtol=1e-15, atol=0)
+
+
+def test_check_domain_refuses_an_element_at_an_open_upper_bound() -> None:
+    # [0, 1): 1 itself lies outside (named with its index), anything below passes; (-inf, 2]
+    # takes 2 (the engine's domains are [0, 1] and [0, inf); the dict's format has open ends)
+    rt.check_domain("op", "p", np.array([0.0, 0.999999]), {"lo": 0, "hi": 1, "hi_open": True})
+    with pytest.raises(nnref.NNRefError, match=r"^op: p: expected every element in \[0, 1\), got 1\.0 at index \(1,\)$"):
+        rt.check_domain("op", "p", np.array([0.5, 1.0]), {"lo": 0, "hi": 1, "hi_open": True})
+    rt.check_domain("op", "p", np.array([-5.0, 2.0]), {"hi": 2})
