@@ -498,3 +498,144 @@ def test_float_arrays_take_big_endian_input_and_name_the_first_argument() -> Non
     assert got.dtype == np.float64 and got.dtype.isnative and got.tolist() == [1.5, -2.0, 3.25]
     with pytest.raises(nnref.NNRefError, match=r"^mse_loss: target: expected dtype float64 \(the dtype of input\), got float32$"):
         nnref.mse_loss(np.ones(3), np.ones(3, dtype=np.float32))
+
+
+# ----------------------------------------------------------------------------- the rest of the runtime's mutants
+# Mutation testing (the runtime's remaining 941 mutants, run in seeded batches of 40,
+# tests/mutation/runtime_rest.json): the tests below were written for mutants that survived it.
+
+
+def test_float_array_refuses_text_and_objects_naming_what_was_given() -> None:
+    # Text and Python objects are not numbers at all: the message names the value given (as
+    # _describe writes it), with no advice to convert a dtype; .astype(numpy.float64) cannot
+    # read 'abc' (NumPy raises ValueError), so that advice is for numeric dtypes only.
+    with pytest.raises(ValueError):
+        np.array("abc").astype(np.float64)
+    for bad, shown in [("abc", r"str 'abc'"), (np.array(["1.5", "x"]), r"array of dtype <U3 and shape \(2,\)"),
+                       (np.array([None, 1.0], dtype=object), r"array of dtype object and shape \(2,\)"),
+                       (b"\x00\x01", r"bytes b'\\x00\\x01'")]:
+        with pytest.raises(nnref.NNRefError, match=rf"^op: x: expected a floating-point array, got {shown}$"):
+            rt.float_array("op", "x", bad)
+
+
+def test_a_backward_call_names_grad_output_in_its_dtype_error() -> None:
+    # grad_output is checked as every array argument is, and the message names it
+    x = np.ones(3)
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: grad_output: expected a floating-point array \(float16, float32"
+                       r" or float64\), got dtype int64"):
+        nnref.mse_loss_backward(np.int64(1), x, x)
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: grad_output: expected a floating-point array, got str 'one'$"):
+        nnref.mse_loss_backward("one", x, x, reduction="none")
+
+
+def test_weight_gradient_keeps_the_sign_of_a_zero_product() -> None:
+    # d/dweight of sum(w·l) is g·l: where the loss is 0 and the upstream gradient negative,
+    # IEEE's product is -0.0 (as torch's mul backward gives), with weight of input's shape
+    # (nothing to sum back over)
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    y = np.array([[1.0, 0.0], [3.0, 5.0]])
+    w = np.array([[2.0, 1.0], [0.5, 3.0]])
+    losses = (x - y) ** 2
+    for g, reduction in [(np.full((2, 2), -1.5), "none"), (np.float64(-2.0), "sum")]:
+        got = nnref.mse_loss_backward(g, x, y, weight=w, reduction=reduction)["weight"]
+        want = g * losses
+        assert got.shape == (2, 2) and np.array_equal(got, want)
+        assert np.signbit(got).tolist() == np.signbit(want).tolist() == [[True, True], [True, True]]
+
+
+def test_threads_counts_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the docstring: without NNREF_NUM_THREADS, the CPUs this process may use (its affinity
+    # mask, e.g. under taskset or a container's cpuset), not the machine's count
+    monkeypatch.delenv("NNREF_NUM_THREADS", raising=False)
+    monkeypatch.setattr(rt.os, "cpu_count", lambda: 64)
+    for allowed, want in [({3}, 1), ({0, 5, 9}, 3), (set(range(20)), 8)]:
+        monkeypatch.setattr(rt.os, "sched_getaffinity", lambda pid, allowed=allowed: allowed, raising=False)
+        assert rt.threads() == want
+
+
+def test_a_shape_error_names_the_first_argument_as_the_reference() -> None:
+    # every array must have the first argument's shape; the message says whose shape that is
+    with pytest.raises(nnref.NNRefError, match=r"^mse_loss: target: expected shape \(3,\) \(the shape of input\), got \(4,\)$"):
+        nnref.mse_loss(np.ones(3), np.ones(4))
+    with pytest.raises(nnref.NNRefError, match=r"^op: c: expected shape \(2,\) \(the shape of a\), got \(1,\)$"):
+        rt.float_arrays("op", a=np.ones(2), b=np.ones(2), c=np.ones(1))
+
+
+def test_a_broadcast_argument_of_another_dtype_is_refused_by_name() -> None:
+    x = np.ones((2, 3))
+    with pytest.raises(nnref.NNRefError, match=r"^binary_cross_entropy_with_logits: pos_weight: expected dtype float64"
+                       r" \(the dtype of input\), got float32$"):
+        nnref.binary_cross_entropy_with_logits(x, x, pos_weight=np.ones(3, dtype=np.float32))
+
+
+def test_gaussian_nll_loss_with_one_dim_input_and_a_number_var() -> None:
+    # a Python number var stands for every entry; its gradient is d/dv summed over all of them
+    # (the closed form above), a 0-d result; with 1-D input the sum runs over the one axis
+    rng = np.random.default_rng(23)
+    x, y = rng.standard_normal(5), rng.standard_normal(5)
+    v = 1.75
+    loss, dx, dv = _gaussian_nll_expected(x, y, np.float64(v))
+    assert float(nnref.gaussian_nll_loss(x, y, v)) == pytest.approx(loss, rel=1e-13)
+    grads = nnref.gaussian_nll_loss_backward(np.float64(1.0), x, y, v)
+    assert np.allclose(grads["input"], dx, rtol=1e-13, atol=0)
+    assert np.shape(grads["var"]) == () and float(grads["var"]) == pytest.approx(float(np.sum(dv)), rel=1e-12)
+
+
+def test_a_float32_weighted_mean_overflows_where_a_product_does() -> None:
+    # float32 losses times float32 weights are float32 products (IEEE: 1e37·100 is inf there),
+    # as in torch; the mean of terms one of which is inf is inf, though the mean of the exact
+    # products would be finite
+    with np.errstate(over="ignore"):
+        assert np.float32(1e37) * np.float32(100.0) == np.inf
+    x = np.array([1e37] + [0.0] * 9, dtype=np.float32)
+    y = np.zeros(10, dtype=np.float32)
+    w = np.array([100.0] + [1.0] * 9, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for op, d in [(nnref.l1_loss, x), (nnref.huber_loss, x), (nnref.mse_loss, np.sqrt(x))]:
+            got = op(d, y, weight=w)
+            assert got.dtype == np.float32 and float(got) == np.inf, op
+
+
+def test_int_tuple_takes_the_largest_int64() -> None:
+    # the message's bound is inclusive: 2**63 - 1 (int64's largest) is taken, 2**63 refused
+    big = 2**63 - 1
+    assert rt.int_tuple("op", "padding", big, 2, 0) == (big, big)
+    assert rt.int_tuple("op", "padding", (1, np.int64(big)), 2, 0) == (1, big)
+    with pytest.raises(nnref.NNRefError, match=r"^op: padding: expected every entry <= 2\*\*63 - 1 \(an int64\), got \(1, 9223372036854775808\)$"):
+        rt.int_tuple("op", "padding", (1, 2**63), 2, 0)
+
+
+def test_hint_heap_asks_for_a_larger_block_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a process's first call of a size above the hint so far asks for a block that large (at
+    # most HEAP_HINT_LIMIT) and remembers it; a smaller one asks for nothing.  (The hint is
+    # process-wide: here it starts from a fresh process's 0.)
+    monkeypatch.setattr(rt, "_heap_hint", 0)
+    rt.hint_heap(4096)
+    assert rt._heap_hint == 4096
+    rt.hint_heap(100)
+    assert rt._heap_hint == 4096
+    rt.hint_heap(2**40)
+    assert rt._heap_hint == rt.HEAP_HINT_LIMIT
+
+
+def test_a_huge_parameter_of_a_float64_call_still_powers_as_numpy_does() -> None:
+    # in_dtype leaves a float64 call's parameter as check_float gave it: a huge one stays the
+    # float whose ** gives inf (NumPy's power) instead of raising OverflowError; gaussian_nll_loss's
+    # backward squares eps.  With var below eps every var is eps, and d/dinput = (x - y)/eps/n
+    # (the closed form above).
+    x64 = np.ones(2)
+    eps = rt.in_dtype(rt.check_float("op", "eps", 1e300, None), x64)
+    assert eps == 1e300 and eps ** 2 == np.inf
+    x, y, v = np.array([0.5, -1.0, 2.0]), np.array([0.0, 0.5, 1.0]), np.array([1.0, 2.0, 0.5])
+    grads = nnref.gaussian_nll_loss_backward(np.float64(1.0), x, y, v, eps=1e300)
+    assert np.allclose(grads["input"], (x - y) / 1e300 / 3, rtol=1e-15, atol=0)
+
+
+def test_check_domain_refuses_an_element_at_an_open_upper_bound() -> None:
+    # [0, 1): 1 itself lies outside (named with its index), anything below passes; (-inf, 2]
+    # takes 2 (the engine's domains are [0, 1] and [0, inf); the dict's format has open ends)
+    rt.check_domain("op", "p", np.array([0.0, 0.999999]), {"lo": 0, "hi": 1, "hi_open": True})
+    with pytest.raises(nnref.NNRefError, match=r"^op: p: expected every element in \[0, 1\), got 1\.0 at index \(1,\)$"):
+        rt.check_domain("op", "p", np.array([0.5, 1.0]), {"lo": 0, "hi": 1, "hi_open": True})
+    rt.check_domain("op", "p", np.array([-5.0, 2.0]), {"hi": 2})
