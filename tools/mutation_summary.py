@@ -132,7 +132,8 @@ def main(argv: list[str]) -> int:
         counts: dict[str, int] = {}
         if path in keep and _ran(earlier):
             counts = {k: n for k, n in earlier.items() if k != "not checked"}
-            carried[path] = f"{carried.get(path, previous['date'])}, with this run's other mutants added"
+            since = carried.get(path, previous["date"]).split(",")[0]
+            carried[path] = f"{since}, with this run's other mutants added"
             codes = data["exit_code_by_key"]
             stale = [n for n in _rows(verdicts, _module(path)) if n not in codes]
             if stale:
