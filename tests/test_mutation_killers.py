@@ -371,6 +371,27 @@ def test_lp_pool2d_takes_each_axis_own_kernel_and_stride() -> None:
     assert np.allclose(dx, want_dx, rtol=1e-14, atol=0)
 
 
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_max_pool_kernel_chooses_taps_by_default_and_only_then(dims: int) -> None:
+    # The generated max_pool kernels return (values, chosen tap per output, or None with
+    # choose=False); derivations/proofs/pool.py calls them without `choose` and reads the
+    # taps.  Expected: the first tap (row-major) holding the window's maximum, by a loop.
+    from nnref._generated import pool as kernels
+
+    x = np.random.default_rng(19).integers(-3, 3, (1, 2) + (5, 4, 3)[:dims]).astype(np.float64)  # ties
+    kernel, ones, zeros = (2,) * dims, (1,) * dims, (0,) * dims
+    out = x.shape[:2] + tuple(n - 1 for n in x.shape[2:])
+    fwd = getattr(kernels, f"_max_pool{dims}d_forward")
+    values, chosen = fwd(x, kernel, ones, zeros, ones, out)
+    want, want_values = np.empty(out, dtype=np.intp), np.empty(out)
+    for o in np.ndindex(*out):
+        taps = [x[o[:2] + tuple(i + k for i, k in zip(o[2:], t))] for t in np.ndindex(*kernel)]
+        want[o], want_values[o] = taps.index(max(taps)), max(taps)
+    assert values.tolist() == want_values.tolist()
+    assert chosen is not None and chosen.tolist() == want.tolist()
+    assert fwd(x, kernel, ones, zeros, ones, out, choose=False)[1] is None
+
+
 # ----------------------------------------------------------------------------- conv1d, batch in chunks
 
 def _count_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
