@@ -341,3 +341,64 @@ def test_a_beta_that_rounds_to_zero_in_float32_is_the_beta_zero_loss(beta: float
     assert got["input"].tolist() == [0.0, 0.0, -1.0]
     assert got["target"].tolist() == [0.0, 0.0, 1.0]
     assert nnref.smooth_l1_loss(x, y, reduction="none", beta=beta).tolist() == [0.0, 0.0, 2.0]
+
+
+# ----------------------------------------------------------------------------- weighted losses against torch
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_a_weighted_loss_and_its_three_gradients_match_torch(name: str, reduction: str) -> None:
+    # torch.nn.functional's mse_loss, l1_loss and huber_loss take a weight and differentiate it:
+    # 'mean' is sum(w·l)/sum(w) for mse_loss and l1_loss, (w·l).mean() for huber_loss.  The loss
+    # and d/dinput, d/dtarget, d/dweight against torch's autograd (plain float operations, so
+    # to the losses' float64 tolerance).  Kills the mutants that drop the weight from the forward's
+    # reduce_loss or the backward's unreduce_grad, turn 'weight_sum' into the element count there or
+    # in loss_weight_grad, or lose the weight's gradient (its key, its losses, its reduction).
+    import torch
+    import torch.nn.functional as F  # noqa: N812 - torch's own spelling
+
+    x, t = _loss_args(name)
+    w = ELSE["weight"]
+    tx, tt, tw = (torch.tensor(a, requires_grad=True) for a in (x, t, w))
+    kw = {"delta": 0.5} if name == "huber_loss" else {}
+    out = getattr(F, name)(tx, tt, reduction=reduction, weight=tw, **kw)
+    g = np.linspace(-1.5, 2.0, x.size) if reduction == "none" else np.asarray(1.5)
+    out.backward(torch.tensor(g))
+    got = getattr(nnref, name)(x, t, reduction=reduction, weight=w, **kw)
+    assert_close(got, out.detach().numpy(), *TOL64, name)
+    grads = getattr(nnref, f"{name}_backward")(g, x, t, reduction=reduction, weight=w, **kw)
+    assert set(grads) == {"input", "target", "weight"}
+    for key, tensor in (("input", tx), ("target", tt), ("weight", tw)):
+        assert_close(grads[key], tensor.grad.numpy(), *TOL64, f"{name} d/d{key}")
+
+
+@pytest.mark.parametrize("var_shape", [(3,), (3, 1), (1, 4), ()])
+@pytest.mark.parametrize("full", [False, True])
+def test_gaussian_nll_loss_takes_each_var_shape_torch_takes(var_shape: tuple[int, ...], full: bool) -> None:
+    # torch's gaussian_nll_loss takes var of input's shape without its last dim (3,), with one dim of
+    # size 1 ((3, 1), (1, 4)), or a Python number; the loss and d/dinput, d/dtarget, d/dvar (summed
+    # back to var's own shape) against torch's autograd.  Kills the mutants that drop or rename the
+    # 'var' layout of broadcast_arg, or hand unbroadcast another view or shape.
+    import torch
+    import torch.nn.functional as F  # noqa: N812 - torch's own spelling
+
+    rng = np.random.default_rng(7)
+    x, t = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    var = 0.75 if var_shape == () else rng.uniform(0.25, 4.0, var_shape)
+    tx, tt = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+    tv = var if var_shape == () else torch.tensor(var, requires_grad=True)
+    for reduction in ("none", "sum", "mean"):
+        for a in (tx, tt) + ((tv,) if var_shape else ()):
+            a.grad = None
+        out = F.gaussian_nll_loss(tx, tt, tv, full=full, reduction=reduction)
+        g = rng.uniform(-2, 2, out.shape)
+        out.backward(torch.tensor(g))
+        assert_close(nnref.gaussian_nll_loss(x, t, var, full=full, reduction=reduction), out.detach().numpy(),
+                     *TOL64, "gaussian_nll_loss")
+        grads = nnref.gaussian_nll_loss_backward(g, x, t, var, full=full, reduction=reduction)
+        assert_close(grads["input"], tx.grad.numpy(), *TOL64, "gaussian_nll_loss d/dinput")
+        assert_close(grads["target"], tt.grad.numpy(), *TOL64, "gaussian_nll_loss d/dtarget")
+        assert grads["var"].shape == var_shape
+        if var_shape:
+            assert_close(grads["var"], tv.grad.numpy(), *TOL64, "gaussian_nll_loss d/dvar")
