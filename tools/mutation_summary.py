@@ -41,6 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SURVIVORS = ROOT / "tests" / "mutation" / "survivors.md"
 RESULTS = ROOT / "tests" / "mutation" / "results.json"
+# survivors.md's rows below this heading are of mutants outside the counted runs
+OUTSIDE = "## Triaged in an earlier round"
 
 # mutmut 3.8.1's exit codes (mutmut/stats.py): 1 and 3 are a failing test run.
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
@@ -61,6 +63,8 @@ def triaged() -> dict[str, str]:
     out = {}
     if SURVIVORS.exists():
         for line in SURVIVORS.read_text().splitlines():
+            if line.startswith(OUTSIDE):
+                break
             m = re.match(r"\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|", line)
             if m:
                 out[m.group(1)] = m.group(2)
