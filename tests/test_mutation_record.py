@@ -5,31 +5,31 @@ seeded runtime samples are disjoint, drawn from one population, and tally with t
 These read files only (mutmut is not run here: it is slow and not part of `make test`), so
 they catch a record edited by hand into disagreement, or a run merged without its triage.
 
-Owns: nothing but these tests.  Imports: the standard library only.
+Owns: nothing but these tests.  Imports: the standard library, and tools/mutation_summary.py by path
+(the survivors.md reader the summary uses).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import re
 from pathlib import Path
 
-MUTATION = Path(__file__).resolve().parent / "mutation"
+ROOT = Path(__file__).resolve().parent.parent
+MUTATION = ROOT / "tests" / "mutation"
 RESULTS = json.loads((MUTATION / "results.json").read_text())
 SAMPLE = json.loads((MUTATION / "runtime_sample.json").read_text())
 REST = json.loads((MUTATION / "runtime_rest.json").read_text())
 
 
 def _rows() -> dict[str, str]:
-    rows: dict[str, str] = {}
-    for line in (MUTATION / "survivors.md").read_text().splitlines():
-        if line.startswith("## Triaged in an earlier round"):  # outside the counted runs
-            break
-        m = re.match(r"\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|", line)
-        if m:
-            assert m.group(1) not in rows, f"survivors.md lists {m.group(1)} twice"
-            rows[m.group(1)] = m.group(2)
-    return rows
+    """survivors.md's rows of the counted runs, read as the summary reads them (it refuses a
+    mutant listed twice)."""
+    spec = importlib.util.spec_from_file_location("mutation_summary", ROOT / "tools" / "mutation_summary.py")
+    assert spec is not None and spec.loader is not None
+    summary = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(summary)
+    return summary.triaged()
 
 
 def test_the_score_follows_from_the_counts_and_meets_the_target() -> None:

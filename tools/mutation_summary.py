@@ -60,13 +60,15 @@ def _counts(data: dict) -> dict[str, int]:
 
 def triaged() -> dict[str, str]:
     """mutant id -> verdict from survivors.md's table rows (| `id` | verdict | change | why |)."""
-    out = {}
+    out: dict[str, str] = {}
     if SURVIVORS.exists():
         for line in SURVIVORS.read_text().splitlines():
             if line.startswith(OUTSIDE):
                 break
             m = re.match(r"\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|", line)
             if m:
+                if m.group(1) in out:
+                    raise ValueError(f"survivors.md lists {m.group(1)} twice")
                 out[m.group(1)] = m.group(2)
     return out
 
@@ -75,21 +77,15 @@ def _ran(counts: dict[str, int]) -> int:
     return sum(n for k, n in counts.items() if k not in ("not checked", "no tests"))
 
 
-def _function(mutant: str) -> str:
-    """nnref._runtime.x_table__mutmut_35 -> nnref._runtime.x_table"""
-    return mutant.rsplit("__mutmut_", 1)[0]
-
-
 def _module(path: str) -> str:
     """nnref/_runtime.py -> 'nnref._runtime.' (the prefix of its mutants' names)"""
     return path.removesuffix(".py").replace("/", ".") + "."
 
 
-def _rows(verdicts: dict[str, str], module: str, skip: frozenset[str] = frozenset()) -> list[str]:
-    """The survivors.md rows of a module's survivors (not those killed by a test), outside the
-    functions in ``skip``: the survivors of runs whose per-mutant records are gone."""
-    return [n for n, v in verdicts.items()
-            if n.startswith(module) and not v.startswith("killed") and _function(n) not in skip]
+def _rows(verdicts: dict[str, str], module: str) -> list[str]:
+    """The survivors.md rows of a module's survivors (not those killed by a test): the
+    survivors of runs whose per-mutant records are gone."""
+    return [n for n, v in verdicts.items() if n.startswith(module) and not v.startswith("killed")]
 
 
 def _metas(dirs: list[Path]) -> dict[str, dict]:
@@ -139,11 +135,12 @@ def main(argv: list[str]) -> int:
             since = carried.get(path, previous["date"]).split(",")[0]
             carried[path] = f"{since}, with this run's other mutants added"
             codes = data["exit_code_by_key"]
-            stale = [n for n in _rows(verdicts, _module(path)) if n not in codes]
+            rows = _rows(verdicts, _module(path))
+            stale = [n for n in rows if n not in codes]
             if stale:
                 sys.exit(f"survivors.md names mutants that no longer exist: {', '.join(stale)}")
             # the earlier runs' survivors: the rows of mutants that did not run here
-            for name in _rows(verdicts, _module(path)):
+            for name in rows:
                 if codes[name] is None:
                     (equivalent if verdicts[name].startswith("equivalent") else survivors).append(name)
             for function, (n, survived) in rerun.items():

@@ -309,16 +309,17 @@ def _as_kernels_take(param: str, op: PointwiseOp) -> str:
 
 def _dispatch(op: PointwiseOp, variants: list[PointwiseOp], call: str, kind: str, indent: str,
               target: str = "out") -> list[str]:
+    # A bool parameter is tested by truth value (ruff's E712 rejects `== True`).  A float
+    # parameter is tested as the kernels receive it, in the input's dtype: a beta of 1e-300
+    # is 0 for a float32 call, and must take the beta = 0 variant there.
+    def test(k: str, val: object) -> str:
+        if val is True or val is False:
+            return k if val else f"not {k}"
+        return f"{_as_kernels_take(k, op)} == {val!r}" if isinstance(val, float) else f"{k} == {val!r}"
+
     lines = []
     for v in variants:
         assert v.variant_of is not None
-        # A bool parameter is tested by truth value (ruff's E712 rejects `== True`).  A float
-        # parameter is tested as the kernels receive it, in the input's dtype: a beta of 1e-300
-        # is 0 for a float32 call, and must take the beta = 0 variant there.
-        def test(k: str, val: object) -> str:
-            if val is True or val is False:
-                return k if val else f"not {k}"
-            return f"{_as_kernels_take(k, op)} == {val!r}" if isinstance(val, float) else f"{k} == {val!r}"
         cond = " and ".join(test(k, val) for k, val in v.variant_of[1].items())
         lines += [f"{indent}if {cond}:", f"{indent}    {target} = _rt.blocked(_{v.name}_{kind}, {call})",
                   f"{indent}else:"]
