@@ -119,8 +119,11 @@ def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
     background = _key(0.0) if _key(0.0) in distinct else keys[-1]
     masks = {k: _chosen(arrays, keys, k, shape) for k in distinct if k != background}
     if len(masks) == 1 and background == _key(0.0):
-        (((value, _), mask),) = masks.items()
-        return mask.astype(numpy.float64) if value == 1 else numpy.multiply(mask, value)
+        (((value, sign), mask),) = masks.items()
+        if value == 1:
+            return mask.astype(numpy.float64)
+        if sign > 0:  # False * value is +0.0 only for a value whose sign bit is clear
+            return numpy.multiply(mask, value)
     out: Any = numpy.full(shape, background[0])
     for (value, _), mask in masks.items():
         out = where(mask, value, out, out=out)

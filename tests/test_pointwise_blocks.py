@@ -174,16 +174,18 @@ def test_native_kernels_give_the_widened_bits(monkeypatch: pytest.MonkeyPatch, d
 
 
 def test_table_is_numpy_select() -> None:
-    # _runtime.table (piecewise constants from boolean algebra) against numpy.select, for every
-    # pattern of 1-4 conditions with values among 0, 1, 0.25 and -2, arrays and scalar conditions.
+    # _runtime.table (piecewise constants from boolean algebra) against numpy.select, bit for bit
+    # (the sign of a zero included), for every pattern of 1-4 conditions with values among 0, 1,
+    # 0.25, -2 and -0.0, arrays and scalar conditions.
     import itertools
 
     rng = np.random.default_rng(0)
     for count in range(1, 5):
         conds = tuple(rng.random(1000) < 0.3 for _ in range(count))
-        for values in itertools.product([0, 1, 0.25, np.float64(-2.0)], repeat=count + 1):
+        for values in itertools.product([0, 1, 0.25, np.float64(-2.0), -0.0], repeat=count + 1):
             zero_d = tuple(np.asarray(c[7]) for c in conds)  # one entry: 0-d masks throughout
             for cs in (conds, (np.True_, *conds[1:]), (*conds[:-1], np.False_), zero_d):
                 expected = np.select(list(np.broadcast_arrays(*cs)), list(values[:-1]), values[-1])
                 got = _runtime.table(cs, values)
                 assert got.shape == expected.shape and np.array_equal(got, expected), values
+                assert np.array_equal(np.signbit(got), np.signbit(expected)), values
