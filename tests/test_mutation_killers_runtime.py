@@ -632,6 +632,30 @@ def test_a_huge_parameter_of_a_float64_call_still_powers_as_numpy_does() -> None
     assert np.allclose(grads["input"], (x - y) / 1e300 / 3, rtol=1e-15, atol=0)
 
 
+# Found while writing the test above: the var gradient where var <= eps was printed as
+# (eps - d²)/(2·eps²), and eps² overflows float64 for eps > 1.3e154 (a parameter stays a
+# float64 in the extended kernel), so the gradient came out 0 (torch: 1/(2·eps)·(1 - d²/eps)).
+# Now (1 - d²/eps)/(2·eps) with the reciprocal taken in extended precision, which also keeps a
+# subnormal eps's 1/eps (beyond float64's range) from turning 1 - d²/eps into inf - inf.
+@pytest.mark.parametrize("eps", [1e150, 1e160, 1e300, 1.7e308, 1e-300, 1e-310])
+def test_gaussian_nll_loss_var_gradient_at_an_extreme_eps(eps: float) -> None:
+    from fractions import Fraction
+
+    x = np.array([0.5, -1.0, 2.0, 0.0, 1e-160, 3e150])
+    y = np.zeros_like(x)
+    v = np.zeros_like(x)  # below eps everywhere: the var gradient is the convention's
+    got = nnref.gaussian_nll_loss_backward(np.ones_like(x), x, y, v, eps=eps, reduction="none")["var"]
+    e = Fraction(eps)
+    for xi, gi in zip(x, got):
+        exact = (1 - Fraction(float(xi)) ** 2 / e) / (2 * e)
+        try:
+            want = float(exact)
+        except OverflowError:  # beyond float64: rounds to an infinity of its sign
+            want = np.inf if exact > 0 else -np.inf
+        # within 1 ulp of the exact value (computed in extended precision, then rounded once more)
+        assert gi == want or abs(gi - want) <= np.spacing(abs(want)), (xi, gi, want)
+
+
 def test_check_domain_refuses_an_element_at_an_open_upper_bound() -> None:
     # [0, 1): 1 itself lies outside (named with its index), anything below passes; (-inf, 2]
     # takes 2 (the engine's domains are [0, 1] and [0, inf); the dict's format has open ends)

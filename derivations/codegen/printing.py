@@ -101,6 +101,10 @@ class EnginePrinter(NumPyPrinter):
             # negative powers stay powers: 1/b**2 would overflow b**2 where b**-2 is a
             # subnormal number, softsign's derivative at |x| = 1e159.)
             base = self.parenthesize(expr.base, 60)  # above Pow's precedence: a sum gets parentheses
+            if self.extended and expr.base.is_Symbol and expr.base.name not in self.arrays:
+                # a scalar parameter arrives as a float64: its reciprocal taken there would
+                # overflow for a subnormal parameter (gaussian_nll_loss's eps = 1e-310)
+                return f"_rt.L(1)/{base}"
             return f"1/{base}"
         return super()._print_Pow(expr, rational=rational)
 

@@ -220,7 +220,9 @@ def _gaussian(full: bool) -> PointwiseOp:
                                  " what torch returns (see the convention)."),),
         conventions=(
             Convention("d/dvar where var <= eps is taken at eps, not 0", v <= eps,
-                       {"var": (eps - (x - y) ** 2) / (2 * eps ** 2)},
+                       # (1 - d²/eps)/(2·eps), not (eps - d²)/(2·eps²): eps² overflows for
+                       # eps > 1.3e154 (a float parameter), and the gradient came out 0 there
+                       {"var": (1 - (x - y) ** 2 / eps) / (2 * eps)},
                        "torch clamps var to eps in place under torch.no_grad(), on a clone, so"
                        " autograd never sees the clamp: the gradient reaching var is the"
                        " derivative at the clamped value eps, where the derivative of the clamped"

@@ -341,11 +341,12 @@ def _gaussian_nll_loss_vjp(grad, x, y, v, epsilon, out=None):
         t1 = numpy.maximum(epsilon, v)
         t2 = 1/t1
         t3 = ((_rt.L(1)/2))*t2
-        t4 = (x - y)**2
+        t4 = _rt.L(1)/epsilon
+        t5 = (x - y)**2
         return {
             'input': numpy.multiply(grad, t0 * t3, out=_rt.slot(out, 'input')),
             'target': numpy.multiply(grad, -t0 * t3, out=_rt.slot(out, 'target')),
-            'var': numpy.multiply(grad, _rt.where(numpy.greater_equal(epsilon, v), _rt.L(1) / 2 * (epsilon - t4) / epsilon ** 2, _rt.L(1) / 2 * t2 - _rt.L(1) / 2 * t4 / t1 ** 2), out=_rt.slot(out, 'var')),
+            'var': numpy.multiply(grad, _rt.where(numpy.greater_equal(epsilon, v), _rt.L(1) / 2 * t4 * (-t4 * t5 + 1), _rt.L(1) / 2 * t2 - _rt.L(1) / 2 * t5 / t1 ** 2), out=_rt.slot(out, 'var')),
         }
 
 
@@ -363,11 +364,12 @@ def _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon, out=None):
         t1 = numpy.maximum(epsilon, v)
         t2 = 1/t1
         t3 = ((_rt.L(1)/2))*t2
-        t4 = (x - y)**2
+        t4 = _rt.L(1)/epsilon
+        t5 = (x - y)**2
         return {
             'input': numpy.multiply(grad, t0 * t3, out=_rt.slot(out, 'input')),
             'target': numpy.multiply(grad, -t0 * t3, out=_rt.slot(out, 'target')),
-            'var': numpy.multiply(grad, _rt.where(numpy.greater_equal(epsilon, v), _rt.L(1) / 2 * (epsilon - t4) / epsilon ** 2, _rt.L(1) / 2 * t2 - _rt.L(1) / 2 * t4 / t1 ** 2), out=_rt.slot(out, 'var')),
+            'var': numpy.multiply(grad, _rt.where(numpy.greater_equal(epsilon, v), _rt.L(1) / 2 * t4 * (-t4 * t5 + 1), _rt.L(1) / 2 * t2 - _rt.L(1) / 2 * t5 / t1 ** 2), out=_rt.slot(out, 'var')),
         }
 
 
