@@ -1,0 +1,254 @@
+"""Choice-free forms of piecewise formulas: numpy.maximum / numpy.minimum where they give the
+bits of the choice, proved here per form; the choice itself everywhere else.
+
+A choice between two computed arrays costs ~1.4 ns an entry even as bit masks (``_rt.where``:
+five passes), a ufunc pass ~0.3 ns.  Some piecewise formulas are a maximum or a minimum of
+their branches: leaky_relu is max(x, s·x) for 0 < s <= 1, hardtanh min(max(x, lo), hi).  Each
+rule below rewrites a formula of one shape, with a written proof that the new form gives the
+same bits as the choice for every input (±0, subnormals, ±inf, NaN) and every parameter value
+it is used for.  Where that needs a condition on a parameter, the rule prints a test at run
+time (``Dispatch``: the choice-free form if the test holds, else the choice as before), on the
+parameter as the ufuncs take it beside the array (``_rt.scalar``: a float32 kernel multiplies
+by the slope rounded to float32, and the proof is about that number).
+
+**Ties of opposite zeros.**  numpy.maximum(-0.0, +0.0) may return either zero: NumPy's SIMD
+loops differ between CPUs (AVX2, AVX-512, NEON).  Every rule here makes sure that where its
+max / min compares two numbers that are equal, they have the same bits: equal non-zero floats
+do; equal zeros must have the same sign, which each proof shows, or the zero is normalised
+before the comparison (x + 0.0 is x except that -0 becomes +0), or the rule is not used (a
+parameter that is zero falls back to the choice).  NaN: max and min return a NaN where either
+operand is one, as the choices do; the tests compare NaN as NaN (its payload follows NumPy's
+loops, ``tests/compare.same_bits``).
+
+Owns: ``choice_free`` and the nodes it prints (``FMax``, ``FMin``, ``PlusZero``, ``Scalar``,
+``Dispatch``).  Imports: SymPy only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+
+class FMax(sp.Function):
+    """numpy.maximum(a, b), unevaluated (SymPy's Max would reason about real numbers)."""
+
+    nargs = 2
+
+
+class FMin(sp.Function):
+    """numpy.minimum(a, b), unevaluated."""
+
+    nargs = 2
+
+
+class PlusZero(sp.Function):
+    """a + 0.0: a itself except -0.0, which becomes +0.0 (round to nearest: -0 + +0 = +0)."""
+
+    nargs = 1
+
+
+class Scalar(sp.Function):
+    """A scalar parameter as the ufuncs take it beside the array (``_rt.scalar(k, x)``)."""
+
+    nargs = 2
+
+
+class Dispatch(sp.Function):
+    """``fast if test else slow``: test is a condition on scalars, decided once per call."""
+
+    nargs = 3
+
+
+def _dispatch(test: Any, fast: sp.Expr, slow: sp.Expr) -> sp.Expr:
+    """Decided at print time where the test is (a constant slope, bounds 0 and 6)."""
+    if test == sp.true:
+        return fast
+    if test == sp.false:
+        return slow
+    return Dispatch(test, fast, slow)
+
+
+def _scalar(e: sp.Expr, arrays: set[str]) -> bool:
+    return not any(s.name in arrays for s in e.free_symbols) and not e.has(sp.nan, sp.oo, -sp.oo, sp.zoo)
+
+
+def _compares(cond: Any, x: sp.Symbol) -> tuple[str, sp.Expr] | None:
+    """("<=", a) where cond says x <= a, (">=", a) for x >= a, (">", a) for x > a; either
+    side's spelling (a >= x is x <= a)."""
+    flip = {sp.LessThan: sp.GreaterThan, sp.GreaterThan: sp.LessThan,
+            sp.StrictLessThan: sp.StrictGreaterThan, sp.StrictGreaterThan: sp.StrictLessThan}
+    if type(cond) not in flip:
+        return None
+    kind, lhs, rhs = type(cond), cond.lhs, cond.rhs
+    if rhs == x and lhs != x:
+        kind, lhs, rhs = flip[kind], rhs, lhs
+    if lhs != x or rhs.has(x):
+        return None
+    return {sp.LessThan: "<=", sp.GreaterThan: ">=", sp.StrictGreaterThan: ">", sp.StrictLessThan: "<"}[kind], rhs
+
+
+def choice_free(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str], extended: bool) -> sp.Expr:
+    """``pw`` in a choice-free form where a rule below applies (with ``slow``, the choice as
+    it is printed otherwise, where a run-time test fails); else ``slow``.  Not in kernels
+    printed for extended precision (their constants print otherwise than the proofs read)."""
+    if extended:
+        return slow
+    for rule in (_ramp, _clamp, _dead_zone):
+        fast = rule(pw, slow, arrays)
+        if fast is not None:
+            return fast
+    return slow
+
+
+def _ramp(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:
+    """x where x > 0, else k·x (leaky_relu, rrelu), k a scalar: max(x, k·x) for 0 < k <= 1,
+    min(x, k·x) for k >= 1 (with k as the product takes it, k > 0 is not a subnormal that
+    rounds to 0 in float32).
+
+    Proof for 0 < k <= 1 (k >= 1 is the mirror image; k = +inf included there: k·x is NaN
+    at x = ±0 in both forms, and min returns the NaN).  Rounding is monotone and keeps x,
+    so x > 0 gives 0 <= k·x <= x, and x < 0 gives x <= k·x <= 0: max picks x where the choice
+    does, k·x where it does, and where the two are equal they are one number; x = ±0 gives
+    k·x = ±0 with x's sign (k > 0), the same bits as x, so max never meets two opposite
+    zeros; x = ±inf gives ±inf (k > 0; k = 0 would give NaN at +inf, so it takes the choice);
+    NaN gives NaN in both.  k < 0 takes the choice: at x = +0 it is k·x = -0 against x = +0,
+    a tie of opposite zeros."""
+    if len(pw.args) != 2 or pw.args[1][1] != sp.true:
+        return None
+    (first, cond), (other, _) = pw.args
+    x = first
+    if not (isinstance(x, sp.Symbol) and x.name in arrays) or _compares(cond, x) != (">", sp.S.Zero):
+        return None
+    # k exactly as the product holds it (a rewritten k could round otherwise than the one used)
+    k, rest = other.as_independent(x, as_Add=False)
+    if rest != x or not _scalar(k, arrays):
+        return None
+    used = Scalar(k, x) if not k.is_Number else k
+    return _dispatch(sp.And(sp.StrictLessThan(0, used), sp.LessThan(used, 1)), FMax(x, other),
+                     _dispatch(sp.LessThan(1, used), FMin(x, other), slow))
+
+
+def _monotone(e: sp.Expr, x: sp.Symbol) -> bool:
+    """Whether e is x, e + c or c·e (c > 0 a number) of such: non-decreasing in x after
+    rounding, each step a rounded +, ×, ÷ by a positive constant, all monotone."""
+    if e == x:
+        return True
+    if isinstance(e, sp.Add) and len(e.args) == 2:
+        const = [a for a in e.args if a.is_Number]
+        return len(const) == 1 and _monotone(next(a for a in e.args if not a.is_Number), x)
+    if isinstance(e, sp.Mul) and len(e.args) == 2:
+        const = [a for a in e.args if a.is_Number]
+        return len(const) == 1 and const[0] > 0 and _monotone(next(a for a in e.args if not a.is_Number), x)
+    return False
+
+
+def _exactly(e: sp.Expr, x: sp.Symbol, at: sp.Expr) -> sp.Expr | None:
+    """e's value at x = at when every step of its float evaluation there is exact (each
+    intermediate value a small integer, exact in float16 too); None otherwise."""
+    if e == x:
+        return at
+    inner = next(a for a in e.args if not a.is_Number)
+    c = next(a for a in e.args if a.is_Number)
+    v = _exactly(inner, x, at)
+    if v is None:
+        return None
+    # c·v prints as v·p/q (two exact steps here), v + c as one
+    steps = [v + c] if isinstance(e, sp.Add) else [v * sp.Rational(c).p, v * c]
+    return steps[-1] if all(s.is_Integer and abs(s) < 2**11 for s in steps) else None
+
+
+def _shifted(e: sp.Expr, x: sp.Symbol) -> bool:
+    """e is (x + c)·p/q with c a non-zero number, p/q > 0: never -0 (see ``_clamp``)."""
+    if isinstance(e, sp.Mul):
+        e = next(a for a in e.args if not a.is_Number)
+    return isinstance(e, sp.Add) and len(e.args) == 2 and x in e.args and all(
+        a == x or a.is_Number and a != 0 for a in e.args)
+
+
+def _clamp(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:
+    """lo where x <= a, [hi where x >= b,] else E(x), E non-decreasing with E(a) = lo,
+    E(b) = hi exactly (hardtanh, relu6, hardsigmoid; threshold where value = threshold):
+    min(max(E, lo), hi).
+
+    Proof.  x <= a gives E(x) <= E(a) = lo, so max gives lo (lo <= hi, so min keeps it);
+    x >= b (and not x <= a) gives E(x) >= hi >= lo, and min gives hi; between them
+    lo <= E(x) <= hi and both keep E(x); NaN fails both tests and E(NaN) is NaN, which
+    max and min return.  Where max or min compares two equal numbers they are one number
+    unless both are zeros: so lo and hi must not be 0 (tested at run time for parameters),
+    except a constant lo = +0 where E can never be -0: E = x is normalised (x + 0.0; x = -0
+    lies in x <= a = 0, where the result is lo = +0 anyway), and E = x + c (scaled) with
+    c != 0 is never -0 (an exact zero sum is +0, and |x + c| >= ulp(c)/2 otherwise, far from
+    underflow after the division)."""
+    if pw.args[-1][1] != sp.true or len(pw.args) not in (2, 3):
+        return None
+    e = pw.args[-1][0]
+    xs = [s for s in e.free_symbols if s.name in arrays]
+    if len(xs) != 1 or not _monotone(e, xs[0]):
+        return None
+    x = xs[0]
+    tests = []
+    bounds = []
+    for (value, cond), side in zip(pw.args[:-1], ("<=", ">=")):
+        said = _compares(cond, x)
+        if said is None or said[0] != side or not _scalar(value, arrays) or not _scalar(said[1], arrays):
+            return None
+        at = said[1]
+        if e == x and value != at:
+            if value.is_Number and at.is_Number:
+                return None
+            tests.append(sp.Eq(Scalar(value, x), Scalar(at, x)))  # threshold: value = threshold
+        elif e != x and (not at.is_Number or _exactly(e, x, at) != value):
+            return None
+        bounds.append(value)
+    lo, hi = bounds[0], (bounds[1] if len(bounds) == 2 else None)
+    if hi is not None and not (lo.is_Number and hi.is_Number):
+        tests.append(sp.LessThan(Scalar(lo, x), Scalar(hi, x)))
+    elif hi is not None and not lo <= hi:
+        return None
+    low = e
+    for i, bound in enumerate(bounds):
+        if bound.is_Number and bound == 0:
+            if i or len(bounds) == 2 and hi == 0:
+                return None  # only a lower bound +0 is handled, below
+            if e == x:
+                low = PlusZero(x)
+            elif not _shifted(e, x):
+                return None
+        elif not bound.is_Number:
+            tests.append(sp.Ne(Scalar(bound, x), 0))
+    fast = FMax(low, lo) if hi is None else FMin(FMax(low, lo), hi)
+    return _dispatch(sp.And(*tests), fast, slow)
+
+
+def _dead_zone(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:
+    """[NaN where x is NaN,] x - l where x > l, x + l where x < -l, else 0 (softshrink):
+    x - min(max(x, -l), l) for 0 < l < inf.
+
+    Proof.  x > l: the clamp is l (x > l > -l, no ties), and x - l is the choice's value
+    (its printing (-l) - (-x) is the same exact difference, rounded the same way);
+    x < -l: the clamp is -l, and x - (-l) = x + l; |x| <= l: the clamp is x itself (a tie
+    x = ±l is one non-zero number, l > 0), and x - x = +0 for finite x (|x| <= l < inf),
+    the choice's 0; NaN: the clamp is NaN and so is x - NaN.  l = 0 takes the choice (the
+    clamp would compare ±0 with ∓0), and so does l = inf (x - x at x = ±inf is NaN)."""
+    args = list(pw.args)
+    if len(args) == 4 and args[0][0] is sp.nan and type(args[0][1]).__name__ == "IsNaN":
+        args = args[1:]
+    if len(args) != 3 or args[-1] != (sp.S.Zero, sp.true):
+        return None
+    (above, c1), (below, c2) = args[0], args[1]
+    x = next((s for s in c1.free_symbols if s.name in arrays), None)
+    said = _compares(c1, x) if x is not None else None
+    if said is None or said[0] != ">" or not _scalar(said[1], arrays):
+        return None
+    lam = said[1]
+    # l < -x is x < -l (negating both sides of a comparison is exact, NaN fails both)
+    low = _compares(c2, x)
+    if low is None and isinstance(c2, sp.StrictLessThan) and c2.rhs == -x:
+        low = ("<", -c2.lhs)
+    if low != ("<", -lam) or sp.expand(above - (x - lam)) != 0 or sp.expand(below - (x + lam)) != 0:
+        return None
+    used = Scalar(lam, x)
+    fast = x - FMin(FMax(x, -lam), lam)
+    return _dispatch(sp.And(sp.StrictLessThan(0, used), sp.StrictLessThan(used, sp.oo)), fast, slow)
