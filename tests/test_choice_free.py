@@ -178,6 +178,7 @@ def test_the_rule_is_used_where_proved_and_not_elsewhere() -> None:
         sp.Piecewise((0, x <= 0), (-x, True)),                 # decreasing middle
         sp.Piecewise((-1, x <= -1), (0, x >= 0), (x, True)),   # upper bound 0: ties of zeros
         sp.Piecewise((x - a, x > a), (x + a, x < -a), (1, True)),
+        sp.Piecewise((x - a, x > a), (x + a, x < -a), (0, True)),  # no NaN branch: the choice gives 0
         sp.Piecewise((1, x <= 0), (x, True)),                  # bound 1 is not the middle's value at 0
     ]
     for pw in refused:

@@ -223,7 +223,7 @@ def _clamp(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:
 
 
 def _dead_zone(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:
-    """[NaN where x is NaN,] x - l where x > l, x + l where x < -l, else 0 (softshrink):
+    """NaN where x is NaN, x - l where x > l, x + l where x < -l, else 0 (softshrink):
     x - min(max(x, -l), l) for 0 < l < inf.
 
     Proof.  x > l: the clamp is l (x > l > -l, no ties), and x - l is the choice's value
@@ -233,13 +233,17 @@ def _dead_zone(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | N
     the choice's 0; NaN: the clamp is NaN and so is x - NaN.  l = 0 takes the choice (the
     clamp would compare ±0 with ∓0), and so does l = inf (x - x at x = ±inf is NaN)."""
     args = list(pw.args)
-    if len(args) == 4 and args[0][0] is sp.nan and type(args[0][1]).__name__ == "IsNaN":
-        args = args[1:]
-    if len(args) != 3 or args[-1] != (sp.S.Zero, sp.true):
+    # the NaN branch is required: without it the choice gives 0 at NaN, the clamp NaN
+    if len(args) != 4 or args[0][0] is not sp.nan or type(args[0][1]).__name__ != "IsNaN":
+        return None
+    args = args[1:]
+    if args[-1] != (sp.S.Zero, sp.true):
         return None
     (above, c1), (below, c2) = args[0], args[1]
     x = next((s for s in c1.free_symbols if s.name in arrays), None)
-    said = _compares(c1, x) if x is not None else None
+    if x is None or pw.args[0][1].args[0] != x:
+        return None
+    said = _compares(c1, x)
     if said is None or said[0] != ">" or not _scalar(said[1], arrays):
         return None
     lam = said[1]
