@@ -13,7 +13,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from .choices import drop_shadowed, merge_outcomes, print_outcomes
-from .minmax import choice_free
+from .minmax import Dispatch, choice_free
 
 
 class EnginePrinter(NumPyPrinter):
@@ -225,13 +225,32 @@ def print_block(exprs: dict[str, sp.Expr], indent: str = "        ", extended: b
             return choice_free(e, slow, set(arrays), extended)
         return rebuild(e, [merged(a) for a in e.args])
 
-    reduced_in = [hold(merged(share_exponentials(flatten_all(exprs[k])))) for k in keys]
+    # A run-time test's fallback (``Dispatch``) is set aside before the elimination too, and
+    # printed in place whole: a temporary hoisted out of it would be computed on every call,
+    # also where the choice-free form is taken (softshrink's -x, a pass over the data).
+    slows: dict[sp.Symbol, sp.Expr] = {}
+
+    def lazy(e: sp.Expr) -> sp.Expr:
+        if isinstance(e, Dispatch) and isinstance(e.args[2], Dispatch):  # a second choice-free form
+            return Dispatch(e.args[0], lazy(e.args[1]), lazy(e.args[2]))
+        if isinstance(e, Dispatch):
+            s = sp.Symbol(f"_fallback{len(slows)}_")
+            slows[s] = e.args[2]
+            return Dispatch(e.args[0], lazy(e.args[1]), s)
+        if not e.args or isinstance(e, sp.Piecewise):
+            return e
+        return rebuild(e, [lazy(a) for a in e.args])
+
+    reduced_in = [lazy(hold(merged(share_exponentials(flatten_all(exprs[k]))))) for k in keys]
     temps, reduced = sp.cse(reduced_in, symbols=sp.numbered_symbols("t"), optimizations=None)
     # temporaries and set-aside piecewise results are arrays too
     printer.arrays = (*arrays, *(str(name) for name, _ in temps), *(str(name) for name in held))
     lines = [f"{indent}{printer.doprint(name)} = {printer.doprint(pw)}" for name, pw in held.items()]
     lines += [f"{indent}{printer.doprint(name)} = {printer.doprint(value)}" for name, value in temps]
-    return lines, {k: printer.doprint(e) for k, e in zip(keys, reduced)}
+    printed = {k: printer.doprint(e) for k, e in zip(keys, reduced)}
+    for s, slow in slows.items():
+        printed = {k: v.replace(printer.doprint(s), printer.doprint(slow)) for k, v in printed.items()}
+    return lines, printed
 
 
 # Functions worth not evaluating where their branch is not selected (each costs 10-50 times

@@ -124,7 +124,7 @@ def _leaky_relu_forward(x, negative_slope, out=None):
     with _rt.quiet():
         t0 = _rt.scalar(negative_slope, x)
         t1 = negative_slope*x
-        return (numpy.maximum(x, t1, out=out) if t0 <= 1 and 0 < t0 else (numpy.minimum(x, t1, out=out) if 1 <= t0 else _rt.where(numpy.greater(x, 0), x, t1, out=out)))
+        return (numpy.maximum(x, t1, out=out) if t0 <= 1 and 0 < t0 else (numpy.minimum(x, t1, out=out) if 1 <= t0 else _rt.where(numpy.greater(x, 0), x, negative_slope * x, out=out)))
 
 
 def _leaky_relu_vjp(grad, x, negative_slope, out=None):
@@ -141,7 +141,7 @@ def _rrelu_forward(x, lower, upper, out=None):
         t0 = lower/2 + upper/2
         t1 = _rt.scalar(t0, x)
         t2 = t0*x
-        return (numpy.maximum(x, t2, out=out) if t1 <= 1 and 0 < t1 else (numpy.minimum(x, t2, out=out) if 1 <= t1 else _rt.where(numpy.greater(x, 0), x, t2, out=out)))
+        return (numpy.maximum(x, t2, out=out) if t1 <= 1 and 0 < t1 else (numpy.minimum(x, t2, out=out) if 1 <= t1 else _rt.where(numpy.greater(x, 0), x, x * (lower / 2 + upper / 2), out=out)))
 
 
 def _rrelu_vjp(grad, x, lower, upper, out=None):
@@ -380,8 +380,7 @@ def _softshrink_forward(x, lambd, out=None):
     # softshrink(x) as printed from its definition
     with _rt.quiet():
         t0 = _rt.scalar(lambd, x)
-        t1 = -x
-        return (numpy.subtract(x, numpy.minimum(numpy.maximum(x, -lambd), lambd), out=out) if 0 < t0 and t0 < numpy.inf else _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less(lambd, x), -lambd - t1, _rt.where(numpy.less(lambd, t1), lambd + x, 0)), out=out))
+        return (numpy.subtract(x, numpy.minimum(numpy.maximum(x, -lambd), lambd), out=out) if 0 < t0 and t0 < numpy.inf else _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less(lambd, x), -lambd + x, _rt.where(numpy.less(lambd, -x), lambd + x, 0)), out=out))
 
 
 def _softshrink_vjp(grad, x, lambd, out=None):
