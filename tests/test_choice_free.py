@@ -65,10 +65,13 @@ def _old_kernels() -> dict[str, Any]:
                 exec(pointwise._kernel_source(op, [op]), ns)  # noqa: S102 - our own printed code
     finally:
         printing.choice_free = keep
-    return {name: ns[f"_{name}_forward"] for name in PARAMS}
+    return {name: ns[f"_{name}_forward"] for name in PARAMS} | {
+        f"{name}_vjp": ns[f"_{name}_vjp"] for name in PARAMS}
 
 
 OLD = _old_kernels()
+# the ops whose VJP kernel has a choice-free form (mask·(1 - s) + s for the table of 1 and s)
+BACKWARD = ("leaky_relu", "rrelu")
 
 
 def _inputs(dtype: Any, kinks: list[float]) -> np.ndarray:
@@ -169,6 +172,8 @@ def test_the_rule_is_used_where_proved_and_not_elsewhere() -> None:
 
     for name in PARAMS:
         assert "numpy.maximum" in inspect.getsource(getattr(gen, f"_{name}_forward")), name
+    for name in BACKWARD:
+        assert "numpy.greater(x, 0) * (1 - " in inspect.getsource(getattr(gen, f"_{name}_vjp")), name
     x, s, a = sp.Symbol("x", real=True), sp.Symbol("s", real=True), sp.Symbol("a", real=True)
     slow = sp.Symbol("slow")
     arrays = {"x"}
@@ -212,3 +217,27 @@ def test_kernels_test_the_parameter_as_the_ufuncs_take_it(dtype: Any) -> None:
                 new = getattr(gen, f"_{name}_forward")(x, *a)
                 old = OLD[name](x, *a)
                 assert new.dtype == old.dtype and same_bits(new, old), (name, a, np.dtype(dtype).name)
+
+
+BCASES = [(name, params, dtype) for name in BACKWARD for params, dtype in itertools.product(PARAMS[name], DTYPES)]
+
+
+@pytest.mark.parametrize(("name", "params", "dtype"), BCASES,
+                         ids=[f"{n}-{p}-{np.dtype(d).name}" for n, p, d in BCASES])
+def test_choice_free_backward_keeps_the_tables_bits(name: str, params: dict[str, float], dtype: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The VJP's derivative as mask·(1 - s) + s holds 1 and s with their bits (-0.0 among
+    the slopes: the test falls back there), so grad times it is the table's product: every
+    grad (±0, ±inf, NaN, subnormals) against every input."""
+    x = _inputs(dtype, _kinks(name, params))
+    rng = np.random.default_rng(3)
+    g = _inputs(dtype, [1.0, 0.5])
+    g = np.resize(g[rng.permutation(g.size)], x.size)
+    x, g = np.repeat(x, 3), np.concatenate([g, np.roll(g, 7), np.roll(g, 31)])
+    fn = getattr(nnref, f"{name}_backward")
+    with np.errstate(all="ignore"):
+        new = fn(g, x, **params)["input"]
+        monkeypatch.setattr(gen, f"_{name}_vjp", OLD[f"{name}_vjp"])
+        old = fn(g, x, **params)["input"]
+    assert new.dtype == old.dtype == x.dtype
+    assert same_bits(new, old), f"{name}_backward{params} {np.dtype(dtype).name}"

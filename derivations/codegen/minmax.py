@@ -21,7 +21,7 @@ operand is one, as the choices do; the tests compare NaN as NaN (its payload fol
 loops, ``tests/compare.same_bits``).
 
 Owns: ``choice_free`` and the nodes it prints (``FMax``, ``FMin``, ``PlusZero``, ``Scalar``,
-``Dispatch``).  Imports: SymPy only.
+``Blend``, ``RoundTrips``, ``Dispatch``).  Imports: SymPy only.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
+from sympy.logic.boolalg import BooleanFunction
 
 
 class FMax(sp.Function):
@@ -53,6 +54,20 @@ class Scalar(sp.Function):
     """A scalar parameter as the ufuncs take it beside the array (``_rt.scalar(k, x)``)."""
 
     nargs = 2
+
+
+class Blend(sp.Function):
+    """cond·(a - b) + b, a and b scalars: a where cond holds, b elsewhere (see ``_blend``)."""
+
+    nargs = 3
+
+
+class RoundTrips(BooleanFunction):
+    """True where a - b is finite and (a - b) + b == a in float64: a scalar test at run time."""
+
+    @classmethod
+    def eval(cls, *args: Any) -> None:  # never evaluated: SymPy would reason as for real numbers
+        return None
 
 
 class Dispatch(sp.Function):
@@ -99,7 +114,30 @@ def choice_free(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str], extended: boo
         fast = rule(pw, slow, arrays)
         if fast is not None:
             return fast
-    return slow
+    return _blend(slow, arrays) or slow
+
+
+def _blend(slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:
+    """a where cond, else b, two scalars of which one is a parameter (leaky_relu's derivative
+    1 or negative_slope): mask·(a - b) + b where b != 0 and a - b is finite and (a - b) + b == a
+    (tested at run time, in float64 as the arrays compute: the mask times a Python float is a
+    float64 array), else the table as before.
+
+    Proof.  Where cond holds the mask is 1, 1·(a - b) is a - b exactly, and (a - b) + b is a
+    (the test, the same float64 operations); elsewhere it is 0, 0·(a - b) = ±0 (a - b is
+    finite), and ±0 + b = b exactly for b != 0.  So the array holds a and b with their bits,
+    as the table's, and grad times it is the same product.  The test fails for b = 0 (the
+    table is then a mask conversion already), a - b infinite (0·inf would be NaN; for a
+    finite constant a the round trip already fails there: ±inf + b is ±inf or NaN), or a - b
+    rounded so that adding b back misses a (leaky_relu with a slope of 1e-20)."""
+    if not isinstance(slow, sp.Piecewise) or len(slow.args) != 2 or slow.args[1][1] != sp.true:
+        return None
+    (a, cond), (b, _) = slow.args
+    if not (_scalar(a, arrays) and _scalar(b, arrays)) or (a.is_Number and b.is_Number):
+        return None
+    if not any(s.name in arrays for s in cond.free_symbols):
+        return None
+    return Dispatch(sp.And(RoundTrips(a, b), sp.Ne(b, 0)), Blend(cond, a, b), slow)
 
 
 def _ramp(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:

@@ -158,6 +158,10 @@ class EnginePrinter(NumPyPrinter):
     def _print_Scalar(self, expr: sp.Expr) -> str:
         return f"_rt.scalar({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
+    def _print_Blend(self, expr: sp.Expr) -> str:
+        cond, a, b = (self._print(v) for v in expr.args)
+        return f"{cond}*({a} - {b}) + {b}"
+
     def _print_Dispatch(self, expr: sp.Expr) -> str:
         test, fast, slow = expr.args
         return f"({self._print(fast)} if {self._scalar_test(test)} else {self._print(slow)})"
@@ -166,6 +170,11 @@ class EnginePrinter(NumPyPrinter):
         """A condition on scalars as Python's own operators (NumPy's would make arrays)."""
         if isinstance(test, sp.And):
             return " and ".join(self._scalar_test(a) for a in test.args)
+        if type(test).__name__ == "RoundTrips":
+            # a finite constant a needs no finiteness test: an infinite a - b plus b is ±inf or NaN
+            a, b = (self._print(v) for v in test.args)
+            finite = "" if test.args[0].is_Number else f"abs({a} - {b}) < numpy.inf and "
+            return f"{finite}({a} - {b}) + {b} == {a}"
         ops = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.Equality: "==", sp.Unequality: "!=",
                sp.StrictGreaterThan: ">", sp.GreaterThan: ">="}
         return f"{self._print(test.lhs)} {ops[type(test)]} {self._print(test.rhs)}"

@@ -131,7 +131,7 @@ def _leaky_relu_vjp(grad, x, negative_slope, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.greater(x, 0),), (1, negative_slope)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, numpy.greater(x, 0) * (1 - negative_slope) + negative_slope if 1 - negative_slope + negative_slope == 1 and negative_slope != 0 else _rt.table((numpy.greater(x, 0),), (1, negative_slope)), out=_rt.slot(out, 'input')),
         }
 
 
@@ -147,8 +147,9 @@ def _rrelu_forward(x, lower, upper, out=None):
 def _rrelu_vjp(grad, x, lower, upper, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
+        t0 = lower/2 + upper/2
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.greater(x, 0),), (1, lower / 2 + upper / 2)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, numpy.greater(x, 0) * (1 - t0) + t0 if 1 - t0 + t0 == 1 and t0 != 0 else _rt.table((numpy.greater(x, 0),), (1, lower / 2 + upper / 2)), out=_rt.slot(out, 'input')),
         }
 
 
