@@ -44,6 +44,8 @@ PARAMS: dict[str, list[dict[str, float]]] = {
     "hardsigmoid": [{}],
     "softshrink": [{"lambd": v} for v in (
         0.5, 0.0, 1.0, 2.0, 5e-324, F32_TINY, F32_TINY / 2, F16_TINY / 4, float("inf"), 1e300, 3.0)],
+    "hardshrink": [{"lambd": v} for v in (
+        0.5, 0.0, -0.0, 1.0, 2.0, 5e-324, F32_TINY, F32_TINY / 2, F16_TINY / 4, float("inf"), 1e300, 3.0)],
     "threshold": [{"threshold": t, "value": v} for t, v in (
         (0.0, 0.0), (-0.0, 0.0), (0.0, -0.0), (0.5, 0.5), (-1.0, -1.0), (1.0, 2.0), (2.0, 1.0),
         (float("inf"), float("inf")), (-float("inf"), -float("inf")), (1e-50, 1e-50), (F32_TINY / 2, F32_TINY / 2),
@@ -152,7 +154,7 @@ def test_large_arrays_take_the_same_path() -> None:
     x = rng.standard_normal(300_000) * 4
     x[::7] = 0.0
     x[1::7] = -0.0
-    for name, params in (("leaky_relu", {"negative_slope": 0.2}), ("relu6", {}), ("hardsigmoid", {}),
+    for name, params in (("leaky_relu", {"negative_slope": 0.2}), ("relu6", {}), ("hardsigmoid", {}), ("hardshrink", {}),
                          ("hardtanh", {}), ("softshrink", {}), ("threshold", {"threshold": 1.0, "value": 1.0})):
         fn = getattr(nnref, name)
         whole = fn(x, **params)
@@ -171,7 +173,8 @@ def test_the_rule_is_used_where_proved_and_not_elsewhere() -> None:
     from derivations.codegen.minmax import choice_free
 
     for name in PARAMS:
-        assert "numpy.maximum" in inspect.getsource(getattr(gen, f"_{name}_forward")), name
+        form = "numpy.logical_not" if name == "hardshrink" else "numpy.maximum"
+        assert form in inspect.getsource(getattr(gen, f"_{name}_forward")), name
     for name in BACKWARD:
         assert "numpy.greater(x, 0) * (1 - " in inspect.getsource(getattr(gen, f"_{name}_vjp")), name
     x, s, a = sp.Symbol("x", real=True), sp.Symbol("s", real=True), sp.Symbol("a", real=True)
@@ -185,6 +188,9 @@ def test_the_rule_is_used_where_proved_and_not_elsewhere() -> None:
         sp.Piecewise((x - a, x > a), (x + a, x < -a), (1, True)),
         sp.Piecewise((x - a, x > a), (x + a, x < -a), (0, True)),  # no NaN branch: the choice gives 0
         sp.Piecewise((1, x <= 0), (x, True)),                  # bound 1 is not the middle's value at 0
+        sp.Piecewise((0, (a >= x) & (a >= -x)), (-x, True)),   # band of -x: -0 outside at x = +0 ...
+        sp.Piecewise((0, (a >= x) & (a >= 2 * x)), (x, True)),  # not a band
+        sp.Piecewise((1, (a >= x) & (a >= -x)), (x, True)),    # 1 inside
     ]
     for pw in refused:
         assert choice_free(pw, slow, arrays, extended=False) == slow, pw
@@ -210,6 +216,7 @@ def test_kernels_test_the_parameter_as_the_ufuncs_take_it(dtype: Any) -> None:
              "rrelu": [(0.0, F32_TINY), (0.0, F16_TINY / 2), (0.0, 1e-300), (1e39, 1e39)],
              "hardtanh": [(-F32_TINY / 2, 1.0), (-1.0, F16_TINY / 4), (-1.0, 1e-300)],
              "softshrink": [(F32_TINY / 2,), (F16_TINY / 4,), (1e-300,), (1e39,)],
+             "hardshrink": [(F32_TINY / 2,), (1e-300,), (1e39,), (-0.0,)],
              "threshold": [(F32_TINY / 2, F32_TINY / 2), (1e-300, 1e-300)]}
     with np.errstate(all="ignore"):
         for name, args in calls.items():

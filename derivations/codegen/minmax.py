@@ -21,7 +21,7 @@ operand is one, as the choices do; the tests compare NaN as NaN (its payload fol
 loops, ``tests/compare.same_bits``).
 
 Owns: ``choice_free`` and the nodes it prints (``FMax``, ``FMin``, ``PlusZero``, ``Scalar``,
-``Blend``, ``RoundTrips``, ``Dispatch``).  Imports: SymPy only.
+``Outside``, ``Blend``, ``RoundTrips``, ``Dispatch``).  Imports: SymPy only.
 """
 
 from __future__ import annotations
@@ -52,6 +52,12 @@ class PlusZero(sp.Function):
 
 class Scalar(sp.Function):
     """A scalar parameter as the ufuncs take it beside the array (``_rt.scalar(k, x)``)."""
+
+    nargs = 2
+
+
+class Outside(sp.Function):
+    """x · not cond (the mask converted by the product): x where cond fails, ±0 where it holds."""
 
     nargs = 2
 
@@ -110,7 +116,7 @@ def choice_free(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str], extended: boo
     printed for extended precision (their constants print otherwise than the proofs read)."""
     if extended:
         return slow
-    for rule in (_ramp, _clamp, _dead_zone):
+    for rule in (_ramp, _clamp, _dead_zone, _zero_band):
         fast = rule(pw, slow, arrays)
         if fast is not None:
             return fast
@@ -294,3 +300,30 @@ def _dead_zone(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | N
     used = Scalar(lam, x)
     fast = x - FMin(FMax(x, -lam), lam)
     return _dispatch(sp.And(sp.StrictLessThan(0, used), sp.StrictLessThan(used, sp.oo)), fast, slow)
+
+
+def _zero_band(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:
+    """0 where -l <= x <= l (as l >= x and l >= -x), else x (hardshrink): x · not(that) + 0.0
+    for 0 <= l < inf.
+
+    Proof.  Inside the band the mask is 0, x is finite (|x| <= l < inf), x · 0 is ±0 and
+    ±0 + 0.0 is +0, the choice's 0; outside (NaN included: it fails both tests) the mask is
+    1, x · 1 is x, and x + 0.0 is x, since x is not a zero there (±0 lies in the band, l >= 0).
+    No max or min, so no ties.  l = inf takes the choice (inf · 0 is NaN)."""
+    if len(pw.args) != 2 or pw.args[0][0] != 0 or pw.args[1][1] != sp.true:
+        return None
+    (_, cond), (x, _) = pw.args
+    if not (isinstance(x, sp.Symbol) and x.name in arrays) or not isinstance(cond, sp.And) or len(cond.args) != 2:
+        return None
+    sides = {_compares(c, x) for c in cond.args}
+    neg = [c for c in cond.args if _compares(c, x) is None]
+    # l >= -x is -x <= l, i.e. x >= -l (negation is exact; NaN fails both spellings)
+    for c in neg:
+        if isinstance(c, sp.GreaterThan) and c.rhs == -x:
+            sides = (sides - {None}) | {(">=", -c.lhs)}
+    lam = next((a for side, a in (t for t in sides if t) if side == "<="), None)
+    if lam is None or sides != {("<=", lam), (">=", -lam)} or not _scalar(lam, arrays):
+        return None
+    used = Scalar(lam, x)
+    return _dispatch(sp.And(sp.LessThan(0, used), sp.StrictLessThan(used, sp.oo)),
+                     PlusZero(Outside(x, cond)), slow)

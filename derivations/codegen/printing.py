@@ -158,6 +158,9 @@ class EnginePrinter(NumPyPrinter):
     def _print_Scalar(self, expr: sp.Expr) -> str:
         return f"_rt.scalar({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
+    def _print_Outside(self, expr: sp.Expr) -> str:
+        return f"{self._print(expr.args[0])}*numpy.logical_not({self._print(expr.args[1])})"
+
     def _print_Blend(self, expr: sp.Expr) -> str:
         cond, a, b = (self._print(v) for v in expr.args)
         return f"{cond}*({a} - {b}) + {b}"

@@ -395,7 +395,8 @@ def _softshrink_vjp(grad, x, lambd, out=None):
 def _hardshrink_forward(x, lambd, out=None):
     # hardshrink(x) as printed from its definition
     with _rt.quiet():
-        return _rt.where(numpy.logical_and(numpy.greater_equal(lambd, x), numpy.greater_equal(lambd, -x)), 0, x, out=out)
+        t0 = _rt.scalar(lambd, x)
+        return (numpy.add(x * numpy.logical_not(numpy.logical_and(numpy.greater_equal(lambd, x), numpy.greater_equal(lambd, -x))), 0.0, out=out) if 0 <= t0 and t0 < numpy.inf else _rt.where(numpy.logical_and(numpy.greater_equal(lambd, x), numpy.greater_equal(lambd, -x)), 0, x, out=out))
 
 
 def _hardshrink_vjp(grad, x, lambd, out=None):
