@@ -191,6 +191,10 @@ def test_the_rule_is_used_where_proved_and_not_elsewhere() -> None:
         sp.Piecewise((0, (a >= x) & (a >= -x)), (-x, True)),   # band of -x: -0 outside at x = +0 ...
         sp.Piecewise((0, (a >= x) & (a >= 2 * x)), (x, True)),  # not a band
         sp.Piecewise((1, (a >= x) & (a >= -x)), (x, True)),    # 1 inside
+        sp.Piecewise((x, x > 0), (sp.Rational(3, 4) * x, True)),   # 3*x/4: 3*x overflows at x = 1e308
+        sp.Piecewise((x, x > 0), (s * x / 2, True)),               # (s*x)/2 rounds twice
+        sp.Piecewise((0, x <= sp.Rational(-1, 2)), (1, x >= sp.Rational(1, 2)),
+                     (x + sp.Rational(1, 2), True)),               # a shift by a non-integer: not proved
     ]
     for pw in refused:
         assert choice_free(pw, slow, arrays, extended=False) == slow, pw

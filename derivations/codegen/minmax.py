@@ -165,9 +165,14 @@ def _ramp(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:
     x = first
     if not (isinstance(x, sp.Symbol) and x.name in arrays) or _compares(cond, x) != (">", sp.S.Zero):
         return None
-    # k exactly as the product holds it (a rewritten k could round otherwise than the one used)
+    # k exactly as the product holds it (a rewritten k could round otherwise than the one used),
+    # and the product one rounding of k·x: two factors, k computed first (a parameter
+    # expression in Python), or a constant that prints as k*x or x/q (p*x/q would round twice,
+    # and 3*x overflows where 3*x/4 should not)
     k, rest = other.as_independent(x, as_Add=False)
-    if rest != x or not _scalar(k, arrays):
+    if rest != x or not _scalar(k, arrays) or not isinstance(other, sp.Mul) or len(other.args) != 2:
+        return None
+    if k.is_Number and not (k.is_Integer and abs(k) < 2**11 or k.is_Rational and k.p == 1 and k.q < 2**11):
         return None
     used = Scalar(k, x) if not k.is_Number else k
     return _dispatch(sp.And(sp.StrictLessThan(0, used), sp.LessThan(used, 1)), FMax(x, other),
@@ -204,11 +209,17 @@ def _exactly(e: sp.Expr, x: sp.Symbol, at: sp.Expr) -> sp.Expr | None:
 
 
 def _shifted(e: sp.Expr, x: sp.Symbol) -> bool:
-    """e is (x + c)·p/q with c a non-zero number, p/q > 0: never -0 (see ``_clamp``)."""
+    """e is (x + c)·p/q with c a non-zero integer and 0 < p/q, q < 2^11: never -0.  x + c is
+    +0 where it is zero (round to nearest), and otherwise at least half an ulp of 1, 2^-11 in
+    float16 (2^-53 in float64); after ·p/q that is at least 2^-22 (2^-64), above the smallest
+    subnormal 2^-24 (2^-1074), so no negative value underflows to -0."""
     if isinstance(e, sp.Mul):
+        c = next(a for a in e.args if a.is_Number)
+        if not (c.is_Rational and c > 0 and c.q < 2**11):
+            return False
         e = next(a for a in e.args if not a.is_Number)
     return isinstance(e, sp.Add) and len(e.args) == 2 and x in e.args and all(
-        a == x or a.is_Number and a != 0 for a in e.args)
+        a == x or a.is_Integer and a != 0 for a in e.args)
 
 
 def _clamp(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:
@@ -222,9 +233,8 @@ def _clamp(pw: sp.Piecewise, slow: sp.Expr, arrays: set[str]) -> sp.Expr | None:
     max and min return.  Where max or min compares two equal numbers they are one number
     unless both are zeros: so lo and hi must not be 0 (tested at run time for parameters),
     except a constant lo = +0 where E can never be -0: E = x is normalised (x + 0.0; x = -0
-    lies in x <= a = 0, where the result is lo = +0 anyway), and E = x + c (scaled) with
-    c != 0 is never -0 (an exact zero sum is +0, and |x + c| >= ulp(c)/2 otherwise, far from
-    underflow after the division)."""
+    lies in x <= a = 0, where the result is lo = +0 anyway), and E = (x + c)·p/q with c a
+    non-zero integer is never -0 (``_shifted``)."""
     if pw.args[-1][1] != sp.true or len(pw.args) not in (2, 3):
         return None
     e = pw.args[-1][0]
