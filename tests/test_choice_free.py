@@ -252,3 +252,50 @@ def test_choice_free_backward_keeps_the_tables_bits(name: str, params: dict[str,
         old = fn(g, x, **params)["input"]
     assert new.dtype == old.dtype == x.dtype
     assert same_bits(new, old), f"{name}_backward{params} {np.dtype(dtype).name}"
+
+
+def test_into_writes_both_sides_of_a_run_time_test() -> None:
+    """A kernel's last step with a run-time test: each side writes into the output."""
+    from derivations.codegen.printing import into
+
+    src = "(numpy.maximum(x, y) if 0 < t else (x * y if t < 1 else _rt.where(c, x, y)))"
+    assert into(src, "o") == ("(numpy.maximum(x, y, out=o) if 0 < t else (numpy.multiply(x, y, out=o) if t < 1"
+                              " else _rt.where(c, x, y, out=o)))")
+
+
+def _draw(rng: np.random.Generator) -> float:
+    """A parameter from everywhere: signs, magnitudes 1e-320 to 1e300, near 1, 0, ±inf."""
+    kind = rng.integers(0, 5)
+    if kind == 0:
+        return float(rng.choice([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf]))
+    if kind == 1:
+        return float(np.nextafter(1.0, rng.choice([0.0, 2.0])) * rng.choice([1, -1]))
+    if kind == 2:
+        return float(rng.uniform(-3, 3))
+    return float(rng.choice([1, -1]) * 10.0 ** rng.uniform(-320, 300))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_drawn_parameters(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parameters drawn across signs and magnitudes (the ones an op's checks allow), every op,
+    forward and (leaky_relu, rrelu) backward, float64 / float32 / float16: the choice's bits."""
+    rng = np.random.default_rng(100 + seed)
+    with np.errstate(all="ignore"):
+        for _ in range(25):
+            a, b = sorted([_draw(rng), _draw(rng)])
+            same = _draw(rng)
+            sets = {"leaky_relu": {"negative_slope": a}, "rrelu": {"lower": a, "upper": b},
+                    "hardtanh": {"min_val": a, "max_val": b}, "softshrink": {"lambd": abs(a)},
+                    "hardshrink": {"lambd": abs(b)}, "threshold": {"threshold": same, "value": same}}
+            for name, params in sets.items():
+                for dtype in DTYPES:
+                    x = _inputs(dtype, _kinks(name, params))
+                    g = x[rng.permutation(x.size)]
+                    fn, bw = getattr(nnref, name), getattr(nnref, f"{name}_backward")
+                    new, new_g = fn(x, **params), bw(g, x, **params)["input"]
+                    with monkeypatch.context() as m:
+                        m.setattr(gen, f"_{name}_forward", OLD[name])
+                        m.setattr(gen, f"_{name}_vjp", OLD[f"{name}_vjp"])
+                        old, old_g = fn(x, **params), bw(g, x, **params)["input"]
+                    assert same_bits(new, old), (name, params, np.dtype(dtype).name)
+                    assert same_bits(new_g, old_g), (name, params, np.dtype(dtype).name, "backward")
