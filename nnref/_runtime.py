@@ -353,6 +353,14 @@ def in_dtype(value: Any, ref: NDArray[Any]) -> Any:
     return value
 
 
+def scalar(value: Any, ref: Any) -> Any:
+    """A scalar parameter as a ufunc takes it beside the array ``ref``: a Python float in ref's
+    dtype (NEP 50), so a float32 kernel's test reads the slope it multiplies by (a positive
+    float64 below float32's smallest subnormal is 0 there).  For the generated kernels' run-time
+    choice of a choice-free form (``derivations/codegen/minmax.py``)."""
+    return numpy.result_type(ref, value).type(value)
+
+
 def ext(a: Any) -> Any:
     """Like ``wide``, and float64 as x86's extended precision (numpy.longdouble: a 64-bit
     significand and a 15-bit exponent), for the kernels with elementary functions: 11 more

@@ -1,7 +1,7 @@
 """SymPy -> NumPy source, readable, with the few functions NumPy lacks routed to nnref's runtime.
 
 Owns: ``EnginePrinter``, ``print_block`` and ``into`` (a printed result written into an
-output array).  Imports: SymPy, ``.choices``.
+output array).  Imports: SymPy, ``.choices``, ``.minmax``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from .choices import drop_shadowed, merge_outcomes, print_outcomes
+from .minmax import Dispatch, choice_free
 
 
 class EnginePrinter(NumPyPrinter):
@@ -148,6 +149,43 @@ class EnginePrinter(NumPyPrinter):
     def _print_Or(self, expr: sp.Expr) -> str:
         return self._fold("numpy.logical_or", expr.args) if self.pointwise else super()._print_Or(expr)
 
+    # choice-free forms (``.minmax``): max / min, the -0 normalisation, the run-time test
+    def _print_FMax(self, expr: sp.Expr) -> str:
+        return self._fold("numpy.maximum", expr.args)
+
+    def _print_FMin(self, expr: sp.Expr) -> str:
+        return self._fold("numpy.minimum", expr.args)
+
+    def _print_PlusZero(self, expr: sp.Expr) -> str:
+        return f"({self._print(expr.args[0])} + 0.0)"
+
+    def _print_Scalar(self, expr: sp.Expr) -> str:
+        return f"_rt.scalar({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Outside(self, expr: sp.Expr) -> str:
+        return f"{self._print(expr.args[0])}*numpy.logical_not({self._print(expr.args[1])})"
+
+    def _print_Blend(self, expr: sp.Expr) -> str:
+        cond, a, b = (self._print(v) for v in expr.args)
+        return f"{cond}*({a} - {b}) + {b}"
+
+    def _print_Dispatch(self, expr: sp.Expr) -> str:
+        test, fast, slow = expr.args
+        return f"({self._print(fast)} if {self._scalar_test(test)} else {self._print(slow)})"
+
+    def _scalar_test(self, test: Any) -> str:
+        """A condition on scalars as Python's own operators (NumPy's would make arrays)."""
+        if isinstance(test, sp.And):
+            return " and ".join(self._scalar_test(a) for a in test.args)
+        if type(test).__name__ == "RoundTrips":
+            # a finite constant a needs no finiteness test: an infinite a - b plus b is ±inf or NaN
+            a, b = (self._print(v) for v in test.args)
+            finite = "" if test.args[0].is_Number else f"abs({a} - {b}) < numpy.inf and "
+            return f"{finite}({a} - {b}) + {b} == {a}"
+        ops = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.Equality: "==", sp.Unequality: "!=",
+               sp.StrictGreaterThan: ">", sp.GreaterThan: ">="}
+        return f"{self._print(test.lhs)} {ops[type(test)]} {self._print(test.rhs)}"
+
     def _print_Outcomes(self, expr: sp.Expr) -> str:
         a, b, mask = expr.args
         return print_outcomes(self._print(a), self._print(b), int(mask))
@@ -198,17 +236,37 @@ def print_block(exprs: dict[str, sp.Expr], indent: str = "        ", extended: b
         if not e.args:
             return e
         if isinstance(e, sp.Piecewise):
-            e = merge_outcomes(drop_shadowed(e, set(arrays)), set(arrays))
-            return sp.Piecewise(*((merged(v), c) for v, c in e.args), evaluate=False)
+            m = merge_outcomes(drop_shadowed(e, set(arrays)), set(arrays))
+            slow = sp.Piecewise(*((merged(v), c) for v, c in m.args), evaluate=False)
+            return choice_free(e, slow, set(arrays), extended)
         return rebuild(e, [merged(a) for a in e.args])
 
-    reduced_in = [hold(merged(share_exponentials(flatten_all(exprs[k])))) for k in keys]
+    # A run-time test's fallback (``Dispatch``) is set aside before the elimination too, and
+    # printed in place whole: a temporary hoisted out of it would be computed on every call,
+    # also where the choice-free form is taken (softshrink's -x, a pass over the data).
+    slows: dict[sp.Symbol, sp.Expr] = {}
+
+    def lazy(e: sp.Expr) -> sp.Expr:
+        if isinstance(e, Dispatch) and isinstance(e.args[2], Dispatch):  # a second choice-free form
+            return Dispatch(e.args[0], lazy(e.args[1]), lazy(e.args[2]))
+        if isinstance(e, Dispatch):
+            s = sp.Symbol(f"_fallback{len(slows)}_")
+            slows[s] = e.args[2]
+            return Dispatch(e.args[0], lazy(e.args[1]), s)
+        if not e.args or isinstance(e, sp.Piecewise):
+            return e
+        return rebuild(e, [lazy(a) for a in e.args])
+
+    reduced_in = [lazy(hold(merged(share_exponentials(flatten_all(exprs[k]))))) for k in keys]
     temps, reduced = sp.cse(reduced_in, symbols=sp.numbered_symbols("t"), optimizations=None)
     # temporaries and set-aside piecewise results are arrays too
     printer.arrays = (*arrays, *(str(name) for name, _ in temps), *(str(name) for name in held))
     lines = [f"{indent}{printer.doprint(name)} = {printer.doprint(pw)}" for name, pw in held.items()]
     lines += [f"{indent}{printer.doprint(name)} = {printer.doprint(value)}" for name, value in temps]
-    return lines, {k: printer.doprint(e) for k, e in zip(keys, reduced)}
+    printed = {k: printer.doprint(e) for k, e in zip(keys, reduced)}
+    for s, slow in slows.items():
+        printed = {k: v.replace(printer.doprint(s), printer.doprint(slow)) for k, v in printed.items()}
+    return lines, printed
 
 
 # Functions worth not evaluating where their branch is not selected (each costs 10-50 times
@@ -298,6 +356,9 @@ def into(src: str, out: str) -> str:
     cheap kernel a quarter of its time).  The same operations in the same order, so the same
     bits; an outermost step that cannot write into an array is left as it is (the caller copies)."""
     tree = ast.parse(src, mode="eval").body
+    if isinstance(tree, ast.IfExp):  # a run-time test between two forms: each writes into out
+        return (f"({into(ast.unparse(tree.body), out)} if {ast.unparse(tree.test)}"
+                f" else {into(ast.unparse(tree.orelse), out)})")
     if isinstance(tree, ast.BinOp) and type(tree.op) in _UFUNC_OF:
         return f"{_UFUNC_OF[type(tree.op)]}({ast.unparse(tree.left)}, {ast.unparse(tree.right)}, out={out})"
     if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.USub):
