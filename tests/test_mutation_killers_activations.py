@@ -251,3 +251,18 @@ def test_prelu_in_blocks_gives_the_bits_of_one_call(monkeypatch: pytest.MonkeyPa
     whole, blocks = _whole_and_blocked(monkeypatch, lambda: (nnref.prelu(x, w), nnref.prelu_backward(g, x, w)))
     assert same_bits(whole[0], blocks[0])
     assert same_bits(whole[1]["input"], blocks[1]["input"]) and same_bits(whole[1]["weight"], blocks[1]["weight"])
+
+
+# Mutation testing (the rerun of the choice-free kernels, 2026-12-07): the blend
+# mask·(1 - s) + s gives the table of 1 and s only where (1 - s) + s rounds to 1, which the
+# kernel tests per call.  A test that read "== 2" survived every drawn slope: it holds for
+# s = ±(2^53 + 2), where 1 - s rounds to a number two away, and the blend then gives 2 where
+# x > 0.  The derivative is 1 there and s below 0, whatever s.
+@pytest.mark.parametrize("slope", [2.0**53 + 2, -(2.0**53 + 2), 2.0**54 + 4, 3e16])
+def test_leaky_and_rrelu_derivative_is_one_above_zero_for_a_huge_slope(slope: float) -> None:
+    x = np.array([1.0, -1.0, 2.5, -0.5])
+    want = np.array([1.0, slope, 1.0, slope])
+    got = nnref.leaky_relu_backward(np.ones(4), x, negative_slope=slope)["input"]
+    assert got.tolist() == want.tolist(), got
+    got = nnref.rrelu_backward(np.ones(4), x, lower=slope, upper=slope)["input"]  # slope (lower + upper)/2
+    assert got.tolist() == want.tolist(), got

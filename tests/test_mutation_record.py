@@ -65,7 +65,12 @@ def test_the_runtime_samples_are_disjoint_and_tally() -> None:
     excluded = tuple(f"nnref._runtime.x_{f}__" for f in SAMPLE["excluded_functions"])
     assert not any(n.startswith(excluded) for n in first | rest)
     rows = _rows()
+    # a function changed after the samples were run is run again in full; its sampled
+    # mutants' rows are then replaced by the new run's (mutmut numbers a changed function anew)
+    replaced = tuple(f"nnref._runtime.x_{f}__" for f in REST.get("rerun_in_full", {}))
     for name, verdict in {**SAMPLE["status"], **REST["status"]}.items():
+        if name.startswith(replaced):
+            continue
         if verdict.startswith("survived: equivalent") or verdict.startswith("survived: rounding-only"):
             assert name in rows, f"{name}: {verdict} but no row in survivors.md"
             assert rows[name].split(" ")[0] == verdict.split(": ")[1].split(" ")[0], name

@@ -157,8 +157,10 @@ def main(argv: list[str]) -> int:
             if status == "survived":
                 (equivalent if verdicts.get(name, "").startswith("equivalent") else survivors).append(name)
         if path in keep and _ran(earlier) and counts.get("not checked"):
-            # the earlier run's mutants are "not checked" in this folder
-            counts["not checked"] = max(0, counts["not checked"] - _ran(earlier))
+            # the earlier run's mutants are "not checked" in this folder, but for those of a
+            # function run again here (--rerun), whose earlier results left the counts above
+            again = sum(n for function, (n, _) in rerun.items() if function.startswith(_module(path)))
+            counts["not checked"] = max(0, counts["not checked"] - (_ran(earlier) - again))
         files[path] = counts
     total = {k: sum(c.get(k, 0) for c in files.values()) for k in sorted({k for c in files.values() for k in c})}
     manual = sorted(n for n, v in verdicts.items() if v.startswith("killed"))
