@@ -139,6 +139,12 @@ def main() -> None:
         return
     import numpy as np
     import torch
+
+    from nnref import _runtime
+    # Both libraries with the same allocator state from the first turn, as in pointwise_bench.py:
+    # glibc keeps this much freed memory for reuse from the start, instead of after whichever
+    # ran a large kernel first.
+    _runtime.hint_heap(_runtime.HEAP_HINT_LIMIT)
     rows = []
     print(f"{'cross_entropy (N, C) float64':<30} {'nnref ms':>9} {'torch ms':>9} {'ratio':>6}"
           f" {'nnref MiB':>10} {'torch MiB':>10} {'ratio':>6}")
