@@ -149,12 +149,10 @@ class EnginePrinter(NumPyPrinter):
     def _print_Or(self, expr: sp.Expr) -> str:
         return self._fold("numpy.logical_or", expr.args) if self.pointwise else super()._print_Or(expr)
 
-    # choice-free forms (``.minmax``): max / min, the -0 normalisation, the run-time test
-    def _print_FMax(self, expr: sp.Expr) -> str:
-        return self._fold("numpy.maximum", expr.args)
-
-    def _print_FMin(self, expr: sp.Expr) -> str:
-        return self._fold("numpy.minimum", expr.args)
+    # choice-free forms (``.minmax``): max / min (printed as Max / Min are), the -0
+    # normalisation, the run-time test
+    _print_FMax = _print_Max
+    _print_FMin = _print_Min
 
     def _print_PlusZero(self, expr: sp.Expr) -> str:
         return f"({self._print(expr.args[0])} + 0.0)"
