@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from compare import assert_error_names
 
 import nnref
-from nnref import NNRefError, _affine
+from nnref import NNRefError, _affine, _structured
 from nnref._generated import structured as _k
 
 X = np.random.default_rng(0).standard_normal((3, 4))
@@ -48,6 +48,58 @@ def test_gathered_class_indices_give_the_dense_kernels_bits(shape: tuple[int, ..
     dense_nll = _k._nll_loss_vjp(np.expand_dims(g, 1), x, rows, cw.reshape(view), 1)["input"]
     got_nll = nnref.nll_loss_backward(g, x, t, weight=cw if weighted else None, reduction="none")["input"]
     assert got_nll.tobytes() == dense_nll.astype(dtype).tobytes()
+
+
+@pytest.mark.parametrize("shape, dim", [((300, 500), 1), ((3, 50000), 1), ((40, 7, 600), 1), ((40, 600, 7), 1),
+                                        ((40, 7, 600), 2)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_blocks_give_the_bits_of_one_call(shape: tuple[int, ...], dim: int, dtype: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Large row ops run on blocks of rows (_structured.ROW_BLOCK entries); each row's operations,
+    # so its bits, must not depend on the block that holds it.  The reference is one call on the
+    # whole array: the same functions with a block larger than the array.
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    x.flat[::97] = x.max()  # tied maxima
+    x[1] = np.inf  # rows of NaN
+    x[2].flat[5] = np.nan
+    g = rng.standard_normal(shape).astype(dtype)
+    samples = shape[:1] + shape[2:]
+    t = rng.integers(0, shape[1], samples)
+    t.flat[::5] = -100
+    gl = rng.standard_normal(samples).astype(dtype)
+    w = rng.random(shape[1]).astype(dtype)
+    p = rng.random(shape).astype(dtype)
+    calls: dict[str, Callable[[], Any]] = {
+        "softmax": lambda: nnref.softmax(x, dim),
+        "softmax_backward": lambda: nnref.softmax_backward(g, x, dim)["input"],
+        "log_softmax": lambda: nnref.log_softmax(x, dim),
+        "log_softmax_backward": lambda: nnref.log_softmax_backward(g, x, dim)["input"],
+    }
+    if dim == 1:
+        calls |= {
+            "cross_entropy": lambda: nnref.cross_entropy(x, t, weight=w, reduction="none"),
+            "cross_entropy mean": lambda: nnref.cross_entropy(x, t),
+            "cross_entropy_backward": lambda: nnref.cross_entropy_backward(gl, x, t, weight=w, reduction="none"),
+            "cross_entropy_backward mean": lambda: nnref.cross_entropy_backward(np.array(1.0), x, t),
+            "smoothed": lambda: nnref.cross_entropy(x, t, label_smoothing=0.1, reduction="none"),
+            "smoothed backward": lambda: nnref.cross_entropy_backward(gl, x, t, label_smoothing=0.1,
+                                                                      reduction="none"),
+            "probabilities": lambda: nnref.cross_entropy(x, p, reduction="none"),
+        }
+    blocks = _structured._row_blocks(x, dim)
+    assert len(blocks) > 1
+    blocked = {name: call() for name, call in calls.items()}
+    monkeypatch.setattr(_structured, "ROW_BLOCK", 2**40)
+    assert _structured._row_blocks(x, dim) == [slice(None)]
+    for name, call in calls.items():
+        whole = call()
+        if isinstance(whole, dict):
+            assert blocked[name].keys() == whole.keys(), name
+            for key in whole:
+                assert blocked[name][key].tobytes() == whole[key].tobytes(), (name, key)
+        else:
+            assert blocked[name].dtype == whole.dtype and blocked[name].tobytes() == whole.tobytes(), name
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"label_smoothing": 0.2}, {"ignore_index": 3}, {"weight": "w"},

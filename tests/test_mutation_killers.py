@@ -626,6 +626,29 @@ def test_cross_entropy_ignores_a_class_of_minus_infinite_logit_and_zero_target()
     assert grad[0, 1] == 0.0
 
 
+@pytest.mark.parametrize("shift", [0.0, 400.0, -800.0])
+def test_cross_entropy_with_probabilities_at_large_logits_is_the_definitions(shift: float) -> None:
+    # The loss -Σ_c w_c t_c (x_c - log Σ_j e^{x_j}) and its input gradient g·(p·Σ_c w_c t_c - w·t)
+    # depend on the logits' differences only; at logits near ±400 or -800 every e^{x} is out of
+    # float64's range, so the kernels must shift by the row's maximum (e^{x - m}), not add it
+    # (e^{x + m} is mathematically the same, and overflows).  Reference: mpmath at 40 digits.
+    x = np.array([[1.0, 2.5, -0.5, 2.5], [0.3, -4.0, 1.2, 0.0]]) + shift
+    t = np.array([[0.1, 0.4, 0.2, 0.3], [0.0, 0.5, 0.25, 0.25]])
+    w, g = np.array([1.0, 2.0, 0.5, 1.5]), np.array([1.0, -2.0])
+    loss = nnref.cross_entropy(x, t, weight=w, reduction="none")
+    grad = nnref.cross_entropy_backward(g, x, t, weight=w, reduction="none")["input"]
+    with mpmath.workdps(40):
+        for i, row in enumerate(x):
+            lse = mpmath.log(sum(mpmath.exp(mpmath.mpf(v)) for v in row))
+            mass = sum(mpmath.mpf(w[c]) * mpmath.mpf(t[i, c]) for c in range(4))
+            want = -sum(mpmath.mpf(w[c]) * mpmath.mpf(t[i, c]) * (mpmath.mpf(row[c]) - lse) for c in range(4))
+            dwant = [g[i] * (mpmath.exp(mpmath.mpf(row[c]) - lse) * mass - mpmath.mpf(w[c]) * mpmath.mpf(t[i, c]))
+                     for c in range(4)]
+            # the loss's terms x_c - lse are shift-free; their rounding is relative to |x_c|
+            assert abs(loss[i] - float(want)) <= 1e-15 * (1 + abs(shift)) * float(mass)
+            np.testing.assert_allclose(grad[i], [float(v) for v in dwant], rtol=1e-12, atol=1e-15)
+
+
 def test_cross_entropy_gradient_of_a_nearly_certain_one_hot_row_is_accurate() -> None:
     # With a one-hot probability target whose class already has probability 1 - 1e-13, the
     # gradient there, g·w·(p - 1), is a small number that p - 1 would get by cancellation; the

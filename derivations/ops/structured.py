@@ -79,15 +79,18 @@ def _cosine_def(arrs: dict[str, np.ndarray], axis: int) -> np.ndarray:
 # to m: the 1 that the maximum contributes is taken out of the sum, so a dominant entry's
 # log-probability −log1p(tiny) keeps its digits (log(1 + tiny) rounds to 0).
 # (k − 1 is its own step: SymPy orders a sum's terms itself, and k + sl − 1 would round sl away.)
-k, sl, gr, d, ties, hit = sp.symbols("k sl gr d ties hit", real=True)
+k, sl, gr, d, ties, hit, z = sp.symbols("k sl gr d ties hit z", real=True)
 _log_softmax_forward = (
     Step("m", x, reduce="max"),
-    Step("sl", sp.Piecewise((sp.exp(x - m), x < m), (0, True)), reduce="sum"),
+    # x − m and its exponential once each, shared by the two sums and the result
+    Step("z", x - m),
+    Step("e", sp.exp(z)),
+    Step("sl", sp.Piecewise((e, x < m), (0, True)), reduce="sum"),
     # e^{x − m} = 1 at a maximal entry; summed as such so that a row whose maximum is +inf
     # gets e^{inf − inf} = NaN throughout, as the sum over every entry gives (and torch).
-    Step("k", sp.Piecewise((sp.exp(x - m), sp.Eq(x, m)), (0, True)), reduce="sum"),
+    Step("k", sp.Piecewise((e, sp.Eq(x, m)), (0, True)), reduce="sum"),
     Step("ties", k - 1),
-    Step("out", x - m - log1p(sl + ties)),
+    Step("out", z - log1p(sl + ties)),
 )
 
 OPS: list[StructuredOp] = [

@@ -38,20 +38,24 @@ def _softmax_vjp(g, x, axis):
 def _log_softmax_forward(x, axis):
     with _rt.quiet():
         m = _rt.max_along(x, axis)
-        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), numpy.exp(-m + x), 0), axis)
-        k = _rt.sum_along(numpy.where(numpy.equal(m, x), numpy.exp(-m + x), 0), axis)
+        z = -m + x
+        e = numpy.exp(z)
+        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), e, 0), axis)
+        k = _rt.sum_along(numpy.where(numpy.equal(m, x), e, 0), axis)
         ties = k - 1
-        out = -m + x - numpy.log1p(sl + ties)
+        out = z - numpy.log1p(sl + ties)
         return out
 
 
 def _log_softmax_vjp(g, x, axis):
     with _rt.quiet():
         m = _rt.max_along(x, axis)
-        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), numpy.exp(-m + x), 0), axis)
-        k = _rt.sum_along(numpy.where(numpy.equal(m, x), numpy.exp(-m + x), 0), axis)
+        z = -m + x
+        e = numpy.exp(z)
+        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), e, 0), axis)
+        k = _rt.sum_along(numpy.where(numpy.equal(m, x), e, 0), axis)
         ties = k - 1
-        out = -m + x - numpy.log1p(sl + ties)
+        out = z - numpy.log1p(sl + ties)
         sg = _rt.sum_along(g, axis)
         grad_input = g - sg*numpy.exp(out)
         return {
@@ -81,10 +85,12 @@ def _linear_vjp(g, x, weight, bias, axis):
 def _cross_entropy_forward(x, target, class_weight, axis):
     with _rt.quiet():
         m = _rt.max_along(x, axis)
-        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), numpy.exp(-m + x), 0), axis)
-        k = _rt.sum_along(numpy.where(numpy.equal(m, x), numpy.exp(-m + x), 0), axis)
+        z = -m + x
+        e = numpy.exp(z)
+        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), e, 0), axis)
+        k = _rt.sum_along(numpy.where(numpy.equal(m, x), e, 0), axis)
         ties = k - 1
-        out = -m + x - numpy.log1p(sl + ties)
+        out = z - numpy.log1p(sl + ties)
         out = _rt.sum_along(numpy.where(numpy.equal(target, 0), 0, -class_weight*out*target), axis)
         return out
 
@@ -92,10 +98,12 @@ def _cross_entropy_forward(x, target, class_weight, axis):
 def _cross_entropy_vjp(g, x, target, class_weight, axis):
     with _rt.quiet():
         m = _rt.max_along(x, axis)
-        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), numpy.exp(-m + x), 0), axis)
-        k = _rt.sum_along(numpy.where(numpy.equal(m, x), numpy.exp(-m + x), 0), axis)
+        z = -m + x
+        e = numpy.exp(z)
+        sl = _rt.sum_along(numpy.where(numpy.greater(m, x), e, 0), axis)
+        k = _rt.sum_along(numpy.where(numpy.equal(m, x), e, 0), axis)
         ties = k - 1
-        out = -m + x - numpy.log1p(sl + ties)
+        out = z - numpy.log1p(sl + ties)
         sg = _rt.sum_along(class_weight*target, axis)
         st = _rt.sum_along(target, axis)
         hit = sg*numpy.expm1(out)
