@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from typing import Any
 
 import numpy
@@ -663,12 +664,18 @@ def hint_heap(nbytes: int) -> None:
 # the blocks over threads (NumPy releases the GIL in its loops).  An elementwise formula gives
 # each entry the same operations whatever block it falls in, so the result is the same bits
 # for any block size or thread count (tests/test_pointwise_blocks.py checks it).
-# Measured on 2 cores (AMD EPYC), 1e6 float64 entries, sigmoid forward / backward and relu
-# backward: blocks of 2^16 and 2^18 entries ran 2-4x faster than one call on the whole; 2^12
-# lost it to per-call overhead (NumPy's ~1 us per operation, times the blocks).
+# On 2 cores (AMD EPYC), 1e6 float64 entries, sigmoid and relu: blocks of 2^16 and 2^18 entries
+# ran 2-4x faster than one call on the whole; 2^12 lost it to NumPy's ~1 us a call.
 POINTWISE_BLOCK = 2**16
 POINTWISE_MIN = 2**17  # entries below which one call on the whole is faster
 _EXECUTOR: Any = None
+# Threads pay only for kernels slow per entry: a cheap kernel (relu's backward, ~2 ns an entry,
+# 6-10 NumPy calls a block, each handing the GIL over) ran slower on two threads than on one for
+# 33 of 36 cheap op/dtype pairs on 2 cores; above ~10 ns an entry kernels gained 1.1-1.9x.  So a
+# kernel's second large call (the first warms pages and caches) times its first block, and its
+# blocks use threads from then on only above SLOW_BLOCK_NS an entry; the bits are the same.
+SLOW_BLOCK_NS = 8.0
+_SPREAD: dict[Any, bool | None] = {}  # kernel key -> threads or not; None: seen once, not timed
 
 
 def threads() -> int:
@@ -771,11 +778,23 @@ def blocked(kernel: Any, arrays: tuple[Any, ...], widen: Any, ref: NDArray[Any] 
         v = probe[k] if isinstance(probe, dict) else probe
         dtype = ref.dtype if ref is not None else numpy.result_type(numpy.asarray(v).dtype, numpy.float64)
         outs[k] = numpy.empty(size, dtype=dtype)
-    # One contiguous run of whole blocks per thread: a pool task per block cost ~20-50 us of
-    # scheduling each (futures, locks, GIL hand-offs), as much as a cheap kernel's block itself.
     workers = min(threads(), len(starts))
-    cuts = [starts[len(starts) * i // workers] for i in range(workers)] + [size]
-    parallel_map(run, list(zip(cuts[:-1], cuts[1:])))
+    key = (inner, widen, target, tuple(str(f.dtype) for f in flats))
+    spread = workers > 1 and _SPREAD.get(key, True)  # threads on a kernel's first call
+    if spread is None:  # its second call: the first block alone, timed
+        tick = time.perf_counter_ns()
+        run((0, step))
+        spread = _SPREAD[key] = (time.perf_counter_ns() - tick) / step > SLOW_BLOCK_NS
+        starts = starts[1:]
+    _SPREAD.setdefault(key, None)
+    if spread:
+        # One contiguous run of whole blocks per thread: a pool task per block cost ~20-50 us of
+        # scheduling each (futures, locks, GIL hand-offs), as much as a cheap kernel's block itself.
+        workers = min(workers, len(starts))
+        cuts = [starts[len(starts) * i // workers] for i in range(workers)] + [size]
+        parallel_map(run, list(zip(cuts[:-1], cuts[1:])))
+    else:
+        run((starts[0], size))
     if isinstance(probe, dict):
         return {k: outs[k].reshape(shape) for k in keys}
     return outs[None].reshape(shape)

@@ -45,14 +45,38 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _runs(monkeypatch: pytest.MonkeyPatch, call) -> list:
+    # Each setting from a fresh thread policy, called twice: a kernel's first large call runs its
+    # blocks in threads, its second times the first block alone and then goes on in threads
+    # (SLOW_BLOCK_NS 0) or on the calling thread (inf).
     out = []
-    for threads, block, minimum in [("1", 10**12, 10**12), ("1", 2**16, 2**17), ("2", 2**16, 2**17),
-                                    ("3", 4097, 2**10)]:
+    for threads, block, minimum, slow in [("1", 10**12, 10**12, 8.0), ("1", 2**16, 2**17, 8.0),
+                                          ("2", 2**16, 2**17, 0.0), ("2", 2**16, 2**17, np.inf),
+                                          ("3", 4097, 2**10, 0.0)]:
         monkeypatch.setenv("NNREF_NUM_THREADS", threads)
         monkeypatch.setattr(_runtime, "POINTWISE_BLOCK", block)
         monkeypatch.setattr(_runtime, "POINTWISE_MIN", minimum)
-        out.append(call())
+        monkeypatch.setattr(_runtime, "SLOW_BLOCK_NS", slow)
+        monkeypatch.setattr(_runtime, "_SPREAD", {})
+        out += [call(), call()]
     return out
+
+
+@pytest.mark.parametrize("slow, pools", [(0.0, [2, 2, 2]), (np.inf, [2])])
+def test_threads_only_for_kernels_slow_per_entry(monkeypatch: pytest.MonkeyPatch, slow: float,
+                                                 pools: list[int]) -> None:
+    # First call in threads; the second times one block and decides for the rest and later calls.
+    maps: list[int] = []
+    real = _runtime.parallel_map
+    monkeypatch.setattr(_runtime, "parallel_map", lambda call, items: maps.append(len(items)) or real(call, items))
+    monkeypatch.setenv("NNREF_NUM_THREADS", "2")
+    monkeypatch.setattr(_runtime, "SLOW_BLOCK_NS", slow)
+    monkeypatch.setattr(_runtime, "_SPREAD", {})
+    x = _big("float64")
+    first = nnref.relu(x)
+    for _ in range(2):
+        assert nnref.relu(x).tobytes() == first.tobytes()
+    assert maps == pools
+    assert list(_runtime._SPREAD.values()) == [slow == 0.0]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
