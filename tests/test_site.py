@@ -1,15 +1,14 @@
 """Checks on the built documentation site (``site/``, produced by ``make site``).
 
-Two tests:
+* ``test_site_has_no_remote_assets`` -- cheap, no browser. Scans the built HTML and CSS for
+  scripts, stylesheets, fonts, images, ... loaded from ``http(s)://`` or protocol-relative
+  ``//host`` URLs, and for hyperlinks to well-known CDNs. Needs only ``site/``.
 
-* ``test_site_has_no_remote_assets`` -- cheap, no browser. Scans the built
-  HTML and CSS for scripts, stylesheets, fonts, images, ... loaded from
-  ``http(s)://`` or protocol-relative ``//host`` URLs, and for hyperlinks to
-  well-known CDNs. Needs only ``site/``.
-
-* ``test_site_math_renders_offline`` -- serves ``site/`` on 127.0.0.1, opens
-  every page in headless Chromium (via Playwright, using a system Chromium;
-  Playwright's own browser downloads are never used) and checks that
+* The browser tests serve ``site/`` on 127.0.0.1 and use headless Chromium (via Playwright,
+  with a system Chromium; Playwright's own browser downloads are never used). The fixture
+  ``site_pass`` opens every page once for two of them: ``test_site_nothing_clipped`` (tables
+  and formulas fit their column, or scroll with a cue, at each width of OVERFLOW_WIDTHS) and
+  ``test_site_math_renders_offline``, which checks that
 
   - no request tries to leave the machine (they are aborted and listed),
   - no resource fails to load (failed requests, HTTP >= 400, console errors,
@@ -20,10 +19,9 @@ Two tests:
   - no TeX escaped arithmatex: ``\\frac``, ``\\(``, ``\\[``, ``$$`` or
     ``\\begin{`` in the article text outside math, ``pre`` and ``code``.
 
-Both skip (with the reason) when ``site/`` has not been built; the browser
-test also skips when Chromium or the ``playwright`` package is missing.
-Chromium is looked up in ``$NNREF_CHROMIUM``, then ``/usr/bin/chromium``
-(``tools/install_chromium.sh`` installs it on Debian).
+All skip (with the reason) when ``site/`` has not been built; the browser tests also skip
+when Chromium or the ``playwright`` package is missing. Chromium is looked up in
+``$NNREF_CHROMIUM``, then ``/usr/bin/chromium`` (``tools/install_chromium.sh`` installs it on Debian).
 """
 
 from __future__ import annotations
@@ -32,28 +30,26 @@ import functools
 import http.server
 import os
 import re
-import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SITE_DIR = REPO_ROOT / "site"
 
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -370,146 +366,6 @@ def _browser() -> str:
     return chromium
 
 
-def test_site_math_renders_offline(site_server: tuple[str, list[str]]) -> None:
-    chromium = _browser()
-    from playwright.sync_api import ConsoleMessage, Request, Response, Route, sync_playwright
-    from playwright.sync_api import Error as PlaywrightError
-
-    base_url, server_errors = site_server
-    pages = _built_pages()
-    assert pages, f"no HTML pages found under {SITE_DIR}"
-
-    external: list[str] = []  # requests that tried to leave the machine
-    problems: dict[str, list[str]] = {}
-
-    def note(page_name: str, msg: str) -> None:
-        problems.setdefault(page_name, []).append(msg)
-
-    def is_local(url: str) -> bool:
-        parts = urlsplit(url)
-        if parts.scheme in ("data", "blob", "about"):
-            return True
-        return (parts.hostname or "").lower() in LOCAL_HOSTS
-
-    current = {"page": "(startup)"}
-
-    def origin(request: Request) -> str:
-        """The page a request belongs to (its frame's URL), else the current page."""
-        try:
-            url = request.frame.url
-        except PlaywrightError:  # e.g. requests from web workers have no frame
-            return current["page"]
-        if url.startswith(base_url):
-            return url[len(base_url) :].split("#")[0].split("?")[0] or "index.html"
-        return current["page"]
-
-    def route_handler(route: Route, request: Request) -> None:
-        if is_local(request.url):
-            route.continue_()
-        else:
-            msg = f"{origin(request)}: {request.method} {request.url}"
-            if msg not in external:
-                external.append(msg)
-            route.abort("blockedbyclient")
-
-    user_data_dir = tempfile.mkdtemp(prefix="nnref-chromium-")
-    try:
-        with sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(
-                user_data_dir,
-                executable_path=chromium,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                service_workers="block",
-            )
-            try:
-                context.set_default_timeout(RENDER_TIMEOUT_MS)
-                context.route("**/*", route_handler)
-
-                def on_request(request: Request) -> None:
-                    if not is_local(request.url):
-                        msg = f"{origin(request)}: {request.method} {request.url}"
-                        if msg not in external:
-                            external.append(msg)
-
-                def on_request_failed(request: Request) -> None:
-                    # External requests are reported above. net::ERR_ABORTED only
-                    # means a request was still in flight when we navigated on
-                    # (favicon, search worker); a missing file shows up as an
-                    # HTTP 404 response instead, which on_response catches.
-                    if is_local(request.url) and request.failure != "net::ERR_ABORTED":
-                        note(origin(request), f"request failed: {request.url} ({request.failure})")
-
-                def on_response(response: Response) -> None:
-                    if response.status >= 400:
-                        note(origin(response.request), f"HTTP {response.status} for {response.url}")
-
-                context.on("request", on_request)
-                context.on("requestfailed", on_request_failed)
-                context.on("response", on_response)
-
-                # One tab for all pages; listeners attribute events to current["page"].
-                page = context.pages[0] if context.pages else context.new_page()
-
-                def on_console(msg: ConsoleMessage) -> None:
-                    if msg.type == "error":
-                        note(current["page"], f"console error: {msg.text}")
-
-                page.on("console", on_console)
-                page.on("pageerror", lambda e: note(current["page"], f"page error: {e}"))
-
-                for rel in pages:
-                    name = rel.as_posix()
-                    current["page"] = name
-                    try:
-                        page.goto(base_url + name, wait_until="load")
-                        has_math, has_katex = page.evaluate(
-                            "() => [!!document.querySelector('.arithmatex'), typeof window.katex !== 'undefined']"
-                        )
-                        if has_math and not has_katex:
-                            note(name, "page has math but KaTeX (window.katex) is not loaded")
-                        elif has_math:
-                            try:
-                                page.wait_for_function(_JS_PENDING, timeout=RENDER_TIMEOUT_MS)
-                            except PlaywrightError:
-                                note(
-                                    name,
-                                    "math was not typeset within "
-                                    f"{RENDER_TIMEOUT_MS / 1000:.0f}s (raw \\( or \\[ still visible)",
-                                )
-                        page.evaluate("() => document.fonts.ready.then(() => true)")
-                        info = page.evaluate(_JS_INSPECT, [list(RAW_TEX_TOKENS), list(STRAY_TEX_TOKENS)])
-                    except PlaywrightError as exc:
-                        note(name, f"browser error: {exc}")
-                        continue
-                    for err in info["errors"]:
-                        note(name, f"KaTeX error (.katex-error): {err['text']!r} -- {err['title']}")
-                    for raw in info["raw"]:
-                        note(name, f"raw TeX {raw['tokens']} left in .arithmatex: {raw['text']!r}")
-                    if info["nMath"] and not info["nKatex"]:
-                        note(name, f"{info['nMath']} .arithmatex element(s) but no .katex output")
-                    for s in info["stray"]:
-                        note(name, f"unrendered TeX {s['token']!r} outside math/code: {s['context']!r}")
-                # Let late events (e.g. a last failed request) land on this page.
-                page.goto("about:blank")
-                current["page"] = "(shutdown)"
-            finally:
-                context.close()
-    finally:
-        shutil.rmtree(user_data_dir, ignore_errors=True)
-
-    lines: list[str] = []
-    if external:
-        lines.append(f"{len(external)} request(s) tried to leave the machine (aborted):")
-        lines.extend(f"  {e}" for e in external)
-    for name in sorted(problems):
-        lines.append(f"{name}:")
-        lines.extend(f"  {p}" for p in problems[name])
-    if server_errors:
-        lines.append("local server error responses:")
-        lines.extend(f"  {e}" for e in server_errors)
-    assert not lines, f"site check failed ({len(pages)} page(s) opened from {SITE_DIR}):\n" + "\n".join(lines)
-
 
 # --------------------------------------------------------------------------
 # browser check: nothing clipped at a desktop and a phone width
@@ -643,56 +499,200 @@ def test_formula_break_points(site_server: tuple[str, list[str]]) -> None:
     assert not wrong, "break points:\n" + "\n".join(wrong)
 
 
-def test_site_nothing_clipped(site_server: tuple[str, list[str]]) -> None:
-    """Every table and formula fits its column or scrolls inside a box with a visible cue, at
-    each width of OVERFLOW_WIDTHS.  Each page loads once, at the first width, and is then
-    resized, which also checks that a resize lays the formulas out again."""
-    chromium = _browser()
-    from playwright.sync_api import sync_playwright
-
-    base_url, _ = site_server
-    pages = _built_pages()
-    assert pages, f"no HTML pages found under {SITE_DIR}"
-    problems: list[str] = []
-    scrolling = dict.fromkeys(OVERFLOW_WIDTHS, 0)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": OVERFLOW_WIDTHS[0], "height": 900})
-            page.route("**/*", lambda route, request: route.continue_() if _is_local_url(request.url)
-                       else route.abort("blockedbyclient"))
-            for rel in pages:
-                page.set_viewport_size({"width": OVERFLOW_WIDTHS[0], "height": 900})
-                page.goto(base_url + rel.as_posix(), wait_until="load")
-                page.wait_for_function(_JS_PENDING, timeout=RENDER_TIMEOUT_MS)
-                page.evaluate("() => document.fonts.ready.then(() => true)")
-                page.wait_for_function(_JS_LAID_OUT, timeout=RENDER_TIMEOUT_MS)
-                for k, width in enumerate(OVERFLOW_WIDTHS):
-                    if k:  # katex-init.js lays the formulas out again and marks <body> done
-                        page.evaluate("() => document.body.setAttribute('data-nnref-math', 'resizing')")
-                        page.set_viewport_size({"width": width, "height": 900})
-                        page.wait_for_function(_JS_LAID_OUT, timeout=RENDER_TIMEOUT_MS)
-                    # Open every <details> and lay out its formulas now (the toggle handler would, later).
-                    page.evaluate("() => { for (const d of document.querySelectorAll('.md-content details'))"
-                                  " d.open = true; window.nnrefBreakLong(document); }")
-                    info = page.evaluate(_JS_OVERFLOW)
-                    lines = page.evaluate(_JS_UNBROKEN)
-                    scrolling[width] += lines["scrolling"]
-                    info["clipped"] += [f"formula left on one line though it can break: {t}"
-                                        for t in lines["unbroken"]]
-                    bad = info["clipped"] + info["escaped"] + info["uncued"]
-                    problems += [f"{width} px {rel.as_posix()}: {b}" for b in bad]
-            page.close()
-        finally:
-            browser.close()
-    print("display formulas still scrolling (no break point fits): "
-          + ", ".join(f"{n} at {w} px" for w, n in scrolling.items()))
-    assert not problems, "clipped or uncued overflow:\n" + "\n".join(problems[:200])
-
+# --------------------------------------------------------------------------
+# browser checks: one visit of every page for both checks above
+# --------------------------------------------------------------------------
 
 def _is_local_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("data", "blob", "about") or (parts.hostname or "").lower() in LOCAL_HOSTS
+
+
+@dataclass
+class _SitePass:
+    """What one visit of every page found; each test asserts on its own fields."""
+
+    pages: list[Path]
+    # test_site_math_renders_offline's: external requests (aborted), problems by page, server errors.
+    external: list[str] = field(default_factory=list)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    server_errors: list[str] = field(default_factory=list)
+    # test_site_nothing_clipped's: clipped or uncued overflow; display formulas scrolling, by width.
+    clipped: list[str] = field(default_factory=list)
+    scrolling: dict[int, int] = field(default_factory=lambda: dict.fromkeys(OVERFLOW_WIDTHS, 0))
+
+
+def _inspect_math(page: Page, note: Callable[[str], None]) -> None:
+    """The math check of a loaded page: KaTeX typeset everything, with no error and no stray TeX."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        has_math, has_katex = page.evaluate("() => [!!document.querySelector('.arithmatex'),"
+                                            " typeof window.katex !== 'undefined']")
+        if has_math and not has_katex:
+            note("page has math but KaTeX (window.katex) is not loaded")
+        elif has_math:
+            try:
+                page.wait_for_function(_JS_PENDING, timeout=RENDER_TIMEOUT_MS)
+            except PlaywrightError:
+                note(f"math was not typeset within {RENDER_TIMEOUT_MS / 1000:.0f}s (raw \\( or \\[ still visible)")
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+        info = page.evaluate(_JS_INSPECT, [list(RAW_TEX_TOKENS), list(STRAY_TEX_TOKENS)])
+    except PlaywrightError as exc:
+        note(f"browser error: {exc}")
+        return
+    for err in info["errors"]:
+        note(f"KaTeX error (.katex-error): {err['text']!r} -- {err['title']}")
+    for raw in info["raw"]:
+        note(f"raw TeX {raw['tokens']} left in .arithmatex: {raw['text']!r}")
+    if info["nMath"] and not info["nKatex"]:
+        note(f"{info['nMath']} .arithmatex element(s) but no .katex output")
+    for s in info["stray"]:
+        note(f"unrendered TeX {s['token']!r} outside math/code: {s['context']!r}")
+
+
+def _measure_clipping(page: Page, name: str, found: _SitePass) -> None:
+    """The clipping check: at the width the page was loaded at, then resized to each further one."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        # A fresh load's waits: math typeset, fonts in, formulas laid out (after _inspect_math
+        # the first two return at once; they stay so this check never measures half-typeset math).
+        page.wait_for_function(_JS_PENDING, timeout=RENDER_TIMEOUT_MS)
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+        page.wait_for_function(_JS_LAID_OUT, timeout=RENDER_TIMEOUT_MS)
+        for k, width in enumerate(OVERFLOW_WIDTHS):
+            if k:  # katex-init.js lays the formulas out again and marks <body> done
+                page.evaluate("() => document.body.setAttribute('data-nnref-math', 'resizing')")
+                page.set_viewport_size({"width": width, "height": 900})
+                page.wait_for_function(_JS_LAID_OUT, timeout=RENDER_TIMEOUT_MS)
+            # Open every <details> and lay out its formulas now (the toggle handler would, later).
+            page.evaluate("() => { for (const d of document.querySelectorAll('.md-content details'))"
+                          " d.open = true; window.nnrefBreakLong(document); }")
+            info = page.evaluate(_JS_OVERFLOW)
+            lines = page.evaluate(_JS_UNBROKEN)
+            found.scrolling[width] += lines["scrolling"]
+            info["clipped"] += [f"formula left on one line though it can break: {t}" for t in lines["unbroken"]]
+            bad = info["clipped"] + info["escaped"] + info["uncued"]
+            found.clipped += [f"{width} px {name}: {b}" for b in bad]
+    except PlaywrightError as exc:  # a page that cannot be measured fails the check
+        found.clipped.append(f"{name}: not measured: {exc}")
+
+
+@pytest.fixture(scope="module")
+def site_pass(site_server: tuple[str, list[str]]) -> _SitePass:
+    """Every built page opened once, in one Chromium tab, for both checks: loading and typesetting
+    a page is most of a check's time, so the math and the clipping tests share one visit."""
+    chromium = _browser()
+    from playwright.sync_api import ConsoleMessage, Request, Response, Route, sync_playwright
+    from playwright.sync_api import Error as PlaywrightError
+
+    base_url, server_errors = site_server
+    found = _SitePass(pages=_built_pages())
+    current = {"page": "(startup)"}  # the page in the tab, for events that name none
+
+    def note(page_name: str, msg: str) -> None:
+        found.problems.setdefault(page_name, []).append(msg)
+
+    def origin(request: Request) -> str:
+        """The page a request belongs to (its frame's URL), else the current page."""
+        try:
+            url = request.frame.url
+        except PlaywrightError:  # e.g. requests from web workers have no frame
+            return current["page"]
+        if url.startswith(base_url):
+            return url[len(base_url) :].split("#")[0].split("?")[0] or "index.html"
+        return current["page"]
+
+    def on_request(request: Request) -> None:
+        if not _is_local_url(request.url):
+            msg = f"{origin(request)}: {request.method} {request.url}"
+            if msg not in found.external:
+                found.external.append(msg)
+
+    def route_handler(route: Route, request: Request) -> None:
+        if _is_local_url(request.url):
+            route.continue_()
+        else:
+            on_request(request)  # listed (once) whichever of the two sees it first
+            route.abort("blockedbyclient")
+
+    def on_request_failed(request: Request) -> None:
+        # External requests are reported above; net::ERR_ABORTED only means a request was still in
+        # flight when we navigated on (favicon, search worker); a missing file is an HTTP 404 (on_response).
+        if _is_local_url(request.url) and request.failure != "net::ERR_ABORTED":
+            note(origin(request), f"request failed: {request.url} ({request.failure})")
+
+    def on_response(response: Response) -> None:
+        if response.status >= 400:
+            note(origin(response.request), f"HTTP {response.status} for {response.url}")
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            note(current["page"], f"console error: {msg.text}")
+
+    first_width = {"width": OVERFLOW_WIDTHS[0], "height": 900}
+    with (tempfile.TemporaryDirectory(prefix="nnref-chromium-", ignore_cleanup_errors=True) as user_data_dir,
+          sync_playwright() as pw):
+        context = pw.chromium.launch_persistent_context(
+            user_data_dir, executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
+            service_workers="block", viewport=first_width)
+        try:
+            context.set_default_timeout(RENDER_TIMEOUT_MS)
+            context.route("**/*", route_handler)
+            context.on("request", on_request)
+            context.on("requestfailed", on_request_failed)
+            context.on("response", on_response)
+
+            # One tab for all pages; listeners attribute events to current["page"].
+            page = context.pages[0] if context.pages else context.new_page()
+            page.on("console", on_console)
+            page.on("pageerror", lambda e: note(current["page"], f"page error: {e}"))
+
+            for rel in found.pages:
+                name = rel.as_posix()
+                current["page"] = name
+                try:
+                    # Loaded at the first width (the last page left the tab at the last).
+                    page.set_viewport_size(first_width)
+                    page.goto(base_url + name, wait_until="load")
+                except PlaywrightError as exc:  # fails both checks: never measure what the tab still shows
+                    note(name, f"browser error: {exc}")
+                    found.clipped.append(f"{name}: not measured, the page did not load: {exc}")
+                    continue
+                _inspect_math(page, functools.partial(note, name))
+                _measure_clipping(page, name, found)
+            # Let late events (e.g. a last failed request) land on this page.
+            page.goto("about:blank")
+            current["page"] = "(shutdown)"
+        finally:
+            context.close()
+    # The server's errors so far are this pass's: later tests' requests are theirs.
+    found.server_errors = list(server_errors)
+    return found
+
+
+def test_site_math_renders_offline(site_pass: _SitePass) -> None:
+    pages, problems = site_pass.pages, site_pass.problems
+    assert pages, f"no HTML pages found under {SITE_DIR}"
+    lines: list[str] = []
+    if site_pass.external:
+        lines += [f"{len(site_pass.external)} request(s) tried to leave the machine (aborted):",
+                  *(f"  {e}" for e in site_pass.external)]
+    for name in sorted(problems):
+        lines += [f"{name}:", *(f"  {p}" for p in problems[name])]
+    if site_pass.server_errors:
+        lines += ["local server error responses:", *(f"  {e}" for e in site_pass.server_errors)]
+    assert not lines, f"site check failed ({len(pages)} page(s) opened from {SITE_DIR}):\n" + "\n".join(lines)
+
+
+def test_site_nothing_clipped(site_pass: _SitePass) -> None:
+    """Every table and formula fits its column or scrolls in a box with a visible cue, at each width."""
+    pages, problems = site_pass.pages, site_pass.clipped  # plain names keep pytest's report short
+    assert pages, f"no HTML pages found under {SITE_DIR}"
+    print("display formulas still scrolling (no break point fits): "
+          + ", ".join(f"{n} at {w} px" for w, n in site_pass.scrolling.items()))
+    assert not problems, "clipped or uncued overflow:\n" + "\n".join(problems[:200])
 
 
 # --------------------------------------------------------------------------
