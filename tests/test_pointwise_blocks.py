@@ -61,6 +61,20 @@ def _runs(monkeypatch: pytest.MonkeyPatch, call) -> list:
     return out
 
 
+def test_blocked_results_keep_the_inputs_shape() -> None:
+    # blocked runs on the flattened entries; each result, one array or a dict of them, comes back
+    # in the input's shape with the values of the flattened call.
+    x = np.random.default_rng(3).standard_normal((3, 5, 2 * _runtime.POINTWISE_MIN // 15 + 1))
+    t = np.random.default_rng(4).standard_normal(x.shape)
+    g = np.random.default_rng(5).standard_normal(x.shape)
+    flat = nnref.mse_loss_backward(g.ravel(), x.ravel(), t.ravel(), reduction="none")
+    grads = nnref.mse_loss_backward(g, x, t, reduction="none")
+    assert {k: v.shape for k, v in grads.items()} == {"input": x.shape, "target": x.shape}
+    for k in grads:
+        assert grads[k].tobytes() == flat[k].tobytes()
+    assert nnref.relu(x).shape == x.shape and nnref.relu(x).tobytes() == nnref.relu(x.ravel()).tobytes()
+
+
 @pytest.mark.parametrize("slow, pools", [(0.0, [2, 2, 2]), (np.inf, [2])])
 def test_threads_only_for_kernels_slow_per_entry(monkeypatch: pytest.MonkeyPatch, slow: float,
                                                  pools: list[int]) -> None:

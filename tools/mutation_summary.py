@@ -16,8 +16,9 @@ run of the mutants of a file that the earlier runs left out, such as the runtime
 December 2026).  The earlier runs' survivors are then the survivors.md rows of the mutants this
 run did not run (every survivor has a row), so a row of a mutant that no longer exists is an
 error.  Where this run ran again mutants that an earlier run had run (a function the earlier
-run stopped in), ``--rerun FUNCTION=N:S`` says so: the earlier run's N results of FUNCTION, S
-of them survivors, leave the earlier counts, and this run's results stand.
+run stopped in), ``--rerun FUNCTION=N:S[:O]`` says so: the earlier run's N results of FUNCTION, S
+of them survivors and O of them neither killed nor survived (a run ended by a signal, counted as
+"suspicious"), leave the earlier counts, and this run's results stand.
 
 A file of which mutants/ holds no run mutant (a fresh mutants/, or runs that left the file
 out) keeps its counts from the results file being replaced, with that file's date under
@@ -108,10 +109,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("seconds", nargs="?", type=float, help="the run's wall time, recorded")
     parser.add_argument("--mutants", nargs="+", type=Path, default=[ROOT / "mutants"])
     parser.add_argument("--keep-earlier", nargs="+", default=[], metavar="FILE")
-    parser.add_argument("--rerun", nargs="+", default=[], metavar="FUNCTION=N:S")
+    parser.add_argument("--rerun", nargs="+", default=[], metavar="FUNCTION=N:S[:O]")
     args = parser.parse_args(argv)
     seconds, dirs, keep = args.seconds, args.mutants, args.keep_earlier
-    rerun = {f: tuple(int(v) for v in ns.split(":")) for f, ns in (item.split("=") for item in args.rerun)}
+    rerun = {f: (tuple(int(v) for v in ns.split(":")) + (0,))[:3] for f, ns in (item.split("=") for item in args.rerun)}
     verdicts = triaged()
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     files: dict[str, dict[str, int]] = {}
@@ -143,10 +144,13 @@ def main(argv: list[str]) -> int:
             for name in rows:
                 if codes[name] is None:
                     (equivalent if verdicts[name].startswith("equivalent") else survivors).append(name)
-            for function, (n, survived) in rerun.items():
+            for function, (n, survived, other) in rerun.items():
                 if function.startswith(_module(path)):
                     counts["survived"] -= survived
-                    counts["killed"] -= n - survived
+                    counts["suspicious"] = counts.get("suspicious", 0) - other
+                    counts["killed"] -= n - survived - other
+                    if not counts["suspicious"]:
+                        del counts["suspicious"]
         else:
             carried.pop(path, None)
         for name, code in data["exit_code_by_key"].items():
@@ -159,8 +163,12 @@ def main(argv: list[str]) -> int:
         if path in keep and _ran(earlier) and counts.get("not checked"):
             # the earlier run's mutants are "not checked" in this folder, but for those of a
             # function run again here (--rerun), whose earlier results left the counts above
-            again = sum(n for function, (n, _) in rerun.items() if function.startswith(_module(path)))
-            counts["not checked"] = max(0, counts["not checked"] - (_ran(earlier) - again))
+            again = sum(n for function, (n, *_) in rerun.items() if function.startswith(_module(path)))
+            # ("no tests" results stand too: mutmut does not run those mutants again either)
+            standing = _ran(earlier) + earlier.get("no tests", 0) - again
+            counts["not checked"] = max(0, counts["not checked"] - standing)
+            if not counts["not checked"]:
+                del counts["not checked"]
         files[path] = counts
     total = {k: sum(c.get(k, 0) for c in files.values()) for k in sorted({k for c in files.values() for k in c})}
     manual = sorted(n for n, v in verdicts.items() if v.startswith("killed"))
