@@ -30,9 +30,8 @@ class NNRefError(ValueError):
 
 
 def quiet() -> Any:
-    # numpy.select evaluates every branch of a piecewise formula on every element; a branch
-    # that is not selected may overflow (e^1000 in the branch kept for x < 0).  The tests
-    # prove the selected branch is finite wherever the true value is.
+    # A choice evaluates every branch on every element; one not selected may overflow (e^1000
+    # in the branch kept for x < 0).  The tests prove the selected branch finite where the value is.
     return numpy.errstate(all="ignore")
 
 
@@ -64,11 +63,10 @@ _BITS = {numpy.dtype(numpy.float64): numpy.uint64, numpy.dtype(numpy.float32): n
 
 
 def where(cond: Any, a: Any, b: Any, out: Any = None) -> Any:
-    """numpy.where(cond, a, b), the same bits (written into ``out`` when given, as a ufunc's
-    ``out``).  A float64, float32 or float16 choice is made on the numbers' bit patterns,
-    b ^ ((a ^ b) & mask): numpy.where branches per element, and on mixed signs its
-    mispredictions cost ~3.7 ns an entry, the bit operations ~1.4 ns (measured on 2^16
-    float64 entries, AVX2 EPYC).  Anything else (scalars, other dtypes) goes to numpy.where."""
+    """numpy.where(cond, a, b), the same bits (into ``out`` when given).  A float64, float32 or
+    float16 choice is made on bit patterns, b ^ ((a ^ b) & mask): numpy.where branches per entry,
+    and on mixed signs mispredicts, ~3.7 ns an entry against ~1.4 ns (2^16 float64, AVX2 EPYC).
+    Anything else (scalars, other dtypes) goes to numpy.where."""
     dtype = numpy.result_type(a, b)
     uint = _BITS.get(dtype) if isinstance(cond, numpy.ndarray) and cond.dtype == numpy.bool_ and cond.ndim else None
     if uint is None:
@@ -96,13 +94,16 @@ def slot(out: Any, key: str) -> Any:
     return None if out is None else out[key]
 
 
-def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
+def table(conds: tuple[Any, ...], values: tuple[float, ...], like: Any = None) -> Any:
     """A piecewise constant: values[i] where conds[i] is the first true condition, values[-1]
     where none is, as float64.  No per-element branch: for each value but one, the mask where
     it is chosen (one bool operation per condition), then one conversion of a mask (two
     values, one of them 0) or bit-mask choices between the constants (``where``).  Called
-    once per block of a kernel: its fixed cost is kept to plain Python (it was 54 us a call,
-    0.8 ns an entry of a 2^16 block, with NumPy's scalar checks and broadcast_arrays)."""
+    once per block of a kernel: its fixed cost is kept to plain Python (54 us a call before).
+    ``like``: the array the printer multiplies the table by, its only use (``into``).  A lone
+    0/1 mask then stays bools, converted on the fly by the product, and constants exact in
+    like's float32 (or float16) are made in it: the float64 product of two such numbers is
+    exact, so rounding it once gives the narrow product's bits, at half the traffic."""
     if not all(isinstance(v, (int, float, numpy.integer, numpy.floating)) and math.isfinite(v) for v in values):
         return numpy.select(list(conds), list(values[:-1]), values[-1])  # inf·False would be NaN
     arrays = [numpy.asarray(c, dtype=bool) for c in conds]
@@ -113,19 +114,21 @@ def table(conds: tuple[Any, ...], values: tuple[float, ...]) -> Any:
     # values told apart by their bits, so that -0.0 is not merged with +0.0 (-0.0 == 0.0)
     keys = [_key(v) for v in values]
     distinct = list(dict.fromkeys(keys))
+    kind = numpy.dtype(numpy.float64) if like is None else numpy.asarray(like).dtype
+    exact = kind.kind == "f" and kind.itemsize < 8 and all(float(kind.type(v)) == v for v in values)
+    dtype = kind if exact else numpy.dtype(numpy.float64)
     if len(distinct) == 1:
-        return numpy.full(shape, distinct[0][0])
-    # +0 is the background where it is a value (the other value's mask then needs no choice),
-    # else the value where no condition holds
+        return numpy.full(shape, distinct[0][0], dtype=dtype)
+    # +0 is the background where it is a value (the other's mask then needs no choice), else the last
     background = _key(0.0) if _key(0.0) in distinct else keys[-1]
     masks = {k: _chosen(arrays, keys, k, shape) for k in distinct if k != background}
     if len(masks) == 1 and background == _key(0.0):
         (((value, sign), mask),) = masks.items()
         if value == 1:
-            return mask.astype(numpy.float64)
+            return mask if like is not None else mask.astype(numpy.float64)
         if sign > 0:  # False * value is +0.0 only for a value whose sign bit is clear
-            return numpy.multiply(mask, value)
-    out: Any = numpy.full(shape, background[0])
+            return numpy.multiply(mask, dtype.type(value))
+    out: Any = numpy.full(shape, background[0], dtype=dtype)
     for (value, _), mask in masks.items():
         out = where(mask, value, out, out=out)
     return out
@@ -630,17 +633,15 @@ def max_along(values: Any, axis: int) -> Any:
 
 
 # glibc's malloc gives blocks of at least its mmap threshold their own mapping and trims the
-# top of its heap once the free space there exceeds twice that threshold; the threshold
-# starts at 128 KiB and rises (up to 32 MiB) to the size of each larger mapped block that is
-# freed.  A call's temporaries and results (several MiB, in many blocks) would otherwise be
-# faulted in afresh on every call: the heap grows by them during the call and is trimmed
-# back when they are freed (at about 4 us per 4 KiB page on this virtual machine, as much as
-# the arithmetic: e.g. 4000 faults in a 45 ms float64 conv2d forward + backward).  So before
-# its first call of a given size a kernel (convolution, pooling) asks for one block about as
-# large as a call's working set and frees it at once, untouched (no page of it is ever used);
-# glibc then keeps that much memory for reuse, as it would after any program's large array.
-# Where the thresholds are fixed (MALLOC_MMAP_THRESHOLD_ or mallopt) or another allocator is
-# in use this does nothing.
+# top of its heap once the free space there exceeds twice that threshold; the threshold starts
+# at 128 KiB and rises (up to 32 MiB) to the size of each larger mapped block that is freed.  A
+# call's temporaries and results (several MiB, in many blocks) would otherwise be faulted in
+# afresh on every call (at about 4 us per 4 KiB page on this virtual machine, as much as the
+# arithmetic: e.g. 4000 faults in a 45 ms float64 conv2d forward + backward).  So before its
+# first call of a given size a kernel asks for one block about as large as a call's working
+# set and frees it at once, untouched; glibc then keeps that much memory for reuse, as after
+# any program's large array.  With fixed thresholds (MALLOC_MMAP_THRESHOLD_, mallopt) or
+# another allocator this does nothing.
 HEAP_HINT_LIMIT = 31 * 2**20  # glibc raises its threshold for freed blocks of at most 32 MiB
 _heap_hint = 0
 
@@ -658,14 +659,14 @@ def hint_heap(nbytes: int) -> None:
 
 # A pointwise kernel is a chain of NumPy passes (an exponential, a few products, a select),
 # each over the whole array: on 1e6 float64 entries every temporary is 8 MB, so each pass
-# streams through main memory (and through fresh pages), ~1 ms a pass where the same pass
-# over cache-resident data takes ~0.2 ms.  ``blocked`` runs the kernel on consecutive
-# blocks of POINTWISE_BLOCK entries instead, whose temporaries stay in the cache, and spreads
-# the blocks over threads (NumPy releases the GIL in its loops).  An elementwise formula gives
-# each entry the same operations whatever block it falls in, so the result is the same bits
-# for any block size or thread count (tests/test_pointwise_blocks.py checks it).
-# On 2 cores (AMD EPYC), 1e6 float64 entries, sigmoid and relu: blocks of 2^16 and 2^18 entries
-# ran 2-4x faster than one call on the whole; 2^12 lost it to NumPy's ~1 us a call.
+# streams through main memory (and fresh pages), ~1 ms a pass where one over cache-resident
+# data takes ~0.2 ms.  ``blocked`` runs the kernel on consecutive blocks of POINTWISE_BLOCK
+# entries instead, whose temporaries stay in the cache, and spreads the blocks over threads
+# (NumPy releases the GIL in its loops).  An elementwise formula gives each entry the same
+# operations whatever block it falls in: the same bits for any block size or thread count
+# (tests/test_pointwise_blocks.py).  On 2 cores (AMD EPYC), 1e6 float64 entries, sigmoid and
+# relu: blocks of 2^16 and 2^18 entries ran 2-4x faster than one call on the whole; 2^12 lost
+# it to NumPy's ~1 us a call.
 POINTWISE_BLOCK = 2**16
 POINTWISE_MIN = 2**17  # entries below which one call on the whole is faster
 _EXECUTOR: Any = None
@@ -686,8 +687,7 @@ def threads() -> int:
         try:
             return max(1, int(env))
         except ValueError:
-            raise NNRefError(f"NNREF_NUM_THREADS: expected a positive int (the threads for pooling), got {env!r}"
-                             ) from None
+            raise NNRefError(f"NNREF_NUM_THREADS: expected a positive int (worker threads), got {env!r}") from None
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cpus, 8))
 
@@ -725,10 +725,10 @@ def blocked(kernel: Any, arrays: tuple[Any, ...], widen: Any, ref: NDArray[Any] 
 
     With ``ref``, each result comes back as ``like(result, ref)`` would give it: a new array of
     ref's dtype and shape, rounded once.  The blocks write straight into it (no joined float64
-    array and no second pass to round it: on 1e6 entries each saved pass is ~1-2 ms of fresh
-    pages, as much as a cheap kernel itself).  On the blocked path the kernel is handed
-    ``out=`` (its block of the result, or a dict of them by key, ``slot``), into which the
-    generated kernels' last step writes; a result that is not that array is copied there."""
+    array, no second pass to round it: on 1e6 entries a pass is ~1-2 ms of fresh pages, as much
+    as a cheap kernel).  On the blocked path the kernel is handed ``out=`` (its block of the
+    result, or a dict of them by key, ``slot``), into which the generated kernels' last step
+    writes; a result that is not that array is copied there."""
     arrs = [numpy.asarray(a) for a in arrays]
     shape = numpy.broadcast_shapes(*(a.shape for a in arrs))
     size = int(numpy.prod(shape))

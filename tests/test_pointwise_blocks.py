@@ -227,3 +227,35 @@ def test_table_is_numpy_select() -> None:
                 got = _runtime.table(cs, values)
                 assert got.shape == expected.shape and np.array_equal(got, expected), values
                 assert np.array_equal(np.signbit(got), np.signbit(expected)), values
+
+
+def test_a_table_made_for_its_product_gives_the_same_bits() -> None:
+    # table(conds, values, like) is printed only as like · table (``into``): it may return a
+    # bool mask, or constants in like's float32 / float16.  like · table must then be the
+    # float64 product rounded once to like's dtype (as like · the float64 table is) for every
+    # like: signed zeros, NaN, ±inf, subnormals, values near overflow, scalars; constants exact
+    # in float32 (1, 0.5, 6, -2, a float32 slope), and others (1/6, 0.01) that must stay float64.
+    import itertools
+
+    rng = np.random.default_rng(12)
+    n = 2053
+    conds = tuple(rng.random(n) < 0.4 for _ in range(2))
+    base = rng.standard_normal(n) * np.logspace(-45, 38, n)
+    base[::13] = -0.0
+    base[1::13] = 0.0
+    base[2::17] = np.nan
+    base[3::17] = np.inf
+    base[4::17] = -np.inf
+    slope32 = float(np.float32(0.01))
+    with np.errstate(all="ignore"):
+        for dtype in ("float64", "float32", "float16"):
+            g = base.astype(dtype)
+            pairs = itertools.product([0, 1, 0.5, -2.0, 6.0, -0.0, slope32, 1 / 6, 0.01], repeat=2)
+            for values in itertools.chain(pairs, [(1, 0, 1), (0, 1, 0), (0.5, 1, 0)]):
+                cs = conds[: len(values) - 1]
+                wide = _runtime.table(cs, values)
+                assert wide.dtype == np.float64
+                for like in (g, g[5]):  # an array, and a mean loss's one upstream value
+                    expected = (np.asarray(like, dtype=np.float64) * wide).astype(dtype)
+                    got = np.multiply(like, _runtime.table(cs, values, like))
+                    assert _same(got.astype(dtype), expected), (dtype, values)

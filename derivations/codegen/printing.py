@@ -358,7 +358,13 @@ def into(src: str, out: str) -> str:
         return (f"({into(ast.unparse(tree.body), out)} if {ast.unparse(tree.test)}"
                 f" else {into(ast.unparse(tree.orelse), out)})")
     if isinstance(tree, ast.BinOp) and type(tree.op) in _UFUNC_OF:
-        return f"{_UFUNC_OF[type(tree.op)]}({ast.unparse(tree.left)}, {ast.unparse(tree.right)}, out={out})"
+        right = tree.right
+        if (isinstance(tree.op, ast.Mult) and isinstance(tree.left, ast.Name) and isinstance(right, ast.Call)
+                and ast.unparse(right.func) == "_rt.table" and len(right.args) == 2 and not right.keywords):
+            # a table that only scales an array is made for that product (``_rt.table``'s like):
+            # a lone mask stays bools, and float32 constants stay float32; the same bits
+            right = ast.Call(right.func, [*right.args, tree.left], [])
+        return f"{_UFUNC_OF[type(tree.op)]}({ast.unparse(tree.left)}, {ast.unparse(right)}, out={out})"
     if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.USub):
         return f"numpy.negative({ast.unparse(tree.operand)}, out={out})"
     if isinstance(tree, ast.Call) and not tree.keywords:

@@ -101,7 +101,7 @@ def _relu_vjp(grad, x, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.less_equal(x, 0),), (0, 1)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.less_equal(x, 0),), (0, 1), grad), out=_rt.slot(out, 'input')),
         }
 
 
@@ -115,7 +115,7 @@ def _relu6_vjp(grad, x, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.greater(x, 0), numpy.less(x, 6)),), (1, 0)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.greater(x, 0), numpy.less(x, 6)),), (1, 0), grad), out=_rt.slot(out, 'input')),
         }
 
 
@@ -315,7 +315,7 @@ def _hardtanh_vjp(grad, x, min_val, max_val, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.greater(max_val, x), numpy.less(min_val, x)),), (1, 0)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.greater(max_val, x), numpy.less(min_val, x)),), (1, 0), grad), out=_rt.slot(out, 'input')),
         }
 
 
@@ -329,7 +329,7 @@ def _hardsigmoid_vjp(grad, x, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.greater(x, -3), numpy.less(x, 3)),), (1 / 6, 0)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.greater(x, -3), numpy.less(x, 3)),), (1 / 6, 0), grad), out=_rt.slot(out, 'input')),
         }
 
 
@@ -388,7 +388,7 @@ def _softshrink_vjp(grad, x, lambd, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.equal(lambd, abs(x)), numpy.logical_or(numpy.less(lambd, x), numpy.less(lambd, -x))), (0, 1, 0)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.equal(lambd, abs(x)), numpy.logical_or(numpy.less(lambd, x), numpy.less(lambd, -x))), (0, 1, 0), grad), out=_rt.slot(out, 'input')),
         }
 
 
@@ -403,7 +403,7 @@ def _hardshrink_vjp(grad, x, lambd, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.logical_or(numpy.logical_or(numpy.isnan(x), numpy.greater_equal(lambd, x)), numpy.equal(lambd, abs(x))), numpy.logical_or(numpy.logical_or(numpy.isnan(x), numpy.equal(lambd, abs(x))), numpy.greater_equal(lambd, -x))),), (0, 1)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.logical_and(numpy.logical_or(numpy.logical_or(numpy.isnan(x), numpy.greater_equal(lambd, x)), numpy.equal(lambd, abs(x))), numpy.logical_or(numpy.logical_or(numpy.isnan(x), numpy.equal(lambd, abs(x))), numpy.greater_equal(lambd, -x))),), (0, 1), grad), out=_rt.slot(out, 'input')),
         }
 
 
@@ -418,7 +418,7 @@ def _threshold_vjp(grad, x, threshold, value, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         return {
-            'input': numpy.multiply(grad, _rt.table((numpy.greater_equal(threshold, x),), (0, 1)), out=_rt.slot(out, 'input')),
+            'input': numpy.multiply(grad, _rt.table((numpy.greater_equal(threshold, x),), (0, 1), grad), out=_rt.slot(out, 'input')),
         }
 
 
