@@ -96,14 +96,14 @@ def slot(out: Any, key: str) -> Any:
 
 def table(conds: tuple[Any, ...], values: tuple[float, ...], like: Any = None) -> Any:
     """A piecewise constant: values[i] where conds[i] is the first true condition, values[-1]
-    where none is, as float64.  No per-element branch: for each value but one, the mask where
-    it is chosen (one bool operation per condition), then one conversion of a mask (two
-    values, one of them 0) or bit-mask choices between the constants (``where``).  Called
-    once per block of a kernel: its fixed cost is kept to plain Python (54 us a call before).
-    ``like``: the array the printer multiplies the table by, its only use (``into``).  A lone
-    0/1 mask then stays bools, converted on the fly by the product, and constants exact in
-    like's float32 (or float16) are made in it: the float64 product of two such numbers is
-    exact, so rounding it once gives the narrow product's bits, at half the traffic."""
+    where none is, as float64 (but see ``like``).  No per-element branch: for each value but one
+    the mask where it is chosen (one bool operation per condition), then one conversion of a
+    mask (two values, one of them 0) or bit-mask choices between the constants (``where``).
+    Plain Python, as it runs per block (NumPy's scalar checks cost 54 us a call).  ``like``: the
+    array the printer multiplies the table by, its only use (``into``).  A lone 0/1 mask then
+    stays bools, converted on the fly by the product, and constants exact in like's float32 (or
+    float16) are made in it: the float64 product of two such numbers is exact, so rounding it
+    once gives the narrow product's bits, at half the traffic."""
     if not all(isinstance(v, (int, float, numpy.integer, numpy.floating)) and math.isfinite(v) for v in values):
         return numpy.select(list(conds), list(values[:-1]), values[-1])  # inf·False would be NaN
     arrays = [numpy.asarray(c, dtype=bool) for c in conds]
@@ -111,11 +111,11 @@ def table(conds: tuple[Any, ...], values: tuple[float, ...], like: Any = None) -
     if any(c.shape != shape for c in arrays):
         arrays = list(numpy.broadcast_arrays(*arrays))
         shape = arrays[0].shape
-    # values told apart by their bits, so that -0.0 is not merged with +0.0 (-0.0 == 0.0)
-    keys = [_key(v) for v in values]
+    keys = [_key(v) for v in values]  # told apart by their bits: -0.0 == 0.0 must not merge them
     distinct = list(dict.fromkeys(keys))
     kind = numpy.dtype(numpy.float64) if like is None else numpy.asarray(like).dtype
-    exact = kind.kind == "f" and kind.itemsize < 8 and all(float(kind.type(v)) == v for v in values)
+    narrow = kind.kind == "f" and kind.itemsize < 8
+    exact = narrow and all(abs(v) <= numpy.finfo(kind).max and float(kind.type(v)) == v for v in values)
     dtype = kind if exact else numpy.dtype(numpy.float64)
     if len(distinct) == 1:
         return numpy.full(shape, distinct[0][0], dtype=dtype)

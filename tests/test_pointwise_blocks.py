@@ -230,16 +230,17 @@ def test_table_is_numpy_select() -> None:
 
 
 def test_a_table_made_for_its_product_gives_the_same_bits() -> None:
-    # table(conds, values, like) is printed only as like · table (``into``): it may return a
-    # bool mask, or constants in like's float32 / float16.  like · table must then be the
-    # float64 product rounded once to like's dtype (as like · the float64 table is) for every
-    # like: signed zeros, NaN, ±inf, subnormals, values near overflow, scalars; constants exact
-    # in float32 (1, 0.5, 6, -2, a float32 slope), and others (1/6, 0.01) that must stay float64.
+    # table(conds, values, like) is printed only as like · table (``into``).  It returns a bool
+    # mask for a lone 0/1 mask, constants in like's float32 / float16 where every value is exact
+    # there, float64 otherwise; like · table must be the float64 product rounded once to like's
+    # dtype (as like · the float64 table is): signed zeros, NaN, ±inf, subnormals, products that
+    # overflow, 0-d likes (a mean loss's one upstream value), broadcast conditions.
     import itertools
 
     rng = np.random.default_rng(12)
     n = 2053
-    conds = tuple(rng.random(n) < 0.4 for _ in range(2))
+    flat = tuple(rng.random(n) < 0.4 for _ in range(2))
+    spread = (rng.random((n, 1)) < 0.4, rng.random((1, 3)) < 0.5)  # broadcast to (n, 3)
     base = rng.standard_normal(n) * np.logspace(-45, 38, n)
     base[::13] = -0.0
     base[1::13] = 0.0
@@ -247,15 +248,28 @@ def test_a_table_made_for_its_product_gives_the_same_bits() -> None:
     base[3::17] = np.inf
     base[4::17] = -np.inf
     slope32 = float(np.float32(0.01))
+    kinds: dict[str, int] = {}
     with np.errstate(all="ignore"):
         for dtype in ("float64", "float32", "float16"):
             g = base.astype(dtype)
-            pairs = itertools.product([0, 1, 0.5, -2.0, 6.0, -0.0, slope32, 1 / 6, 0.01], repeat=2)
+            scalars = [g[k] for k in (0, 2, 3, 5, 50, 1000)] + [np.asarray(g[1000]), np.asarray(g[2])]
+            pairs = itertools.product([0, 1, 0.5, -2.0, 6.0, -0.0, slope32, 1 / 6, 0.01, 1e5], repeat=2)
             for values in itertools.chain(pairs, [(1, 0, 1), (0, 1, 0), (0.5, 1, 0)]):
-                cs = conds[: len(values) - 1]
-                wide = _runtime.table(cs, values)
-                assert wide.dtype == np.float64
-                for like in (g, g[5]):  # an array, and a mean loss's one upstream value
-                    expected = (np.asarray(like, dtype=np.float64) * wide).astype(dtype)
-                    got = np.multiply(like, _runtime.table(cs, values, like))
-                    assert _same(got.astype(dtype), expected), (dtype, values)
+                for conds, likes in ((flat, [g, *scalars]), (spread, [g[:, None], g[7]])):
+                    cs = conds[: len(values) - 1]
+                    wide = _runtime.table(cs, values)
+                    assert wide.dtype == np.float64
+                    for like in likes:
+                        made = _runtime.table(cs, values, like)
+                        exact = all(float(np.asarray(v, dtype=dtype)) == v for v in values)
+                        lone = len({(float(v), np.copysign(1, v)) for v in values} - {(0.0, 1.0)}) == 1
+                        if lone and 1 in values and 0 in values and made.dtype == bool:
+                            kinds["bool"] = kinds.get("bool", 0) + 1
+                        else:
+                            assert made.dtype == (np.dtype(dtype) if exact and dtype != "float64" else np.float64), \
+                                (dtype, values, made.dtype)
+                            kinds[str(made.dtype)] = kinds.get(str(made.dtype), 0) + 1
+                        expected = (np.asarray(like, dtype=np.float64) * wide).astype(dtype)
+                        got = np.multiply(like, made)
+                        assert got.shape == expected.shape and _same(got.astype(dtype), expected), (dtype, values)
+    assert {"bool", "float16", "float32", "float64"} <= set(kinds), kinds

@@ -362,7 +362,8 @@ def into(src: str, out: str) -> str:
         if (isinstance(tree.op, ast.Mult) and isinstance(tree.left, ast.Name) and isinstance(right, ast.Call)
                 and ast.unparse(right.func) == "_rt.table" and len(right.args) == 2 and not right.keywords):
             # a table that only scales an array is made for that product (``_rt.table``'s like):
-            # a lone mask stays bools, and float32 constants stay float32; the same bits
+            # a lone mask stays bools, and constants exact in a float32 (float16) grad are
+            # made in its dtype; the same bits
             right = ast.Call(right.func, [*right.args, tree.left], [])
         return f"{_UFUNC_OF[type(tree.op)]}({ast.unparse(tree.left)}, {ast.unparse(right)}, out={out})"
     if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.USub):
