@@ -149,3 +149,27 @@ def test_merged_outcomes_choose_the_same_values() -> None:
                 got = np.broadcast_to(eval(printer.doprint(new), env), xs.shape)  # noqa: S307
             assert np.array_equal(want, got), (pw, new)
     assert merged_count > 100 and dropped > 30  # the rewrites were exercised, not just declined
+
+
+def test_mirrors_finds_exactly_the_negated_derivatives() -> None:
+    # A derivative printed as the negation of an earlier one must be that negation, branch by
+    # branch (the kernel then negates the earlier result); anything else is printed in full.
+    import sympy as sp
+
+    from derivations.codegen.pointwise import mirrors
+
+    x, y, b = sp.symbols("x y b", real=True)
+    d = sp.Piecewise((sp.Piecewise((1, x - y > 0), (-1, True)), sp.Eq(sp.Abs(x - y), b)),
+                     ((x - y) / b, sp.Abs(x - y) < b), (sp.sign(x - y), True))
+    negated = sp.Piecewise((sp.Piecewise((-1, x - y > 0), (1, True)), sp.Eq(sp.Abs(x - y), b)),
+                           (-(x - y) / b, sp.Abs(x - y) < b), (-sp.sign(x - y), True))
+    assert mirrors({"input": d, "target": -d}) == {"target": "input"}
+    assert mirrors({"input": d, "target": negated}) == {"target": "input"}
+    assert mirrors({"input": 2 * x - 2 * y, "target": 2 * y - 2 * x, "other": x}) == {"target": "input"}
+    near_misses = [d, -d.subs(b, 2 * b), sp.Piecewise((-1, x - y > 0), (1, True)),
+                   sp.Piecewise((sp.Piecewise((-1, x - y > 0), (1, True)), sp.Eq(sp.Abs(x - y), b)),
+                                (-(x - y) / b, sp.Abs(x - y) < b), (sp.sign(x - y), True))]
+    for other in near_misses:
+        assert mirrors({"input": d, "target": other}) == {}, other
+    # the first of two equal candidates is the one negated, and a mirror is never a source
+    assert mirrors({"a": x, "b": -x, "c": x}) == {"b": "a"}

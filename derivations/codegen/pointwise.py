@@ -63,6 +63,32 @@ def _param_checks(op: PointwiseOp, indent: str) -> list[str]:
     return lines
 
 
+def _signs_inward(e: sp.Expr, negate: bool = False) -> sp.Expr:
+    """e (negated if ``negate``) with every minus in front of a Piecewise moved into its
+    branches, recursively, and each branch's value expanded: SymPy keeps -Piecewise(...) as a
+    product, so a derivative and its negation compare equal only in this form (for comparing;
+    the kernels print the derivatives as they are)."""
+    if isinstance(e, sp.Mul) and e.args[0] == -1 and len(e.args) == 2 and isinstance(e.args[1], sp.Piecewise):
+        return _signs_inward(e.args[1], not negate)
+    if isinstance(e, sp.Piecewise):
+        return sp.Piecewise(*((_signs_inward(v, negate), c) for v, c in e.args), evaluate=False)
+    return sp.expand(-e if negate else e)  # -(x - y)/b and (y - x)/b alike
+
+
+def mirrors(grads: dict[str, sp.Expr]) -> dict[str, str]:
+    """{key: earlier key} for each derivative that is the negation of an earlier one (a loss's
+    d/dtarget = -d/dinput): its kernel negates that result, grad·(-E) = -(grad·E) to the bit
+    in round-to-nearest (the sign of a NaN aside), instead of evaluating E a second time."""
+    found: dict[str, str] = {}
+    for i, k in enumerate(grads):
+        mine = _signs_inward(grads[k])
+        for j in list(grads)[:i]:
+            if j not in found and mine == _signs_inward(grads[j], negate=True):
+                found[k] = j
+                break
+    return found
+
+
 def _kernel_source(op: PointwiseOp, group: list[PointwiseOp]) -> str:
     """Private forward and VJP kernels: pure formulas over broadcast-compatible arrays.
     ``group`` is the op with its variants (they share a public function, so a precision)."""
@@ -76,7 +102,9 @@ def _kernel_source(op: PointwiseOp, group: list[PointwiseOp]) -> str:
         # The upstream gradient multiplies each term first, as autograd does (see spec).
         g = sp.Symbol("grad")
         grads = {k: sp.Add(*(g * term for term in sp.Add.make_args(v))) for k, v in grads.items()}
-    bwd_lines, bwd = print_block(grads, extended=ext["vjp"], arrays=(*syms, "grad"))
+    mirrored = {} if op.grad_first else mirrors(grads)
+    bwd_lines, bwd = print_block({k: v for k, v in grads.items() if k not in mirrored}, extended=ext["vjp"],
+                                 arrays=(*syms, "grad"))
     src = [f"def _{op.name}_forward({sig}, out=None):",
            f"    # {op.name}(x) as printed from its {'stable rewrite' if op.rewrite else 'definition'}",
            "    with _rt.quiet():"]
@@ -87,9 +115,13 @@ def _kernel_source(op: PointwiseOp, group: list[PointwiseOp]) -> str:
             + (" with the op's conventions laid over it" if op.conventions else ""),
             "    with _rt.quiet():"]
     src += bwd_lines
+    results = {k: into(v if op.grad_first else f"grad * ({v})", f"_rt.slot(out, {k!r})") for k, v in bwd.items()}
+    named = {j: f"d_{j}" for j in mirrored.values()}  # results another one negates
+    src += [f"        {named[k]} = {v}" for k, v in results.items() if k in named]
+    results = {k: named.get(k, v) for k, v in results.items()}
+    results.update({k: f"numpy.negative({named[j]}, out=_rt.slot(out, {k!r}))" for k, j in mirrored.items()})
     src += ["        return {"]
-    src += [f"            {k!r}: {into(v if op.grad_first else f'grad * ({v})', f'_rt.slot(out, {k!r})')},"
-            for k, v in bwd.items()]
+    src += [f"            {k!r}: {results[k]}," for k in grads]
     src += ["        }", "", ""]
     return "\n".join(src)
 

@@ -48,10 +48,10 @@ def _mse_loss_forward(x, y, out=None):
 def _mse_loss_vjp(grad, x, y, out=None):
     # derivative: SymPy's derivative of the definition
     with _rt.quiet():
-        t0 = 2*x - 2*y
+        d_input = numpy.multiply(grad, 2 * x - 2 * y, out=_rt.slot(out, 'input'))
         return {
-            'input': numpy.multiply(grad, t0, out=_rt.slot(out, 'input')),
-            'target': numpy.multiply(grad, -t0, out=_rt.slot(out, 'target')),
+            'input': d_input,
+            'target': numpy.negative(d_input, out=_rt.slot(out, 'target')),
         }
 
 
@@ -65,11 +65,10 @@ def _l1_loss_vjp(grad, x, y, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = x - y
-        t1 = numpy.logical_or(numpy.isnan(t0), numpy.equal(x, y))
-        t2 = numpy.sign(t0)
+        d_input = numpy.multiply(grad, _rt.where(numpy.logical_or(numpy.isnan(t0), numpy.equal(x, y)), 0, numpy.sign(t0)), out=_rt.slot(out, 'input'))
         return {
-            'input': numpy.multiply(grad, _rt.where(t1, 0, t2), out=_rt.slot(out, 'input')),
-            'target': numpy.multiply(grad, _rt.where(t1, 0, -t2), out=_rt.slot(out, 'target')),
+            'input': d_input,
+            'target': numpy.negative(d_input, out=_rt.slot(out, 'target')),
         }
 
 
@@ -85,15 +84,11 @@ def _smooth_l1_loss_vjp(grad, x, y, beta, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
         t0 = x - y
-        t1 = numpy.greater(t0, 0)
-        t2 = abs(t0)
-        t3 = numpy.equal(beta, t2)
-        t4 = t0/beta
-        t5 = numpy.greater(beta, t2)
-        t6 = numpy.sign(t0)
+        t1 = abs(t0)
+        d_input = numpy.multiply(grad, _rt.where(numpy.equal(beta, t1), _rt.table((numpy.greater(t0, 0),), (1, -1)), _rt.where(numpy.greater(beta, t1), t0 / beta, numpy.sign(t0))), out=_rt.slot(out, 'input'))
         return {
-            'input': numpy.multiply(grad, _rt.where(t3, _rt.table((t1,), (1, -1)), _rt.where(t5, t4, t6)), out=_rt.slot(out, 'input')),
-            'target': numpy.multiply(grad, _rt.where(t3, _rt.table((t1,), (-1, 1)), -_rt.where(t5, t4, t6)), out=_rt.slot(out, 'target')),
+            'input': d_input,
+            'target': numpy.negative(d_input, out=_rt.slot(out, 'target')),
         }
 
 
@@ -107,11 +102,10 @@ def _smooth_l1_loss_beta0_vjp(grad, x, y, beta, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = x - y
-        t1 = numpy.logical_or(numpy.isnan(t0), numpy.equal(x, y))
-        t2 = numpy.sign(t0)
+        d_input = numpy.multiply(grad, _rt.where(numpy.logical_or(numpy.isnan(t0), numpy.equal(x, y)), 0, numpy.sign(t0)), out=_rt.slot(out, 'input'))
         return {
-            'input': numpy.multiply(grad, _rt.where(t1, 0, t2), out=_rt.slot(out, 'input')),
-            'target': numpy.multiply(grad, _rt.where(t1, 0, -t2), out=_rt.slot(out, 'target')),
+            'input': d_input,
+            'target': numpy.negative(d_input, out=_rt.slot(out, 'target')),
         }
 
 
@@ -127,11 +121,10 @@ def _huber_loss_vjp(grad, x, y, delta, out=None):
     # derivative: SymPy's derivative of the definition with the op's conventions laid over it
     with _rt.quiet():
         t0 = x - y
-        t1 = numpy.greater(delta, abs(t0))
-        t2 = delta*numpy.sign(t0)
+        d_input = numpy.multiply(grad, _rt.where(numpy.greater(delta, abs(t0)), t0, delta * numpy.sign(t0)), out=_rt.slot(out, 'input'))
         return {
-            'input': numpy.multiply(grad, _rt.where(t1, t0, t2), out=_rt.slot(out, 'input')),
-            'target': numpy.multiply(grad, _rt.where(t1, -t0, -t2), out=_rt.slot(out, 'target')),
+            'input': d_input,
+            'target': numpy.negative(d_input, out=_rt.slot(out, 'target')),
         }
 
 
@@ -318,12 +311,12 @@ def _margin_ranking_loss_vjp(grad, x1, x2, y, margin, out=None):
         t1 = margin - t0*y
         t2 = numpy.equal(t1, 0)
         t3 = _rt.table((numpy.greater_equal(t1, 0),), (1, 0,))
-        t4 = t3*y
-        t5 = -t0
+        t4 = -t0
+        d_input1 = numpy.multiply(grad, _rt.where(t2, -y, -t3 * y), out=_rt.slot(out, 'input1'))
         return {
-            'input1': numpy.multiply(grad, _rt.where(t2, -y, -t4), out=_rt.slot(out, 'input1')),
-            'input2': numpy.multiply(grad, _rt.where(t2, y, t4), out=_rt.slot(out, 'input2')),
-            'target': numpy.multiply(grad, _rt.where(t2, t5, t3 * t5), out=_rt.slot(out, 'target')),
+            'input1': d_input1,
+            'input2': numpy.negative(d_input1, out=_rt.slot(out, 'input2')),
+            'target': numpy.multiply(grad, _rt.where(t2, t4, t3 * t4), out=_rt.slot(out, 'target')),
         }
 
 
@@ -337,16 +330,15 @@ def _gaussian_nll_loss_forward(x, y, v, epsilon, out=None):
 def _gaussian_nll_loss_vjp(grad, x, y, v, epsilon, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
-        t0 = 2*x - 2*y
-        t1 = numpy.maximum(epsilon, v)
-        t2 = 1/t1
-        t3 = ((_rt.L(1)/2))*t2
-        t4 = _rt.L(1)/epsilon
-        t5 = (x - y)**2
+        t0 = numpy.maximum(epsilon, v)
+        t1 = 1/t0
+        t2 = _rt.L(1)/epsilon
+        t3 = (x - y)**2
+        d_input = numpy.multiply(grad, _rt.L(1) / 2 * t1 * (2 * x - 2 * y), out=_rt.slot(out, 'input'))
         return {
-            'input': numpy.multiply(grad, t0 * t3, out=_rt.slot(out, 'input')),
-            'target': numpy.multiply(grad, -t0 * t3, out=_rt.slot(out, 'target')),
-            'var': numpy.multiply(grad, _rt.where(numpy.greater_equal(epsilon, v), _rt.L(1) / 2 * t4 * (-t4 * t5 + 1), _rt.L(1) / 2 * t2 - _rt.L(1) / 2 * t5 / t1 ** 2), out=_rt.slot(out, 'var')),
+            'input': d_input,
+            'target': numpy.negative(d_input, out=_rt.slot(out, 'target')),
+            'var': numpy.multiply(grad, _rt.where(numpy.greater_equal(epsilon, v), _rt.L(1) / 2 * t2 * (-t2 * t3 + 1), _rt.L(1) / 2 * t1 - _rt.L(1) / 2 * t3 / t0 ** 2), out=_rt.slot(out, 'var')),
         }
 
 
@@ -360,16 +352,15 @@ def _gaussian_nll_loss_full_forward(x, y, v, epsilon, out=None):
 def _gaussian_nll_loss_full_vjp(grad, x, y, v, epsilon, out=None):
     # derivative: declared closed form with the op's conventions laid over it
     with _rt.quiet():
-        t0 = 2*x - 2*y
-        t1 = numpy.maximum(epsilon, v)
-        t2 = 1/t1
-        t3 = ((_rt.L(1)/2))*t2
-        t4 = _rt.L(1)/epsilon
-        t5 = (x - y)**2
+        t0 = numpy.maximum(epsilon, v)
+        t1 = 1/t0
+        t2 = _rt.L(1)/epsilon
+        t3 = (x - y)**2
+        d_input = numpy.multiply(grad, _rt.L(1) / 2 * t1 * (2 * x - 2 * y), out=_rt.slot(out, 'input'))
         return {
-            'input': numpy.multiply(grad, t0 * t3, out=_rt.slot(out, 'input')),
-            'target': numpy.multiply(grad, -t0 * t3, out=_rt.slot(out, 'target')),
-            'var': numpy.multiply(grad, _rt.where(numpy.greater_equal(epsilon, v), _rt.L(1) / 2 * t4 * (-t4 * t5 + 1), _rt.L(1) / 2 * t2 - _rt.L(1) / 2 * t5 / t1 ** 2), out=_rt.slot(out, 'var')),
+            'input': d_input,
+            'target': numpy.negative(d_input, out=_rt.slot(out, 'target')),
+            'var': numpy.multiply(grad, _rt.where(numpy.greater_equal(epsilon, v), _rt.L(1) / 2 * t2 * (-t2 * t3 + 1), _rt.L(1) / 2 * t1 - _rt.L(1) / 2 * t3 / t0 ** 2), out=_rt.slot(out, 'var')),
         }
 
 
