@@ -95,8 +95,10 @@ def _tail(a: Any) -> Any:
     """exp(−a² − 0.5625 + R/S)/a for a >= 1.25: erfc(a) (the asymptotic branches)."""
     s = 1.0 / (a * a)
     near = a < 1 / 0.35
-    r = numpy.where(near, _poly(RA, s), _poly(RB, s))
-    q = numpy.where(near, _poly(SA, s), _poly(SB, s))
+    r, q = numpy.empty_like(s), numpy.empty_like(s)
+    for at, num, den in ((_at(near), RA, SA), (_at(~near), RB, SB)):  # each fit only where it holds
+        part = s.take(at)
+        r[at], q[at] = _poly(num, part), _poly(den, part)
     z = (a.view(numpy.uint64) & numpy.uint64(0xFFFFFFFF00000000)).view(numpy.float64)
     # -z² - 0.5625 is exact; the small rest is added in extended precision (x86's 64-bit
     # significand), so that the one exponential and the division round once more only when
