@@ -314,3 +314,52 @@ def test_gelu_tanh_torch_nan_threshold_is_where_the_page_says(dtype: str) -> Non
     assert not np.isnan(grad(edge * 0.999)) and not np.isnan(grad(-edge * 0.999))
     assert np.isnan(grad(edge * 1.001)) and np.isnan(grad(-edge * 1.001))
     assert float(GELU_TANH_TORCH_NAN[dtype]) == pytest.approx(edge, rel=5e-3)
+
+
+# The sign of a zero result (docs: Conventions, "Signs of zero").  Mathematics gives 0 and
+# nothing more; nnref's rule: where an op's value at 0 comes from a constant branch (the
+# branch its derivative convention takes there) the result is that constant's own bits, so
+# relu(-0) = +0 as relu'(0) = 0 says; elsewhere the formula's IEEE arithmetic decides (x,
+# s·x, alpha·expm1(x), x·Phi(x) keep the input's sign; odd functions give -0 at -0).  Each
+# row: op, parameters, (sign bit of f(-0), of f(+0)), and why.  torch 2.13 CPU differs at
+# relu, relu6 and hardtanh with a zero bound (-0 at -0: its clamp keeps x on a tie) and at
+# tanhshrink (+0 at -0: x - tanh(x) = -0 - -0 = +0); JAX agrees with nnref's relu and relu6.
+ZERO_SIGNS = [
+    ("relu", {}, (False, False), "zero branch x <= 0, its constant +0"),
+    ("relu6", {}, (False, False), "lower bound 0 at x <= 0"),
+    ("hardtanh", {"min_val": 0.0, "max_val": 6.0}, (False, False), "x at the lower bound: the bound, +0"),
+    ("hardtanh", {"min_val": -0.0, "max_val": 1.0}, (True, True), "x at the lower bound: the bound's own bits, -0"),
+    ("hardtanh", {"min_val": -1.0, "max_val": 0.0}, (False, False), "x at the upper bound +0"),
+    ("hardtanh", {}, (True, False), "inside the bounds: x itself"),
+    ("leaky_relu", {}, (True, False), "x <= 0 takes s·x, 0.01·(∓0)"),
+    ("leaky_relu", {"negative_slope": -2.0}, (False, True), "s·x with s < 0 flips the zero's sign"),
+    ("elu", {}, (True, False), "alpha·expm1(-0) = -0; +0 takes x"),
+    ("selu", {}, (True, False), "scale·alpha·expm1(-0) = -0"),
+    ("celu", {}, (True, False), "alpha·expm1(-0/alpha) = -0"),
+    ("gelu", {}, (True, False), "x·Phi(x)"),
+    ("silu", {}, (True, False), "x·sigma(x)"),
+    ("mish", {}, (True, False), "x·tanh(softplus(x))"),
+    ("hardswish", {}, (True, False), "x·(x + 3)/6"),
+    ("tanh", {}, (True, False), "odd: C99's tanh(±0) = ±0"),
+    ("softsign", {}, (True, False), "x/(1 + |x|)"),
+    ("tanhshrink", {}, (True, False), "odd: x - tanh x taken as x^3 series near 0"),
+    ("softshrink", {}, (False, False), "dead zone |x| <= lambda: the constant +0"),
+    ("hardshrink", {}, (False, False), "dead zone |x| <= lambda: the constant +0"),
+    ("threshold", {"threshold": 0.0, "value": -0.0}, (True, True), "x <= threshold takes value, -0"),
+    ("threshold", {"threshold": -1.0, "value": 5.0}, (True, False), "above the threshold: x itself"),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,params,signs,why", ZERO_SIGNS, ids=[f"{r[0]}-{i}" for i, r in enumerate(ZERO_SIGNS)])
+def test_signs_of_zero(name: str, params: dict[str, Any], signs: tuple[bool, bool], why: str, dtype: str) -> None:
+    # On short arrays (one call on the whole) and long ones (blocks, SIMD bodies and tails
+    # alike): the same sign wherever the zero sits.
+    from nnref import _runtime
+
+    f = getattr(nnref, name)
+    for n in (1, 7, 64, _runtime.POINTWISE_MIN + 5):
+        for first, sign in zip((-0.0, 0.0), signs):
+            x = np.full(n, first, dtype=dtype)
+            got = np.signbit(f(x, **params))
+            assert got.all() if sign else not got.any(), (name, params, n, first, why)

@@ -156,6 +156,12 @@ OPS: list[PointwiseOp] = [
         name="relu", family=FAMILY, latex_name=r"\operatorname{relu}",
         summary="Rectified linear unit: the identity for positive inputs, zero otherwise.",
         args=INPUT, params=(), definition=sp.Max(x, 0),
+        rewrite=Rewrite(sp.Piecewise((0, x <= 0), (x, True)),
+                        "Same function; the zero branch takes x <= 0, as the derivative's"
+                        " convention relu'(0) = 0 does, so relu(-0) is that branch's +0 (as"
+                        " relu6(-0) and IEEE 754-2019's maximum(-0, +0)), on every CPU: max(x, 0)"
+                        " printed as it stands compares -0 with +0, a tie whose result differs"
+                        " between NumPy's SIMD loops (x86 returns the second operand, NEON +0)."),
         conventions=(
             Convention("relu'(0) = 0", sp.Eq(x, 0), {"input": sp.S.Zero},
                        "SymPy differentiates Max(x, 0) to Heaviside(x), which is 1/2 at 0;"

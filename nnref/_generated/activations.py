@@ -92,9 +92,9 @@ def _tanh_vjp(grad, x, out=None):
 
 
 def _relu_forward(x, out=None):
-    # relu(x) as printed from its definition
+    # relu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.maximum(0, x, out=out)
+        return numpy.maximum(x + 0.0, 0, out=out)
 
 
 def _relu_vjp(grad, x, out=None):
