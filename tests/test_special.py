@@ -72,3 +72,30 @@ def test_working_precision_follows_the_callers_dtype_per_thread() -> None:
     with _special.caller_dtype(np.float32):
         fast = _special.ncdf(x).astype(np.float32)
     assert np.array_equal(fast, _special.ncdf(x).astype(np.float32))
+
+
+def test_sigmoid_slope_is_plain_for_a_float32_caller_only() -> None:
+    """sigmoid_slope forms t/(1 + t)² plainly in float64 for a float32 caller (its accuracy is
+    declared for that: SLOPE_FLOAT32) and compensated otherwise, also on a thread that never
+    named a caller's dtype.  The two differ in the last bits on many points."""
+    import threading
+
+    z = np.random.default_rng(9).standard_normal(5000) * 8
+    t = np.exp(-np.abs(z))
+    plain = t / ((1.0 + t) * (1.0 + t))
+    fresh: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: fresh.append(_special.sigmoid_slope(z)))
+    worker.start()
+    worker.join()
+    compensated = _special.sigmoid_slope(z)
+    assert np.array_equal(fresh[0], compensated)
+    assert (compensated != plain).sum() > 100  # the check below can tell the two apart
+    with _special.caller_dtype(np.float32):
+        assert np.array_equal(_special.sigmoid_slope(z), plain)
+    with _special.caller_dtype(np.float64):
+        assert np.array_equal(_special.sigmoid_slope(z), compensated)
+    with mpmath.workprec(120):
+        exact = [mpmath.exp(-abs(mpmath.mpf(float(v)))) / (1 + mpmath.exp(-abs(mpmath.mpf(float(v))))) ** 2
+                 for v in z[:300]]
+        err = [abs(mpmath.mpf(float(c)) - e) / np.spacing(float(e)) for c, e in zip(compensated[:300], exact)]
+    assert max(err) <= 2  # the compensated form's own bound, in float64 ulps
