@@ -115,7 +115,7 @@ def table(conds: tuple[Any, ...], values: tuple[float, ...], like: Any = None) -
     distinct = list(dict.fromkeys(keys))
     kind = numpy.dtype(numpy.float64) if like is None else numpy.asarray(like).dtype
     narrow = kind.kind == "f" and kind.itemsize < 8
-    exact = narrow and all(abs(v) <= numpy.finfo(kind).max and float(kind.type(v)) == v for v in values)
+    exact = narrow and all(abs(v) <= float(numpy.finfo(kind).max) and float(kind.type(v)) == v for v in values)
     dtype = kind if exact else numpy.dtype(numpy.float64)
     if len(distinct) == 1:
         return numpy.full(shape, distinct[0][0], dtype=dtype)

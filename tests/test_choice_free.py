@@ -40,6 +40,7 @@ PARAMS: dict[str, list[dict[str, float]]] = {
         (-1.0, 1.0), (0.0, 6.0), (-0.0, 6.0), (0.0, 0.0), (-0.0, 0.0), (0.0, -0.0), (-1.0, 0.0), (-1.0, -0.0),
         (-float("inf"), float("inf")), (2.0, 2.0), (-3.0, -0.5), (5e-324, 1.0), (-F32_TINY / 2, F32_TINY / 2),
         (-F16_TINY / 4, 1.0), (1e300, 1e300), (-1e300, 1e300), (float("inf"), float("inf")), (0.5, 3.0))],
+    "relu": [{}],
     "relu6": [{}],
     "hardsigmoid": [{}],
     "softshrink": [{"lambd": v} for v in (

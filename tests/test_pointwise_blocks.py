@@ -273,3 +273,7 @@ def test_a_table_made_for_its_product_gives_the_same_bits() -> None:
                         got = np.multiply(like, made)
                         assert got.shape == expected.shape and _same(got.astype(dtype), expected), (dtype, values)
     assert {"bool", "float16", "float32", "float64"} <= set(kinds), kinds
+    # Outside quiet() too (warnings are errors here): a constant beyond float16's range is no
+    # float16 constant, and finding that out casts nothing that overflows.
+    made = _runtime.table((np.array([True, False, True]),), (1e5, 0), np.ones(3, dtype=np.float16))
+    assert made.dtype == np.float64 and made.tolist() == [1e5, 0.0, 1e5]
