@@ -42,7 +42,8 @@ def test_relu_page_has_definition_proofs_conventions_and_code() -> None:
     assert "## Source of this description {#relu-source}" in section and "derivations/ops/activations.py" in section
     assert r"\operatorname{relu}(x) = \max\left(0, x\right)" in section  # the definition
     assert "SymPy's derivative" in section and r"H\left(x\right)" in section  # the raw derivative
-    assert "**Proofs and checks**" in section and "No identity to prove" in section
+    # the rewrite that decides relu(-0) (0 where x <= 0, else x) is checked against Max(x, 0)
+    assert "**Proofs and checks**" in section and "relu: stable rewrite equals the definition" in section
     # the conventions table, with SymPy's Heaviside(0) = 1/2 shown as differing
     assert "| convention | where | gradient returned |" in section
     assert "relu'(0) = 0" in section and "relu'(NaN) = 1" in section
