@@ -322,8 +322,9 @@ def test_gelu_tanh_torch_nan_threshold_is_where_the_page_says(dtype: str) -> Non
 # relu(-0) = +0 as relu'(0) = 0 says; elsewhere the formula's IEEE arithmetic decides (x,
 # s·x, alpha·expm1(x), x·Phi(x) keep the input's sign; odd functions give -0 at -0).  Each
 # row: op, parameters, (sign bit of f(-0), of f(+0)), and why.  torch 2.13 CPU differs at
-# relu, relu6 and hardtanh with a zero bound (-0 at -0: its clamp keeps x on a tie) and at
-# tanhshrink (+0 at -0: x - tanh(x) = -0 - -0 = +0); JAX agrees with nnref's relu and relu6.
+# relu, relu6 and hardtanh with a zero bound (-0 at -0: its clamp keeps x on a tie), at
+# hardtanh(+0) with min_val=-0.0 (+0), at softshrink on its scalar path (-0) and at tanhshrink
+# (+0 at -0: x - tanh(x) = -0 - -0 = +0); JAX agrees with nnref's relu and relu6, not celu (+0).
 ZERO_SIGNS = [
     ("relu", {}, (False, False), "zero branch x <= 0, its constant +0"),
     ("relu6", {}, (False, False), "lower bound 0 at x <= 0"),
@@ -363,3 +364,20 @@ def test_signs_of_zero(name: str, params: dict[str, Any], signs: tuple[bool, boo
             x = np.full(n, first, dtype=dtype)
             got = np.signbit(f(x, **params))
             assert got.all() if sign else not got.any(), (name, params, n, first, why)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,params", [("l1_loss", {}), ("smooth_l1_loss", {"beta": 0.0})])
+def test_signs_of_a_zero_gradient_at_input_equal_target(name: str, params: dict[str, Any], dtype: str) -> None:
+    # At input == target the derivative's convention is the constant 0: d/dinput is grad·(+0),
+    # a zero with grad's sign, and d/dtarget its negation (the kernel negates d/dinput), the
+    # zeros torch gives too.  Short and blocked arrays.
+    from nnref import _runtime
+
+    for n in (4, _runtime.POINTWISE_MIN + 4):
+        x = np.ones(n, dtype=dtype)
+        g = np.tile(np.array([1.0, -1.0, 2.0, -0.5], dtype=dtype), n // 4)
+        got = getattr(nnref, f"{name}_backward")(g, x, x.copy(), reduction="none", **params)
+        assert not got["input"].any() and not got["target"].any()
+        assert np.array_equal(np.signbit(got["input"]), np.signbit(g)), (name, n)
+        assert np.array_equal(np.signbit(got["target"]), ~np.signbit(g)), (name, n)

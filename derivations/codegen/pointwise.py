@@ -78,7 +78,10 @@ def _signs_inward(e: sp.Expr, negate: bool = False) -> sp.Expr:
 def mirrors(grads: dict[str, sp.Expr]) -> dict[str, str]:
     """{key: earlier key} for each derivative that is the negation of an earlier one (a loss's
     d/dtarget = -d/dinput): its kernel negates that result, grad·(-E) = -(grad·E) to the bit
-    in round-to-nearest (the sign of a NaN aside), instead of evaluating E a second time."""
+    in round-to-nearest (the sign of a NaN aside), instead of evaluating E a second time.  One
+    sign of zero moves: where a branch is the constant 0, SymPy's -0 is 0 and the target used
+    to be grad·(+0); it is now -(grad·0), the other zero (l1_loss and smooth_l1_loss with
+    beta = 0 at input == target), which is torch's (tests/test_special_values.py)."""
     found: dict[str, str] = {}
     for i, k in enumerate(grads):
         mine = _signs_inward(grads[k])
