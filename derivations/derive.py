@@ -14,9 +14,11 @@ from __future__ import annotations
 import gc
 import random
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 import mpmath
 import sympy as sp
@@ -118,7 +120,17 @@ def _simplifies_to_zero(diff: sp.Expr) -> bool:
             raise _OutOfTime
 
     use_alarm = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGALRM")
+    hook = sys.unraisablehook
+
+    def ours_dropped(args: Any) -> None:
+        # An alarm that lands in another callback Python runs from C (a weakref's, during a
+        # collection) is dropped there as "Exception ignored": it is ours, and the next
+        # repeat stops simplify, so it is not reported.
+        if not isinstance(args.exc_value, _OutOfTime):
+            hook(args)
+
     if use_alarm:
+        sys.unraisablehook = ours_dropped
         previous = signal.signal(signal.SIGALRM, on_alarm)
         # The alarm repeats every ALARM_REPEAT seconds after the first: an alarm that lands
         # in a garbage-collector callback (seen in CI as "Exception ignored in gc_callback"),
@@ -126,7 +138,10 @@ def _simplifies_to_zero(diff: sp.Expr) -> bool:
         # simplify running on.
         signal.setitimer(signal.ITIMER_REAL, SIMPLIFY_SECONDS, ALARM_REPEAT)
     try:
-        return bool(sp.simplify(sp.piecewise_fold(diff)) == 0)
+        # Max and Min as Piecewise first: SymPy folds a difference of piecewise forms branch by
+        # branch, but keeps Max(x, 0) - Piecewise((0, x <= 0), (x, True)) as it stands
+        folded = diff.rewrite(sp.Piecewise) if diff.has(sp.Max, sp.Min) else diff
+        return bool(sp.simplify(sp.piecewise_fold(folded)) == 0)
     except _OutOfTime:
         done = True
         return False
@@ -138,6 +153,7 @@ def _simplifies_to_zero(diff: sp.Expr) -> bool:
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            sys.unraisablehook = hook
 
 
 def prove_equal(lhs: sp.Expr | sp.Matrix, rhs: sp.Expr | sp.Matrix, ranges: dict[sp.Symbol, tuple[float, float]],
