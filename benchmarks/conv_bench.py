@@ -8,7 +8,8 @@ For each shape and dtype:
   one running torch (``F.conv2d`` then ``torch.autograd.grad`` for input, weight and bias),
   take turns: after one warm-up each, nnref runs once, then torch once, ``--repeats``
   times, with a short pause between turns so neither library's idle threads are still
-  spinning.  Taking turns means both see the same background load on a shared machine;
+  spinning; each turn makes untimed calls for 30 ms (which wake the threads and CPUs that the
+  pause put to sleep) and times the next.  Taking turns means both see the same background load on a shared machine;
   the table gives the median of each.  With ``--runs K`` the whole table is timed K times
   (a case's runs are minutes apart), and a case's ratio is the median of its K runs'
   ratios, shown with their range: on a shared machine one run can land on a slow minute.
@@ -125,6 +126,16 @@ for line in sys.stdin:
         run()
         print(json.dumps({"ok": True}), flush=True)
     else:
+        # untimed calls for 30 ms first (as turns.timed_turn): after the pause torch's sleeping
+        # OpenMP workers sometimes took 10-15 ms to wake on this 2-vCPU VM (about one turn in
+        # three), and the first calls on cold CPUs ran up to 1.8x slower; the timed call then
+        # measures the kernels, not the wake-up
+        end = time.perf_counter() + 0.03
+        while True:
+            del_out = run()
+            del del_out
+            if time.perf_counter() >= end:
+                break
         t0 = time.perf_counter()
         out = run()
         elapsed = time.perf_counter() - t0

@@ -4,7 +4,8 @@
 
 * **time** — forward + backward (nnref: ``f`` then ``f_backward``; torch: ``F.f`` then
   ``torch.autograd.grad``), in one process, nnref and torch taking turns after one warm-up
-  each, so both see the same background load; the median of ``--repeats`` turns.
+  each, so both see the same background load; a turn times one call after 30 ms of untimed
+  ones (``turns.timed_turn`` says why); the median of ``--repeats`` turns.
 * **peak memory** (cross_entropy) — as ``conv_bench.py`` measures it: a fresh process per
   library and case, the peak resident set (VmHWM, reset through /proc/self/clear_refs after
   the inputs exist and a warm-up run) minus the resident size then, over one forward +
@@ -23,9 +24,10 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from turns import timed_turn
 
 CE_SHAPES = [(4096, 1000), (64, 32000), (8, 50257)]
 # (label, op, input shape, weight shape or None, kwargs)
@@ -86,14 +88,9 @@ def _peak(lib: str, n: int, c: int) -> int:
 
 def _turns(ours: Any, theirs: Any, repeats: int) -> tuple[float, float]:
     a, b = [], []
-    for f in (ours, theirs):
-        f()
     for _ in range(repeats):
         for f, acc in ((ours, a), (theirs, b)):
-            time.sleep(0.02)
-            start = time.perf_counter()
-            f()
-            acc.append(time.perf_counter() - start)
+            acc.append(timed_turn(f))
     return statistics.median(a), statistics.median(b)
 
 

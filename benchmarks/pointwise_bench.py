@@ -5,8 +5,10 @@
 
 For each op and dtype (float64, float32): forward + backward on ``--n`` elements (nnref:
 ``f`` then ``f_backward``; torch: ``F.f`` then ``torch.autograd.grad``), in one process,
-nnref and torch taking turns after one warm-up each so both see the same background load;
-the table gives each one's median over ``--repeats`` turns and the ratio nnref / torch.
+nnref and torch taking turns so both see the same background load; a turn times one call
+after 30 ms of untimed ones (``turns.timed_turn`` says why: each library is timed warm and
+undisturbed by the other's threads); the table gives each one's median over ``--repeats``
+turns and the ratio nnref / torch.
 Inputs are drawn from each array argument's test domain; losses run with reduction='mean';
 parameters take their defaults (required ones the oracle's values).  torch keeps its own
 thread count (``torch.get_num_threads()``, printed).  Before the first turn the process asks
@@ -42,6 +44,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from turns import timed_turn  # noqa: E402
 
 from derivations import oracle, registry  # noqa: E402
 from derivations.spec import PointwiseOp  # noqa: E402
@@ -80,15 +84,10 @@ def _params(op: PointwiseOp) -> dict[str, Any]:
 
 
 def _median_pair(nn: Any, th: Any, repeats: int) -> tuple[float, float]:
-    nn(), th()  # warm-up
     a, b = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
-        nn()
-        a.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        th()
-        b.append(time.perf_counter() - t)
+        a.append(timed_turn(nn))
+        b.append(timed_turn(th))
     return statistics.median(a), statistics.median(b)
 
 
