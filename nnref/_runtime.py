@@ -632,16 +632,13 @@ def max_along(values: Any, axis: int) -> Any:
     return numpy.max(arr, axis=axis, keepdims=True)
 
 
-# glibc's malloc gives blocks of at least its mmap threshold their own mapping and trims the
-# top of its heap once the free space there exceeds twice that threshold; the threshold starts
-# at 128 KiB and rises (up to 32 MiB) to the size of each larger mapped block that is freed.  A
-# call's temporaries and results (several MiB, in many blocks) would otherwise be faulted in
-# afresh on every call (at about 4 us per 4 KiB page on this virtual machine, as much as the
-# arithmetic: e.g. 4000 faults in a 45 ms float64 conv2d forward + backward).  So before its
-# first call of a given size a kernel asks for one block about as large as a call's working
-# set and frees it at once, untouched; glibc then keeps that much memory for reuse, as after
-# any program's large array.  With fixed thresholds (MALLOC_MMAP_THRESHOLD_, mallopt) or
-# another allocator this does nothing.
+# glibc's malloc maps blocks of at least its mmap threshold (128 KiB, rising up to 32 MiB to the
+# size of each larger mapped block freed) and trims its heap's top beyond twice that.  A call's
+# temporaries (several MiB) would be faulted in afresh on every call (~4 us per 4 KiB page on
+# this VM: 4000 faults in a 45 ms float64 conv2d forward + backward).  So before its first call
+# of a size a kernel allocates one block as large as a call's working set and frees it untouched:
+# glibc then keeps that much for reuse.  With fixed thresholds (MALLOC_MMAP_THRESHOLD_,
+# mallopt) or another allocator this does nothing.
 HEAP_HINT_LIMIT = 31 * 2**20  # glibc raises its threshold for freed blocks of at most 32 MiB
 _heap_hint = 0
 
@@ -657,16 +654,14 @@ def hint_heap(nbytes: int) -> None:
 
 # ----------------------------------------------------------------------------- pointwise blocks
 
-# A pointwise kernel is a chain of NumPy passes (an exponential, a few products, a select),
-# each over the whole array: on 1e6 float64 entries every temporary is 8 MB, so each pass
-# streams through main memory (and fresh pages), ~1 ms a pass where one over cache-resident
-# data takes ~0.2 ms.  ``blocked`` runs the kernel on consecutive blocks of POINTWISE_BLOCK
-# entries instead, whose temporaries stay in the cache, and spreads the blocks over threads
-# (NumPy releases the GIL in its loops).  An elementwise formula gives each entry the same
-# operations whatever block it falls in: the same bits for any block size or thread count
-# (tests/test_pointwise_blocks.py).  On 2 cores (AMD EPYC), 1e6 float64 entries, sigmoid and
-# relu: blocks of 2^16 and 2^18 entries ran 2-4x faster than one call on the whole; 2^12 lost
-# it to NumPy's ~1 us a call.
+# A pointwise kernel is a chain of NumPy passes, each over the whole array: on 1e6 float64
+# entries every temporary is 8 MB and each pass streams through main memory, ~1 ms where one over
+# cached data takes ~0.2 ms.  ``blocked`` runs the kernel on blocks of POINTWISE_BLOCK entries,
+# whose temporaries stay in the cache, spread over threads (NumPy releases the GIL in its
+# loops).  An elementwise formula gives each entry the same operations in any block: the same
+# bits for any block size or thread count (tests/test_pointwise_blocks.py).  On 2 cores (AMD
+# EPYC), 1e6 float64 entries, sigmoid and relu ran 2-4x faster in blocks of 2^16 and 2^18
+# entries than in one call; 2^12 lost it to NumPy's ~1 us a call.
 POINTWISE_BLOCK = 2**16
 POINTWISE_MIN = 2**17  # entries below which one call on the whole is faster
 _EXECUTOR: Any = None
@@ -693,8 +688,7 @@ def threads() -> int:
 
 
 def _forget_executor() -> None:
-    # A forked child (multiprocessing's fork, a data loader's worker) inherits the pool object
-    # but none of its threads: a map on it would wait forever.  The child starts its own.
+    # A forked child inherits the pool object but none of its threads: a map on it would hang.
     global _EXECUTOR
     _EXECUTOR = None
 
@@ -704,16 +698,22 @@ if hasattr(os, "register_at_fork"):
 
 
 def parallel_map(call: Any, items: list[Any]) -> list[Any]:
-    """[call(item) for item in items], in up to ``threads()`` threads."""
+    """[call(item) for item in items] in up to ``threads()`` threads, the caller running the first."""
     global _EXECUTOR
     workers = min(threads(), len(items))
     if workers <= 1:
         return [call(item) for item in items]
-    if _EXECUTOR is None or _EXECUTOR._max_workers < workers:
+    if _EXECUTOR is None or _EXECUTOR._max_workers < workers - 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        _EXECUTOR = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nnref")
-    return list(_EXECUTOR.map(call, items))
+        _EXECUTOR = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="nnref")
+    rest = [_EXECUTOR.submit(call, item) for item in items[1:]]
+    try:
+        first = call(items[0])
+    finally:  # the others finish (or fail) before this returns or raises: none outlives the call
+        for f in rest:
+            f.exception()
+    return [first] + [f.result() for f in rest]
 
 
 def blocked(kernel: Any, arrays: tuple[Any, ...], widen: Any, ref: NDArray[Any] | None = None,

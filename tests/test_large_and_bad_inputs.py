@@ -29,25 +29,55 @@ def _dense_rows(x: np.ndarray, t: np.ndarray, ignore: int) -> np.ndarray:
 @pytest.mark.parametrize("shape", [(6, 5), (3, 4, 2, 3), (5, 1)])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_gathered_class_indices_give_the_dense_kernels_bits(shape: tuple[int, ...], weighted: bool, dtype: Any) -> None:
+@pytest.mark.parametrize("rows", ["plain", "special"])
+def test_gathered_class_indices_give_the_dense_kernels_bits(shape: tuple[int, ...], weighted: bool, dtype: Any,
+                                                            rows: str, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(1)
     x = (rng.standard_normal(shape) * 4).astype(dtype)
     t = rng.integers(0, shape[1], shape[:1] + shape[2:])
     t.flat[0] = -100
     cw = rng.random(shape[1]).astype(dtype) if weighted else np.ones(shape[1], dtype)
+    dense_vjp = _k._cross_entropy_vjp
+    dense_calls: list[tuple[int, ...]] = []
+
+    def counted(kernel: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*a: Any, **k: Any) -> Any:
+            dense_calls.append(a[0].shape)
+            return kernel(*a, **k)
+        return call
+    for name in ("_log_softmax_forward", "_cross_entropy_vjp"):
+        monkeypatch.setattr(_k, name, counted(getattr(_k, name)))
+    if rows == "special":
+        # samples with tied maxima, a +inf, a NaN, a -inf beside a finite maximum, a maximum
+        # at -0.0 tied with +0.0: each sample its own block, so those with tied or non-finite
+        # maxima take the kernels and the others the gathered path, in one call
+        monkeypatch.setattr(_structured, "ROW_BLOCK", 1)
+        monkeypatch.setattr(_structured, "CLASS_ROW_BLOCK", 1)
+        if shape[1] > 1:
+            x[1, 0] = x[1, 1] = x[1].max() + 1
+            x[2, 1] = np.inf
+        if shape[1] > 1 and shape[0] > 5:
+            x[3, 0] = np.nan
+            x[4] = -np.abs(x[4])
+            x[4, 0], x[4, 1] = -0.0, 0.0
+            x[5, 1] = -np.inf
     view = [1] * x.ndim
     view[1] = shape[1]
-    rows = _dense_rows(x, t, -100)
-    per = np.squeeze(_k._cross_entropy_forward(x, rows, cw.reshape(view), 1), 1)
+    onehot = _dense_rows(x, t, -100)
+    per = np.squeeze(_k._cross_entropy_forward(x, onehot, cw.reshape(view), 1), 1)
     ours = nnref.cross_entropy(x, t, weight=cw if weighted else None, reduction="none")
     assert ours.tobytes() == per.tobytes()
     g = rng.standard_normal(per.shape).astype(dtype)
-    dense = _k._cross_entropy_vjp(np.expand_dims(g, 1), x, rows, cw.reshape(view), 1)["input"]
+    dense = dense_vjp(np.expand_dims(g, 1), x, onehot, cw.reshape(view), 1)["input"]
     got = nnref.cross_entropy_backward(g, x, t, weight=cw if weighted else None, reduction="none")["input"]
     assert got.tobytes() == dense.astype(dtype).tobytes()
-    dense_nll = _k._nll_loss_vjp(np.expand_dims(g, 1), x, rows, cw.reshape(view), 1)["input"]
+    dense_nll = _k._nll_loss_vjp(np.expand_dims(g, 1), x, onehot, cw.reshape(view), 1)["input"]
     got_nll = nnref.nll_loss_backward(g, x, t, weight=cw if weighted else None, reduction="none")["input"]
     assert got_nll.tobytes() == dense_nll.astype(dtype).tobytes()
+    # the gathered path ran: nnref called the kernels only for the samples with tied or non-finite
+    # maxima (one forward, one VJP each)
+    special = shape[1] > 1 and rows == "special"
+    assert len(dense_calls) == (2 * min(shape[0] - 1, 4) if special else 0), dense_calls
 
 
 @pytest.mark.parametrize("shape, dim", [((300, 500), 1), ((3, 50000), 1), ((40, 7, 600), 1), ((40, 600, 7), 1),
@@ -89,9 +119,14 @@ def test_row_blocks_give_the_bits_of_one_call(shape: tuple[int, ...], dim: int, 
         }
     blocks = _structured._row_blocks(x, dim)
     assert len(blocks) > 1
+    # cross_entropy's class-index path cuts its own, larger blocks: small ones here, whatever the threads
+    monkeypatch.setattr(_structured, "CLASS_ROW_BLOCK", 2**14)
+    assert len(_structured._row_blocks(x, dim, _structured.CLASS_ROW_BLOCK, spread=True)) > 2
     blocked = {name: call() for name, call in calls.items()}
     monkeypatch.setattr(_structured, "ROW_BLOCK", 2**40)
+    monkeypatch.setattr(_structured, "CLASS_ROW_BLOCK", 2**40)
     assert _structured._row_blocks(x, dim) == [slice(None)]
+    assert _structured._row_blocks(x, dim, _structured.CLASS_ROW_BLOCK, spread=True) == [slice(None)]
     for name, call in calls.items():
         whole = call()
         if isinstance(whole, dict):

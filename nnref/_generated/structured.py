@@ -107,7 +107,9 @@ def _cross_entropy_vjp(g, x, target, class_weight, axis):
         sg = _rt.sum_along(class_weight*target, axis)
         st = _rt.sum_along(target, axis)
         hit = sg*numpy.expm1(out)
-        grad_input = numpy.where(numpy.equal(st, 0), 0, numpy.where(numpy.equal(sg, class_weight*target), g*hit, g*(-class_weight*target + sg*numpy.exp(out))))
+        r = 1/(k + sl)
+        p = e*r
+        grad_input = numpy.where(numpy.equal(st, 0), 0, numpy.where(numpy.equal(sg, class_weight*target), g*hit, g*(-class_weight*target + p*sg)))
         grad_target = -class_weight*g*out
         return {
             'input': grad_input,
