@@ -637,8 +637,7 @@ def max_along(values: Any, axis: int) -> Any:
 # temporaries (several MiB) would be faulted in afresh on every call (~4 us per 4 KiB page on
 # this VM: 4000 faults in a 45 ms float64 conv2d forward + backward).  So before its first call
 # of a size a kernel allocates one block as large as a call's working set and frees it untouched:
-# glibc then keeps that much for reuse.  With fixed thresholds (MALLOC_MMAP_THRESHOLD_,
-# mallopt) or another allocator this does nothing.
+# glibc then keeps that much for reuse.  (With fixed thresholds or another allocator, nothing.)
 HEAP_HINT_LIMIT = 31 * 2**20  # glibc raises its threshold for freed blocks of at most 32 MiB
 _heap_hint = 0
 
@@ -665,12 +664,13 @@ def hint_heap(nbytes: int) -> None:
 POINTWISE_BLOCK = 2**16
 POINTWISE_MIN = 2**17  # entries below which one call on the whole is faster
 _EXECUTOR: Any = None
-# Threads pay only for kernels slow per entry: a cheap kernel (relu's backward, ~2 ns an entry,
-# 6-10 NumPy calls a block, each handing the GIL over) ran slower on two threads than on one for
-# 33 of 36 cheap op/dtype pairs on 2 cores; above ~10 ns an entry kernels gained 1.1-1.9x.  So a
-# kernel's second large call (the first warms pages and caches) times its first block, and its
-# blocks use threads from then on only above SLOW_BLOCK_NS an entry; the bits are the same.
-SLOW_BLOCK_NS = 8.0
+# Threads pay for all but the cheapest kernels: timed warm and without torch's spinning OpenMP
+# workers beside them (benchmarks/turns.py), two threads took 0.62-0.96 of one's time for 16 of
+# 20 op/dtype pairs (relu6, huber_loss, sigmoid, tanh, ..., fwd + bwd, 1e6 entries, 2 cores);
+# float32 relu, ~0.5 ns an entry, took 1.16.  So a kernel's second large call (the first warms
+# pages and caches) times its first block, and its blocks use threads from then on only above
+# SLOW_BLOCK_NS an entry; the bits are the same.
+SLOW_BLOCK_NS = 1.0
 _SPREAD: dict[Any, bool | None] = {}  # kernel key -> threads or not; None: seen once, not timed
 
 
