@@ -5,7 +5,7 @@ casts, and reduces.  Error messages name the op, the argument, what was expected
 what was given.
 
 Owns: ``NNRefError``, argument checks, reductions' plumbing, the precision a kernel runs in
-(``wide``, ``ext``).  Imports: NumPy and ``._special`` (re-exported for the kernels).
+(``wide``, ``ext``).  Imports: NumPy, ``._special`` and ``._minmax`` (re-exported for the kernels).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 import numpy
 from numpy.typing import NDArray
 
-from ._special import caller_dtype, erf, erfc, ncdf, npdf, sigmoid_slope, x_minus_tanh  # noqa: F401 - the kernels call them as _rt.*
+from ._minmax import maximum, minimum  # noqa: F401 - the kernels call them (and the below) as _rt.*
+from ._special import caller_dtype, erf, erfc, ncdf, npdf, sigmoid_slope, x_minus_tanh  # noqa: F401
 
 FLOAT_DTYPES = (numpy.float16, numpy.float32, numpy.float64)
 REDUCTIONS = ("none", "mean", "sum")
@@ -30,8 +31,7 @@ class NNRefError(ValueError):
 
 
 def quiet() -> Any:
-    # A choice evaluates every branch on every element; one not selected may overflow (e^1000
-    # in the branch kept for x < 0).  The tests prove the selected branch finite where the value is.
+    # A branch not selected may overflow (e^1000 kept for x < 0); tests prove the selected one finite.
     return numpy.errstate(all="ignore")
 
 

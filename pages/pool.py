@@ -578,7 +578,8 @@ def _bench_section() -> list[str]:
     runs = int(data.get("pool_runs", 1))
     return [f"Measured {when} on {where}" + (f" ({versions})" if versions else "")
             + " by `benchmarks/conv_bench.py`: forward then backward, median time per library"
-            + (f" over {repeats} alternating turns, each timing one call after 30 ms of untimed ones" if repeats else "")
+            + (f" over {repeats} alternating turns, each timing one call after 30 ms of untimed ones"
+               if repeats else "")
             + (f", in each of {runs} runs over the whole table; a case's ratio is the median of its runs' ratios"
                " (their range is shown)" if runs > 1 else "") + "." + shared, "",
             bench_table, "",

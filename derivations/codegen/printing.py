@@ -149,10 +149,14 @@ class EnginePrinter(NumPyPrinter):
     def _print_Or(self, expr: sp.Expr) -> str:
         return self._fold("numpy.logical_or", expr.args) if self.pointwise else super()._print_Or(expr)
 
-    # choice-free forms (``.minmax``): max / min (printed as Max / Min are), the -0
-    # normalisation, the run-time test
-    _print_FMax = _print_Max
-    _print_FMin = _print_Min
+    # choice-free forms (``.minmax``): max / min, whose proofs rule out ties of opposite zeros, so
+    # through nnref/_minmax.py (a scalar operand as a constant array: NumPy's two-array loop), the
+    # -0 normalisation, the run-time test
+    def _print_FMax(self, expr: sp.Expr) -> str:
+        return self._fold("_rt.maximum", expr.args)
+
+    def _print_FMin(self, expr: sp.Expr) -> str:
+        return self._fold("_rt.minimum", expr.args)
 
     def _print_PlusZero(self, expr: sp.Expr) -> str:
         return f"({self._print(expr.args[0])} + 0.0)"
@@ -342,17 +346,18 @@ def _flatten_all(e: sp.Expr) -> sp.Expr:
 # calls on arrays: ``a * b`` is numpy.multiply(a, b), evaluated in the same order.
 _UFUNC_OF = {ast.Mult: "numpy.multiply", ast.Add: "numpy.add", ast.Sub: "numpy.subtract",
              ast.Div: "numpy.true_divide", ast.Pow: "numpy.power"}
-_TAKES_OUT = ("numpy.", "_rt.where")
+_TAKES_OUT = ("numpy.", "_rt.where", "_rt.maximum", "_rt.minimum")
 _NOT_UFUNCS = ("numpy.where", "numpy.select", "numpy.full", "numpy.logical_and.reduce", "numpy.logical_or.reduce")
 
 
 def into(src: str, out: str) -> str:
     """``src`` (a printed NumPy expression) with its last operation writing into ``out``:
     the outermost ``a * b`` becomes ``numpy.multiply(a, b, out=out)``, a ufunc call (or
-    ``_rt.where``) gets ``out=out``.  The blocked kernels then fill the caller's array block by
-    block instead of a temporary that is copied there (one pass over the data fewer; for a
-    cheap kernel a quarter of its time).  The same operations in the same order, so the same
-    bits; an outermost step that cannot write into an array is left as it is (the caller copies)."""
+    ``_rt.where``, ``_rt.maximum``, ``_rt.minimum``) gets ``out=out``.  The blocked kernels then
+    fill the caller's array block by block instead of a temporary that is copied there (one pass
+    over the data fewer; for a cheap kernel a quarter of its time).  The same operations in the
+    same order, so the same bits; an outermost step that cannot write into an array is left as
+    it is (the caller copies)."""
     tree = ast.parse(src, mode="eval").body
     if isinstance(tree, ast.IfExp):  # a run-time test between two forms: each writes into out
         return (f"({into(ast.unparse(tree.body), out)} if {ast.unparse(tree.test)}"

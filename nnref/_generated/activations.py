@@ -94,7 +94,7 @@ def _tanh_vjp(grad, x, out=None):
 def _relu_forward(x, out=None):
     # relu(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.maximum(x + 0.0, 0, out=out)
+        return _rt.maximum(x + 0.0, 0, out=out)
 
 
 def _relu_vjp(grad, x, out=None):
@@ -108,7 +108,7 @@ def _relu_vjp(grad, x, out=None):
 def _relu6_forward(x, out=None):
     # relu6(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.minimum(numpy.maximum(x + 0.0, 0), 6, out=out)
+        return _rt.minimum(_rt.maximum(x + 0.0, 0), 6, out=out)
 
 
 def _relu6_vjp(grad, x, out=None):
@@ -124,7 +124,7 @@ def _leaky_relu_forward(x, negative_slope, out=None):
     with _rt.quiet():
         t0 = _rt.scalar(negative_slope, x)
         t1 = negative_slope*x
-        return (numpy.maximum(x, t1, out=out) if t0 <= 1 and 0 < t0 else (numpy.minimum(x, t1, out=out) if 1 <= t0 else _rt.where(numpy.greater(x, 0), x, negative_slope * x, out=out)))
+        return (_rt.maximum(x, t1, out=out) if t0 <= 1 and 0 < t0 else (_rt.minimum(x, t1, out=out) if 1 <= t0 else _rt.where(numpy.greater(x, 0), x, negative_slope * x, out=out)))
 
 
 def _leaky_relu_vjp(grad, x, negative_slope, out=None):
@@ -141,7 +141,7 @@ def _rrelu_forward(x, lower, upper, out=None):
         t0 = lower/2 + upper/2
         t1 = _rt.scalar(t0, x)
         t2 = t0*x
-        return (numpy.maximum(x, t2, out=out) if t1 <= 1 and 0 < t1 else (numpy.minimum(x, t2, out=out) if 1 <= t1 else _rt.where(numpy.greater(x, 0), x, x * (lower / 2 + upper / 2), out=out)))
+        return (_rt.maximum(x, t2, out=out) if t1 <= 1 and 0 < t1 else (_rt.minimum(x, t2, out=out) if 1 <= t1 else _rt.where(numpy.greater(x, 0), x, x * (lower / 2 + upper / 2), out=out)))
 
 
 def _rrelu_vjp(grad, x, lower, upper, out=None):
@@ -308,7 +308,7 @@ def _hardtanh_forward(x, min_val, max_val, out=None):
     with _rt.quiet():
         t0 = _rt.scalar(max_val, x)
         t1 = _rt.scalar(min_val, x)
-        return (numpy.minimum(numpy.maximum(x, min_val), max_val, out=out) if t1 <= t0 and t0 != 0 and (t1 != 0) else _rt.where(numpy.greater_equal(min_val, x), min_val, _rt.where(numpy.less_equal(max_val, x), max_val, x), out=out))
+        return (_rt.minimum(_rt.maximum(x, min_val), max_val, out=out) if t1 <= t0 and t0 != 0 and (t1 != 0) else _rt.where(numpy.greater_equal(min_val, x), min_val, _rt.where(numpy.less_equal(max_val, x), max_val, x), out=out))
 
 
 def _hardtanh_vjp(grad, x, min_val, max_val, out=None):
@@ -322,7 +322,7 @@ def _hardtanh_vjp(grad, x, min_val, max_val, out=None):
 def _hardsigmoid_forward(x, out=None):
     # hardsigmoid(x) as printed from its stable rewrite
     with _rt.quiet():
-        return numpy.minimum(numpy.maximum((x + 3) / 6, 0), 1, out=out)
+        return _rt.minimum(_rt.maximum((x + 3) / 6, 0), 1, out=out)
 
 
 def _hardsigmoid_vjp(grad, x, out=None):
@@ -381,7 +381,7 @@ def _softshrink_forward(x, lambd, out=None):
     # softshrink(x) as printed from its definition
     with _rt.quiet():
         t0 = _rt.scalar(lambd, x)
-        return (numpy.subtract(x, numpy.minimum(numpy.maximum(x, -lambd), lambd), out=out) if 0 < t0 and t0 < numpy.inf else _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less(lambd, x), -lambd + x, _rt.where(numpy.less(lambd, -x), lambd + x, 0)), out=out))
+        return (numpy.subtract(x, _rt.minimum(_rt.maximum(x, -lambd), lambd), out=out) if 0 < t0 and t0 < numpy.inf else _rt.where(numpy.isnan(x), numpy.nan, _rt.where(numpy.less(lambd, x), -lambd + x, _rt.where(numpy.less(lambd, -x), lambd + x, 0)), out=out))
 
 
 def _softshrink_vjp(grad, x, lambd, out=None):
@@ -411,7 +411,7 @@ def _threshold_forward(x, threshold, value, out=None):
     # threshold(x) as printed from its definition
     with _rt.quiet():
         t0 = _rt.scalar(value, x)
-        return (numpy.maximum(x, value, out=out) if t0 != 0 and t0 == _rt.scalar(threshold, x) else _rt.where(numpy.greater_equal(threshold, x), value, x, out=out))
+        return (_rt.maximum(x, value, out=out) if t0 != 0 and t0 == _rt.scalar(threshold, x) else _rt.where(numpy.greater_equal(threshold, x), value, x, out=out))
 
 
 def _threshold_vjp(grad, x, threshold, value, out=None):

@@ -1,0 +1,66 @@
+"""nnref/_minmax.py: numpy.maximum / numpy.minimum against a scalar, through a constant array,
+give NumPy's own numbers for every kind of entry, scalar and dtype, and leave everything else
+to NumPy unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from compare import same_bits
+
+from nnref import _minmax, _runtime
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 6.0, np.inf, -np.inf, np.nan, -np.nan, 1e-300, -1e-300, 5e-324, 3e38, -3e38,
+           1e300]
+SCALARS: list[Any] = [0, 0.0, -0.0, 6, -0.5, 1e-300, 1e300, np.inf, -np.inf, np.nan, np.float32(6), np.float64(-0.25),
+                      np.float16(0.125), np.array(2.0), np.array(-3.0, dtype=np.float32), 2**70]
+
+
+def test_the_block_is_the_pointwise_block() -> None:
+    assert _minmax.BLOCK == _runtime.POINTWISE_BLOCK
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("fn", ["maximum", "minimum"])
+@pytest.mark.parametrize("shape", [(1000,), (40, 25), (_minmax.BLOCK,)])
+def test_a_scalar_beside_an_array_gives_numpys_numbers(dtype: Any, fn: str, shape: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(5)
+    with np.errstate(over="ignore"):
+        x = np.resize(np.array(SPECIAL + list(rng.standard_normal(40) * 3)), shape).astype(dtype)
+    ours, theirs = getattr(_minmax, fn), getattr(np, fn)
+    used = 0
+    for s in SCALARS:
+        for args in ((x, s), (s, x)):
+            with np.errstate(all="ignore"):
+                want = theirs(*args)
+                got = ours(*args)
+                out = np.empty_like(want)
+                into = ours(*args, out=out)
+            assert got.dtype == want.dtype and got.shape == want.shape, (s, args[0] is x)
+            # A tie of opposite zeros may resolve either way, by the loop (the printer never
+            # makes one): there only the value is compared.
+            tie = (x == 0) & (np.float64(s) == 0)
+            assert same_bits(np.where(tie, 0, got), np.where(tie, 0, want)), (s, args[0] is x)
+            assert into is out and same_bits(np.where(tie, 0, out), np.where(tie, 0, want)), s
+            used += _minmax._as_array(*args)[0 if args[0] is not x else 1] is not s
+    assert used == 2 * len(SCALARS)  # every scalar took the constant
+
+
+def test_everything_else_is_left_to_numpy() -> None:
+    x = np.arange(6.0)
+    big = np.zeros(_minmax.BLOCK + 1)
+    ints = np.arange(6)
+    for a, b in ((x, x), (1.0, 2.0), (big, 0.0), (ints, 3), (np.zeros(0), 1.0), (x, "a")):
+        assert _minmax._as_array(a, b) == (a, b) or (_minmax._as_array(a, b)[0] is a and _minmax._as_array(a, b)[1] is b)
+
+
+def test_constant_blocks_are_read_only_and_kept_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_minmax, "_CONSTANTS", {})
+    x = np.ones(10)
+    for v in range(2 * _minmax._KEEP):
+        _minmax.maximum(x, float(v))
+        assert len(_minmax._CONSTANTS) <= _minmax._KEEP
+    block = next(iter(_minmax._CONSTANTS.values()))
+    assert not block.flags.writeable
