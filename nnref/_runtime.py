@@ -666,10 +666,10 @@ POINTWISE_MIN = 2**17  # entries below which one call on the whole is faster
 _EXECUTOR: Any = None
 # Threads pay for all but the cheapest kernels: timed warm and without torch's spinning OpenMP
 # workers beside them (benchmarks/turns.py), two threads took 0.62-0.96 of one's time for 16 of
-# 20 op/dtype pairs (relu6, huber_loss, sigmoid, tanh, ..., fwd + bwd, 1e6 entries, 2 cores);
-# float32 relu, ~0.5 ns an entry, took 1.16.  So a kernel's second large call (the first warms
-# pages and caches) times its first block, and its blocks use threads from then on only above
-# SLOW_BLOCK_NS an entry; the bits are the same.
+# 20 op/dtype pairs (relu6, huber_loss, ..., fwd + bwd, 1e6 entries, 2 cores), 0.99-1.04 for
+# float64 smooth_l1_loss, mse_loss and hardswish, 1.16 for float32 relu (~0.5 ns an entry).
+# So a kernel's second large call (the first warms pages and caches) times its first block, and
+# its blocks use threads from then on only above SLOW_BLOCK_NS an entry; the same bits.
 SLOW_BLOCK_NS = 1.0
 _SPREAD: dict[Any, bool | None] = {}  # kernel key -> threads or not; None: seen once, not timed
 
@@ -707,10 +707,11 @@ def parallel_map(call: Any, items: list[Any]) -> list[Any]:
         from concurrent.futures import ThreadPoolExecutor
 
         _EXECUTOR = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="nnref")
-    rest = [_EXECUTOR.submit(call, item) for item in items[1:]]
-    try:
+    rest: list[Any] = []
+    try:  # submitting inside: a submit that fails still waits for those made
+        rest.extend(_EXECUTOR.submit(call, item) for item in items[1:])
         first = call(items[0])
-    finally:  # the others finish (or fail) before this returns or raises: none outlives the call
+    finally:  # the others finish (or fail) before this returns or raises
         for f in rest:
             f.exception()
     return [first] + [f.result() for f in rest]
@@ -732,13 +733,12 @@ def blocked(kernel: Any, arrays: tuple[Any, ...], widen: Any, ref: NDArray[Any] 
     arrs = [numpy.asarray(a) for a in arrays]
     shape = numpy.broadcast_shapes(*(a.shape for a in arrs))
     size = int(numpy.prod(shape))
-    # One value broadcast over the shape (a mean loss's upstream gradient) enters as that value:
-    # as a zero-stride view it is not contiguous, and would send the call down the unblocked path.
+    # One value broadcast over the shape (a mean loss's upstream gradient) enters as that value,
+    # not as a zero-stride view, which would send the call down the unblocked path.
     arrs = [a[(0,) * a.ndim][()] if a.ndim and a.size and not any(a.strides) else a for a in arrs]
     arrs = [numpy.asarray(a) for a in arrs]
     arrays = tuple(arrs)
-    # The special functions' working precision follows the result's dtype (_special.caller_dtype),
-    # set on each thread that runs the kernel.
+    # the special functions' precision follows the result's dtype (caller_dtype, on each thread)
     target = ref.dtype if ref is not None else None
     inner = kernel
 

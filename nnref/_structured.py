@@ -1,9 +1,12 @@
 """Public functions for the ops that mix elements.
 
 The formulas are the generated kernels in ``_generated/structured.py`` (printed from
-``derivations/ops/structured.py``).  This module only checks arguments and does the
-bookkeeping around them: which axis, class indices to one-hot rows, ignore_index,
-label smoothing, and the loss reductions.
+``derivations/ops/structured.py``).  This module checks arguments and does the bookkeeping
+around them: which axis, class indices, ignore_index, label smoothing, and the loss
+reductions.  One exception: cross_entropy and nll_loss with class indices gather each
+sample's target entry instead of building one-hot rows, written by hand here from the
+kernels' own steps; a test holds them to the kernels' bits on one-hot rows
+(tests/test_large_and_bad_inputs.py).
 
 Owns: the public functions of the ops that mix elements.  Imports: NumPy, ``._runtime``
 and the generated kernels.
@@ -61,16 +64,18 @@ def _normalise(op: str, input: ArrayLike, dim: Any, grad_output: Any = _NO_GRAD)
 ROW_BLOCK = 2**16  # entries in a block of rows (as _runtime.POINTWISE_BLOCK)
 
 
-# cross_entropy's gathered path makes about 8 NumPy calls a block and keeps one temporary the size
-# of its block: larger blocks, at least one per thread, ran fastest at (4096, 1000), (64, 32000) and
-# (8, 50257) (fwd + bwd 12.2 / 4.7 / 1.0 ms, against 16.4 / 11.2 / 3.0 with ROW_BLOCK, 2 threads).
+# cross_entropy's gathered path makes about 15 NumPy calls a block and keeps one temporary the
+# size of its block (and a mask of it): larger blocks, at least one per thread where there are
+# enough rows, ran fastest at (4096, 1000), (64, 32000) and (8, 50257) (fwd + bwd 12.2 / 4.7 /
+# 1.0 ms, against 16.4 / 11.2 / 3.0 with ROW_BLOCK, 2 threads).
 CLASS_ROW_BLOCK = 2**18
 
 
 def _row_blocks(x: NDArray[Any], axis: int, entries: int | None = None, spread: bool = False) -> list[slice]:
     """Slices of x's first dim, each about ``entries`` (default ROW_BLOCK) entries (at least one
-    row), and with ``spread`` at least one per thread; one slice for all of x when it is small
-    (below 2·entries, or with ``spread`` ROW_BLOCK) or when the op's axis is the first."""
+    row), and with ``spread`` at least one per thread (when there are as many rows); one slice
+    for all of x when it is small (below 2·entries, or with ``spread`` ROW_BLOCK) or when the
+    op's axis is the first."""
     entries = ROW_BLOCK if entries is None else entries
     if x.ndim < 2 or axis == 0 or x.size < (ROW_BLOCK if spread else 2 * entries):
         return [slice(None)]
@@ -182,7 +187,10 @@ class _ClassProblem:
 
     def __init__(self, op: str, input: ArrayLike, target: ArrayLike, weight: Any, ignore_index: Any,
                  label_smoothing: float, allow_probabilities: bool) -> None:
-        x = _rt.float_array(op, "input", input)
+        # C order whatever the caller's layout: NumPy sums a contiguous axis pairwise and a strided
+        # one in sequence, so the bits would follow the layout; and the gathered path's flat
+        # positions (softmax_rows) address a C-ordered block
+        x = numpy.ascontiguousarray(_rt.float_array(op, "input", input))
         if x.ndim == 0:
             raise NNRefError(f"{op}: input: expected shape (C,), (N, C) or (N, C, d1, ...), got a 0-d array")
         self.op, self.x, self.weighted = op, x, weight is not None
@@ -313,19 +321,20 @@ class _ClassProblem:
 
     def gathered_softmax_grad(self, g: Any, rows: tuple[Any, ...], r: slice, dest: Any) -> Any:
         """cross_entropy's input gradient from ``softmax_rows``, as its kernel prints it for one-hot
-        rows: g·hit at the target (hit = w_y·expm1(logp_y)), g·(p·w_y) elsewhere with p = e·(1 / (k + sl)),
-        k = 1 (w_y = 1 unweighted: the product is p itself), 0 for ignored samples; written into
-        ``dest`` (x's dtype), each entry rounded once from the product's."""
+        rows: g·hit at the target (hit = sg·expm1(logp_y), sg = w_y), g·(p·sg − 0) = g·(p·sg)
+        elsewhere with p = e·(1 / (k + sl)), k = 1 (unweighted sg = 1: the product is p itself), 0
+        for ignored samples; written into ``dest`` (x's dtype), each entry rounded once."""
         e, sl, logp_y, first, at_y = rows
         n, _, k = e.shape
-        weight, keep = self.target_weight[r].reshape(n, 1, k), self.keep[r].reshape(n, 1, k)
+        keep = self.keep[r].reshape(n, 1, k)
         with _rt.quiet():
-            hit = weight[:, 0] * numpy.expm1(logp_y)
+            sg = self.target_weight[r].reshape(n, 1, k) + 0.0  # Σ_c w·t over one-hot t: w_y, but -0 made +0
+            hit = sg[:, 0] * numpy.expm1(logp_y)
             ef = e.reshape(-1)
             ef[first] = 1  # e^0 at the first maximum
             p = numpy.multiply(e, (1 / (1.0 + sl))[:, None, :], out=e)
             if self.weighted:
-                numpy.multiply(p, weight, out=p)
+                numpy.multiply(p, sg, out=p)
             ef[at_y] = hit
             grad = numpy.multiply(numpy.reshape(g, (n, 1, k)), p, out=dest.reshape(e.shape), casting="same_kind")
             if not keep.all():
@@ -394,8 +403,8 @@ def cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, target: Arr
             if rows is None:
                 return _k._cross_entropy_vjp(g[r], x[r], pb.one_hot(r), pb.class_weight, pb.axis)["input"]
             return pb.gathered_softmax_grad(g[r], rows, r, dest)
-        blocks = _row_blocks(x, pb.axis, CLASS_ROW_BLOCK, spread=True)
-        return {"input": _by_rows(grad_block, blocks, x.shape, x, into=True)}
+        return {"input": _by_rows(grad_block, _row_blocks(x, pb.axis, CLASS_ROW_BLOCK, spread=True), x.shape, x,
+                                  into=True)}
     if not pb.probabilities:
         return {"input": _by_rows(lambda r: _k._cross_entropy_vjp(g[r], x[r], pb.t[r], pb.class_weight, pb.axis)
                                   ["input"], blocks, x.shape, x)}

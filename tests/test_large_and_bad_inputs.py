@@ -26,17 +26,28 @@ def _dense_rows(x: np.ndarray, t: np.ndarray, ignore: int) -> np.ndarray:
     return rows * np.expand_dims(keep, 1).astype(x.dtype)
 
 
-@pytest.mark.parametrize("shape", [(6, 5), (3, 4, 2, 3), (5, 1)])
+# (6, 40) and (2, 20, 3): more than 8 classes, where NumPy's sums along a contiguous axis are
+# pairwise and along a strided one sequential, so a change of summation order would show
+@pytest.mark.parametrize("shape", [(6, 5), (3, 4, 2, 3), (5, 1), (6, 40), (2, 20, 3)])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("rows", ["plain", "special"])
+@pytest.mark.parametrize("rows", ["plain", "special", "weights", "fortran"])
 def test_gathered_class_indices_give_the_dense_kernels_bits(shape: tuple[int, ...], weighted: bool, dtype: Any,
                                                             rows: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if rows == "weights" and not (weighted and shape[1] > 2):
+        pytest.skip("weights of 0, < 0 and inf need weights and three classes")
     rng = np.random.default_rng(1)
     x = (rng.standard_normal(shape) * 4).astype(dtype)
     t = rng.integers(0, shape[1], shape[:1] + shape[2:])
     t.flat[0] = -100
     cw = rng.random(shape[1]).astype(dtype) if weighted else np.ones(shape[1], dtype)
+    if rows == "weights":
+        # a target weighted 0, one weighted < 0 beside other negative weights and probabilities
+        # that underflow to 0 (signs of zero), a class weighted inf that other rows do not target
+        cw[:3] = [0.0, -1.5, np.inf]
+        cw[3:] *= -1
+        t.flat[1:4] = [0, 1, 2]
+        x[1] *= 300
     dense_vjp = _k._cross_entropy_vjp
     dense_calls: list[tuple[int, ...]] = []
 
@@ -55,23 +66,27 @@ def test_gathered_class_indices_give_the_dense_kernels_bits(shape: tuple[int, ..
         monkeypatch.setattr(_structured, "CLASS_ROW_BLOCK", 1)
         if shape[1] > 1:
             x[1, 0] = x[1, 1] = x[1].max() + 1
+        if shape[1] > 1 and shape[0] > 2:
             x[2, 1] = np.inf
         if shape[1] > 1 and shape[0] > 5:
             x[3, 0] = np.nan
             x[4] = -np.abs(x[4])
             x[4, 0], x[4, 1] = -0.0, 0.0
             x[5, 1] = -np.inf
+    if rows == "fortran":  # nnref works in C order whatever the layout: the reference too
+        x = np.asfortranarray(x)
     view = [1] * x.ndim
     view[1] = shape[1]
     onehot = _dense_rows(x, t, -100)
-    per = np.squeeze(_k._cross_entropy_forward(x, onehot, cw.reshape(view), 1), 1)
+    x_c = np.ascontiguousarray(x)
+    per = np.squeeze(_k._cross_entropy_forward(x_c, onehot, cw.reshape(view), 1), 1)
     ours = nnref.cross_entropy(x, t, weight=cw if weighted else None, reduction="none")
     assert ours.tobytes() == per.tobytes()
     g = rng.standard_normal(per.shape).astype(dtype)
-    dense = dense_vjp(np.expand_dims(g, 1), x, onehot, cw.reshape(view), 1)["input"]
+    dense = dense_vjp(np.expand_dims(g, 1), x_c, onehot, cw.reshape(view), 1)["input"]
     got = nnref.cross_entropy_backward(g, x, t, weight=cw if weighted else None, reduction="none")["input"]
     assert got.tobytes() == dense.astype(dtype).tobytes()
-    dense_nll = _k._nll_loss_vjp(np.expand_dims(g, 1), x, onehot, cw.reshape(view), 1)["input"]
+    dense_nll = _k._nll_loss_vjp(np.expand_dims(g, 1), x_c, onehot, cw.reshape(view), 1)["input"]
     got_nll = nnref.nll_loss_backward(g, x, t, weight=cw if weighted else None, reduction="none")["input"]
     assert got_nll.tobytes() == dense_nll.astype(dtype).tobytes()
     # the gathered path ran: nnref called the kernels only for the samples with tied or non-finite

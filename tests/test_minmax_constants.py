@@ -18,13 +18,14 @@ SCALARS: list[Any] = [0, 0.0, -0.0, 6, -0.5, 1e-300, 1e300, np.inf, -np.inf, np.
                       np.float16(0.125), np.array(2.0), np.array(-3.0, dtype=np.float32), 2**70]
 
 
-def test_the_block_is_the_pointwise_block() -> None:
-    assert _minmax.BLOCK == _runtime.POINTWISE_BLOCK
+def test_the_block_covers_every_array_a_kernel_gets_whole() -> None:
+    # blocked runs a kernel on blocks of POINTWISE_BLOCK, or on the whole below POINTWISE_MIN
+    assert _minmax.BLOCK == _runtime.POINTWISE_MIN >= _runtime.POINTWISE_BLOCK
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("fn", ["maximum", "minimum"])
-@pytest.mark.parametrize("shape", [(1000,), (40, 25), (_minmax.BLOCK,)])
+@pytest.mark.parametrize("shape", [(5000,), (80, 64), (_minmax.BLOCK,)])
 def test_a_scalar_beside_an_array_gives_numpys_numbers(dtype: Any, fn: str, shape: tuple[int, ...]) -> None:
     rng = np.random.default_rng(5)
     with np.errstate(over="ignore"):
@@ -45,20 +46,32 @@ def test_a_scalar_beside_an_array_gives_numpys_numbers(dtype: Any, fn: str, shap
             assert same_bits(np.where(tie, 0, got), np.where(tie, 0, want)), (s, args[0] is x)
             assert into is out and same_bits(np.where(tie, 0, out), np.where(tie, 0, want)), s
             used += _minmax._as_array(*args)[0 if args[0] is not x else 1] is not s
-    assert used == 2 * len(SCALARS)  # every scalar took the constant
+    assert used == 2 * (len(SCALARS) - 1)  # every scalar but 2**70 (beyond float64's integers) took the constant
 
 
 def test_everything_else_is_left_to_numpy() -> None:
-    x = np.arange(6.0)
-    big = np.zeros(_minmax.BLOCK + 1)
-    ints = np.arange(6)
-    for a, b in ((x, x), (1.0, 2.0), (big, 0.0), (ints, 3), (np.zeros(0), 1.0), (x, "a")):
-        assert _minmax._as_array(a, b) == (a, b) or (_minmax._as_array(a, b)[0] is a and _minmax._as_array(a, b)[1] is b)
+    x = np.arange(5000.0)
+    cases = [(x, x), (1.0, 2.0), (np.zeros(_minmax.BLOCK + 1), 0.0), (np.zeros(_minmax.MIN - 1), 0.0),
+             (np.arange(5000), 3), (np.zeros(0), 1.0), (x, "a"), (x, np.int64(3)), (x, 2**60),
+             (x.astype(np.longdouble), 1.0), (x, np.longdouble(1) + np.finfo(np.longdouble).eps)]
+    for a, b in cases:
+        got = _minmax._as_array(a, b)
+        assert got[0] is a and got[1] is b, (type(a), b)
+
+
+def test_a_block_grows_with_the_arrays_it_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_minmax, "_CONSTANTS", {})
+    _minmax.maximum(np.zeros(5000), 0.5)
+    (small,) = _minmax._CONSTANTS.values()
+    assert small.size == 8192
+    _minmax.maximum(np.zeros(9000), 0.5)
+    (grown,) = _minmax._CONSTANTS.values()
+    assert grown.size == 16384 and same_bits(_minmax.maximum(np.zeros(9000), 0.5), np.full(9000, 0.5))
 
 
 def test_constant_blocks_are_read_only_and_kept_few(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_minmax, "_CONSTANTS", {})
-    x = np.ones(10)
+    x = np.ones(_minmax.MIN)
     for v in range(2 * _minmax._KEEP):
         _minmax.maximum(x, float(v))
         assert len(_minmax._CONSTANTS) <= _minmax._KEEP

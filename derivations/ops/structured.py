@@ -79,7 +79,7 @@ def _cosine_def(arrs: dict[str, np.ndarray], axis: int) -> np.ndarray:
 # to m: the 1 that the maximum contributes is taken out of the sum, so a dominant entry's
 # log-probability −log1p(tiny) keeps its digits (log(1 + tiny) rounds to 0).
 # (k − 1 is its own step: SymPy orders a sum's terms itself, and k + sl − 1 would round sl away.)
-k, sl, gr, d, ties, hit, z, r = sp.symbols("k sl gr d ties hit z r", real=True)
+k, sl, gr, d, ties, hit, z, r, wt = sp.symbols("k sl gr d ties hit z r wt", real=True)
 _log_softmax_forward = (
     Step("m", x, reduce="max"),
     # x − m and its exponential once each, shared by the two sums and the result
@@ -177,10 +177,14 @@ OPS: list[StructuredOp] = [
         # product where e^{log p} took a second exponential of every entry, and as accurate (both
         # carry the rounding of x − m, which the exponential makes relative; e^{log p} adds that of
         # log p's own subtraction, the product one rounding of the reciprocal).
-        vjp=_log_softmax_forward + (Step("sg", cw * t, reduce="sum"), Step("st", t, reduce="sum"),
+        # w·t is 0 where t is, whatever w (0·inf would be NaN: a class weighted inf that a row does
+        # not target must not turn the row's gradient into NaN; torch never reads its weight).
+        vjp=_log_softmax_forward + (Step("wt", sp.Piecewise((0, sp.Eq(t, 0)), (cw * t, True))),
+                                    Step("sg", wt, reduce="sum"), Step("st", t, reduce="sum"),
                                     Step("hit", sg * expm1(out)), Step("r", 1 / (sl + k)), Step("p", e * r),
-                                    Step("grad_input", sp.Piecewise((0, sp.Eq(st, 0)), (g * hit, sp.Eq(cw * t, sg)),
-                                                                    (g * (p * sg - cw * t), True))),
+                                    Step("grad_input", sp.Piecewise((0, sp.Eq(st, 0)),
+                                                                    (g * hit, sp.And(sp.Eq(wt, sg), sp.Ne(t, 0))),
+                                                                    (g * (p * sg - wt), True))),
                                     Step("grad_target", -g * cw * out)),
         instances=({"x": (2, 3), "target": (2, 3), "class_weight": (1, 3)},
                    {"x": (1, 2, 2), "target": (1, 2, 2), "class_weight": (1, 2, 1)}),

@@ -104,12 +104,13 @@ def _cross_entropy_vjp(g, x, target, class_weight, axis):
         k = _rt.sum_along(numpy.where(numpy.equal(m, x), e, 0), axis)
         ties = k - 1
         out = z - numpy.log1p(sl + ties)
-        sg = _rt.sum_along(class_weight*target, axis)
+        wt = numpy.where(numpy.equal(target, 0), 0, class_weight*target)
+        sg = _rt.sum_along(wt, axis)
         st = _rt.sum_along(target, axis)
         hit = sg*numpy.expm1(out)
         r = 1/(k + sl)
         p = e*r
-        grad_input = numpy.where(numpy.equal(st, 0), 0, numpy.where(numpy.equal(sg, class_weight*target), g*hit, g*(-class_weight*target + p*sg)))
+        grad_input = numpy.where(numpy.equal(st, 0), 0, numpy.where(numpy.logical_and.reduce((numpy.equal(sg, wt),numpy.not_equal(target, 0))), g*hit, g*(p*sg - wt)))
         grad_target = -class_weight*g*out
         return {
             'input': grad_input,
