@@ -36,7 +36,7 @@ def cross_entropy_bench() -> list[str]:
     data = _data()
     if not data.get("cross_entropy"):
         return [f"Not run yet: {HOW}."]
-    rows = [[f"({r['shape'][0]}, {r['shape'][1]})", f"{r['nnref_s'] * 1e3:.1f} / {r['torch_s'] * 1e3:.1f}",
+    rows = [[f"({r['shape'][0]}, {r['shape'][1]})", f"{r['nnref_s'] * 1e3:.2f} / {r['torch_s'] * 1e3:.2f}",
              f"{r['nnref_s'] / r['torch_s']:.2f}", f"{r['nnref_peak'] / 2**20:.1f} / {r['torch_peak'] / 2**20:.1f}",
              f"{r['nnref_peak'] / max(r['torch_peak'], 1):.2f}"] for r in data["cross_entropy"]]
     return ["cross_entropy with class-index targets, float64, forward + backward: nnref gathers each sample's"
