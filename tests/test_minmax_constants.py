@@ -14,8 +14,19 @@ from nnref import _minmax, _runtime
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 6.0, np.inf, -np.inf, np.nan, -np.nan, 1e-300, -1e-300, 5e-324, 3e38, -3e38,
            1e300]
+# 0-d arrays of one value in two dtypes (the key must tell them apart: their results' dtypes
+# differ), and Python ints at float64's last exact integer and beyond
 SCALARS: list[Any] = [0, 0.0, -0.0, 6, -0.5, 1e-300, 1e300, np.inf, -np.inf, np.nan, np.float32(6), np.float64(-0.25),
-                      np.float16(0.125), np.array(2.0), np.array(-3.0, dtype=np.float32), 2**70]
+                      np.float16(0.125), np.array(2.0), np.array(2.0, dtype=np.float32), np.array(-3.0, dtype=np.float32),
+                      2**40, 2**53, 2**53 + 1, 2**70]
+TAKEN = len(SCALARS) - 2  # all but 2**53 + 1 and 2**70, which are not the float64 in the key
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    # each test builds its own constants: a block made by an earlier test (or run) would hide
+    # how this one is made
+    monkeypatch.setattr(_minmax, "_CONSTANTS", {})
 
 
 def test_the_block_covers_every_array_a_kernel_gets_whole() -> None:
@@ -46,7 +57,7 @@ def test_a_scalar_beside_an_array_gives_numpys_numbers(dtype: Any, fn: str, shap
             assert same_bits(np.where(tie, 0, got), np.where(tie, 0, want)), (s, args[0] is x)
             assert into is out and same_bits(np.where(tie, 0, out), np.where(tie, 0, want)), s
             used += _minmax._as_array(*args)[0 if args[0] is not x else 1] is not s
-    assert used == 2 * (len(SCALARS) - 1)  # every scalar but 2**70 (beyond float64's integers) took the constant
+    assert used == 2 * TAKEN
 
 
 def test_everything_else_is_left_to_numpy() -> None:
@@ -59,18 +70,19 @@ def test_everything_else_is_left_to_numpy() -> None:
         assert got[0] is a and got[1] is b, (type(a), b)
 
 
-def test_a_block_grows_with_the_arrays_it_serves(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_minmax, "_CONSTANTS", {})
+def test_a_block_grows_with_the_arrays_it_serves() -> None:
     _minmax.maximum(np.zeros(5000), 0.5)
     (small,) = _minmax._CONSTANTS.values()
     assert small.size == 8192
     _minmax.maximum(np.zeros(9000), 0.5)
     (grown,) = _minmax._CONSTANTS.values()
     assert grown.size == 16384 and same_bits(_minmax.maximum(np.zeros(9000), 0.5), np.full(9000, 0.5))
+    # one past a power of two: the next power of two
+    assert same_bits(_minmax.minimum(np.zeros(16385), 0.25), np.full(16385, 0.0))
+    assert list(_minmax._CONSTANTS.values())[-1].size == 32768
 
 
-def test_constant_blocks_are_read_only_and_kept_few(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_minmax, "_CONSTANTS", {})
+def test_constant_blocks_are_read_only_and_kept_few() -> None:
     x = np.ones(_minmax.MIN)
     for v in range(2 * _minmax._KEEP):
         _minmax.maximum(x, float(v))
