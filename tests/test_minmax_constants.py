@@ -89,3 +89,17 @@ def test_constant_blocks_are_read_only_and_kept_few() -> None:
         assert len(_minmax._CONSTANTS) <= _minmax._KEEP
     block = next(iter(_minmax._CONSTANTS.values()))
     assert not block.flags.writeable
+
+
+def test_a_constant_is_made_once_and_as_small_as_its_array_allows() -> None:
+    # made once per scalar and reused while large enough (a block exactly the array's size
+    # included), a power of two no larger than it needs
+    for n, size in ((8191, 8192), (8192, 8192), (4097, 8192), (2**17, 2**17)):
+        _minmax._CONSTANTS.clear()
+        x = np.zeros(n)
+        _minmax.maximum(x, 0.75)
+        (block,) = _minmax._CONSTANTS.values()
+        assert block.size == size, n
+        _minmax.maximum(x, 0.75)
+        _minmax.minimum(x[: n // 2 + 1] if n // 2 + 1 >= _minmax.MIN else x, 0.75)
+        assert next(iter(_minmax._CONSTANTS.values())) is block, n

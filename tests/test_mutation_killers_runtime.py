@@ -663,3 +663,39 @@ def test_check_domain_refuses_an_element_at_an_open_upper_bound() -> None:
     with pytest.raises(nnref.NNRefError, match=r"^op: p: expected every element in \[0, 1\), got 1\.0 at index \(1,\)$"):
         rt.check_domain("op", "p", np.array([0.5, 1.0]), {"lo": 0, "hi": 1, "hi_open": True})
     rt.check_domain("op", "p", np.array([-5.0, 2.0]), {"hi": 2})
+
+
+def test_parallel_map_with_one_worker_needs_no_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    # one worker (one item, or NNREF_NUM_THREADS=1) is a plain loop in the calling thread, even
+    # before any pool exists (a pool of 0 threads cannot be made); several items on one thread
+    # keep their order; two workers use the pool for all but the first item
+    monkeypatch.setattr(rt, "_EXECUTOR", None)
+    monkeypatch.setenv("NNREF_NUM_THREADS", "1")
+    assert rt.parallel_map(lambda v: v * 2, [3]) == [6]
+    assert rt.parallel_map(lambda v: v * 2, [1, 2, 3]) == [2, 4, 6]
+    assert rt._EXECUTOR is None
+    monkeypatch.setenv("NNREF_NUM_THREADS", "2")
+    assert rt.parallel_map(lambda v: v * 2, [5]) == [10]
+    assert rt._EXECUTOR is None
+    assert rt.parallel_map(lambda v: v + 1, [1, 2, 3]) == [2, 3, 4]
+    assert rt._EXECUTOR is not None and rt._EXECUTOR._max_workers == 1
+
+
+def test_parallel_map_keeps_one_named_pool_and_grows_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the pool is made once and reused (not a new one, and new threads, per call), grows when a
+    # call needs more workers than it has, and its threads are named for nnref (a profiler or
+    # a thread dump then says whose they are)
+    import threading
+
+    monkeypatch.setattr(rt, "_EXECUTOR", None)
+    monkeypatch.setenv("NNREF_NUM_THREADS", "2")
+    rt.parallel_map(lambda v: v, [1, 2])
+    pool = rt._EXECUTOR
+    names = rt.parallel_map(lambda v: threading.current_thread().name, [1, 2])
+    assert rt._EXECUTOR is pool and pool._max_workers == 1
+    assert names[0] == threading.current_thread().name and names[1].startswith("nnref_")
+    monkeypatch.setenv("NNREF_NUM_THREADS", "3")
+    assert rt.parallel_map(lambda v: v * 3, [1, 2, 3]) == [3, 6, 9]
+    assert rt._EXECUTOR is not pool and rt._EXECUTOR._max_workers == 2
+    pool.shutdown()
+    rt._EXECUTOR.shutdown()
