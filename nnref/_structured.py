@@ -259,13 +259,17 @@ class _ClassProblem:
         self.sample_shape = sample_shape
         self.probabilities = tgt.dtype.kind == "f"
 
-    def gathered_loss(self, logp: Any, rows: slice = slice(None), gathered: bool = False) -> Any:
+    def at_target(self, values: Any, rows: slice = slice(None)) -> Any:
+        """The entries of ``values`` (the samples ``rows`` of the first dim) at each sample's
+        target class, the class axis kept."""
+        return numpy.take_along_axis(values, self.index[rows], self.axis)
+
+    def gathered_loss(self, logp_y: Any, rows: slice = slice(None)) -> Any:
         """Per sample -w_y·logp_y (0 where ignored): the kernels' Σ_c over one-hot rows, whose only
         nonzero term is the target's, -w_y·logp_y·1.  That sum turns a -0 into +0, and so does
-        ``+ 0.0`` here.  ``logp`` holds the samples ``rows`` (of the first dim): every class's
-        log-probability, or (``gathered``) the target's alone."""
+        ``+ 0.0`` here.  ``logp_y`` holds the target's log-probability of the samples ``rows`` (of
+        the first dim), the class axis kept."""
         with _rt.quiet():
-            logp_y = logp if gathered else numpy.take_along_axis(logp, self.index[rows], self.axis)
             term = -self.target_weight[rows] * logp_y + 0.0
             return numpy.where(self.keep[rows], term, numpy.zeros((), dtype=term.dtype))
 
@@ -374,15 +378,18 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None 
     _rt.check_reduction("cross_entropy", reduction)
     ls = _rt.check_float("cross_entropy", "label_smoothing", label_smoothing, {"lo": 0.0, "hi": 1.0})
     pb = _ClassProblem("cross_entropy", input, target, weight, ignore_index, ls, allow_probabilities=True)
-    blocks, x, shape = _row_blocks(pb.x, pb.axis), pb.x, pb.x.shape[:pb.axis] + (1,) + pb.x.shape[pb.axis + 1:]
+    x, shape = pb.x, pb.x.shape[:pb.axis] + (1,) + pb.x.shape[pb.axis + 1:]
     if pb.t is None:
         blocks = _row_blocks(x, pb.axis, CLASS_ROW_BLOCK, spread=True)
+
         def block(r: slice) -> Any:
             rows = pb.softmax_rows(x[r], r)
             if rows is None:
-                return pb.gathered_loss(_k._log_softmax_forward(x[r], pb.axis), r)
-            return pb.gathered_loss(rows[2].reshape(pb.index[r].shape), r, gathered=True)
+                return pb.gathered_loss(pb.at_target(_k._log_softmax_forward(x[r], pb.axis), r), r)
+            return pb.gathered_loss(rows[2].reshape(pb.index[r].shape), r)
     else:
+        blocks = _row_blocks(x, pb.axis)
+
         def block(r: slice) -> Any:
             return _k._cross_entropy_forward(x[r], pb.t[r], pb.class_weight, pb.axis)
     return pb.reduce(_by_rows(block, blocks, shape, x), reduction)
@@ -396,7 +403,7 @@ def cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, target: Arr
     _rt.check_reduction("cross_entropy", reduction)
     ls = _rt.check_float("cross_entropy", "label_smoothing", label_smoothing, {"lo": 0.0, "hi": 1.0})
     pb = _ClassProblem("cross_entropy", input, target, weight, ignore_index, ls, allow_probabilities=True)
-    g, x, blocks = pb.upstream(grad_output, reduction), pb.x, _row_blocks(pb.x, pb.axis)
+    g, x = pb.upstream(grad_output, reduction), pb.x
     if pb.t is None:
         def grad_block(r: slice, dest: Any) -> Any:
             rows = pb.softmax_rows(x[r], r)
@@ -407,7 +414,7 @@ def cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, target: Arr
                                   into=True)}
     if not pb.probabilities:
         return {"input": _by_rows(lambda r: _k._cross_entropy_vjp(g[r], x[r], pb.t[r], pb.class_weight, pb.axis)
-                                  ["input"], blocks, x.shape, x)}
+                                  ["input"], _row_blocks(x, pb.axis), x.shape, x)}
     grads = _k._cross_entropy_vjp(g, x, pb.t, pb.class_weight, pb.axis)
     # The kernel differentiates the smoothed rows t(1 - ε) + ε/C; chain back to t.
     return {"input": _rt.like(grads["input"], x), "target": _rt.like(grads["target"] * (1 - ls), x)}
@@ -419,7 +426,7 @@ def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = Non
     _rt.check_reduction("nll_loss", reduction)
     pb = _ClassProblem("nll_loss", input, target, weight, ignore_index, 0.0, allow_probabilities=False)
     if pb.t is None:
-        return pb.reduce(pb.gathered_loss(pb.x), reduction)
+        return pb.reduce(pb.gathered_loss(pb.at_target(pb.x)), reduction)
     return pb.reduce(_k._nll_loss_forward(pb.x, pb.t, pb.class_weight, pb.axis), reduction)
 
 
