@@ -112,8 +112,10 @@ def setup_pool(impl, dtype, op, N, C, H, k, s, p):
 '''
 
 TIMER = SETUP + POOL_SETUP + r'''
-import json, sys, time
+import json, sys
 impl = sys.argv[1]
+sys.path.insert(0, sys.argv[2])  # benchmarks/, for turns.timed_turn
+from turns import timed_turn
 run = None
 for line in sys.stdin:
     cmd = json.loads(line)
@@ -126,18 +128,11 @@ for line in sys.stdin:
         run()
         print(json.dumps({"ok": True}), flush=True)
     else:
-        # untimed calls for 30 ms first (as turns.timed_turn): after the pause torch's sleeping
+        # untimed calls for 30 ms first (turns.timed_turn): after the pause torch's sleeping
         # OpenMP workers sometimes took 10-15 ms to wake on this 2-vCPU VM (about one turn in
         # three), and the first calls on cold CPUs ran up to 1.8x slower; the timed call then
         # measures the kernels, not the wake-up
-        end = time.perf_counter() + 0.03
-        run()
-        while time.perf_counter() < end:
-            run()
-        t0 = time.perf_counter()
-        out = run()
-        elapsed = time.perf_counter() - t0
-        del out
+        elapsed = timed_turn(run)
         print(json.dumps({"s": elapsed}), flush=True)
 '''
 
@@ -183,7 +178,8 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 class Worker:
     def __init__(self, impl: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", TIMER, impl], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-c", TIMER, impl, str(Path(__file__).resolve().parent)],
+                                     stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, env=_env())
 
     def ask(self, cmd: dict) -> dict:
