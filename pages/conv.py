@@ -49,6 +49,7 @@ from .markup import (
 )
 from .op_page import collapsed_code, overview_table, page_head, source_section
 from .paths import BENCH
+from .robustness import WARM_TURNS
 from .tables import arguments_table, tolerance_table
 from .templating import render
 from .verification import verification_section
@@ -467,9 +468,9 @@ def _bench_section() -> list[str]:
         f"Measured {data['date']} on {data['machine']} ({data['versions']}; load average"
         f" {data['load']:.2f} at the start), median of {data['repeats']} alternating turns per library"
         " (`benchmarks/conv_bench.py`; the method is in its docstring: nnref and torch take turns so they see"
-        " the same background load, each turn timing one call after 30 ms of untimed ones, so that both are"
-        " timed warm; peak memory is the rise of the resident set over one forward + backward,"
-        " in a fresh process per library, measured the same way for both). conv2d, forward then the backward"
+        f" the same background load, {WARM_TURNS}, so that both are timed warm; peak memory is the rise of the"
+        " resident set over one forward + backward, in a fresh process per library, measured the same way for"
+        " both). conv2d, forward then the backward"
         " for input, weight and bias"
         + (f". The table was timed {data['runs']} times, minutes apart; a case's ratio is the median of its"
            " runs' ratios, and their range is shown" if data.get("runs", 1) > 1 else "") + ":", "",

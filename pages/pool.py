@@ -54,7 +54,7 @@ from .markup import (
 )
 from .op_page import collapsed_code, overview_table, page_head, source_section
 from .paths import BENCH
-from .robustness import stride_bench
+from .robustness import WARM_TURNS, stride_bench
 from .tables import arguments_table
 from .templating import render
 from .verification import verification_section
@@ -578,8 +578,7 @@ def _bench_section() -> list[str]:
     runs = int(data.get("pool_runs", 1))
     return [f"Measured {when} on {where}" + (f" ({versions})" if versions else "")
             + " by `benchmarks/conv_bench.py`: forward then backward, median time per library"
-            + (f" over {repeats} alternating turns, each timing one call after 30 ms of untimed ones"
-               if repeats else "")
+            + (f" over {repeats} alternating turns, {WARM_TURNS}" if repeats else "")
             + (f", in each of {runs} runs over the whole table; a case's ratio is the median of its runs' ratios"
                " (their range is shown)" if runs > 1 else "") + "." + shared, "",
             bench_table, "",

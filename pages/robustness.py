@@ -17,6 +17,8 @@ from .markup import table
 from .paths import ROOT
 
 RESULTS = ROOT / "benchmarks" / "issue12_bench.json"
+# how every benchmark here, conv_bench's included, times a turn (benchmarks/turns.py: timed_turn)
+WARM_TURNS = "each timing one call after 30 ms of untimed ones"
 HOW = "`PYTHONPATH=. .venv/bin/python benchmarks/issue12_bench.py --json benchmarks/issue12_bench.json`"
 
 
@@ -27,9 +29,8 @@ def _data() -> dict[str, Any]:
 def _provenance(data: dict[str, Any]) -> str:
     v = data.get("versions", {})
     return (f"Measured {data.get('date', '?')} on {data.get('machine', '?')} (NumPy {v.get('numpy', '?')}, torch"
-            f" {v.get('torch', '?')}), median of {data.get('repeats', '?')} alternating turns, each timing one call"
-            f" after 30 ms of untimed ones (both libraries warm, neither's threads running beside the other's), by"
-            f" {HOW}.")
+            f" {v.get('torch', '?')}), median of {data.get('repeats', '?')} alternating turns, {WARM_TURNS} (both"
+            f" libraries warm, neither's threads running beside the other's), by {HOW}.")
 
 
 def cross_entropy_bench() -> list[str]:
@@ -83,8 +84,7 @@ def pointwise_bench(publics: list[str]) -> list[str]:
            if any(r["dtype"] == dt for r in rows)}
     summary = ", ".join(f"median ratio {v:.2f} in {k}" for k, v in med.items())
     return [f"Forward + backward on {m['n']:,} elements (reduction='mean' for losses), nnref / torch in one"
-            f" process, taking turns, each turn timing one call after 30 ms of untimed ones; median of"
-            f" {m['repeats']} turns"
+            f" process, taking turns, {WARM_TURNS}; median of {m['repeats']} turns"
             + (f", each number then the median over {m['runs']} runs of the whole table, one after another"
                if m.get("runs", 1) > 1 else "")
             + f" ({summary}). Measured"
